@@ -1,0 +1,11 @@
+# Web server (nginx): HTTP on 80, HTTPS on 443 (self-signed for web.lab).
+# GET /whoami answers with the client's address as the server saw it (proof of NAT).
+FWLAB_ROLE=web
+role_start() {
+  echo "fwlab web server $(hostname)" > /var/www/html/index.html
+  spawn nginx -c /etc/fwlab/nginx.conf -g 'daemon off;'
+}
+role_check() {
+  node /usr/local/lib/fwlab/check.js http "http://$FWLAB_ADDR/" &&
+    node /usr/local/lib/fwlab/check.js http "https://$FWLAB_ADDR/"
+}

@@ -1,0 +1,62 @@
+import type { Command } from "commander";
+import { resolveLabName } from "../../lab/find-lab.ts";
+import { labStatus } from "../../lab/lab-status.ts";
+import { removeLab } from "../../lab/remove-lab.ts";
+import { startLab } from "../../lab/start-lab.ts";
+import { DockerRuntime } from "../../runtime/docker-runtime.ts";
+import { toStderr } from "../../util/progress.ts";
+import { interruptSignal } from "../context.ts";
+import { statusTable } from "../status-table.ts";
+
+export const DEFAULT_LAB_FILE = "docker-compose.yml";
+
+export function lifecycleCommands(program: Command): void {
+  program
+    .command("up")
+    .description("start a lab and wait until every node's service answers")
+    .argument("[file]", "lab file (Compose format)", DEFAULT_LAB_FILE)
+    .option("-n, --name <name>", "lab name (default: x-fwlab.name in the file, else fwlab)")
+    .option("--timeout <seconds>", "how long services may take to answer", "30")
+    .action(async (file: string, opts: { name?: string; timeout: string }) => {
+      const runtime = await DockerRuntime.connect();
+      const lab = await startLab(file, {
+        name: opts.name,
+        runtime,
+        progress: toStderr,
+        signal: interruptSignal(),
+        readyTimeoutMs: Number(opts.timeout) * 1000,
+      });
+      console.log(statusTable((await labStatus(runtime, lab.name)).nodes));
+    });
+
+  program
+    .command("down")
+    .description("remove every container and network of a lab (found by label)")
+    .option("-n, --name <name>", "lab name")
+    .option("--all", "remove every fwlab lab")
+    .action(async (opts: { name?: string; all?: boolean }) => {
+      const runtime = await DockerRuntime.connect();
+      const target = opts.all ? { all: true as const } : await resolveLabName(runtime, opts.name);
+      const r = await removeLab(runtime, target);
+      const what = typeof target === "string" ? `lab ${target}` : "every fwlab lab";
+      toStderr(
+        r.containers + r.networks === 0
+          ? `Nothing to remove for ${what}`
+          : `Removed ${what}: ${r.containers} containers, ${r.networks} networks`,
+      );
+    });
+
+  program
+    .command("status")
+    .description("nodes of a lab with role, state, addresses and image")
+    .option("-n, --name <name>", "lab name")
+    .option("--json", "machine-readable output")
+    .action(async (opts: { name?: string; json?: boolean }) => {
+      const runtime = await DockerRuntime.connect();
+      const status = await labStatus(runtime, await resolveLabName(runtime, opts.name));
+      if (opts.json) return console.log(JSON.stringify(status, null, 2));
+      if (status.nodes.length === 0) return console.log(`lab ${status.lab} is not running`);
+      console.log(`lab ${status.lab}: ${status.ready ? "ready" : "not ready"}`);
+      console.log(statusTable(status.nodes));
+    });
+}

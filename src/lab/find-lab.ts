@@ -1,0 +1,51 @@
+import { FwlabError } from "../errors.ts";
+import type { ContainerInfo, DockerRuntime } from "../runtime/docker-runtime.ts";
+import { LABEL } from "../runtime/labels.ts";
+import type { Backend } from "../topology/lab-spec.ts";
+import type { Role } from "../topology/roles.ts";
+import type { LabNode } from "./lab-node.ts";
+
+/** The names of the labs that have anything in Docker, with their node counts. */
+export async function listLabs(runtime: DockerRuntime): Promise<Map<string, ContainerInfo[]>> {
+  const labs = new Map<string, ContainerInfo[]>();
+  for (const c of await runtime.listContainers()) {
+    const lab = c.labels[LABEL.lab]!;
+    labs.set(lab, [...(labs.get(lab) ?? []), c]);
+  }
+  return labs;
+}
+
+/**
+ * Which lab a command means: the one named, else FWLAB_NAME, else the only lab there is,
+ * else "fwlab" (the default lab's name).
+ */
+export async function resolveLabName(runtime: DockerRuntime, name?: string): Promise<string> {
+  if (name) return name;
+  if (process.env.FWLAB_NAME) return process.env.FWLAB_NAME;
+  const labs = [...(await listLabs(runtime)).keys()];
+  if (labs.length === 1) return labs[0]!;
+  if (labs.length > 1 && !labs.includes("fwlab")) {
+    throw new FwlabError(`several labs are running (${labs.join(", ")}); say which with --name`, 2);
+  }
+  return "fwlab";
+}
+
+export async function labNodes(runtime: DockerRuntime, lab: string): Promise<LabNode[]> {
+  const containers = await runtime.listContainers({ [LABEL.lab]: lab });
+  const prefix = `${lab}-`;
+  return containers
+    .map((c) => ({
+      name: c.labels[LABEL.node] ?? c.name,
+      container: c.id,
+      containerName: c.name,
+      role: c.labels[LABEL.role] as Role,
+      firewall: c.labels[LABEL.firewall] === "true",
+      backend: (c.labels[LABEL.backend] ?? "iptables-nft") as Backend,
+      image: c.image,
+      state: c.state,
+      addresses: Object.fromEntries(
+        Object.entries(c.addresses).map(([net, ip]) => [net.startsWith(prefix) ? net.slice(prefix.length) : net, ip]),
+      ),
+    }))
+    .sort((a, b) => a.name.localeCompare(b.name));
+}

@@ -1,0 +1,19 @@
+import type { Role } from "../topology/roles.ts";
+import type { Backend } from "../topology/lab-spec.ts";
+
+/** A node of a lab as Docker knows it: found by labels, so it works without the lab file. */
+export interface LabNode {
+  readonly name: string;
+  readonly container: string;
+  readonly containerName: string;
+  readonly role: Role;
+  readonly firewall: boolean;
+  readonly backend: Backend;
+  readonly image: string;
+  readonly state: string;
+  /** network name (as in the lab file) → IPv4 address */
+  readonly addresses: Readonly<Record<string, string>>;
+}
+
+export const containerName = (lab: string, node: string): string => `${lab}-${node}`;
+export const networkName = (lab: string, net: string): string => `${lab}-${net}`;

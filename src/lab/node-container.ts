@@ -1,0 +1,53 @@
+import type { ContainerCreate } from "../runtime/docker-runtime.ts";
+import { LABEL } from "../runtime/labels.ts";
+import { type LabSpec, type NodeSpec, primaryAddress } from "../topology/lab-spec.ts";
+import { containerName, networkName } from "./lab-node.ts";
+
+/** What Docker is asked to create for one node: the x-fwlab keys become the init's environment. */
+export function nodeContainer(lab: LabSpec, node: NodeSpec, readyTimeoutS: number): ContainerCreate {
+  return {
+    name: containerName(lab.name, node.name),
+    image: node.image,
+    hostname: node.hostname,
+    command: [...node.command],
+    env: {
+      ...node.environment,
+      FWLAB_LAB: lab.name,
+      FWLAB_NODE: node.name,
+      FWLAB_IFACES: node.interfaces.map((i) => `${i.ifname}=${i.address}`).join(" "),
+      FWLAB_GATEWAY: node.gateway ?? "",
+      FWLAB_ROUTES: node.routes.map((r) => `${r.to}=${r.via}`).join(" "),
+      FWLAB_DNS: node.dns.join(" "),
+      FWLAB_DOMAIN: lab.domain,
+      FWLAB_READY_TIMEOUT: String(readyTimeoutS),
+    },
+    labels: {
+      ...node.labels,
+      [LABEL.lab]: lab.name,
+      [LABEL.node]: node.name,
+      [LABEL.role]: node.role,
+      [LABEL.file]: lab.file,
+      [LABEL.firewall]: String(node.firewall),
+      [LABEL.backend]: node.backend,
+    },
+    capAdd: [...node.capAdd],
+    sysctls: { ...node.sysctls },
+    extraHosts: hostsEntries(lab),
+    endpoints: node.interfaces.map((i) => ({ network: networkName(lab.name, i.network), address: i.address })),
+  };
+}
+
+/**
+ * Every node's names, written into every node's /etc/hosts (and so served by the lab's DNS
+ * server): `web` and `web.lab`, and for nodes on several networks `fw-dmz` and `fw-dmz.lab`.
+ */
+export function hostsEntries(lab: LabSpec): string[] {
+  const out: string[] = [];
+  for (const n of lab.nodes) {
+    out.push(`${n.name}:${primaryAddress(n)}`, `${n.name}.${lab.domain}:${primaryAddress(n)}`);
+    if (n.interfaces.length > 1) {
+      for (const i of n.interfaces) out.push(`${n.name}-${i.network}:${i.address}`, `${n.name}-${i.network}.${lab.domain}:${i.address}`);
+    }
+  }
+  return out;
+}

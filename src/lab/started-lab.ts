@@ -1,0 +1,89 @@
+import { FwlabError } from "../errors.ts";
+import { type LoadedRuleset, loadRuleset } from "../firewall/load-ruleset.ts";
+import type { DockerRuntime, ExecOptions } from "../runtime/docker-runtime.ts";
+import type { ExecResult } from "../runtime/exec-result.ts";
+import type { Backend } from "../topology/lab-spec.ts";
+import { hint } from "../util/did-you-mean.ts";
+import { labNodes } from "./find-lab.ts";
+import type { LabNode } from "./lab-node.ts";
+import { removeLab } from "./remove-lab.ts";
+
+/**
+ * A running lab. `await using lab = await startLab("docker-compose.yml")` stops it at the end
+ * of the scope; `stop()` may be called any number of times.
+ */
+export class StartedLab implements AsyncDisposable {
+  private stopped = false;
+
+  constructor(
+    readonly name: string,
+    private readonly runtime: DockerRuntime,
+    private nodeList: LabNode[],
+  ) {}
+
+  /** Finds a running lab by name (from Docker labels). */
+  static async attach(runtime: DockerRuntime, name: string): Promise<StartedLab> {
+    const nodes = await labNodes(runtime, name);
+    if (nodes.length === 0) throw new FwlabError(`lab "${name}" is not running; start it with \`fwlab up\``);
+    return new StartedLab(name, runtime, nodes);
+  }
+
+  get nodes(): readonly LabNode[] {
+    return this.nodeList;
+  }
+
+  node(name: string): LabNode {
+    const n = this.nodeList.find((x) => x.name === name);
+    if (!n) {
+      const known = this.nodeList.map((x) => x.name);
+      throw new FwlabError(`lab "${this.name}" has no node "${name}"${hint(name, known)}; its nodes: ${known.join(", ")}`, 2);
+    }
+    return n;
+  }
+
+  /** The node's address on a network, or its first address. */
+  address(node: string, network?: string): string {
+    const n = this.node(node);
+    const addr = network ? n.addresses[network] : Object.values(n.addresses)[0];
+    if (!addr) throw new FwlabError(`[${node}] has no address${network ? ` on network "${network}"` : ""}`);
+    return addr;
+  }
+
+  /** Runs argv in a node. Never throws on a non-zero exit. */
+  exec(node: string, argv: string[], opts?: ExecOptions): Promise<ExecResult> {
+    return this.runtime.exec(this.node(node).container, argv, opts);
+  }
+
+  /** Loads a ruleset file into a firewall node, all or nothing (see firewall/load-ruleset.ts). */
+  loadRuleset(node: string, file: string, opts: { backend?: Backend } = {}): Promise<LoadedRuleset> {
+    const n = this.node(node);
+    if (!n.firewall) {
+      throw new FwlabError(`[${node}] is not a firewall node (set x-fwlab.firewall: true in the lab file)`, 2);
+    }
+    return loadRuleset(node, (argv, o) => this.runtime.exec(n.container, argv, o), file, {
+      backend: opts.backend ?? n.backend,
+    });
+  }
+
+  /** Every table and chain with line numbers and packet/byte counters, as iptables -L -v prints them. */
+  async rules(node: string): Promise<string> {
+    const r = await this.exec(node, ["fwlab-ruleset", "list"]);
+    if (r.exitCode !== 0) throw new FwlabError(`[${node}] fwlab-ruleset list failed: ${r.stderr.trim()}`);
+    return r.stdout;
+  }
+
+  async refresh(): Promise<void> {
+    this.nodeList = await labNodes(this.runtime, this.name);
+  }
+
+  /** Removes every container and network of the lab. Idempotent. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    await removeLab(this.runtime, this.name);
+    this.stopped = true;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop();
+  }
+}

@@ -1,0 +1,364 @@
+import { PassThrough, type Readable } from "node:stream";
+import Docker from "dockerode";
+import { FwlabError } from "../errors.ts";
+import type { ExecResult } from "./exec-result.ts";
+import { LABEL } from "./labels.ts";
+
+export interface NetworkCreate {
+  readonly name: string;
+  readonly subnet: string;
+  readonly gateway?: string;
+  readonly labels: Record<string, string>;
+}
+
+export interface NetworkInfo {
+  readonly id: string;
+  readonly name: string;
+  readonly subnets: string[];
+  readonly labels: Record<string, string>;
+}
+
+export interface EndpointCreate {
+  readonly network: string;
+  readonly address: string;
+  readonly aliases?: string[];
+}
+
+export interface ContainerCreate {
+  readonly name: string;
+  readonly image: string;
+  readonly hostname: string;
+  readonly command: string[];
+  readonly env: Record<string, string>;
+  readonly labels: Record<string, string>;
+  readonly capAdd: string[];
+  readonly sysctls: Record<string, string>;
+  readonly extraHosts: string[];
+  /** The first endpoint is attached at create, the others before start (API 1.41 takes one). */
+  readonly endpoints: EndpointCreate[];
+}
+
+export interface ContainerInfo {
+  readonly id: string;
+  readonly name: string;
+  readonly image: string;
+  readonly state: string;
+  readonly labels: Record<string, string>;
+  /** network name → IPv4 address */
+  readonly addresses: Record<string, string>;
+}
+
+export interface ExecOptions {
+  readonly stdin?: string;
+  readonly env?: Record<string, string>;
+  readonly user?: string;
+  readonly signal?: AbortSignal;
+}
+
+const SOCKET = process.env.DOCKER_SOCKET ?? "/var/run/docker.sock";
+
+/**
+ * The only code in fwlab that talks to the Docker engine. Everything above it asks for
+ * networks, containers, execs and images in fwlab's own terms.
+ */
+export class DockerRuntime {
+  private constructor(private readonly docker: Docker) {}
+
+  /** Connects and checks that the engine answers. */
+  static async connect(): Promise<DockerRuntime> {
+    const docker = new Docker({ socketPath: SOCKET });
+    try {
+      await docker.ping();
+    } catch (err) {
+      throw new FwlabError(
+        `the Docker engine does not answer at ${SOCKET} (${(err as Error).message}); ` +
+          "run `npm run setup` to install and start it, or start dockerd",
+        1,
+        { cause: err },
+      );
+    }
+    return new DockerRuntime(docker);
+  }
+
+  async version(): Promise<{ version: string; apiVersion: string; kernel: string }> {
+    const v = await this.docker.version();
+    return { version: v.Version, apiVersion: v.ApiVersion, kernel: v.KernelVersion };
+  }
+
+  async info(): Promise<{ driver: string; rootDir: string; warnings: string[] }> {
+    const i = await this.docker.info();
+    return { driver: i.Driver, rootDir: i.DockerRootDir, warnings: i.Warnings ?? [] };
+  }
+
+  // --- networks -------------------------------------------------------------------------
+
+  async createNetwork(spec: NetworkCreate): Promise<string> {
+    const net = await this.docker.createNetwork({
+      Name: spec.name,
+      Driver: "bridge",
+      Internal: true,
+      CheckDuplicate: true,
+      IPAM: { Driver: "default", Config: [{ Subnet: spec.subnet, ...(spec.gateway ? { Gateway: spec.gateway } : {}) }] },
+      Labels: spec.labels,
+    });
+    return net.id;
+  }
+
+  /** fwlab's networks with these labels; `"any"` lists every network on the engine. */
+  async listNetworks(labels: Record<string, string | true> | "any" = {}): Promise<NetworkInfo[]> {
+    const nets = await this.docker.listNetworks(labels === "any" ? {} : { filters: { label: labelFilters(labels) } });
+    return nets.map((n) => ({
+      id: n.Id,
+      name: n.Name,
+      subnets: (n.IPAM?.Config ?? []).map((c) => c.Subnet).filter((s): s is string => !!s),
+      labels: n.Labels ?? {},
+    }));
+  }
+
+  async removeNetwork(id: string): Promise<void> {
+    await ignoreNotFound(this.docker.getNetwork(id).remove());
+  }
+
+  // --- containers -----------------------------------------------------------------------
+
+  async createContainer(spec: ContainerCreate): Promise<string> {
+    const [first, ...rest] = spec.endpoints;
+    const c = await this.docker.createContainer({
+      name: spec.name,
+      Image: spec.image,
+      Hostname: spec.hostname,
+      Cmd: spec.command,
+      Env: Object.entries(spec.env).map(([k, v]) => `${k}=${v}`),
+      Labels: spec.labels,
+      HostConfig: {
+        CapAdd: spec.capAdd,
+        Sysctls: spec.sysctls,
+        ExtraHosts: spec.extraHosts,
+        NetworkMode: first?.network ?? "none",
+        Init: false,
+      },
+      NetworkingConfig: first ? { EndpointsConfig: { [first.network]: endpointConfig(first) } } : undefined,
+    });
+    for (const ep of rest) {
+      await this.docker.getNetwork(ep.network).connect({ Container: c.id, EndpointConfig: endpointConfig(ep) });
+    }
+    return c.id;
+  }
+
+  async startContainer(id: string): Promise<void> {
+    await this.docker.getContainer(id).start();
+  }
+
+  async removeContainer(id: string): Promise<void> {
+    await ignoreNotFound(this.docker.getContainer(id).remove({ force: true, v: true }));
+  }
+
+  async killContainer(id: string): Promise<void> {
+    await ignoreNotFound(this.docker.getContainer(id).kill());
+  }
+
+  async listContainers(labels: Record<string, string | true> = {}): Promise<ContainerInfo[]> {
+    const list = await this.docker.listContainers({ all: true, filters: { label: labelFilters(labels) } });
+    return list.map((c) => ({
+      id: c.Id,
+      name: (c.Names[0] ?? c.Id).replace(/^\//, ""),
+      image: c.Image,
+      state: c.State,
+      labels: c.Labels ?? {},
+      addresses: Object.fromEntries(
+        Object.entries(c.NetworkSettings?.Networks ?? {}).map(([net, ep]) => [net, ep.IPAddress]),
+      ),
+    }));
+  }
+
+  /** The container's output so far (stdout and stderr interleaved). */
+  async logs(id: string, tail = 200): Promise<string> {
+    const buf = (await this.docker.getContainer(id).logs({ stdout: true, stderr: true, tail })) as unknown as Buffer;
+    return demuxBuffer(buf);
+  }
+
+  /**
+   * Follows a container's output until `match` returns a value for a line, the container
+   * stops, the timeout passes or `signal` aborts. Lines already written are included.
+   */
+  async waitForLine<T>(
+    id: string,
+    match: (line: string) => T | undefined,
+    timeoutMs: number,
+    signal?: AbortSignal,
+  ): Promise<{ value?: T; lines: string[]; reason?: "timeout" | "exited" | "aborted" }> {
+    const raw = (await this.docker
+      .getContainer(id)
+      .logs({ follow: true, stdout: true, stderr: true })) as unknown as Readable;
+    const out = new PassThrough();
+    this.docker.modem.demuxStream(raw, out, out);
+    const lines: string[] = [];
+    return new Promise((resolve) => {
+      let pending = "";
+      const finish = (r: { value?: T; reason?: "timeout" | "exited" | "aborted" }) => {
+        clearTimeout(timer);
+        signal?.removeEventListener("abort", onAbort);
+        raw.destroy();
+        resolve({ ...r, lines });
+      };
+      const onAbort = () => finish({ reason: "aborted" });
+      const timer = setTimeout(() => finish({ reason: "timeout" }), timeoutMs);
+      signal?.addEventListener("abort", onAbort, { once: true });
+      out.on("data", (chunk: Buffer) => {
+        pending += chunk.toString("utf8");
+        let nl = pending.indexOf("\n");
+        while (nl >= 0) {
+          const line = pending.slice(0, nl).replace(/\r$/, "");
+          pending = pending.slice(nl + 1);
+          lines.push(line);
+          const value = match(line);
+          if (value !== undefined) return finish({ value });
+          nl = pending.indexOf("\n");
+        }
+      });
+      raw.on("end", () => finish({ reason: "exited" }));
+      raw.on("error", () => finish({ reason: "exited" }));
+    });
+  }
+
+  /** Runs argv inside a container. Never throws on a non-zero exit: the caller decides. */
+  async exec(id: string, argv: string[], opts: ExecOptions = {}): Promise<ExecResult> {
+    const started = performance.now();
+    const exec = await this.docker.getContainer(id).exec({
+      Cmd: argv,
+      AttachStdout: true,
+      AttachStderr: true,
+      AttachStdin: opts.stdin !== undefined,
+      Env: opts.env ? Object.entries(opts.env).map(([k, v]) => `${k}=${v}`) : undefined,
+      User: opts.user,
+    });
+    const stream = await exec.start({ hijack: true, stdin: opts.stdin !== undefined });
+    const stdout: Buffer[] = [];
+    const stderr: Buffer[] = [];
+    const outSink = new PassThrough().on("data", (b: Buffer) => stdout.push(b));
+    const errSink = new PassThrough().on("data", (b: Buffer) => stderr.push(b));
+    this.docker.modem.demuxStream(stream, outSink, errSink);
+    if (opts.stdin !== undefined) stream.end(opts.stdin);
+    await new Promise<void>((resolve, reject) => {
+      const onAbort = () => {
+        stream.destroy();
+        reject(new FwlabError(`exec ${argv.join(" ")} aborted`));
+      };
+      opts.signal?.addEventListener("abort", onAbort, { once: true });
+      stream.on("end", resolve);
+      stream.on("close", resolve);
+      stream.on("error", reject);
+    });
+    const info = await exec.inspect();
+    return {
+      exitCode: info.ExitCode ?? -1,
+      stdout: Buffer.concat(stdout).toString("utf8"),
+      stderr: Buffer.concat(stderr).toString("utf8"),
+      durationMs: performance.now() - started,
+    };
+  }
+
+  // --- images ---------------------------------------------------------------------------
+
+  /** The labels of an image, or undefined when there is no such image. */
+  async imageLabels(ref: string): Promise<Record<string, string> | undefined> {
+    try {
+      const img = await this.docker.getImage(ref).inspect();
+      return img.Config?.Labels ?? {};
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+
+  async imageId(ref: string): Promise<string | undefined> {
+    try {
+      return (await this.docker.getImage(ref).inspect()).Id;
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+
+  /** `docker import` of a root filesystem tar stream, with labels. */
+  async importImage(tar: Readable, ref: string, labels: Record<string, string>): Promise<void> {
+    const [repo, tag = "latest"] = ref.split(":");
+    const changes = Object.entries(labels).map(([k, v]) => `LABEL ${k}=${JSON.stringify(v)}`);
+    const stream = await this.docker.importImage(tar as unknown as string, { repo, tag, changes } as object);
+    await this.followProgress(stream as unknown as Readable, () => {});
+  }
+
+  /** `docker build` of a context tar stream; `onLine` gets the builder's output. */
+  async buildImage(
+    context: Readable,
+    opts: { ref: string; dockerfile: string; buildArgs: Record<string, string>; labels: Record<string, string> },
+    onLine: (line: string) => void,
+  ): Promise<void> {
+    const stream = await this.docker.buildImage(context as unknown as string, {
+      t: opts.ref,
+      dockerfile: opts.dockerfile,
+      buildargs: opts.buildArgs,
+      labels: opts.labels,
+      rm: true,
+      forcerm: true,
+    });
+    await this.followProgress(stream as unknown as Readable, onLine);
+  }
+
+  private followProgress(stream: Readable, onLine: (line: string) => void): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.docker.modem.followProgress(
+        stream,
+        (err: Error | null, output: Array<{ error?: string }>) => {
+          const failed = err?.message ?? output.find((o) => o.error)?.error;
+          if (failed) reject(new FwlabError(failed));
+          else resolve();
+        },
+        (event: { stream?: string; status?: string; error?: string }) => {
+          const text = event.stream ?? event.status ?? event.error;
+          if (text) for (const l of text.split("\n")) if (l.trim()) onLine(l);
+        },
+      );
+    });
+  }
+}
+
+/** The host interface of a bridge network Docker created without a bridge name option. */
+export const bridgeName = (networkId: string): string => `br-${networkId.slice(0, 12)}`;
+
+function endpointConfig(ep: EndpointCreate) {
+  return { IPAMConfig: { IPv4Address: ep.address }, Aliases: ep.aliases ?? [] };
+}
+
+function labelFilters(labels: Record<string, string | true>): string[] {
+  const entries = Object.entries(labels);
+  if (entries.length === 0) return [LABEL.lab];
+  return entries.map(([k, v]) => (v === true ? k : `${k}=${v}`));
+}
+
+function isNotFound(err: unknown): boolean {
+  return (err as { statusCode?: number })?.statusCode === 404;
+}
+
+async function ignoreNotFound(p: Promise<unknown>): Promise<void> {
+  try {
+    await p;
+  } catch (err) {
+    // 404: already gone; 409 "removal already in progress": someone else is removing it.
+    const code = (err as { statusCode?: number })?.statusCode;
+    if (code !== 404 && code !== 409) throw err;
+  }
+}
+
+/** Docker's multiplexed log format: 8-byte frame headers before each chunk. */
+function demuxBuffer(buf: Buffer): string {
+  if (!Buffer.isBuffer(buf)) return String(buf);
+  const parts: Buffer[] = [];
+  let i = 0;
+  while (i + 8 <= buf.length) {
+    const len = buf.readUInt32BE(i + 4);
+    parts.push(buf.subarray(i + 8, i + 8 + len));
+    i += 8 + len;
+  }
+  return Buffer.concat(parts).toString("utf8");
+}

@@ -1,0 +1,73 @@
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+import { FwlabError } from "../errors.ts";
+
+const run = promisify(execFile);
+
+/**
+ * The host's own firewall, the one outside world besides the engine that a lab touches.
+ *
+ * Docker sets net.bridge.bridge-nf-call-iptables=1, so frames bridged inside a lab network
+ * also pass the host's FORWARD chain, where Docker's isolation rules for internal networks
+ * drop every packet whose source or destination is outside that network's subnet: exactly
+ * the routed lab traffic (client 10.0.1.10 -> web 10.0.2.80 crossing the lan bridge). One
+ * rule per lab bridge in DOCKER-USER accepts frames that enter and leave the same bridge;
+ * nothing between bridges or to the outside is opened. Each rule carries the comment
+ * "fwlab:<lab>" so `down` (or the next `up`) finds and removes it, even after a crash.
+ */
+export class HostFirewall {
+  static readonly chain = "DOCKER-USER";
+
+  static async allowBridged(lab: string, bridges: readonly string[]): Promise<void> {
+    if (!(await HostFirewall.chainExists())) return; // dockerd runs without iptables: nothing drops lab frames
+    for (const br of bridges) {
+      await iptables(["-I", HostFirewall.chain, "-i", br, "-o", br, "-m", "comment", "--comment", `fwlab:${lab}`, "-j", "ACCEPT"]);
+    }
+  }
+
+  /** Removes the rules of one lab, or of every lab. Idempotent. */
+  static async remove(lab: string | { all: true }): Promise<number> {
+    if (!(await HostFirewall.chainExists())) return 0;
+    const { stdout } = await iptables(["-S", HostFirewall.chain]);
+    const mine = stdout
+      .split("\n")
+      .filter((l) => l.startsWith("-A ") && (typeof lab === "string" ? l.includes(`"fwlab:${lab}"`) || l.includes(` fwlab:${lab} `) : l.includes("fwlab:")));
+    for (const rule of mine) {
+      const args = splitRule(rule.replace(/^-A /, "-D "));
+      await iptables(args).catch(() => {}); // removed meanwhile by a parallel `down`
+    }
+    return mine.length;
+  }
+
+  static async list(): Promise<string[]> {
+    if (!(await HostFirewall.chainExists())) return [];
+    const { stdout } = await iptables(["-S", HostFirewall.chain]);
+    return stdout.split("\n").filter((l) => l.includes("fwlab:"));
+  }
+
+  private static async chainExists(): Promise<boolean> {
+    try {
+      await iptables(["-n", "-L", HostFirewall.chain]);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+}
+
+async function iptables(args: string[]): Promise<{ stdout: string }> {
+  try {
+    return await run("iptables", ["-w", "5", ...args]);
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException & { stderr?: string };
+    if (e.code === "ENOENT") {
+      throw new FwlabError("the host has no iptables command; install it (apt-get install iptables) so lab traffic can cross Docker's bridges");
+    }
+    throw new FwlabError(`host iptables ${args.join(" ")} failed: ${(e.stderr ?? e.message).trim()}`);
+  }
+}
+
+/** iptables -S quotes comments with double quotes; split the rule back into argv. */
+function splitRule(rule: string): string[] {
+  return [...rule.matchAll(/"([^"]*)"|(\S+)/g)].map((m) => m[1] ?? m[2]!);
+}

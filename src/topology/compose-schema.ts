@@ -1,0 +1,73 @@
+import { z } from "zod";
+import { ROLE_NAMES } from "./roles.ts";
+
+/**
+ * The subset of the Compose format fwlab reads (docker-compose 1.29 accepts all of it), plus
+ * `x-fwlab` keys for what Compose cannot say. Unknown keys are errors, not silently ignored:
+ * a misspelt key would otherwise change the lab without anyone noticing.
+ */
+const scalar = z.union([z.string(), z.number(), z.boolean()]).transform(String);
+const stringMap = z.union([
+  z.record(z.string(), scalar),
+  z.array(z.string().regex(/^[^=]+=/, "expected KEY=VALUE")).transform((a) =>
+    Object.fromEntries(a.map((s) => [s.slice(0, s.indexOf("=")), s.slice(s.indexOf("=") + 1)])),
+  ),
+]);
+
+export const BACKENDS = ["iptables-nft", "iptables-legacy", "nft"] as const;
+
+export const nodeExtensionSchema = z.strictObject({
+  role: z.enum(ROLE_NAMES as [string, ...string[]], {
+    error: (i) => `unknown role ${JSON.stringify(i.input)}; known roles: ${ROLE_NAMES.join(", ")}`,
+  }),
+  firewall: z.boolean().optional(),
+  backend: z.enum(BACKENDS).optional(),
+  gateway: z.string().optional(),
+  routes: z.record(z.string(), z.string()).optional(),
+  dns: z.array(z.string()).optional(),
+  ruleset: z.string().optional(),
+  interfaces: z.record(z.string(), z.string().regex(/^[a-zA-Z][a-zA-Z0-9_.-]{0,14}$/, "an interface name")).optional(),
+});
+
+export const serviceSchema = z.strictObject({
+  image: z.string().min(1),
+  hostname: z.string().optional(),
+  cap_add: z.array(z.string()).optional(),
+  sysctls: stringMap.optional(),
+  environment: stringMap.optional(),
+  command: z.union([z.string().transform((s) => s.split(/\s+/).filter(Boolean)), z.array(scalar)]).optional(),
+  labels: stringMap.optional(),
+  networks: z.record(
+    z.string(),
+    z.strictObject({ ipv4_address: z.string(), aliases: z.array(z.string()).optional() }),
+    { error: "networks: a map of network name to { ipv4_address: ... }" },
+  ),
+  "x-fwlab": nodeExtensionSchema,
+});
+
+export const networkSchema = z.strictObject({
+  driver: z.literal("bridge").optional(),
+  internal: z.literal(true, { error: "every lab network must be internal: true (a lab never reaches outside)" }),
+  labels: stringMap.optional(),
+  ipam: z.strictObject({
+    driver: z.literal("default").optional(),
+    config: z.array(z.strictObject({ subnet: z.string(), gateway: z.string().optional() })).length(1, {
+      error: "ipam.config: exactly one { subnet, gateway } entry",
+    }),
+  }),
+});
+
+export const composeSchema = z.strictObject({
+  version: z.union([z.string(), z.number()]).optional(),
+  "x-fwlab": z
+    .strictObject({
+      name: z.string().optional(),
+      domain: z.string().optional(),
+    })
+    .optional(),
+  services: z.record(z.string(), serviceSchema),
+  networks: z.record(z.string(), networkSchema),
+});
+
+export type ComposeFile = z.infer<typeof composeSchema>;
+export type ComposeService = z.infer<typeof serviceSchema>;

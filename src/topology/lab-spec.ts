@@ -1,0 +1,49 @@
+import type { Role } from "./roles.ts";
+
+export type Backend = "iptables-nft" | "iptables-legacy" | "nft";
+
+/** A validated lab: what `up` creates. Built from a Compose file by `readLabFile`. */
+export interface LabSpec {
+  readonly name: string;
+  /** Absolute path of the lab file. */
+  readonly file: string;
+  readonly domain: string;
+  readonly networks: readonly NetworkSpec[];
+  readonly nodes: readonly NodeSpec[];
+}
+
+export interface NetworkSpec {
+  readonly name: string;
+  readonly subnet: string;
+  /** The bridge's own address (the host side); no node routes through it. */
+  readonly bridgeGateway?: string;
+}
+
+export interface InterfaceSpec {
+  readonly network: string;
+  readonly address: string;
+  /** The name the interface gets inside the node (default: the network's name). */
+  readonly ifname: string;
+}
+
+export interface NodeSpec {
+  readonly name: string;
+  readonly role: Role;
+  readonly image: string;
+  readonly hostname: string;
+  readonly firewall: boolean;
+  readonly backend: Backend;
+  readonly gateway?: string;
+  readonly routes: readonly { readonly to: string; readonly via: string }[];
+  readonly dns: readonly string[];
+  readonly interfaces: readonly InterfaceSpec[];
+  readonly capAdd: readonly string[];
+  readonly sysctls: Readonly<Record<string, string>>;
+  readonly environment: Readonly<Record<string, string>>;
+  readonly command: readonly string[];
+  readonly labels: Readonly<Record<string, string>>;
+  /** Absolute path of a ruleset loaded when the lab comes up. */
+  readonly ruleset?: string;
+}
+
+export const primaryAddress = (n: NodeSpec): string => n.interfaces[0]?.address ?? "";

@@ -1,0 +1,258 @@
+import { accessSync, constants, readFileSync, statSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import { isMap, isPair, isScalar, LineCounter, type Node, parseDocument } from "yaml";
+import type { z } from "zod";
+import { InputError } from "../errors.ts";
+import { displayPath } from "../util/display-path.ts";
+import { hint } from "../util/did-you-mean.ts";
+import {
+  type ComposeFile,
+  type ComposeService,
+  composeSchema,
+  networkSchema,
+  nodeExtensionSchema,
+  serviceSchema,
+} from "./compose-schema.ts";
+import { cidrContains, cidrsOverlap, isNetworkOrBroadcast, parseCidr, parseIpv4 } from "./ipv4.ts";
+import type { LabSpec, NetworkSpec, NodeSpec } from "./lab-spec.ts";
+import type { Role } from "./roles.ts";
+
+const NAME = /^[a-z][a-z0-9-]{0,19}$/;
+const LAB_NAME = /^[a-z][a-z0-9-]{0,29}$/;
+const MAX_BYTES = 1024 * 1024;
+
+type Path = readonly (string | number)[];
+
+/**
+ * Reads and validates a lab file (Compose subset + x-fwlab). Every problem is an InputError
+ * naming the file, line and column, and the key path: `lab.yml:12:7: services.fw.x-fwlab.role: ...`.
+ */
+export function readLabFile(file: string, opts: { name?: string } = {}): LabSpec {
+  const path = resolve(file);
+  const text = readText(path);
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  const where = (p: Path, key?: string) => location(path, doc.contents, lines, p, key);
+  const yamlError = doc.errors[0];
+  if (yamlError) {
+    const pos = lines.linePos(yamlError.pos[0]);
+    throw new InputError(`${displayPath(path)}:${pos.line}:${pos.col}: YAML: ${yamlError.message.split("\n")[0]}`);
+  }
+  const parsed = composeSchema.safeParse(doc.toJS());
+  if (!parsed.success) throw new InputError(schemaMessage(parsed.error, where));
+  return buildLab(path, parsed.data, where, opts.name);
+}
+
+function readText(path: string): string {
+  let size: number;
+  try {
+    const st = statSync(path);
+    if (!st.isFile()) throw new InputError(`${displayPath(path)}: not a file`);
+    size = st.size;
+    accessSync(path, constants.R_OK);
+  } catch (err) {
+    if (err instanceof InputError) throw err;
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === "ENOENT" ? "no such file" : code === "EACCES" ? "not readable" : (err as Error).message;
+    throw new InputError(`${displayPath(path)}: ${why}`);
+  }
+  if (size === 0) throw new InputError(`${displayPath(path)}: the file is empty; a lab file needs services and networks`);
+  if (size > MAX_BYTES) throw new InputError(`${displayPath(path)}: ${size} bytes is too large for a lab file (limit 1 MiB)`);
+  const buf = readFileSync(path);
+  if (buf.includes(0)) throw new InputError(`${displayPath(path)}: binary data (NUL bytes), not a YAML lab file`);
+  return buf.toString("utf8");
+}
+
+function buildLab(file: string, c: ComposeFile, where: (p: Path, key?: string) => string, nameOpt?: string): LabSpec {
+  const fail = (p: Path, msg: string, key?: string): never => {
+    throw new InputError(`${where(p, key)}${msg}`);
+  };
+  const name = nameOpt ?? c["x-fwlab"]?.name ?? "fwlab";
+  if (!LAB_NAME.test(name)) {
+    fail(["x-fwlab", "name"], `lab name ${JSON.stringify(name)}: lower-case letters, digits and "-", at most 30`);
+  }
+
+  const networks: NetworkSpec[] = [];
+  const cidrs = new Map<string, ReturnType<typeof parseCidr> & object>();
+  for (const [net, spec] of Object.entries(c.networks)) {
+    if (!/^[a-z][a-z0-9-]{0,14}$/.test(net)) {
+      fail(["networks"], `network name ${JSON.stringify(net)}: lower-case letters, digits and "-", at most 15 (it names an interface)`, net);
+    }
+    const cfg = spec.ipam.config[0]!;
+    const cidr = parseCidr(cfg.subnet);
+    if (!cidr) fail(["networks", net, "ipam", "config", 0, "subnet"], `not an IPv4 subnet: ${JSON.stringify(cfg.subnet)}`);
+    for (const [other, o] of cidrs) {
+      if (cidrsOverlap(cidr!, o)) {
+        fail(["networks", net, "ipam", "config", 0, "subnet"], `subnet ${cfg.subnet} overlaps network "${other}" (${o.text})`);
+      }
+    }
+    if (cfg.gateway !== undefined) {
+      const gw = parseIpv4(cfg.gateway);
+      if (gw === undefined || !cidrContains(cidr!, gw)) {
+        fail(["networks", net, "ipam", "config", 0, "gateway"], `gateway ${cfg.gateway} is outside the subnet ${cfg.subnet}`);
+      }
+    }
+    cidrs.set(net, cidr!);
+    networks.push({ name: net, subnet: cfg.subnet, bridgeGateway: cfg.gateway });
+  }
+
+  const taken = new Map<string, string>(); // address → node
+  const nodes: NodeSpec[] = [];
+  for (const [node, svc] of Object.entries(c.services)) {
+    if (!NAME.test(node)) {
+      fail(["services"], `node name ${JSON.stringify(node)}: lower-case letters, digits and "-", at most 20`, node);
+    }
+    nodes.push(buildNode(file, node, svc, cidrs, taken, fail));
+  }
+  if (nodes.length === 0) fail(["services"], "a lab needs at least one node");
+
+  // Gateways and route next hops must be lab nodes: nothing routes off the lab.
+  for (const n of nodes) {
+    const hops = [...(n.gateway ? [{ at: ["services", n.name, "x-fwlab", "gateway"], ip: n.gateway }] : [])];
+    n.routes.forEach((r) => hops.push({ at: ["services", n.name, "x-fwlab", "routes", r.to], ip: r.via }));
+    for (const h of hops) {
+      const owner = taken.get(h.ip);
+      if (!owner) fail(h.at, `${h.ip} is not the address of any node in this lab`);
+      if (owner === n.name) fail(h.at, `${h.ip} is this node's own address`);
+    }
+  }
+  return { name, file, domain: c["x-fwlab"]?.domain ?? "lab", networks, nodes };
+}
+
+function buildNode(
+  file: string,
+  node: string,
+  svc: ComposeService,
+  cidrs: Map<string, { text: string; network: number; prefix: number }>,
+  taken: Map<string, string>,
+  fail: (p: Path, msg: string, key?: string) => never,
+): NodeSpec {
+  const at = (...p: (string | number)[]) => ["services", node, ...p];
+  const x = svc["x-fwlab"];
+  const interfaces = Object.entries(svc.networks).map(([net, ep]) => {
+    const cidr = cidrs.get(net);
+    if (!cidr) fail(at("networks"), `unknown network "${net}"${hint(net, [...cidrs.keys()])}`, net);
+    const ip = parseIpv4(ep.ipv4_address);
+    if (ip === undefined) fail(at("networks", net, "ipv4_address"), `not an IPv4 address: ${ep.ipv4_address}`);
+    if (!cidrContains(cidr!, ip!) || isNetworkOrBroadcast(cidr!, ip!)) {
+      fail(at("networks", net, "ipv4_address"), `${ep.ipv4_address} is not a host address of ${net} (${cidr!.text})`);
+    }
+    const owner = taken.get(ep.ipv4_address);
+    if (owner) fail(at("networks", net, "ipv4_address"), `${ep.ipv4_address} is already the address of "${owner}"`);
+    taken.set(ep.ipv4_address, node);
+    return { network: net, address: ep.ipv4_address, ifname: x.interfaces?.[net] ?? net };
+  });
+  if (interfaces.length === 0) fail(at("networks"), "a node needs at least one network");
+  for (const net of Object.keys(x.interfaces ?? {})) {
+    if (!svc.networks[net]) fail(at("x-fwlab", "interfaces"), `"${node}" is not on network "${net}"`, net);
+  }
+
+  const onLink = (ip: string) => interfaces.some((i) => cidrContains(cidrs.get(i.network)!, parseIpv4(ip)!));
+  if (x.gateway !== undefined) {
+    if (parseIpv4(x.gateway) === undefined) fail(at("x-fwlab", "gateway"), `not an IPv4 address: ${x.gateway}`);
+    if (!onLink(x.gateway)) {
+      fail(at("x-fwlab", "gateway"), `gateway ${x.gateway} is outside this node's networks (${interfaces.map((i) => cidrs.get(i.network)!.text).join(", ")})`);
+    }
+  }
+  const routes = Object.entries(x.routes ?? {}).map(([to, via]) => {
+    if (!parseCidr(to)) fail(at("x-fwlab", "routes"), `not an IPv4 subnet: ${to}`, to);
+    if (parseIpv4(via) === undefined || !onLink(via)) fail(at("x-fwlab", "routes", to), `next hop ${via} is not on this node's networks`);
+    return { to, via };
+  });
+  (x.dns ?? []).forEach((ip, i) => {
+    if (parseIpv4(ip) === undefined) fail(at("x-fwlab", "dns", i), `not an IPv4 address: ${ip}`);
+  });
+
+  const capAdd = svc.cap_add ?? [];
+  if (!capAdd.includes("NET_ADMIN")) {
+    fail(at("cap_add"), "fwlab nodes need NET_ADMIN (the node sets its own routes and interface names)");
+  }
+
+  let ruleset: string | undefined;
+  if (x.ruleset !== undefined) {
+    ruleset = resolve(dirname(file), x.ruleset);
+    try {
+      accessSync(ruleset, constants.R_OK);
+    } catch {
+      fail(at("x-fwlab", "ruleset"), `ruleset file ${displayPath(ruleset)} does not exist or is not readable`);
+    }
+  }
+  const firewall = x.firewall ?? x.role === "firewall";
+  if (x.backend && !firewall) fail(at("x-fwlab", "backend"), "backend is only for firewall nodes (firewall: true)");
+  if (ruleset && !firewall) fail(at("x-fwlab", "ruleset"), "a ruleset is only for firewall nodes (firewall: true)");
+
+  return {
+    name: node,
+    role: x.role as Role,
+    image: svc.image,
+    hostname: svc.hostname ?? node,
+    firewall,
+    backend: x.backend ?? "iptables-nft",
+    gateway: x.gateway,
+    routes,
+    dns: x.dns ?? [],
+    interfaces,
+    capAdd,
+    sysctls: svc.sysctls ?? {},
+    environment: svc.environment ?? {},
+    command: (svc.command ?? []).map(String),
+    labels: svc.labels ?? {},
+    ruleset,
+  };
+}
+
+function schemaMessage(error: z.ZodError, where: (p: Path, key?: string) => string): string {
+  const issue = error.issues[0]!;
+  const path = issue.path.filter((p): p is string | number => typeof p !== "symbol");
+  if (issue.code === "unrecognized_keys") {
+    const key = issue.keys[0]!;
+    const known = knownKeys(path);
+    return `${where(path, key)}unknown key "${key}"${hint(key, known)}; fwlab reads ${known.join(", ")} here (see README "Lab files")`;
+  }
+  if (issue.code === "invalid_type" && issue.input === undefined) {
+    return `${where(path.slice(0, -1))}missing "${String(path.at(-1))}"`;
+  }
+  return `${where(path)}${issue.message}`;
+}
+
+/** The keys fwlab accepts at a path, for unknown-key messages. */
+function knownKeys(path: Path): string[] {
+  const shape = (s: unknown) => Object.keys((s as { shape?: object }).shape ?? {});
+  const p = path.filter((x) => typeof x === "string") as string[];
+  if (p.length === 0) return shape(composeSchema);
+  if (p[0] === "x-fwlab") return ["name", "domain"];
+  if (p[0] === "services" && p.length === 2) return shape(composeSchemaShape.service);
+  if (p[0] === "services" && p[2] === "x-fwlab") return shape(composeSchemaShape.node);
+  if (p[0] === "services" && p[2] === "networks") return ["ipv4_address", "aliases"];
+  if (p[0] === "networks" && p.length === 2) return shape(composeSchemaShape.network);
+  if (p[0] === "networks" && p.includes("config")) return ["subnet", "gateway"];
+  if (p[0] === "networks" && p[2] === "ipam") return ["driver", "config"];
+  return [];
+}
+
+const composeSchemaShape = { service: serviceSchema, node: nodeExtensionSchema, network: networkSchema };
+
+/** "file:line:col: a.b.c: " for a key path (and optionally one key of the map at that path). */
+function location(file: string, root: unknown, lines: LineCounter, path: Path, key?: string): string {
+  let node = root as Node | undefined;
+  let keyNode: Node | undefined;
+  for (const step of [...path, ...(key !== undefined ? [key] : [])]) {
+    if (!node || !("items" in node)) break;
+    const items = (node as { items: unknown[] }).items;
+    if (isMap(node)) {
+      const pair = items.find((it) => isPair(it) && isScalar(it.key) && String(it.key.value) === String(step));
+      if (!pair || !isPair(pair)) break;
+      keyNode = pair.key as Node;
+      node = (pair.value ?? pair.key) as Node;
+    } else {
+      node = items[Number(step)] as Node | undefined;
+      keyNode = node;
+    }
+  }
+  const target = key !== undefined ? keyNode : (node ?? keyNode);
+  const offset = target?.range?.[0] ?? 0;
+  const pos = lines.linePos(offset);
+  const dotted = [...path, ...(key !== undefined ? [key] : [])].join(".");
+  return `${displayPath(file)}:${pos.line}:${pos.col}: ${dotted ? `${dotted}: ` : ""}`;
+}
+
