@@ -1,4 +1,4 @@
-# Seed 000, the stateful ruleset exactly as published, typo included: line 16 says RELTAED.
+# Seed 000, the stateful ruleset exactly as published, typo included: line 17 says RELTAED.
 # Loading it must fail at that line and leave the previous ruleset active.
 iptables -F
 iptables -P INPUT DROP

@@ -2,8 +2,9 @@ import { FwlabError } from "../errors.ts";
 import { DockerRuntime } from "../runtime/docker-runtime.ts";
 import { bridgeName } from "../runtime/docker-runtime.ts";
 import { HostFirewall } from "../runtime/host-firewall.ts";
+import { hostResolvers, hostRoutes } from "../runtime/host-network.ts";
 import { LABEL } from "../runtime/labels.ts";
-import { cidrsOverlap, parseCidr } from "../topology/ipv4.ts";
+import { cidrContains, cidrsOverlap, parseCidr, parseIpv4 } from "../topology/ipv4.ts";
 import type { LabSpec } from "../topology/lab-spec.ts";
 import { readLabFile } from "../topology/read-lab-file.ts";
 import { type Progress, seconds, silent } from "../util/progress.ts";
@@ -115,11 +116,31 @@ async function checkImages(runtime: DockerRuntime, spec: LabSpec): Promise<void>
   }
 }
 
-/** Docker refuses overlapping subnets with a terse message; say which lab holds them. */
+/**
+ * Docker refuses overlapping subnets with a terse message; say which lab holds them. Docker
+ * does not check the host's own routes: a lab subnet over one would cut the host off.
+ */
 async function checkSubnets(runtime: DockerRuntime, spec: LabSpec): Promise<void> {
-  const others = await runtime.listNetworks("any");
+  const [others, routes, resolvers] = await Promise.all([runtime.listNetworks("any"), hostRoutes(), hostResolvers()]);
   for (const net of spec.networks) {
     const mine = parseCidr(net.subnet)!;
+    for (const r of routes) {
+      if (cidrsOverlap(mine, parseCidr(r.destination)!)) {
+        throw new FwlabError(
+          `lab ${spec.name}: network ${net.name} (${net.subnet}) overlaps the host's route to ${r.destination} (${r.device}); ` +
+            "the host would lose that route while the lab runs: use a lab file with other subnets",
+          2,
+        );
+      }
+    }
+    for (const ns of resolvers) {
+      if (cidrContains(mine, parseIpv4(ns)!)) {
+        throw new FwlabError(
+          `lab ${spec.name}: network ${net.name} (${net.subnet}) holds the host's DNS resolver ${ns}; use other subnets`,
+          2,
+        );
+      }
+    }
     for (const o of others) {
       for (const s of o.subnets) {
         const theirs = parseCidr(s);

@@ -1,6 +1,6 @@
 # DNS server (dnsmasq). Answers the lab's names from /etc/hosts (fwlab fills it from the lab
 # file) under the lab domain; the container's command adds dnsmasq options, e.g.
-# --server=203.0.113.53 to forward other names, or --no-hosts --host-record=www.example.com,...
+# --server=198.51.100.53 to forward other names, or --no-hosts --host-record=www.example.com,...
 # for an "external" server.
 FWLAB_ROLE=dns
 role_start() {
