@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 import { Command } from "commander";
 import { FwlabError } from "../errors.ts";
+import { demoCommand } from "./commands/demo.ts";
+import { doctorCommand } from "./commands/doctor.ts";
 import { imagesCommand } from "./commands/images.ts";
 import { lifecycleCommands } from "./commands/lifecycle.ts";
 import { nodeCommands } from "./commands/node.ts";
@@ -13,7 +15,8 @@ const program = new Command("fwlab")
     process.exit(err.exitCode === 0 ? 0 : 2);
   });
 
-for (const register of [lifecycleCommands, nodeCommands, imagesCommand]) register(program);
+for (const register of [lifecycleCommands, nodeCommands, imagesCommand, doctorCommand, demoCommand])
+  register(program);
 
 try {
   await program.parseAsync(process.argv);

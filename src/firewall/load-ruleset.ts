@@ -1,11 +1,11 @@
 import { readFile, stat } from "node:fs/promises";
 import { resolve } from "node:path";
 import { FwlabError, InputError } from "../errors.ts";
-import { displayPath } from "../util/display-path.ts";
 import type { ExecResult } from "../runtime/exec-result.ts";
 import type { Backend } from "../topology/lab-spec.ts";
+import { displayPath } from "../util/display-path.ts";
 import { nftFileDocument, type RestoreDocument, restoreFileDocument } from "./restore-document.ts";
-import { detectRulesetFormat, FORMAT_NAMES, type RulesetFormat } from "./ruleset-format.ts";
+import { detectRulesetFormat, type RulesetFormat } from "./ruleset-format.ts";
 import { ScriptError, scriptToRestore } from "./script-to-restore.ts";
 
 /** Runs a command inside one node: the only thing the loader needs from a lab. */
@@ -39,9 +39,12 @@ export async function loadRuleset(
   const text = await readRulesetText(node, path, shown);
   const format = detectRulesetFormat(path, text);
   if (format === "nft" && opts.backend && opts.backend !== "nft") {
-    throw new InputError(`[${node}] ${shown} is an nft file; it cannot be loaded with the ${opts.backend} backend`);
+    throw new InputError(
+      `[${node}] ${shown} is an nft file; it cannot be loaded with the ${opts.backend} backend`,
+    );
   }
-  const backend: Backend = format === "nft" ? "nft" : opts.backend === "nft" || !opts.backend ? "iptables-nft" : opts.backend;
+  const backend: Backend =
+    format === "nft" ? "nft" : opts.backend === "nft" || !opts.backend ? "iptables-nft" : opts.backend;
   const doc = toDocument(node, shown, format, text);
 
   const r = await exec(["fwlab-ruleset", "load", backend], { stdin: doc.text });
@@ -51,7 +54,8 @@ export async function loadRuleset(
     file: path,
     format,
     backend,
-    rules: format === "nft" ? countNftRules(text) : doc.text.split("\n").filter((l) => l.startsWith("-A ")).length,
+    rules:
+      format === "nft" ? countNftRules(text) : doc.text.split("\n").filter((l) => l.startsWith("-A ")).length,
     durationMs: performance.now() - started,
   };
 }
@@ -66,14 +70,17 @@ async function readRulesetText(node: string, path: string, shown: string): Promi
     if (err instanceof InputError) throw err;
     throw new InputError(`[${node}] ruleset ${shown}: no such file`);
   }
-  if (size > MAX_BYTES) throw new InputError(`[${node}] ruleset ${shown}: ${size} bytes is too large (limit 4 MiB)`);
+  if (size > MAX_BYTES)
+    throw new InputError(`[${node}] ruleset ${shown}: ${size} bytes is too large (limit 4 MiB)`);
   const buf = await readFile(path).catch((err: Error) => {
     throw new InputError(`[${node}] ruleset ${shown}: cannot read it (${err.message})`);
   });
   if (buf.includes(0)) throw new InputError(`[${node}] ruleset ${shown}: binary data, not a ruleset`);
   const text = buf.toString("utf8");
   if (text.trim() === "") {
-    throw new InputError(`[${node}] ruleset ${shown}: the file is empty (to clear the ruleset, load one that says so)`);
+    throw new InputError(
+      `[${node}] ruleset ${shown}: the file is empty (to clear the ruleset, load one that says so)`,
+    );
   }
   return text;
 }
@@ -117,7 +124,11 @@ function loadError(
   const message =
     out
       .split("\n")
-      .map((l) => l.replace(/^\S*iptables[\w-]*(?: v[\d.]+ \([\w_]+\))?: /, "").replace(/^\/run\/fwlab\/next\.rules:[\d:-]+ /, ""))
+      .map((l) =>
+        l
+          .replace(/^\S*iptables[\w-]*(?: v[\d.]+ \([\w_]+\))?: /, "")
+          .replace(/^\/run\/fwlab\/next\.rules:[\d:-]+ /, ""),
+      )
       .find((l) => l.trim() && !/^(Error occurred at line|Try `)/.test(l)) ?? "no message";
   const where = line ? ` line ${line}` : "";
   const state =
@@ -140,6 +151,11 @@ function excerpt(text: string, line: number): string {
 }
 
 function countNftRules(text: string): number {
-  return text.split("\n").filter((l) => /\b(accept|drop|reject|jump|goto|counter|log|masquerade|snat|dnat)\b/.test(l) && !/^\s*(type|policy)\b/.test(l)).length;
+  return text
+    .split("\n")
+    .filter(
+      (l) =>
+        /\b(accept|drop|reject|jump|goto|counter|log|masquerade|snat|dnat)\b/.test(l) &&
+        !/^\s*(type|policy)\b/.test(l),
+    ).length;
 }
-

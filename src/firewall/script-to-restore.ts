@@ -41,7 +41,8 @@ type Table = Map<string, Chain>;
 
 const IPTABLES = /^(?:\/usr)?(?:\/s?bin\/)?iptables(?:-nft|-legacy)?$/;
 /** Lines a script may hold that do not change the ruleset (listing, saving, service control). */
-const NO_OP = /^(?:(?:\/usr)?(?:\/s?bin\/)?(?:service|systemctl|iptables-save|echo|set|modprobe)|\/etc\/init\.d\/iptables)$/;
+const NO_OP =
+  /^(?:(?:\/usr)?(?:\/s?bin\/)?(?:service|systemctl|iptables-save|echo|set|modprobe)|\/etc\/init\.d\/iptables)$/;
 
 export function scriptToRestore(text: string): RestoreDocument {
   const tables = new Map<string, Table>();
@@ -84,13 +85,16 @@ function logicalLines(text: string): { line: number; text: string }[] {
 function words(src: string, vars: Record<string, string>, line: number, strict = false): string[] {
   const out: string[] = [];
   for (const tok of parseShell(src, (name) => {
-    if (!(name in vars)) throw new ScriptError(line, `variable $${name} is not set (set it with ${name}=... above)`);
+    if (!(name in vars))
+      throw new ScriptError(line, `variable $${name} is not set (set it with ${name}=... above)`);
     return vars[name];
   })) {
     if (typeof tok === "string") out.push(tok);
     else if ("comment" in tok) break;
-    else if (strict && "op" in tok && out[0] && NO_OP.test(out[0])) break; // `iptables-save > file`
-    else if ("op" in tok) throw new ScriptError(line, `shell operator "${tok.op}" is not supported in a rules script`);
+    else if (strict && "op" in tok && out[0] && NO_OP.test(out[0]))
+      break; // `iptables-save > file`
+    else if ("op" in tok)
+      throw new ScriptError(line, `shell operator "${tok.op}" is not supported in a rules script`);
   }
   return out;
 }
@@ -105,16 +109,23 @@ function apply(tables: Map<string, Table>, args: string[], line: number): void {
     else rest.push(a);
   }
   const builtins = BUILTIN[tableName];
-  if (!builtins) throw new ScriptError(line, `unknown table "${tableName}" (tables: ${TABLE_ORDER.join(", ")})`);
-  const table = tables.get(tableName) ?? new Map(builtins.map((c) => [c, { rules: [], line }] as [string, Chain]));
+  if (!builtins)
+    throw new ScriptError(line, `unknown table "${tableName}" (tables: ${TABLE_ORDER.join(", ")})`);
+  const table =
+    tables.get(tableName) ?? new Map(builtins.map((c) => [c, { rules: [], line }] as [string, Chain]));
   tables.set(tableName, table);
 
   const [op, ...tail] = rest;
-  if (op === undefined) throw new ScriptError(line, "iptables without a command (-A, -I, -R, -D, -P, -N, -F, -X, ...)");
+  if (op === undefined)
+    throw new ScriptError(line, "iptables without a command (-A, -I, -R, -D, -P, -N, -F, -X, ...)");
   const chainOf = (name: string | undefined, what: string): Chain => {
     if (!name) throw new ScriptError(line, `${what} needs a chain name`);
     const c = table.get(name);
-    if (!c) throw new ScriptError(line, `chain "${name}" does not exist in table ${tableName} (create it with -N ${name})`);
+    if (!c)
+      throw new ScriptError(
+        line,
+        `chain "${name}" does not exist in table ${tableName} (create it with -N ${name})`,
+      );
     return c;
   };
   const position = (s: string | undefined, max: number, what: string): number => {
@@ -167,9 +178,13 @@ function apply(tables: Map<string, Table>, args: string[], line: number): void {
     case "--policy": {
       const [name, target] = tail;
       if (!name || !builtins.includes(name)) {
-        throw new ScriptError(line, `-P: "${name ?? ""}" is not a built-in chain of ${tableName} (${builtins.join(", ")})`);
+        throw new ScriptError(
+          line,
+          `-P: "${name ?? ""}" is not a built-in chain of ${tableName} (${builtins.join(", ")})`,
+        );
       }
-      if (target !== "ACCEPT" && target !== "DROP") throw new ScriptError(line, `-P: policy must be ACCEPT or DROP, not "${target ?? ""}"`);
+      if (target !== "ACCEPT" && target !== "DROP")
+        throw new ScriptError(line, `-P: policy must be ACCEPT or DROP, not "${target ?? ""}"`);
       const chain = table.get(name)!;
       chain.policy = target;
       chain.policyLine = line;
@@ -179,7 +194,8 @@ function apply(tables: Map<string, Table>, args: string[], line: number): void {
     case "--new-chain": {
       const [name] = tail;
       if (!name) throw new ScriptError(line, "-N needs a chain name");
-      if (table.has(name)) throw new ScriptError(line, `-N: chain "${name}" already exists in table ${tableName}`);
+      if (table.has(name))
+        throw new ScriptError(line, `-N: chain "${name}" already exists in table ${tableName}`);
       table.set(name, { rules: [], line });
       return;
     }
@@ -215,7 +231,10 @@ function apply(tables: Map<string, Table>, args: string[], line: number): void {
     case "--zero":
       return;
     default:
-      throw new ScriptError(line, `unsupported iptables command "${op}" (use -A, -I, -R, -D, -P, -N, -F, -X, -E, -Z or -L)`);
+      throw new ScriptError(
+        line,
+        `unsupported iptables command "${op}" (use -A, -I, -R, -D, -P, -N, -F, -X, -E, -Z or -L)`,
+      );
   }
 }
 
@@ -235,10 +254,15 @@ function render(tables: Map<string, Table>): RestoreDocument {
       const builtin = BUILTIN[name]!.includes(chain);
       emit(`:${chain} ${builtin ? (c.policy ?? "ACCEPT") : "-"} [0:0]`, c.policyLine ?? c.line);
     }
-    for (const [chain, c] of table) for (const r of c.rules) emit(`-A ${chain} ${r.spec.map(quote).join(" ")}`.trimEnd(), r.line);
+    for (const [chain, c] of table)
+      for (const r of c.rules) emit(`-A ${chain} ${r.spec.map(quote).join(" ")}`.trimEnd(), r.line);
     emit("COMMIT", first);
   }
-  return { text: `${lines.join("\n")}\n`, sourceLine: (n) => sourceLines[n - 1], tables: TABLE_ORDER.filter((t) => tables.has(t)) };
+  return {
+    text: `${lines.join("\n")}\n`,
+    sourceLine: (n) => sourceLines[n - 1],
+    tables: TABLE_ORDER.filter((t) => tables.has(t)),
+  };
 }
 
 /** iptables-restore splits on spaces and honours double quotes. */

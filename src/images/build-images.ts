@@ -3,6 +3,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { createInterface } from "node:readline";
+import type { Readable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { pack } from "tar-fs";
 import { FwlabError } from "../errors.ts";
@@ -79,7 +80,11 @@ async function buildBase(runtime: DockerRuntime, inputs: string, progress: Progr
     const args = [join(IMAGES_DIR, "base/build-rootfs.sh"), join(dir, "root"), ...(mirror ? [mirror] : [])];
     await run("sh", args, (line) => {
       // debootstrap is chatty; show its phases, not every package.
-      if (/^(debootstrap|configure|trim):|^I: (Retrieving Release|Installing core|Configuring required|Installing base|Base system)|^[EW]: /.test(line))
+      if (
+        /^(debootstrap|configure|trim):|^I: (Retrieving Release|Installing core|Configuring required|Installing base|Base system)|^[EW]: /.test(
+          line,
+        )
+      )
         progress(`  ${line}`);
     });
     progress(`  import: docker import of the root filesystem as ${BASE_IMAGE}`);
@@ -91,7 +96,13 @@ async function buildBase(runtime: DockerRuntime, inputs: string, progress: Progr
   progress(`Built image ${BASE_IMAGE} in ${seconds(started)}`);
 }
 
-async function buildRole(runtime: DockerRuntime, role: Role, baseId: string, inputs: string, progress: Progress) {
+async function buildRole(
+  runtime: DockerRuntime,
+  role: Role,
+  baseId: string,
+  inputs: string,
+  progress: Progress,
+) {
   const started = performance.now();
   const ref = roleImage(role);
   progress(`Building image ${ref} ...`);
@@ -108,14 +119,23 @@ async function buildRole(runtime: DockerRuntime, role: Role, baseId: string, inp
   const lines: string[] = [];
   try {
     await runtime.buildImage(
-      context,
-      { ref, dockerfile: "Dockerfile.role", buildArgs: { BASE: baseId }, labels: { [LABEL.inputs]: inputs, [LABEL.role]: role } },
+      context as unknown as Readable,
+      {
+        ref,
+        dockerfile: "Dockerfile.role",
+        buildArgs: { BASE: baseId },
+        labels: { [LABEL.inputs]: inputs, [LABEL.role]: role },
+      },
       (l) => lines.push(l),
     );
   } catch (err) {
-    throw new FwlabError(`building image ${ref} failed: ${(err as Error).message}\n${lines.slice(-10).join("\n")}`, 1, {
-      cause: err,
-    });
+    throw new FwlabError(
+      `building image ${ref} failed: ${(err as Error).message}\n${lines.slice(-10).join("\n")}`,
+      1,
+      {
+        cause: err,
+      },
+    );
   }
   progress(`Built image ${ref} in ${seconds(started)}`);
 }

@@ -44,7 +44,10 @@ export async function labNodes(runtime: DockerRuntime, lab: string): Promise<Lab
       image: c.image,
       state: c.state,
       addresses: Object.fromEntries(
-        Object.entries(c.addresses).map(([net, ip]) => [net.startsWith(prefix) ? net.slice(prefix.length) : net, ip]),
+        Object.entries(c.addresses).map(([net, ip]) => [
+          net.startsWith(prefix) ? net.slice(prefix.length) : net,
+          ip,
+        ]),
       ),
     }))
     .sort((a, b) => a.name.localeCompare(b.name));

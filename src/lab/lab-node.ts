@@ -1,5 +1,5 @@
-import type { Role } from "../topology/roles.ts";
 import type { Backend } from "../topology/lab-spec.ts";
+import type { Role } from "../topology/roles.ts";
 
 /** A node of a lab as Docker knows it: found by labels, so it works without the lab file. */
 export interface LabNode {

@@ -16,7 +16,8 @@ export interface LabStatus {
 export async function labStatus(runtime: DockerRuntime, lab: string): Promise<LabStatus> {
   const nodes = await Promise.all(
     (await labNodes(runtime, lab)).map(async (n) => {
-      const ready = n.state === "running" && (await runtime.logs(n.container, 1000)).split("\n").includes("fwlab-ready");
+      const ready =
+        n.state === "running" && (await runtime.logs(n.container, 1000)).split("\n").includes("fwlab-ready");
       return { ...n, ready };
     }),
   );

@@ -33,7 +33,10 @@ export function nodeContainer(lab: LabSpec, node: NodeSpec, readyTimeoutS: numbe
     capAdd: [...node.capAdd],
     sysctls: { ...node.sysctls },
     extraHosts: hostsEntries(lab),
-    endpoints: node.interfaces.map((i) => ({ network: networkName(lab.name, i.network), address: i.address })),
+    endpoints: node.interfaces.map((i) => ({
+      network: networkName(lab.name, i.network),
+      address: i.address,
+    })),
   };
 }
 
@@ -46,7 +49,8 @@ export function hostsEntries(lab: LabSpec): string[] {
   for (const n of lab.nodes) {
     out.push(`${n.name}:${primaryAddress(n)}`, `${n.name}.${lab.domain}:${primaryAddress(n)}`);
     if (n.interfaces.length > 1) {
-      for (const i of n.interfaces) out.push(`${n.name}-${i.network}:${i.address}`, `${n.name}-${i.network}.${lab.domain}:${i.address}`);
+      for (const i of n.interfaces)
+        out.push(`${n.name}-${i.network}:${i.address}`, `${n.name}-${i.network}.${lab.domain}:${i.address}`);
     }
   }
   return out;

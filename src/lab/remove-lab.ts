@@ -1,5 +1,5 @@
 import type { DockerRuntime } from "../runtime/docker-runtime.ts";
-import { HostFirewall } from "../runtime/host-firewall.ts";
+import { removeLabBridgeRules } from "../runtime/host-firewall.ts";
 import { LABEL } from "../runtime/labels.ts";
 
 export interface Removed {
@@ -18,6 +18,6 @@ export async function removeLab(runtime: DockerRuntime, lab: string | { all: tru
   await Promise.all(containers.map((c) => runtime.removeContainer(c.id)));
   const networks = await runtime.listNetworks(filter);
   await Promise.all(networks.map((n) => runtime.removeNetwork(n.id)));
-  await HostFirewall.remove(lab);
+  await removeLabBridgeRules(lab);
   return { containers: containers.length, networks: networks.length };
 }

@@ -1,7 +1,6 @@
 import { FwlabError } from "../errors.ts";
-import { DockerRuntime } from "../runtime/docker-runtime.ts";
-import { bridgeName } from "../runtime/docker-runtime.ts";
-import { HostFirewall } from "../runtime/host-firewall.ts";
+import { bridgeName, DockerRuntime } from "../runtime/docker-runtime.ts";
+import { allowLabBridges } from "../runtime/host-firewall.ts";
 import { hostResolvers, hostRoutes } from "../runtime/host-network.ts";
 import { LABEL } from "../runtime/labels.ts";
 import { cidrContains, cidrsOverlap, parseCidr, parseIpv4 } from "../topology/ipv4.ts";
@@ -42,8 +41,7 @@ export async function startLabSpec(spec: LabSpec, opts: StartLabOptions = {}): P
 
   const existing = await labNodes(runtime, spec.name);
   if (existing.length > 0) {
-    const complete =
-      existing.length === spec.nodes.length && existing.every((n) => n.state === "running");
+    const complete = existing.length === spec.nodes.length && existing.every((n) => n.state === "running");
     if (complete) {
       progress(`Lab ${spec.name} is already up (${existing.length} nodes)`);
       return new StartedLab(spec.name, runtime, existing);
@@ -68,9 +66,11 @@ export async function startLabSpec(spec: LabSpec, opts: StartLabOptions = {}): P
         }),
       ),
     );
-    await HostFirewall.allowBridged(spec.name, networkIds.map(bridgeName));
+    await allowLabBridges(spec.name, networkIds.map(bridgeName));
     const ids = await Promise.all(
-      spec.nodes.map((n) => runtime.createContainer(nodeContainer(spec, n, Math.ceil(readyTimeoutMs / 1000)))),
+      spec.nodes.map((n) =>
+        runtime.createContainer(nodeContainer(spec, n, Math.ceil(readyTimeoutMs / 1000))),
+      ),
     );
     await Promise.all(
       spec.nodes.map(async (n, i) => {
@@ -85,9 +85,14 @@ export async function startLabSpec(spec: LabSpec, opts: StartLabOptions = {}): P
         );
         if (r.value === "ready") return progress(`  ${n.name} ready (${n.role}) in ${seconds(t0)}`);
         if (r.reason === "aborted") throw new FwlabError(`lab ${spec.name}: start aborted`, 130);
-        const why = r.value ?? (r.reason === "timeout" ? `not ready after ${readyTimeoutMs / 1000}s` : "its container exited");
+        const why =
+          r.value ??
+          (r.reason === "timeout" ? `not ready after ${readyTimeoutMs / 1000}s` : "its container exited");
         throw new FwlabError(
-          `[${n.name}] ${why.replace(/^fwlab-failed: /, "")}\n  last output:\n${r.lines.slice(-8).map((l) => `    ${l}`).join("\n")}`,
+          `[${n.name}] ${why.replace(/^fwlab-failed: /, "")}\n  last output:\n${r.lines
+            .slice(-8)
+            .map((l) => `    ${l}`)
+            .join("\n")}`,
         );
       }),
     );
@@ -108,11 +113,13 @@ export async function startLabSpec(spec: LabSpec, opts: StartLabOptions = {}): P
 
 async function checkImages(runtime: DockerRuntime, spec: LabSpec): Promise<void> {
   const images = [...new Set(spec.nodes.map((n) => n.image))];
-  const missing = (await Promise.all(images.map(async (i) => ((await runtime.imageId(i)) ? undefined : i)))).filter(
-    Boolean,
-  );
+  const missing = (
+    await Promise.all(images.map(async (i) => ((await runtime.imageId(i)) ? undefined : i)))
+  ).filter(Boolean);
   if (missing.length > 0) {
-    throw new FwlabError(`image${missing.length > 1 ? "s" : ""} ${missing.join(", ")} not found; build them with \`fwlab images\` (or \`npm run setup\`)`);
+    throw new FwlabError(
+      `image${missing.length > 1 ? "s" : ""} ${missing.join(", ")} not found; build them with \`fwlab images\` (or \`npm run setup\`)`,
+    );
   }
 }
 
@@ -121,7 +128,11 @@ async function checkImages(runtime: DockerRuntime, spec: LabSpec): Promise<void>
  * does not check the host's own routes: a lab subnet over one would cut the host off.
  */
 async function checkSubnets(runtime: DockerRuntime, spec: LabSpec): Promise<void> {
-  const [others, routes, resolvers] = await Promise.all([runtime.listNetworks("any"), hostRoutes(), hostResolvers()]);
+  const [others, routes, resolvers] = await Promise.all([
+    runtime.listNetworks("any"),
+    hostRoutes(),
+    hostResolvers(),
+  ]);
   for (const net of spec.networks) {
     const mine = parseCidr(net.subnet)!;
     for (const r of routes) {

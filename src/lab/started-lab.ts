@@ -36,7 +36,10 @@ export class StartedLab implements AsyncDisposable {
     const n = this.nodeList.find((x) => x.name === name);
     if (!n) {
       const known = this.nodeList.map((x) => x.name);
-      throw new FwlabError(`lab "${this.name}" has no node "${name}"${hint(name, known)}; its nodes: ${known.join(", ")}`, 2);
+      throw new FwlabError(
+        `lab "${this.name}" has no node "${name}"${hint(name, known)}; its nodes: ${known.join(", ")}`,
+        2,
+      );
     }
     return n;
   }
@@ -58,7 +61,10 @@ export class StartedLab implements AsyncDisposable {
   loadRuleset(node: string, file: string, opts: { backend?: Backend } = {}): Promise<LoadedRuleset> {
     const n = this.node(node);
     if (!n.firewall) {
-      throw new FwlabError(`[${node}] is not a firewall node (set x-fwlab.firewall: true in the lab file)`, 2);
+      throw new FwlabError(
+        `[${node}] is not a firewall node (set x-fwlab.firewall: true in the lab file)`,
+        2,
+      );
     }
     return loadRuleset(node, (argv, o) => this.runtime.exec(n.container, argv, o), file, {
       backend: opts.backend ?? n.backend,

@@ -98,7 +98,10 @@ export class DockerRuntime {
       Driver: "bridge",
       Internal: true,
       CheckDuplicate: true,
-      IPAM: { Driver: "default", Config: [{ Subnet: spec.subnet, ...(spec.gateway ? { Gateway: spec.gateway } : {}) }] },
+      IPAM: {
+        Driver: "default",
+        Config: [{ Subnet: spec.subnet, ...(spec.gateway ? { Gateway: spec.gateway } : {}) }],
+      },
       Labels: spec.labels,
     });
     return net.id;
@@ -106,7 +109,9 @@ export class DockerRuntime {
 
   /** fwlab's networks with these labels; `"any"` lists every network on the engine. */
   async listNetworks(labels: Record<string, string | true> | "any" = {}): Promise<NetworkInfo[]> {
-    const nets = await this.docker.listNetworks(labels === "any" ? {} : { filters: { label: labelFilters(labels) } });
+    const nets = await this.docker.listNetworks(
+      labels === "any" ? {} : { filters: { label: labelFilters(labels) } },
+    );
     return nets.map((n) => ({
       id: n.Id,
       name: n.Name,
@@ -140,7 +145,9 @@ export class DockerRuntime {
       NetworkingConfig: first ? { EndpointsConfig: { [first.network]: endpointConfig(first) } } : undefined,
     });
     for (const ep of rest) {
-      await this.docker.getNetwork(ep.network).connect({ Container: c.id, EndpointConfig: endpointConfig(ep) });
+      await this.docker
+        .getNetwork(ep.network)
+        .connect({ Container: c.id, EndpointConfig: endpointConfig(ep) });
     }
     return c.id;
   }
@@ -171,9 +178,36 @@ export class DockerRuntime {
     }));
   }
 
+  /**
+   * Runs a throwaway container to completion and returns its exit code and output; the
+   * container is removed whatever happens. Labelled so a crash leaves nothing `down --all` misses.
+   */
+  async runOnce(
+    image: string,
+    argv: string[],
+    opts: { capAdd?: string[]; labels?: Record<string, string> } = {},
+  ) {
+    const c = await this.docker.createContainer({
+      Image: image,
+      Entrypoint: [argv[0]!],
+      Cmd: argv.slice(1),
+      Labels: { [LABEL.lab]: "_doctor", ...opts.labels },
+      HostConfig: { CapAdd: opts.capAdd ?? [], NetworkMode: "none" },
+    });
+    try {
+      await c.start();
+      const { StatusCode } = (await c.wait()) as { StatusCode: number };
+      return { exitCode: StatusCode, output: await this.logs(c.id, 1000) };
+    } finally {
+      await ignoreNotFound(c.remove({ force: true }));
+    }
+  }
+
   /** The container's output so far (stdout and stderr interleaved). */
   async logs(id: string, tail = 200): Promise<string> {
-    const buf = (await this.docker.getContainer(id).logs({ stdout: true, stderr: true, tail })) as unknown as Buffer;
+    const buf = (await this.docker
+      .getContainer(id)
+      .logs({ stdout: true, stderr: true, tail })) as unknown as Buffer;
     return demuxBuffer(buf);
   }
 
@@ -291,7 +325,12 @@ export class DockerRuntime {
   /** `docker build` of a context tar stream; `onLine` gets the builder's output. */
   async buildImage(
     context: Readable,
-    opts: { ref: string; dockerfile: string; buildArgs: Record<string, string>; labels: Record<string, string> },
+    opts: {
+      ref: string;
+      dockerfile: string;
+      buildArgs: Record<string, string>;
+      labels: Record<string, string>;
+    },
     onLine: (line: string) => void,
   ): Promise<void> {
     const stream = await this.docker.buildImage(context as unknown as string, {

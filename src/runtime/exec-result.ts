@@ -9,4 +9,5 @@ export interface ExecResult {
 export const execOk = (r: ExecResult): boolean => r.exitCode === 0;
 
 /** The output a human wants to read when a command failed: stderr, else stdout. */
-export const execMessage = (r: ExecResult): string => (r.stderr.trim() || r.stdout.trim() || "no output").trim();
+export const execMessage = (r: ExecResult): string =>
+  (r.stderr.trim() || r.stdout.trim() || "no output").trim();

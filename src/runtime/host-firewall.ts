@@ -15,43 +15,61 @@ const run = promisify(execFile);
  * nothing between bridges or to the outside is opened. Each rule carries the comment
  * "fwlab:<lab>" so `down` (or the next `up`) finds and removes it, even after a crash.
  */
-export class HostFirewall {
-  static readonly chain = "DOCKER-USER";
+const CHAIN = "DOCKER-USER";
 
-  static async allowBridged(lab: string, bridges: readonly string[]): Promise<void> {
-    if (!(await HostFirewall.chainExists())) return; // dockerd runs without iptables: nothing drops lab frames
-    for (const br of bridges) {
-      await iptables(["-I", HostFirewall.chain, "-i", br, "-o", br, "-m", "comment", "--comment", `fwlab:${lab}`, "-j", "ACCEPT"]);
-    }
+export async function allowLabBridges(lab: string, bridges: readonly string[]): Promise<void> {
+  if (!(await chainExists())) return; // dockerd runs without iptables: nothing drops lab frames
+  for (const br of bridges) {
+    await iptables([
+      "-I",
+      CHAIN,
+      "-i",
+      br,
+      "-o",
+      br,
+      "-m",
+      "comment",
+      "--comment",
+      `fwlab:${lab}`,
+      "-j",
+      "ACCEPT",
+    ]);
   }
+}
 
-  /** Removes the rules of one lab, or of every lab. Idempotent. */
-  static async remove(lab: string | { all: true }): Promise<number> {
-    if (!(await HostFirewall.chainExists())) return 0;
-    const { stdout } = await iptables(["-S", HostFirewall.chain]);
-    const mine = stdout
-      .split("\n")
-      .filter((l) => l.startsWith("-A ") && (typeof lab === "string" ? l.includes(`"fwlab:${lab}"`) || l.includes(` fwlab:${lab} `) : l.includes("fwlab:")));
-    for (const rule of mine) {
-      const args = splitRule(rule.replace(/^-A /, "-D "));
-      await iptables(args).catch(() => {}); // removed meanwhile by a parallel `down`
-    }
-    return mine.length;
+/** Removes the rules of one lab, or of every lab. Idempotent. */
+export async function removeLabBridgeRules(lab: string | { all: true }): Promise<number> {
+  if (!(await chainExists())) return 0;
+  const { stdout } = await iptables(["-S", CHAIN]);
+  const mine = stdout
+    .split("\n")
+    .filter(
+      (l) =>
+        l.startsWith("-A ") &&
+        (typeof lab === "string"
+          ? l.includes(`"fwlab:${lab}"`) || l.includes(` fwlab:${lab} `)
+          : l.includes("fwlab:")),
+    );
+  for (const rule of mine) {
+    const args = splitRule(rule.replace(/^-A /, "-D "));
+    await iptables(args).catch(() => {}); // removed meanwhile by a parallel `down`
   }
+  return mine.length;
+}
 
-  static async list(): Promise<string[]> {
-    if (!(await HostFirewall.chainExists())) return [];
-    const { stdout } = await iptables(["-S", HostFirewall.chain]);
-    return stdout.split("\n").filter((l) => l.includes("fwlab:"));
-  }
+/** fwlab's rules in the host firewall, as `iptables -S` prints them. */
+export async function listLabBridgeRules(): Promise<string[]> {
+  if (!(await chainExists())) return [];
+  const { stdout } = await iptables(["-S", CHAIN]);
+  return stdout.split("\n").filter((l) => l.includes("fwlab:"));
+}
 
-  private static async chainExists(): Promise<boolean> {
-    try {
-      await iptables(["-n", "-L", HostFirewall.chain]);
-      return true;
-    } catch {
-      return false;
-    }
+async function chainExists(): Promise<boolean> {
+  try {
+    await iptables(["-n", "-L", CHAIN]);
+    return true;
+  } catch {
+    return false;
   }
 }
 
@@ -61,7 +79,9 @@ async function iptables(args: string[]): Promise<{ stdout: string }> {
   } catch (err) {
     const e = err as NodeJS.ErrnoException & { stderr?: string };
     if (e.code === "ENOENT") {
-      throw new FwlabError("the host has no iptables command; install it (apt-get install iptables) so lab traffic can cross Docker's bridges");
+      throw new FwlabError(
+        "the host has no iptables command; install it (apt-get install iptables) so lab traffic can cross Docker's bridges",
+      );
     }
     throw new FwlabError(`host iptables ${args.join(" ")} failed: ${(e.stderr ?? e.message).trim()}`);
   }

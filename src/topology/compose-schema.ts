@@ -9,9 +9,11 @@ import { ROLE_NAMES } from "./roles.ts";
 const scalar = z.union([z.string(), z.number(), z.boolean()]).transform(String);
 const stringMap = z.union([
   z.record(z.string(), scalar),
-  z.array(z.string().regex(/^[^=]+=/, "expected KEY=VALUE")).transform((a) =>
-    Object.fromEntries(a.map((s) => [s.slice(0, s.indexOf("=")), s.slice(s.indexOf("=") + 1)])),
-  ),
+  z
+    .array(z.string().regex(/^[^=]+=/, "expected KEY=VALUE"))
+    .transform((a) =>
+      Object.fromEntries(a.map((s) => [s.slice(0, s.indexOf("=")), s.slice(s.indexOf("=") + 1)])),
+    ),
 ]);
 
 export const BACKENDS = ["iptables-nft", "iptables-legacy", "nft"] as const;
@@ -26,7 +28,9 @@ export const nodeExtensionSchema = z.strictObject({
   routes: z.record(z.string(), z.string()).optional(),
   dns: z.array(z.string()).optional(),
   ruleset: z.string().optional(),
-  interfaces: z.record(z.string(), z.string().regex(/^[a-zA-Z][a-zA-Z0-9_.-]{0,14}$/, "an interface name")).optional(),
+  interfaces: z
+    .record(z.string(), z.string().regex(/^[a-zA-Z][a-zA-Z0-9_.-]{0,14}$/, "an interface name"))
+    .optional(),
 });
 
 export const serviceSchema = z.strictObject({
@@ -47,7 +51,9 @@ export const serviceSchema = z.strictObject({
 
 export const networkSchema = z.strictObject({
   driver: z.literal("bridge").optional(),
-  internal: z.literal(true, { error: "every lab network must be internal: true (a lab never reaches outside)" }),
+  internal: z.literal(true, {
+    error: "every lab network must be internal: true (a lab never reaches outside)",
+  }),
   labels: stringMap.optional(),
   ipam: z.strictObject({
     driver: z.literal("default").optional(),

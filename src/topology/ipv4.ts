@@ -24,11 +24,11 @@ export function parseCidr(text: string): Cidr | undefined {
 
 const mask = (prefix: number): number => (prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0);
 
-export const cidrContains = (c: Cidr, ip: number): boolean => ((ip & mask(c.prefix)) >>> 0) === c.network;
+export const cidrContains = (c: Cidr, ip: number): boolean => (ip & mask(c.prefix)) >>> 0 === c.network;
 
 export function cidrsOverlap(a: Cidr, b: Cidr): boolean {
   const p = Math.min(a.prefix, b.prefix);
-  return ((a.network & mask(p)) >>> 0) === ((b.network & mask(p)) >>> 0);
+  return (a.network & mask(p)) >>> 0 === (b.network & mask(p)) >>> 0;
 }
 
 /** The network and broadcast addresses of a block, which no node may hold. */

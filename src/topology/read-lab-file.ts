@@ -3,8 +3,8 @@ import { dirname, resolve } from "node:path";
 import { isMap, isPair, isScalar, LineCounter, type Node, parseDocument } from "yaml";
 import type { z } from "zod";
 import { InputError } from "../errors.ts";
-import { displayPath } from "../util/display-path.ts";
 import { hint } from "../util/did-you-mean.ts";
+import { displayPath } from "../util/display-path.ts";
 import {
   type ComposeFile,
   type ComposeService,
@@ -36,7 +36,9 @@ export function readLabFile(file: string, opts: { name?: string } = {}): LabSpec
   const yamlError = doc.errors[0];
   if (yamlError) {
     const pos = lines.linePos(yamlError.pos[0]);
-    throw new InputError(`${displayPath(path)}:${pos.line}:${pos.col}: YAML: ${yamlError.message.split("\n")[0]}`);
+    throw new InputError(
+      `${displayPath(path)}:${pos.line}:${pos.col}: YAML: ${yamlError.message.split("\n")[0]}`,
+    );
   }
   const parsed = composeSchema.safeParse(doc.toJS());
   if (!parsed.success) throw new InputError(schemaMessage(parsed.error, where));
@@ -53,43 +55,69 @@ function readText(path: string): string {
   } catch (err) {
     if (err instanceof InputError) throw err;
     const code = (err as NodeJS.ErrnoException).code;
-    const why = code === "ENOENT" ? "no such file" : code === "EACCES" ? "not readable" : (err as Error).message;
+    const why =
+      code === "ENOENT" ? "no such file" : code === "EACCES" ? "not readable" : (err as Error).message;
     throw new InputError(`${displayPath(path)}: ${why}`);
   }
-  if (size === 0) throw new InputError(`${displayPath(path)}: the file is empty; a lab file needs services and networks`);
-  if (size > MAX_BYTES) throw new InputError(`${displayPath(path)}: ${size} bytes is too large for a lab file (limit 1 MiB)`);
+  if (size === 0)
+    throw new InputError(`${displayPath(path)}: the file is empty; a lab file needs services and networks`);
+  if (size > MAX_BYTES)
+    throw new InputError(`${displayPath(path)}: ${size} bytes is too large for a lab file (limit 1 MiB)`);
   const buf = readFileSync(path);
-  if (buf.includes(0)) throw new InputError(`${displayPath(path)}: binary data (NUL bytes), not a YAML lab file`);
+  if (buf.includes(0))
+    throw new InputError(`${displayPath(path)}: binary data (NUL bytes), not a YAML lab file`);
   return buf.toString("utf8");
 }
 
-function buildLab(file: string, c: ComposeFile, where: (p: Path, key?: string) => string, nameOpt?: string): LabSpec {
+function buildLab(
+  file: string,
+  c: ComposeFile,
+  where: (p: Path, key?: string) => string,
+  nameOpt?: string,
+): LabSpec {
   const fail = (p: Path, msg: string, key?: string): never => {
     throw new InputError(`${where(p, key)}${msg}`);
   };
   const name = nameOpt ?? c["x-fwlab"]?.name ?? "fwlab";
   if (!LAB_NAME.test(name)) {
-    fail(["x-fwlab", "name"], `lab name ${JSON.stringify(name)}: lower-case letters, digits and "-", at most 30`);
+    fail(
+      ["x-fwlab", "name"],
+      `lab name ${JSON.stringify(name)}: lower-case letters, digits and "-", at most 30`,
+    );
   }
 
   const networks: NetworkSpec[] = [];
   const cidrs = new Map<string, ReturnType<typeof parseCidr> & object>();
   for (const [net, spec] of Object.entries(c.networks)) {
     if (!/^[a-z][a-z0-9-]{0,14}$/.test(net)) {
-      fail(["networks"], `network name ${JSON.stringify(net)}: lower-case letters, digits and "-", at most 15 (it names an interface)`, net);
+      fail(
+        ["networks"],
+        `network name ${JSON.stringify(net)}: lower-case letters, digits and "-", at most 15 (it names an interface)`,
+        net,
+      );
     }
     const cfg = spec.ipam.config[0]!;
     const cidr = parseCidr(cfg.subnet);
-    if (!cidr) fail(["networks", net, "ipam", "config", 0, "subnet"], `not an IPv4 subnet: ${JSON.stringify(cfg.subnet)}`);
+    if (!cidr)
+      fail(
+        ["networks", net, "ipam", "config", 0, "subnet"],
+        `not an IPv4 subnet: ${JSON.stringify(cfg.subnet)}`,
+      );
     for (const [other, o] of cidrs) {
       if (cidrsOverlap(cidr!, o)) {
-        fail(["networks", net, "ipam", "config", 0, "subnet"], `subnet ${cfg.subnet} overlaps network "${other}" (${o.text})`);
+        fail(
+          ["networks", net, "ipam", "config", 0, "subnet"],
+          `subnet ${cfg.subnet} overlaps network "${other}" (${o.text})`,
+        );
       }
     }
     if (cfg.gateway !== undefined) {
       const gw = parseIpv4(cfg.gateway);
       if (gw === undefined || !cidrContains(cidr!, gw)) {
-        fail(["networks", net, "ipam", "config", 0, "gateway"], `gateway ${cfg.gateway} is outside the subnet ${cfg.subnet}`);
+        fail(
+          ["networks", net, "ipam", "config", 0, "gateway"],
+          `gateway ${cfg.gateway} is outside the subnet ${cfg.subnet}`,
+        );
       }
     }
     cidrs.set(net, cidr!);
@@ -100,7 +128,11 @@ function buildLab(file: string, c: ComposeFile, where: (p: Path, key?: string) =
   const nodes: NodeSpec[] = [];
   for (const [node, svc] of Object.entries(c.services)) {
     if (!NAME.test(node)) {
-      fail(["services"], `node name ${JSON.stringify(node)}: lower-case letters, digits and "-", at most 20`, node);
+      fail(
+        ["services"],
+        `node name ${JSON.stringify(node)}: lower-case letters, digits and "-", at most 20`,
+        node,
+      );
     }
     nodes.push(buildNode(file, node, svc, cidrs, taken, fail));
   }
@@ -109,7 +141,7 @@ function buildLab(file: string, c: ComposeFile, where: (p: Path, key?: string) =
   // Gateways and route next hops must be lab nodes: nothing routes off the lab.
   for (const n of nodes) {
     const hops = [...(n.gateway ? [{ at: ["services", n.name, "x-fwlab", "gateway"], ip: n.gateway }] : [])];
-    n.routes.forEach((r) => hops.push({ at: ["services", n.name, "x-fwlab", "routes", r.to], ip: r.via }));
+    for (const r of n.routes) hops.push({ at: ["services", n.name, "x-fwlab", "routes", r.to], ip: r.via });
     for (const h of hops) {
       const owner = taken.get(h.ip);
       if (!owner) fail(h.at, `${h.ip} is not the address of any node in this lab`);
@@ -133,12 +165,17 @@ function buildNode(
     const cidr = cidrs.get(net);
     if (!cidr) fail(at("networks"), `unknown network "${net}"${hint(net, [...cidrs.keys()])}`, net);
     const ip = parseIpv4(ep.ipv4_address);
-    if (ip === undefined) fail(at("networks", net, "ipv4_address"), `not an IPv4 address: ${ep.ipv4_address}`);
+    if (ip === undefined)
+      fail(at("networks", net, "ipv4_address"), `not an IPv4 address: ${ep.ipv4_address}`);
     if (!cidrContains(cidr!, ip!) || isNetworkOrBroadcast(cidr!, ip!)) {
-      fail(at("networks", net, "ipv4_address"), `${ep.ipv4_address} is not a host address of ${net} (${cidr!.text})`);
+      fail(
+        at("networks", net, "ipv4_address"),
+        `${ep.ipv4_address} is not a host address of ${net} (${cidr!.text})`,
+      );
     }
     const owner = taken.get(ep.ipv4_address);
-    if (owner) fail(at("networks", net, "ipv4_address"), `${ep.ipv4_address} is already the address of "${owner}"`);
+    if (owner)
+      fail(at("networks", net, "ipv4_address"), `${ep.ipv4_address} is already the address of "${owner}"`);
     taken.set(ep.ipv4_address, node);
     return { network: net, address: ep.ipv4_address, ifname: x.interfaces?.[net] ?? net };
   });
@@ -149,14 +186,19 @@ function buildNode(
 
   const onLink = (ip: string) => interfaces.some((i) => cidrContains(cidrs.get(i.network)!, parseIpv4(ip)!));
   if (x.gateway !== undefined) {
-    if (parseIpv4(x.gateway) === undefined) fail(at("x-fwlab", "gateway"), `not an IPv4 address: ${x.gateway}`);
+    if (parseIpv4(x.gateway) === undefined)
+      fail(at("x-fwlab", "gateway"), `not an IPv4 address: ${x.gateway}`);
     if (!onLink(x.gateway)) {
-      fail(at("x-fwlab", "gateway"), `gateway ${x.gateway} is outside this node's networks (${interfaces.map((i) => cidrs.get(i.network)!.text).join(", ")})`);
+      fail(
+        at("x-fwlab", "gateway"),
+        `gateway ${x.gateway} is outside this node's networks (${interfaces.map((i) => cidrs.get(i.network)!.text).join(", ")})`,
+      );
     }
   }
   const routes = Object.entries(x.routes ?? {}).map(([to, via]) => {
     if (!parseCidr(to)) fail(at("x-fwlab", "routes"), `not an IPv4 subnet: ${to}`, to);
-    if (parseIpv4(via) === undefined || !onLink(via)) fail(at("x-fwlab", "routes", to), `next hop ${via} is not on this node's networks`);
+    if (parseIpv4(via) === undefined || !onLink(via))
+      fail(at("x-fwlab", "routes", to), `next hop ${via} is not on this node's networks`);
     return { to, via };
   });
   (x.dns ?? []).forEach((ip, i) => {
@@ -174,12 +216,17 @@ function buildNode(
     try {
       accessSync(ruleset, constants.R_OK);
     } catch {
-      fail(at("x-fwlab", "ruleset"), `ruleset file ${displayPath(ruleset)} does not exist or is not readable`);
+      fail(
+        at("x-fwlab", "ruleset"),
+        `ruleset file ${displayPath(ruleset)} does not exist or is not readable`,
+      );
     }
   }
   const firewall = x.firewall ?? x.role === "firewall";
-  if (x.backend && !firewall) fail(at("x-fwlab", "backend"), "backend is only for firewall nodes (firewall: true)");
-  if (ruleset && !firewall) fail(at("x-fwlab", "ruleset"), "a ruleset is only for firewall nodes (firewall: true)");
+  if (x.backend && !firewall)
+    fail(at("x-fwlab", "backend"), "backend is only for firewall nodes (firewall: true)");
+  if (ruleset && !firewall)
+    fail(at("x-fwlab", "ruleset"), "a ruleset is only for firewall nodes (firewall: true)");
 
   return {
     name: node,
@@ -240,7 +287,9 @@ function location(file: string, root: unknown, lines: LineCounter, path: Path, k
     if (!node || !("items" in node)) break;
     const items = (node as { items: unknown[] }).items;
     if (isMap(node)) {
-      const pair = items.find((it) => isPair(it) && isScalar(it.key) && String(it.key.value) === String(step));
+      const pair = items.find(
+        (it) => isPair(it) && isScalar(it.key) && String(it.key.value) === String(step),
+      );
       if (!pair || !isPair(pair)) break;
       keyNode = pair.key as Node;
       node = (pair.value ?? pair.key) as Node;
@@ -255,4 +304,3 @@ function location(file: string, root: unknown, lines: LineCounter, path: Path, k
   const dotted = [...path, ...(key !== undefined ? [key] : [])].join(".");
   return `${displayPath(file)}:${pos.line}:${pos.col}: ${dotted ? `${dotted}: ` : ""}`;
 }
-

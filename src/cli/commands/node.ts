@@ -20,7 +20,9 @@ export function nodeCommands(program: Command): void {
 
   program
     .command("load")
-    .description("load a ruleset (iptables-save, iptables script, or nft file) into a firewall node, all or nothing")
+    .description(
+      "load a ruleset (iptables-save, iptables script, or nft file) into a firewall node, all or nothing",
+    )
     .argument("<node>")
     .argument("<file>")
     .option("-n, --name <name>", "lab name")
@@ -28,7 +30,9 @@ export function nodeCommands(program: Command): void {
     .action(async (node: string, file: string, opts: { name?: string; backend?: Backend }) => {
       const lab = await currentLab(opts.name);
       const r = await lab.loadRuleset(node, file, { backend: opts.backend });
-      toStderr(`[${node}] loaded ${r.rules} rules from ${file} (${r.format}, ${r.backend}) in ${Math.round(r.durationMs)} ms`);
+      toStderr(
+        `[${node}] loaded ${r.rules} rules from ${file} (${r.format}, ${r.backend}) in ${Math.round(r.durationMs)} ms`,
+      );
     });
 
   program
