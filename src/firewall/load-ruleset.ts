@@ -25,13 +25,14 @@ const MAX_BYTES = 4 * 1024 * 1024;
 /**
  * Loads a ruleset file into a firewall node, all or nothing. Formats: iptables-save, a shell
  * script of iptables commands, or an nft file. On failure the previous ruleset stays active
- * and the error names the node, the file, the line and the tool's own message.
+ * and the error names the node, the file, the line and the tool's own message. `backend` is
+ * what the user asked for; `defaultBackend` is the node's (x-fwlab.backend).
  */
 export async function loadRuleset(
   node: string,
   exec: NodeExec,
   file: string,
-  opts: { backend?: Backend } = {},
+  opts: { backend?: Backend; defaultBackend?: Backend } = {},
 ): Promise<LoadedRuleset> {
   const started = performance.now();
   const path = resolve(file);

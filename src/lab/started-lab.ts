@@ -58,7 +58,7 @@ export class StartedLab implements AsyncDisposable {
   }
 
   /** Loads a ruleset file into a firewall node, all or nothing (see firewall/load-ruleset.ts). */
-  loadRuleset(node: string, file: string, opts: { backend?: Backend } = {}): Promise<LoadedRuleset> {
+  async loadRuleset(node: string, file: string, opts: { backend?: Backend } = {}): Promise<LoadedRuleset> {
     const n = this.node(node);
     if (!n.firewall) {
       throw new FwlabError(
@@ -67,7 +67,8 @@ export class StartedLab implements AsyncDisposable {
       );
     }
     return loadRuleset(node, (argv, o) => this.runtime.exec(n.container, argv, o), file, {
-      backend: opts.backend ?? n.backend,
+      backend: opts.backend,
+      defaultBackend: n.backend,
     });
   }
 

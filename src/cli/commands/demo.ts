@@ -27,7 +27,7 @@ export function demoCommand(program: Command): void {
       });
       console.log(statusTable((await labStatus(runtime, lab.name)).nodes));
       console.log(
-        `\nLoading ${DEMO_RULES} into fw (FORWARD policy DROP; lan may ping and browse the dmz) ...`,
+        `\nLoading ${DEMO_RULES} into fw (FORWARD policy DROP; lan may ping, browse and ask DNS in the dmz) ...`,
       );
       await lab.loadRuleset("fw", resolve(DEMO_RULES));
       await crossings(lab);

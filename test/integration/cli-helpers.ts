@@ -1,0 +1,19 @@
+import { execFile, spawn } from "node:child_process";
+
+export interface CliResult {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs the fwlab CLI as a user would, from the repository root. */
+export function fwlab(...args: string[]): Promise<CliResult> {
+  return new Promise((resolve) => {
+    execFile("bin/fwlab", args, { encoding: "utf8", timeout: 120_000 }, (err, stdout, stderr) => {
+      resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+export const spawnFwlab = (...args: string[]) =>
+  spawn("bin/fwlab", args, { stdio: ["ignore", "pipe", "pipe"] });

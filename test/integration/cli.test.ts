@@ -1,0 +1,106 @@
+import { execFileSync } from "node:child_process";
+import { readdirSync } from "node:fs";
+import { beforeAll, describe, expect, it } from "vitest";
+import { fwlab } from "./cli-helpers.ts";
+import { OPEN_RULES, sharedLab } from "./shared-lab.ts";
+
+let lab: string;
+beforeAll(async () => {
+  lab = (await sharedLab()).name;
+});
+
+describe("fwlab CLI against the shared lab", () => {
+  it("status --json says every node is ready, with role, state, addresses and image", async () => {
+    const r = await fwlab("status", "--json", "--name", lab);
+    expect(r.code).toBe(0);
+    const status = JSON.parse(r.stdout);
+    expect(status.ready).toBe(true);
+    expect(status.nodes).toHaveLength(8);
+    const fw = status.nodes.find((n: { name: string }) => n.name === "fw");
+    expect(fw).toMatchObject({
+      role: "firewall",
+      state: "running",
+      ready: true,
+      image: "fwlab/firewall:latest",
+    });
+    expect(fw.addresses).toEqual({ lan: "10.0.1.1", dmz: "10.0.2.1", wan: "198.51.100.1" });
+  });
+
+  it("exec passes the command's exit code and output through", async () => {
+    const r = await fwlab(
+      "exec",
+      "--name",
+      lab,
+      "client",
+      "--",
+      "sh",
+      "-c",
+      "echo out; echo err >&2; exit 7",
+    );
+    expect(r).toMatchObject({ code: 7, stdout: "out\n", stderr: "err\n" });
+  });
+
+  it("load of the typo ruleset exits 2 and names the line; rules still shows the earlier ruleset", async () => {
+    expect((await fwlab("load", "--name", lab, "fw", "scenarios/demo/forward-counting.rules")).code).toBe(0);
+    const r = await fwlab("load", "--name", lab, "fw", "scenarios/seed-000/stateful-as-published.sh");
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("line 17");
+    expect(r.stderr).toContain("RELTAED");
+    const rules = await fwlab("rules", "--name", lab, "fw");
+    expect(rules.code).toBe(0);
+    expect(rules.stdout).toMatch(/Chain FORWARD \(policy DROP \d+ packets, \d+ bytes\)/);
+    expect(rules.stdout).toContain("lan ping dmz");
+    expect(rules.stdout).toMatch(/^num\s+pkts\s+bytes\s+target/m);
+    expect((await fwlab("load", "--name", lab, "fw", OPEN_RULES)).code).toBe(0);
+  });
+
+  it("an unknown node is an input error naming the nodes there are", async () => {
+    const r = await fwlab("exec", "--name", lab, "clinet", "--", "true");
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('no node "clinet" (did you mean "client"?)');
+  });
+});
+
+describe("fwlab up validates a lab file before anything starts", () => {
+  const cases: Record<string, RegExp> = {
+    "lab-unknown-key.yml":
+      /lab-unknown-key\.yml:16:5: services\.client\.netwrks: unknown key "netwrks" \(did you mean "networks"\?\)/,
+    "lab-unknown-role.yml":
+      /lab-unknown-role\.yml:25:\d+: services\.web\.x-fwlab\.role: unknown role "webserver"/,
+    "lab-missing-ruleset.yml":
+      /lab-missing-ruleset\.yml:13:\d+: services\.fw\.x-fwlab\.ruleset: ruleset file .*no-such-rules\.sh does not exist/,
+    "lab-overlapping-subnets.yml":
+      /lab-overlapping-subnets\.yml:\d+:\d+: networks\.outside\.ipam\.config\.0\.subnet: subnet 10\.50\.0\.0\/16 overlaps network "inside"/,
+    "lab-gateway-outside.yml":
+      /lab-gateway-outside\.yml:19:\d+: services\.client\.x-fwlab\.gateway: gateway 10\.50\.2\.1 is outside/,
+  };
+  it("covers every bad lab fixture", () => {
+    expect(
+      readdirSync("test/fixtures/bad")
+        .filter((f) => f.startsWith("lab-"))
+        .sort(),
+    ).toEqual(Object.keys(cases).sort());
+  });
+  for (const [file, message] of Object.entries(cases)) {
+    it(`${file}: one clear error, exit 2, nothing started`, async () => {
+      const r = await fwlab("up", `test/fixtures/bad/${file}`, "--name", "badlab");
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(message);
+      expect(r.stderr.trim().split("\n")).toHaveLength(1);
+      expect(
+        execFileSync("docker", ["ps", "-aq", "--filter", "label=fwlab.lab=badlab"], { encoding: "utf8" }),
+      ).toBe("");
+      expect(
+        execFileSync("docker", ["network", "ls", "-q", "--filter", "label=fwlab.lab=badlab"], {
+          encoding: "utf8",
+        }),
+      ).toBe("");
+    });
+  }
+
+  it("down of a lab that is not there is a no-op", async () => {
+    const r = await fwlab("down", "--name", "never-started");
+    expect(r).toMatchObject({ code: 0 });
+    expect(r.stderr).toContain("Nothing to remove for lab never-started");
+  });
+});
