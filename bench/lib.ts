@@ -1,0 +1,28 @@
+import { execFile } from "node:child_process";
+import { readFile, writeFile } from "node:fs/promises";
+
+/** Runs a command to completion and returns its wall time in ms; throws on a non-zero exit. */
+export function timed(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  const t0 = performance.now();
+  return new Promise((resolve, reject) => {
+    execFile(cmd, args, { env, maxBuffer: 16 * 1024 * 1024 }, (err, _out, stderr) => {
+      if (err) reject(new Error(`${cmd} ${args.join(" ")} failed: ${stderr || err.message}`));
+      else resolve(performance.now() - t0);
+    });
+  });
+}
+
+export const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+
+export const ms = (x: number): string => `${Math.round(x)} ms`;
+
+/** Merges figures into bench/results.json, which `npm run bench` reports. */
+export async function saveResults(figures: Record<string, number | string>): Promise<void> {
+  const file = new URL("./results.json", import.meta.url);
+  const old = JSON.parse(await readFile(file, "utf8").catch(() => "{}"));
+  await writeFile(file, `${JSON.stringify({ ...old, ...figures, updated: new Date().toISOString() }, null, 2)}\n`);
+}
