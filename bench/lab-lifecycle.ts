@@ -34,8 +34,12 @@ const up = median(t.fwUp) / median(t.dcUp);
 const down = median(t.fwDown) / median(t.dcDown);
 console.log(`\nlab lifecycle, default lab (8 nodes, 3 networks), medians of ${rounds} rounds`);
 console.log(`                 fwlab        docker-compose   ratio   target`);
-console.log(`up (+readiness)  ${ms(median(t.fwUp)).padEnd(12)} ${ms(median(t.dcUp)).padEnd(16)} ${up.toFixed(2).padEnd(7)} <= 0.80 ${up <= 0.8 ? "met" : "MISSED"}`);
-console.log(`down             ${ms(median(t.fwDown)).padEnd(12)} ${ms(median(t.dcDown)).padEnd(16)} ${down.toFixed(2).padEnd(7)} <= 0.60 ${down <= 0.6 ? "met" : "MISSED"}`);
+console.log(
+  `up (+readiness)  ${ms(median(t.fwUp)).padEnd(12)} ${ms(median(t.dcUp)).padEnd(16)} ${up.toFixed(2).padEnd(7)} <= 0.80 ${up <= 0.8 ? "met" : "MISSED"}`,
+);
+console.log(
+  `down             ${ms(median(t.fwDown)).padEnd(12)} ${ms(median(t.dcDown)).padEnd(16)} ${down.toFixed(2).padEnd(7)} <= 0.60 ${down <= 0.6 ? "met" : "MISSED"}`,
+);
 await saveResults({
   up_ms: Math.round(median(t.fwUp)),
   compose_up_ms: Math.round(median(t.dcUp)),

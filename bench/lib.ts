@@ -24,5 +24,8 @@ export const ms = (x: number): string => `${Math.round(x)} ms`;
 export async function saveResults(figures: Record<string, number | string>): Promise<void> {
   const file = new URL("./results.json", import.meta.url);
   const old = JSON.parse(await readFile(file, "utf8").catch(() => "{}"));
-  await writeFile(file, `${JSON.stringify({ ...old, ...figures, updated: new Date().toISOString() }, null, 2)}\n`);
+  await writeFile(
+    file,
+    `${JSON.stringify({ ...old, ...figures, updated: new Date().toISOString() }, null, 2)}\n`,
+  );
 }

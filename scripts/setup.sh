@@ -1,7 +1,7 @@
 #!/bin/sh
 # Sets up everything fwlab needs on this machine, each step skipped in well under a second
 # when it is already done:
-#   1. npm packages (npm ci when package-lock.json changed)
+#   1. npm packages (when package-lock.json changed) and the CLI bundle (when a source changed)
 #   2. the Docker engine (Debian's docker.io; installed, started and waited for when none answers)
 #      and docker-compose
 #   3. the lab images (built offline from Debian packages; unchanged ones are skipped)
@@ -42,6 +42,15 @@ else
   npm install --no-audit --no-fund --loglevel=error >&2 || die "npm install failed"
   cp package-lock.json "$stamp"
   say "npm packages: installed in $(took "$t")"
+fi
+
+# The CLI bundle (dist/fwlab.mjs): rebuilt when any source is newer.
+if [ -f dist/fwlab.mjs ] && [ -z "$(find src package-lock.json -newer dist/fwlab.mjs -print -quit)" ]; then
+  say "CLI bundle: up to date"
+else
+  t=$(now)
+  node scripts/build-cli.mjs || die "building the CLI bundle failed"
+  say "CLI bundle: built dist/fwlab.mjs in $(took "$t")"
 fi
 
 # --- 2. Docker engine -----------------------------------------------------------------------
@@ -85,7 +94,7 @@ else
 fi
 
 # --- 3. lab images --------------------------------------------------------------------------
-fwlab() { node --import tsx src/cli/main.ts "$@"; }
+fwlab() { bin/fwlab "$@"; }
 if fwlab images --check >/dev/null 2>&1; then
   say "lab images: up to date"
 else

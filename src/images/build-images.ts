@@ -1,19 +1,19 @@
 import { spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
+import { join } from "node:path";
 import { createInterface } from "node:readline";
 import type { Readable } from "node:stream";
-import { fileURLToPath } from "node:url";
 import { pack } from "tar-fs";
 import { FwlabError } from "../errors.ts";
 import type { DockerRuntime } from "../runtime/docker-runtime.ts";
 import { LABEL } from "../runtime/labels.ts";
 import { BASE_IMAGE, ROLE_NAMES, type Role, roleImage } from "../topology/roles.ts";
 import { type Progress, seconds } from "../util/progress.ts";
+import { projectRoot } from "../util/project-root.ts";
 import { hashInputs } from "./hash-inputs.ts";
 
-export const IMAGES_DIR = resolve(dirname(fileURLToPath(import.meta.url)), "../../images");
+export const IMAGES_DIR = join(projectRoot(), "images");
 
 export interface ImageState {
   readonly ref: string;

@@ -32,7 +32,6 @@ export async function resolveLabName(runtime: DockerRuntime, name?: string): Pro
 
 export async function labNodes(runtime: DockerRuntime, lab: string): Promise<LabNode[]> {
   const containers = await runtime.listContainers({ [LABEL.lab]: lab });
-  const prefix = `${lab}-`;
   return containers
     .map((c) => ({
       name: c.labels[LABEL.node] ?? c.name,
@@ -43,12 +42,21 @@ export async function labNodes(runtime: DockerRuntime, lab: string): Promise<Lab
       backend: (c.labels[LABEL.backend] ?? "iptables-nft") as Backend,
       image: c.image,
       state: c.state,
-      addresses: Object.fromEntries(
-        Object.entries(c.addresses).map(([net, ip]) => [
-          net.startsWith(prefix) ? net.slice(prefix.length) : net,
-          ip,
-        ]),
-      ),
+      addresses: parseAddresses(c.labels[LABEL.addresses] ?? ""),
     }))
     .sort((a, b) => a.name.localeCompare(b.name));
 }
+
+/** The `fwlab.addresses` label: "lan=10.0.1.1,dmz=10.0.2.1". */
+export const formatAddresses = (a: Record<string, string>): string =>
+  Object.entries(a)
+    .map(([net, ip]) => `${net}=${ip}`)
+    .join(",");
+
+const parseAddresses = (label: string): Record<string, string> =>
+  Object.fromEntries(
+    label
+      .split(",")
+      .filter(Boolean)
+      .map((p) => p.split("=") as [string, string]),
+  );

@@ -16,4 +16,3 @@ export interface LabNode {
 }
 
 export const containerName = (lab: string, node: string): string => `${lab}-${node}`;
-export const networkName = (lab: string, net: string): string => `${lab}-${net}`;

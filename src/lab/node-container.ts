@@ -1,7 +1,8 @@
 import type { ContainerCreate } from "../runtime/docker-runtime.ts";
 import { LABEL } from "../runtime/labels.ts";
 import { type LabSpec, type NodeSpec, primaryAddress } from "../topology/lab-spec.ts";
-import { containerName, networkName } from "./lab-node.ts";
+import { formatAddresses } from "./find-lab.ts";
+import { containerName } from "./lab-node.ts";
 
 /** What Docker is asked to create for one node: the x-fwlab keys become the init's environment. */
 export function nodeContainer(lab: LabSpec, node: NodeSpec, readyTimeoutS: number): ContainerCreate {
@@ -14,7 +15,10 @@ export function nodeContainer(lab: LabSpec, node: NodeSpec, readyTimeoutS: numbe
       ...node.environment,
       FWLAB_LAB: lab.name,
       FWLAB_NODE: node.name,
-      FWLAB_IFACES: node.interfaces.map((i) => `${i.ifname}=${i.address}`).join(" "),
+      // "lan=10.0.1.1/24 ...": the init waits for each link fwlab adds, then addresses it.
+      FWLAB_IFACES: node.interfaces
+        .map((i) => `${i.ifname}=${i.address}/${prefixOf(lab, i.network)}`)
+        .join(" "),
       FWLAB_GATEWAY: node.gateway ?? "",
       FWLAB_ROUTES: node.routes.map((r) => `${r.to}=${r.via}`).join(" "),
       FWLAB_DNS: node.dns.join(" "),
@@ -29,16 +33,23 @@ export function nodeContainer(lab: LabSpec, node: NodeSpec, readyTimeoutS: numbe
       [LABEL.file]: lab.file,
       [LABEL.firewall]: String(node.firewall),
       [LABEL.backend]: node.backend,
+      [LABEL.addresses]: formatAddresses(
+        Object.fromEntries(node.interfaces.map((i) => [i.network, i.address])),
+      ),
     },
     capAdd: [...node.capAdd],
-    sysctls: { ...node.sysctls },
+    // No IPv6 on lab links unless asked for: no router solicitations or MLD in the evidence.
+    sysctls: {
+      "net.ipv6.conf.all.disable_ipv6": "1",
+      "net.ipv6.conf.default.disable_ipv6": "1",
+      ...node.sysctls,
+    },
     extraHosts: hostsEntries(lab),
-    endpoints: node.interfaces.map((i) => ({
-      network: networkName(lab.name, i.network),
-      address: i.address,
-    })),
   };
 }
+
+const prefixOf = (lab: LabSpec, network: string): string =>
+  lab.networks.find((n) => n.name === network)!.subnet.split("/")[1]!;
 
 /**
  * Every node's names, written into every node's /etc/hosts (and so served by the lab's DNS

@@ -1,14 +1,20 @@
 import { FwlabError } from "../errors.ts";
-import { bridgeName, DockerRuntime } from "../runtime/docker-runtime.ts";
+import { DockerRuntime } from "../runtime/docker-runtime.ts";
 import { allowLabBridges } from "../runtime/host-firewall.ts";
-import { hostResolvers, hostRoutes } from "../runtime/host-network.ts";
-import { LABEL } from "../runtime/labels.ts";
-import { cidrContains, cidrsOverlap, parseCidr, parseIpv4 } from "../topology/ipv4.ts";
+import {
+  addLinks,
+  bridgeDevice,
+  createBridges,
+  listBridges,
+  macFor,
+  vethDevice,
+} from "../runtime/host-links.ts";
+import { cidrsOverlap, parseCidr } from "../topology/ipv4.ts";
 import type { LabSpec } from "../topology/lab-spec.ts";
 import { readLabFile } from "../topology/read-lab-file.ts";
 import { type Progress, seconds, silent } from "../util/progress.ts";
 import { labNodes } from "./find-lab.ts";
-import { networkName } from "./lab-node.ts";
+import { labStatus } from "./lab-status.ts";
 import { nodeContainer } from "./node-container.ts";
 import { removeLab } from "./remove-lab.ts";
 import { StartedLab } from "./started-lab.ts";
@@ -39,44 +45,61 @@ export async function startLabSpec(spec: LabSpec, opts: StartLabOptions = {}): P
   const runtime = opts.runtime ?? (await DockerRuntime.connect());
   const started = performance.now();
 
-  const existing = await labNodes(runtime, spec.name);
-  if (existing.length > 0) {
-    const complete = existing.length === spec.nodes.length && existing.every((n) => n.state === "running");
-    if (complete) {
-      progress(`Lab ${spec.name} is already up (${existing.length} nodes)`);
-      return new StartedLab(spec.name, runtime, existing);
+  const existing = await labStatus(runtime, spec.name);
+  if (existing.nodes.length > 0) {
+    // Up only if every node answered: a killed `up` can leave running nodes that never got
+    // their links, and those are cleaned and made again.
+    if (existing.ready && existing.nodes.length === spec.nodes.length) {
+      progress(`Lab ${spec.name} is already up (${existing.nodes.length} nodes)`);
+      return new StartedLab(spec.name, runtime, existing.nodes);
     }
-    progress(`Removing what an earlier run of lab ${spec.name} left behind (${existing.length} containers)`);
+    progress(
+      `Removing what an earlier run of lab ${spec.name} left behind (${existing.nodes.length} containers)`,
+    );
   }
-  // Networks without containers can be left too (a kill during network creation).
+  // Bridges without containers can be left too (a kill before the containers were made).
   await removeLab(runtime, spec.name);
   await checkImages(runtime, spec);
-  await checkSubnets(runtime, spec);
+  await checkSubnets(spec);
 
   const readyTimeoutMs = opts.readyTimeoutMs ?? 30_000;
   progress(`Starting lab ${spec.name}: ${spec.networks.length} networks, ${spec.nodes.length} nodes ...`);
+  const bridges = spec.networks.map((n) => ({
+    lab: spec.name,
+    network: n.name,
+    subnet: n.subnet,
+    device: bridgeDevice(spec.name, n.name),
+  }));
   try {
-    const networkIds = await Promise.all(
-      spec.networks.map((n) =>
-        runtime.createNetwork({
-          name: networkName(spec.name, n.name),
-          subnet: n.subnet,
-          gateway: n.bridgeGateway,
-          labels: { [LABEL.lab]: spec.name, [LABEL.network]: n.name, [LABEL.file]: spec.file },
-        }),
+    // Bridges and containers do not depend on each other: create them side by side.
+    const [ids] = await Promise.all([
+      Promise.all(
+        spec.nodes.map((n) =>
+          runtime.createContainer(nodeContainer(spec, n, Math.ceil(readyTimeoutMs / 1000))),
+        ),
       ),
-    );
-    await allowLabBridges(spec.name, networkIds.map(bridgeName));
-    const ids = await Promise.all(
-      spec.nodes.map((n) =>
-        runtime.createContainer(nodeContainer(spec, n, Math.ceil(readyTimeoutMs / 1000))),
+      createBridges(bridges).then(() =>
+        allowLabBridges(
+          spec.name,
+          bridges.map((b) => b.device),
+        ),
       ),
-    );
+    ]);
     await Promise.all(
       spec.nodes.map(async (n, i) => {
         const id = ids[i]!;
-        await runtime.startContainer(id);
         const t0 = performance.now();
+        const pid = await runtime.startContainer(id);
+        // The node's init waits for these links, then addresses them and starts its services.
+        await addLinks(
+          n.interfaces.map((itf) => ({
+            pid,
+            bridge: bridgeDevice(spec.name, itf.network),
+            hostIf: vethDevice(spec.name, n.name, itf.network),
+            nodeIf: itf.ifname,
+            mac: macFor(itf.address),
+          })),
+        );
         const r = await runtime.waitForLine(
           id,
           (l) => (l === "fwlab-ready" ? "ready" : l.startsWith("fwlab-failed:") ? l : undefined),
@@ -124,46 +147,21 @@ async function checkImages(runtime: DockerRuntime, spec: LabSpec): Promise<void>
 }
 
 /**
- * Docker refuses overlapping subnets with a terse message; say which lab holds them. Docker
- * does not check the host's own routes: a lab subnet over one would cut the host off.
+ * Lab bridges are isolated from the host and from each other, but two labs on the same subnets
+ * would make their evidence ambiguous (the host's kernel log does not say which namespace a
+ * LOG line came from; addresses and MACs do). So subnets may not overlap across labs.
  */
-async function checkSubnets(runtime: DockerRuntime, spec: LabSpec): Promise<void> {
-  const [others, routes, resolvers] = await Promise.all([
-    runtime.listNetworks("any"),
-    hostRoutes(),
-    hostResolvers(),
-  ]);
+async function checkSubnets(spec: LabSpec): Promise<void> {
+  const others = (await listBridges()).filter((b) => b.lab !== spec.name);
   for (const net of spec.networks) {
     const mine = parseCidr(net.subnet)!;
-    for (const r of routes) {
-      if (cidrsOverlap(mine, parseCidr(r.destination)!)) {
-        throw new FwlabError(
-          `lab ${spec.name}: network ${net.name} (${net.subnet}) overlaps the host's route to ${r.destination} (${r.device}); ` +
-            "the host would lose that route while the lab runs: use a lab file with other subnets",
-          2,
-        );
-      }
-    }
-    for (const ns of resolvers) {
-      if (cidrContains(mine, parseIpv4(ns)!)) {
-        throw new FwlabError(
-          `lab ${spec.name}: network ${net.name} (${net.subnet}) holds the host's DNS resolver ${ns}; use other subnets`,
-          2,
-        );
-      }
-    }
-    for (const o of others) {
-      for (const s of o.subnets) {
-        const theirs = parseCidr(s);
-        if (!theirs || !cidrsOverlap(mine, theirs)) continue;
-        const owner = o.labels[LABEL.lab] ? `lab "${o.labels[LABEL.lab]}"` : "outside fwlab";
-        throw new FwlabError(
-          `lab ${spec.name}: network ${net.name} (${net.subnet}) overlaps Docker network "${o.name}" (${s}, ${owner}); ` +
-            (o.labels[LABEL.lab] ? `stop it with \`fwlab down --name ${o.labels[LABEL.lab]}\` or ` : "") +
-            "use a lab file with other subnets",
-          2,
-        );
-      }
+    const clash = others.find((o) => cidrsOverlap(mine, parseCidr(o.subnet)!));
+    if (clash) {
+      throw new FwlabError(
+        `lab ${spec.name}: network ${net.name} (${net.subnet}) overlaps network ${clash.network} (${clash.subnet}) of running lab "${clash.lab}"; ` +
+          `stop it with \`fwlab down --name ${clash.lab}\` or use a lab file with other subnets`,
+        2,
+      );
     }
   }
 }

@@ -4,26 +4,6 @@ import { FwlabError } from "../errors.ts";
 import type { ExecResult } from "./exec-result.ts";
 import { LABEL } from "./labels.ts";
 
-export interface NetworkCreate {
-  readonly name: string;
-  readonly subnet: string;
-  readonly gateway?: string;
-  readonly labels: Record<string, string>;
-}
-
-export interface NetworkInfo {
-  readonly id: string;
-  readonly name: string;
-  readonly subnets: string[];
-  readonly labels: Record<string, string>;
-}
-
-export interface EndpointCreate {
-  readonly network: string;
-  readonly address: string;
-  readonly aliases?: string[];
-}
-
 export interface ContainerCreate {
   readonly name: string;
   readonly image: string;
@@ -34,8 +14,6 @@ export interface ContainerCreate {
   readonly capAdd: string[];
   readonly sysctls: Record<string, string>;
   readonly extraHosts: string[];
-  /** The first endpoint is attached at create, the others before start (API 1.41 takes one). */
-  readonly endpoints: EndpointCreate[];
 }
 
 export interface ContainerInfo {
@@ -44,8 +22,6 @@ export interface ContainerInfo {
   readonly image: string;
   readonly state: string;
   readonly labels: Record<string, string>;
-  /** network name → IPv4 address */
-  readonly addresses: Record<string, string>;
 }
 
 export interface ExecOptions {
@@ -59,7 +35,7 @@ const SOCKET = process.env.DOCKER_SOCKET ?? "/var/run/docker.sock";
 
 /**
  * The only code in fwlab that talks to the Docker engine. Everything above it asks for
- * networks, containers, execs and images in fwlab's own terms.
+ * containers, execs and images in fwlab's own terms.
  */
 export class DockerRuntime {
   private constructor(private readonly docker: Docker) {}
@@ -90,44 +66,13 @@ export class DockerRuntime {
     return { driver: i.Driver, rootDir: i.DockerRootDir, warnings: i.Warnings ?? [] };
   }
 
-  // --- networks -------------------------------------------------------------------------
-
-  async createNetwork(spec: NetworkCreate): Promise<string> {
-    const net = await this.docker.createNetwork({
-      Name: spec.name,
-      Driver: "bridge",
-      Internal: true,
-      CheckDuplicate: true,
-      IPAM: {
-        Driver: "default",
-        Config: [{ Subnet: spec.subnet, ...(spec.gateway ? { Gateway: spec.gateway } : {}) }],
-      },
-      Labels: spec.labels,
-    });
-    return net.id;
-  }
-
-  /** fwlab's networks with these labels; `"any"` lists every network on the engine. */
-  async listNetworks(labels: Record<string, string | true> | "any" = {}): Promise<NetworkInfo[]> {
-    const nets = await this.docker.listNetworks(
-      labels === "any" ? {} : { filters: { label: labelFilters(labels) } },
-    );
-    return nets.map((n) => ({
-      id: n.Id,
-      name: n.Name,
-      subnets: (n.IPAM?.Config ?? []).map((c) => c.Subnet).filter((s): s is string => !!s),
-      labels: n.Labels ?? {},
-    }));
-  }
-
-  async removeNetwork(id: string): Promise<void> {
-    await ignoreNotFound(this.docker.getNetwork(id).remove());
-  }
-
   // --- containers -----------------------------------------------------------------------
 
+  /**
+   * Creates a node's container on Docker's `none` network: fwlab wires the lab's links itself
+   * (see host-links.ts).
+   */
   async createContainer(spec: ContainerCreate): Promise<string> {
-    const [first, ...rest] = spec.endpoints;
     const c = await this.docker.createContainer({
       name: spec.name,
       Image: spec.image,
@@ -139,21 +84,18 @@ export class DockerRuntime {
         CapAdd: spec.capAdd,
         Sysctls: spec.sysctls,
         ExtraHosts: spec.extraHosts,
-        NetworkMode: first?.network ?? "none",
+        NetworkMode: "none",
         Init: false,
       },
-      NetworkingConfig: first ? { EndpointsConfig: { [first.network]: endpointConfig(first) } } : undefined,
     });
-    for (const ep of rest) {
-      await this.docker
-        .getNetwork(ep.network)
-        .connect({ Container: c.id, EndpointConfig: endpointConfig(ep) });
-    }
     return c.id;
   }
 
-  async startContainer(id: string): Promise<void> {
-    await this.docker.getContainer(id).start();
+  /** Starts a container and returns the PID of its first process (its network namespace). */
+  async startContainer(id: string): Promise<number> {
+    const c = this.docker.getContainer(id);
+    await c.start();
+    return (await c.inspect()).State.Pid;
   }
 
   async removeContainer(id: string): Promise<void> {
@@ -172,9 +114,6 @@ export class DockerRuntime {
       image: c.Image,
       state: c.State,
       labels: c.Labels ?? {},
-      addresses: Object.fromEntries(
-        Object.entries(c.NetworkSettings?.Networks ?? {}).map(([net, ep]) => [net, ep.IPAddress]),
-      ),
     }));
   }
 
@@ -360,13 +299,6 @@ export class DockerRuntime {
       );
     });
   }
-}
-
-/** The host interface of a bridge network Docker created without a bridge name option. */
-export const bridgeName = (networkId: string): string => `br-${networkId.slice(0, 12)}`;
-
-function endpointConfig(ep: EndpointCreate) {
-  return { IPAMConfig: { IPv4Address: ep.address }, Aliases: ep.aliases ?? [] };
 }
 
 function labelFilters(labels: Record<string, string | true>): string[] {

@@ -3,8 +3,9 @@ export const LABEL = {
   lab: "fwlab.lab",
   node: "fwlab.node",
   role: "fwlab.role",
-  network: "fwlab.network",
   file: "fwlab.file",
+  /** "lan=10.0.1.1,dmz=10.0.2.1": the node's lab addresses (Docker does not know them). */
+  addresses: "fwlab.addresses",
   firewall: "fwlab.firewall",
   backend: "fwlab.backend",
   inputs: "fwlab.inputs",

@@ -1,4 +1,4 @@
-import { execFile, spawn } from "node:child_process";
+import { execFile, execFileSync, spawn } from "node:child_process";
 
 export interface CliResult {
   readonly code: number;
@@ -17,3 +17,10 @@ export function fwlab(...args: string[]): Promise<CliResult> {
 
 export const spawnFwlab = (...args: string[]) =>
   spawn("bin/fwlab", args, { stdio: ["ignore", "pipe", "pipe"] });
+
+/** fwlab's bridges of a lab on this host (found by their alias), as `ip` lists them. */
+export const labBridges = (lab: string): string =>
+  execFileSync("ip", ["-o", "link", "show", "type", "bridge"], { encoding: "utf8" })
+    .split("\n")
+    .filter((l) => l.includes(`alias fwlab:${lab}:`))
+    .join("\n");

@@ -1,7 +1,7 @@
 import { execFileSync } from "node:child_process";
 import { readdirSync } from "node:fs";
 import { beforeAll, describe, expect, it } from "vitest";
-import { fwlab } from "./cli-helpers.ts";
+import { fwlab, labBridges } from "./cli-helpers.ts";
 import { OPEN_RULES, sharedLab } from "./shared-lab.ts";
 
 let lab: string;
@@ -90,11 +90,7 @@ describe("fwlab up validates a lab file before anything starts", () => {
       expect(
         execFileSync("docker", ["ps", "-aq", "--filter", "label=fwlab.lab=badlab"], { encoding: "utf8" }),
       ).toBe("");
-      expect(
-        execFileSync("docker", ["network", "ls", "-q", "--filter", "label=fwlab.lab=badlab"], {
-          encoding: "utf8",
-        }),
-      ).toBe("");
+      expect(labBridges("badlab")).toBe("");
     });
   }
 

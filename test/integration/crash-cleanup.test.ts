@@ -1,15 +1,13 @@
 import { execFileSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
-import { fwlab, spawnFwlab } from "./cli-helpers.ts";
+import { fwlab, labBridges, spawnFwlab } from "./cli-helpers.ts";
 
 const LAB = "crashy";
 const leftovers = () => ({
   containers: execFileSync("docker", ["ps", "-aq", "--filter", `label=fwlab.lab=${LAB}`], {
     encoding: "utf8",
   }).trim(),
-  networks: execFileSync("docker", ["network", "ls", "-q", "--filter", `label=fwlab.lab=${LAB}`], {
-    encoding: "utf8",
-  }).trim(),
+  networks: labBridges(LAB),
   hostRules: execFileSync("iptables", ["-S", "DOCKER-USER"], { encoding: "utf8" })
     .split("\n")
     .filter((l) => l.includes(`fwlab:${LAB}`))

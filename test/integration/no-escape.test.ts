@@ -1,9 +1,11 @@
 import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { StartedLab } from "../../src/index.ts";
+import { labBridges } from "./cli-helpers.ts";
 import { sharedLab } from "./shared-lab.ts";
 
-// Checked without sending a packet anywhere: route lookups and Docker's own view.
+// Checked without sending a packet anywhere: route lookups and the host's view of the bridges.
 describe("no lab node can send a packet outside the lab", () => {
   let lab: StartedLab;
   let labAddresses: Set<string>;
@@ -12,17 +14,18 @@ describe("no lab node can send a packet outside the lab", () => {
     labAddresses = new Set(lab.nodes.flatMap((n) => Object.values(n.addresses)));
   });
 
-  it("every lab network is internal in Docker", () => {
-    const out = execFileSync(
-      "docker",
-      ["network", "ls", "--filter", `label=fwlab.lab=${lab.name}`, "--format", "{{.Name}} {{.Internal}}"],
-      {
-        encoding: "utf8",
-      },
-    );
-    const rows = out.trim().split("\n");
-    expect(rows).toHaveLength(3);
-    for (const row of rows) expect(row).toMatch(/ true$/);
+  it("every lab network is a bridge with no host address and no forwarding off it", () => {
+    const bridges = labBridges(lab.name)
+      .split("\n")
+      .map((l) => /^\d+: ([^:@]+)/.exec(l)![1]!);
+    expect(bridges).toHaveLength(3);
+    for (const br of bridges) {
+      expect(
+        execFileSync("ip", ["-o", "-4", "addr", "show", "dev", br], { encoding: "utf8" }).trim(),
+        br,
+      ).toBe("");
+      expect(readFileSync(`/proc/sys/net/ipv4/conf/${br}/forwarding`, "utf8").trim(), br).toBe("0");
+    }
   });
 
   it("every default route points at a lab node, never at the host's bridge address", async () => {

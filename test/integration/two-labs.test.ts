@@ -39,7 +39,7 @@ describe("labs side by side", () => {
     expect(err).toBeInstanceOf(FwlabError);
     expect(err.exitCode).toBe(2);
     expect(err.message).toMatch(
-      /lab clash: network \w+ \(.+\) overlaps Docker network "fwtest-\w+" .*lab "fwtest"/,
+      /lab clash: network lan \(10\.0\.1\.0\/24\) overlaps network lan \(10\.0\.1\.0\/24\) of running lab "fwtest"/,
     );
     expect(containersOf("clash")).toBe("");
   });

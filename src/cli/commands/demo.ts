@@ -2,7 +2,6 @@ import { resolve } from "node:path";
 import Table from "cli-table3";
 import type { Command } from "commander";
 import { findChain, parseSave } from "../../firewall/parse-save.ts";
-import { labStatus } from "../../lab/lab-status.ts";
 import { startLab } from "../../lab/start-lab.ts";
 import type { StartedLab } from "../../lab/started-lab.ts";
 import { DockerRuntime } from "../../runtime/docker-runtime.ts";
@@ -25,7 +24,8 @@ export function demoCommand(program: Command): void {
         progress: toStderr,
         signal: interruptSignal(),
       });
-      console.log(statusTable((await labStatus(runtime, lab.name)).nodes));
+      // startLab returned: every node answered, no need to ask Docker again.
+      console.log(statusTable(lab.nodes.map((n) => ({ ...n, ready: true }))));
       console.log(
         `\nLoading ${DEMO_RULES} into fw (FORWARD policy DROP; lan may ping, browse and ask DNS in the dmz) ...`,
       );

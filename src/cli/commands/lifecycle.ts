@@ -26,7 +26,8 @@ export function lifecycleCommands(program: Command): void {
         signal: interruptSignal(),
         readyTimeoutMs: Number(opts.timeout) * 1000,
       });
-      console.log(statusTable((await labStatus(runtime, lab.name)).nodes));
+      // startLab returned: every node answered, no need to ask Docker again.
+      console.log(statusTable(lab.nodes.map((n) => ({ ...n, ready: true }))));
     });
 
   program

@@ -7,4 +7,4 @@ role_start() {
   spawn dnsmasq --keep-in-foreground --no-resolv --log-queries --log-facility=- \
     --domain="${FWLAB_DOMAIN:-lab}" --expand-hosts --bind-dynamic "$@"
 }
-role_check() { node /usr/local/lib/fwlab/check.js dns "$FWLAB_ADDR"; }
+role_check() { ready dns "$FWLAB_ADDR"; }

@@ -6,5 +6,5 @@ role_start() {
   spawn /usr/sbin/sshd -D -e -o UseDNS=no
 }
 role_check() {
-  node /usr/local/lib/fwlab/check.js banner "$FWLAB_ADDR" 22 SSH-
+  ready banner "$FWLAB_ADDR" 22 SSH-
 }

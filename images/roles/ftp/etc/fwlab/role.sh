@@ -5,4 +5,4 @@ role_start() {
   mkdir -p /var/run/vsftpd/empty
   spawn vsftpd /etc/fwlab/vsftpd.conf
 }
-role_check() { node /usr/local/lib/fwlab/check.js banner "$FWLAB_ADDR" 21 220; }
+role_check() { ready banner "$FWLAB_ADDR" 21 220; }

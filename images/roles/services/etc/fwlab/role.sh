@@ -5,4 +5,4 @@ role_start() {
   rm -f /run/fwlab/services.ready
   spawn node /usr/local/lib/fwlab/services.js "$@"
 }
-role_check() { node /usr/local/lib/fwlab/check.js file /run/fwlab/services.ready; }
+role_check() { ready test -f /run/fwlab/services.ready; }

@@ -4,4 +4,4 @@ role_start() {
   mkdir -p /run/sshd
   spawn /usr/sbin/sshd -D -e -o UseDNS=no
 }
-role_check() { node /usr/local/lib/fwlab/check.js banner "$FWLAB_ADDR" 22 SSH-; }
+role_check() { ready banner "$FWLAB_ADDR" 22 SSH-; }

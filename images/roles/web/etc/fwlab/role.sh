@@ -6,6 +6,5 @@ role_start() {
   spawn nginx -c /etc/fwlab/nginx.conf -g 'daemon off;'
 }
 role_check() {
-  node /usr/local/lib/fwlab/check.js http "http://$FWLAB_ADDR/" &&
-    node /usr/local/lib/fwlab/check.js http "https://$FWLAB_ADDR/"
+  ready http "http://$FWLAB_ADDR/" && ready http "https://$FWLAB_ADDR/"
 }
