@@ -80,6 +80,14 @@ else
   say "Docker engine: answers ($(docker version --format '{{.Server.Version}}')) after $(took "$t")"
 fi
 
+# Host tools fwlab itself calls: ip (lab bridges and links) and iptables (DOCKER-USER rules).
+for tool in ip:iproute2 iptables:iptables; do
+  if ! command -v "${tool%%:*}" >/dev/null 2>&1; then
+    is_root && is_debian || die "fwlab needs the ${tool%%:*} command: install ${tool#*:}"
+    apt_install "${tool#*:}"
+  fi
+done
+
 # docker-compose (Debian's 1.29): the default lab file must also work with it; tests and the
 # lifecycle benchmark compare against it.
 if command -v docker-compose >/dev/null 2>&1; then
