@@ -1,6 +1,6 @@
 import { FwlabError } from "../errors.ts";
 import { type LoadedRuleset, loadRuleset } from "../firewall/load-ruleset.ts";
-import type { DockerRuntime, ExecOptions } from "../runtime/docker-runtime.ts";
+import type { DockerRuntime, ExecOptions, ExecStream } from "../runtime/docker-runtime.ts";
 import type { ExecResult } from "../runtime/exec-result.ts";
 import type { Backend } from "../topology/lab-spec.ts";
 import { hint } from "../util/did-you-mean.ts";
@@ -55,6 +55,11 @@ export class StartedLab implements AsyncDisposable {
   /** Runs argv in a node. Never throws on a non-zero exit. */
   exec(node: string, argv: string[], opts?: ExecOptions): Promise<ExecResult> {
     return this.runtime.exec(this.node(node).container, argv, opts);
+  }
+
+  /** Starts a long-running command in a node and streams its output (see runtime.execStream). */
+  execStream(node: string, argv: string[]): Promise<ExecStream> {
+    return this.runtime.execStream(this.node(node).container, argv);
   }
 
   /** Loads a ruleset file into a firewall node, all or nothing (see firewall/load-ruleset.ts). */

@@ -31,6 +31,16 @@ export interface ExecOptions {
   readonly signal?: AbortSignal;
 }
 
+/** A long-running command inside a container, its output streamed. */
+export interface ExecStream {
+  readonly stdout: Readable;
+  readonly stderr: Readable;
+  /** Resolves when the command's output ends (it exited, or its container stopped). */
+  readonly ended: Promise<void>;
+  stop(): Promise<void>;
+  exitCode(): Promise<number>;
+}
+
 const SOCKET = process.env.DOCKER_SOCKET ?? "/var/run/docker.sock";
 
 /**
@@ -228,6 +238,62 @@ export class DockerRuntime {
       stdout: Buffer.concat(stdout).toString("utf8"),
       stderr: Buffer.concat(stderr).toString("utf8"),
       durationMs: performance.now() - started,
+    };
+  }
+
+  /**
+   * Starts a long-running command in a container and streams its output. The command runs
+   * under a shell that first reports its PID, so `stop()` can end it (Docker has no API to
+   * kill an exec). `stop()` is idempotent; the process also ends when its container does.
+   */
+  async execStream(id: string, argv: string[]): Promise<ExecStream> {
+    const exec = await this.docker.getContainer(id).exec({
+      Cmd: ["sh", "-c", 'echo "fwlab-pid $$" >&2; exec "$@"', "fwlab-stream", ...argv],
+      AttachStdout: true,
+      AttachStderr: true,
+    });
+    const stream = await exec.start({ hijack: true, stdin: false });
+    const stdout = new PassThrough();
+    const stderrRaw = new PassThrough();
+    const stderr = new PassThrough();
+    this.docker.modem.demuxStream(stream, stdout, stderrRaw);
+    let pid: number | undefined;
+    let head = "";
+    stderrRaw.on("data", (b: Buffer) => {
+      if (pid !== undefined) return void stderr.write(b);
+      head += b.toString("utf8");
+      const m = /^fwlab-pid (\d+)\n/.exec(head);
+      if (!m) return;
+      pid = Number(m[1]);
+      const rest = head.slice(m[0].length);
+      if (rest) stderr.write(rest);
+    });
+    const ended = new Promise<void>((resolve) => {
+      stream.on("end", resolve);
+      stream.on("close", resolve);
+      stream.on("error", () => resolve());
+    });
+    ended.then(() => {
+      stdout.end();
+      stderr.end();
+    });
+    let stopping: Promise<void> | undefined;
+    const stop = () => {
+      stopping ??= (async () => {
+        // SIGTERM, then let the command flush and exit (tcpdump writes its last packets and its
+        // counts then); cut the stream only if it does not end within 2 s.
+        if (pid !== undefined) await this.exec(id, ["kill", String(pid)]).catch(() => {});
+        await Promise.race([ended, new Promise((r) => setTimeout(r, 2000))]);
+        stream.destroy();
+      })();
+      return stopping;
+    };
+    return {
+      stdout,
+      stderr,
+      ended,
+      stop,
+      exitCode: async () => (await exec.inspect()).ExitCode ?? -1,
     };
   }
 

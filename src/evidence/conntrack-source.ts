@@ -1,0 +1,126 @@
+import type { StartedLab } from "../lab/started-lab.ts";
+import { conntrackEntryBytes } from "../runtime/host-kernel.ts";
+import type { EventBus } from "./event-bus.ts";
+import type { ConntrackTableEvent } from "./events.ts";
+import { eachLine } from "./line-reader.ts";
+import { type ConntrackEntry, parseConntrackEntry, parseConntrackEvent } from "./parse-conntrack.ts";
+
+// A fake entry fwlab inserts and deletes to prove the listener is live (no packet is sent).
+const SENTINEL = ["-p", "udp", "-s", "127.255.255.1", "-d", "127.255.255.2", "--sport", "9", "--dport", "9"];
+const isSentinel = (e: ConntrackEntry) =>
+  e.original.src === "127.255.255.1" && e.original.dst === "127.255.255.2";
+
+export interface ConntrackWatch {
+  stop(): Promise<void>;
+}
+
+/**
+ * Streams a node's conntrack events (NEW, UPDATE, DESTROY) to the bus. Since kernel 5.19 the
+ * kernel only generates events while a listener exists, so this resolves only once the
+ * listener has seen a sentinel entry of its own: traffic after that is never missed for want
+ * of a listener. When the event socket overflows (conntrack prints ENOBUFS) the loss is
+ * published and the table re-read, so consumers can resynchronise.
+ */
+export async function watchConntrack(lab: StartedLab, node: string, bus: EventBus): Promise<ConntrackWatch> {
+  const stream = await lab.execStream(node, [
+    "conntrack",
+    "-E",
+    "-o",
+    "timestamp,id,extended",
+    "--buffer-size",
+    "8388608",
+  ]);
+  let live!: () => void;
+  const isLive = new Promise<void>((r) => {
+    live = r;
+  });
+  eachLine(stream.stdout, (line) => {
+    const e = parseConntrackEvent(line);
+    if (!e) return;
+    if (isSentinel(e.entry)) return live();
+    bus.publish({
+      kind: "conntrack",
+      lab: lab.name,
+      node,
+      type: e.type,
+      entry: e.entry,
+      kernelTime: e.timeMs,
+      time: Date.now(),
+    });
+  });
+  let stopped = false;
+  eachLine(stream.stderr, (line) => {
+    if (/ENOBUFS/.test(line)) {
+      bus.publish({
+        kind: "loss",
+        lab: lab.name,
+        node,
+        source: "conntrack",
+        reason: "conntrack event socket overflowed (ENOBUFS); table re-read",
+        time: Date.now(),
+      });
+      void conntrackTable(lab, node, "resync").then(
+        (t) => bus.publish(t),
+        () => {},
+      );
+    }
+  });
+  stream.ended.then(() => {
+    if (!stopped) {
+      bus.publish({
+        kind: "loss",
+        lab: lab.name,
+        node,
+        source: "conntrack",
+        reason: "the conntrack event stream ended",
+        time: Date.now(),
+      });
+    }
+  });
+  for (let i = 0; i < 50; i++) {
+    await lab.exec(node, ["conntrack", "-I", ...SENTINEL, "--timeout", "1"]);
+    const ok = await Promise.race([
+      isLive.then(() => true),
+      new Promise((r) => setTimeout(() => r(false), 100)),
+    ]);
+    if (ok) break;
+    await lab.exec(node, ["conntrack", "-D", ...SENTINEL]);
+  }
+  await lab.exec(node, ["conntrack", "-D", ...SENTINEL]);
+  return {
+    stop: async () => {
+      stopped = true;
+      await stream.stop();
+    },
+  };
+}
+
+/** A node's whole conntrack table, its entry count and memory estimate. */
+export async function conntrackTable(
+  lab: StartedLab,
+  node: string,
+  reason: ConntrackTableEvent["reason"] = "snapshot",
+): Promise<ConntrackTableEvent> {
+  const [list, count, entryBytes] = await Promise.all([
+    lab.exec(node, ["conntrack", "-L", "-o", "id,extended"]),
+    lab.exec(node, ["cat", "/proc/sys/net/netfilter/nf_conntrack_count"]),
+    conntrackEntryBytes(),
+  ]);
+  const entries = list.stdout
+    .split("\n")
+    .map(parseConntrackEntry)
+    .filter((e): e is ConntrackEntry => !!e && !isSentinel(e));
+  const n = Number(count.stdout.trim()) || entries.length;
+  const size = entryBytes ?? 0;
+  return {
+    kind: "conntrack-table",
+    lab: lab.name,
+    node,
+    entries,
+    count: n,
+    entryBytes: size,
+    memoryBytes: n * size,
+    reason,
+    time: Date.now(),
+  };
+}

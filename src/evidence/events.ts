@@ -1,0 +1,103 @@
+import type { SavedTable } from "../firewall/parse-save.ts";
+import type { PacketFields } from "./packet-fields.ts";
+import type { ConntrackEntry, ConntrackEventType } from "./parse-conntrack.ts";
+
+/** Where an event happened. */
+export interface Origin {
+  readonly lab: string;
+  readonly node: string;
+}
+
+/** A LOG (kernel log) or NFLOG line: one packet that a rule logged. */
+export interface PacketLogEvent extends Origin {
+  readonly kind: "packet-log";
+  readonly source: "LOG" | "NFLOG";
+  /** NFLOG group (NFLOG only). */
+  readonly group?: number;
+  readonly prefix: string;
+  readonly fields: PacketFields;
+  /** When fwlab received it (ms since the epoch). */
+  readonly time: number;
+}
+
+export interface ConntrackChangeEvent extends Origin {
+  readonly kind: "conntrack";
+  readonly type: ConntrackEventType;
+  readonly entry: ConntrackEntry;
+  /** Kernel time of the event, when conntrack printed one. */
+  readonly kernelTime?: number;
+  readonly time: number;
+}
+
+export interface ConntrackTableEvent extends Origin {
+  readonly kind: "conntrack-table";
+  readonly entries: readonly ConntrackEntry[];
+  readonly count: number;
+  /** count x the real size of one entry on this kernel (slab object size). */
+  readonly memoryBytes: number;
+  readonly entryBytes: number;
+  /** Why the table was read: asked for, or re-read after a loss. */
+  readonly reason: "snapshot" | "resync";
+  readonly time: number;
+}
+
+export interface CountersEvent extends Origin {
+  readonly kind: "counters";
+  readonly tables: readonly SavedTable[];
+  readonly time: number;
+}
+
+/** One rule a traced packet passed, in order; the last one of a packet has its final verdict. */
+export interface TraceEvent extends Origin {
+  readonly kind: "trace";
+  /** xtables-monitor's packet id: all steps of one packet share it. */
+  readonly packetId: string;
+  readonly table: string;
+  readonly chain: string;
+  /** Rule number in its chain; undefined for the chain's policy. */
+  readonly rule?: number;
+  readonly verdict: string;
+  readonly ruleText: string;
+  readonly time: number;
+}
+
+/** Something was lost: never a silent gap. */
+export interface LossEvent {
+  readonly kind: "loss";
+  readonly lab?: string;
+  readonly node?: string;
+  readonly source: "kernel-log" | "nflog" | "conntrack" | "bus" | "trace";
+  /** How many were lost, when known. */
+  readonly lost?: number;
+  readonly reason: string;
+  readonly time: number;
+}
+
+/** A note for the user (a sysctl set, a stream restarted). */
+export interface NoticeEvent {
+  readonly kind: "notice";
+  readonly lab?: string;
+  readonly node?: string;
+  readonly level: "info" | "warn";
+  readonly message: string;
+  readonly time: number;
+}
+
+export type EvidenceEvent =
+  | PacketLogEvent
+  | ConntrackChangeEvent
+  | ConntrackTableEvent
+  | CountersEvent
+  | TraceEvent
+  | LossEvent
+  | NoticeEvent;
+
+export type EventKind = EvidenceEvent["kind"];
+export type EventOf<K extends EventKind> = Extract<EvidenceEvent, { kind: K }>;
+
+/** One function per kind: adding a kind does not compile until every renderer handles it. */
+export type EventRenderers<R> = { [K in EventKind]: (e: EventOf<K>) => R };
+
+export function render<R>(renderers: EventRenderers<R>, e: EvidenceEvent): R {
+  return (renderers[e.kind] as (e: EvidenceEvent) => R)(e);
+}

@@ -1,0 +1,95 @@
+import { parse as parseShell } from "shell-quote";
+import { FwlabError } from "../errors.ts";
+import { parseSave } from "../firewall/parse-save.ts";
+import type { StartedLab } from "../lab/started-lab.ts";
+import type { EventBus } from "./event-bus.ts";
+import { eachLine } from "./line-reader.ts";
+import { parseTraceLine } from "./parse-trace.ts";
+
+export interface PacketTrace {
+  stop(): Promise<void>;
+}
+
+const COMMENT = "fwlab-trace";
+
+/**
+ * Traces packets that match `match` (iptables match syntax: "-p tcp --dport 22 -s 10.0.1.10")
+ * through every rule of a node: fwlab inserts its own TRACE rules at the top of raw PREROUTING
+ * and raw OUTPUT, follows `xtables-monitor --trace`, and publishes each step with the rule's
+ * number and text. `stop()` removes its rules; the user's ruleset is otherwise untouched.
+ * Works on nodes whose ruleset was loaded with iptables-nft (the default).
+ */
+export async function tracePackets(
+  lab: StartedLab,
+  node: string,
+  match: string,
+  bus: EventBus,
+): Promise<PacketTrace> {
+  const backend = (await lab.exec(node, ["fwlab-ruleset", "backend"])).stdout.trim();
+  if (backend !== "iptables-nft") {
+    throw new FwlabError(
+      `[${node}] tracing needs the iptables-nft backend; this node's ruleset uses ${backend}`,
+      2,
+    );
+  }
+  const args = parseShell(match).filter((w): w is string => typeof w === "string");
+  if (args.some((a) => /^-[AIDRPFXNEjgt]$/.test(a) || a === "--jump")) {
+    throw new FwlabError(
+      `trace --match takes match options only (e.g. "-p tcp --dport 22"), not "${match}"`,
+      2,
+    );
+  }
+  // Rule numbers come from the ruleset as it is now: trace lines carry nft handles, not numbers.
+  const rules = parseSave((await lab.exec(node, ["iptables-nft-save"])).stdout);
+  const numberOf = (table: string, chain: string, spec: string) =>
+    rules
+      .find((t) => t.name === table)
+      ?.chains.find((c) => c.name === chain)
+      ?.rules.find((r) => r.spec === spec)?.num;
+
+  const stream = await lab.execStream(node, ["xtables-monitor", "--trace"]);
+  eachLine(stream.stdout, (line) => {
+    const t = parseTraceLine(line);
+    if (!t || t.spec.includes(COMMENT)) return; // fwlab's own TRACE rule is not the user's
+    bus.publish({
+      kind: "trace",
+      lab: lab.name,
+      node,
+      packetId: t.packetId,
+      table: t.table,
+      chain: t.chain,
+      rule: t.what === "rule" ? numberOf(t.table, t.chain, t.spec) : undefined,
+      verdict: t.verdict,
+      ruleText: t.what === "rule" ? `-A ${t.chain} ${t.spec}` : `${t.what} ${t.verdict}`,
+      time: Date.now(),
+    });
+  });
+  const rule = (op: "-I" | "-D", chain: string) => [
+    "iptables-nft",
+    "-t",
+    "raw",
+    op,
+    chain,
+    ...(op === "-I" ? ["1"] : []),
+    ...args,
+    "-m",
+    "comment",
+    "--comment",
+    COMMENT,
+    "-j",
+    "TRACE",
+  ];
+  for (const chain of ["PREROUTING", "OUTPUT"]) {
+    const r = await lab.exec(node, rule("-I", chain));
+    if (r.exitCode !== 0) {
+      await stream.stop();
+      throw new FwlabError(`[${node}] cannot add the trace rule for "${match}": ${r.stderr.trim()}`, 2);
+    }
+  }
+  return {
+    stop: async () => {
+      for (const chain of ["PREROUTING", "OUTPUT"]) await lab.exec(node, rule("-D", chain));
+      await stream.stop();
+    },
+  };
+}
