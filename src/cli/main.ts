@@ -3,6 +3,7 @@ import { Command } from "commander";
 import { FwlabError } from "../errors.ts";
 import { demoCommand } from "./commands/demo.ts";
 import { doctorCommand } from "./commands/doctor.ts";
+import { evidenceCommands } from "./commands/evidence.ts";
 import { imagesCommand } from "./commands/images.ts";
 import { lifecycleCommands } from "./commands/lifecycle.ts";
 import { nodeCommands } from "./commands/node.ts";
@@ -15,7 +16,14 @@ const program = new Command("fwlab")
     process.exit(err.exitCode === 0 ? 0 : 2);
   });
 
-for (const register of [lifecycleCommands, nodeCommands, imagesCommand, doctorCommand, demoCommand])
+for (const register of [
+  lifecycleCommands,
+  nodeCommands,
+  evidenceCommands,
+  imagesCommand,
+  doctorCommand,
+  demoCommand,
+])
   register(program);
 
 try {

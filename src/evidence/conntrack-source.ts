@@ -21,14 +21,20 @@ export interface ConntrackWatch {
  * of a listener. When the event socket overflows (conntrack prints ENOBUFS) the loss is
  * published and the table re-read, so consumers can resynchronise.
  */
-export async function watchConntrack(lab: StartedLab, node: string, bus: EventBus): Promise<ConntrackWatch> {
+export async function watchConntrack(
+  lab: StartedLab,
+  node: string,
+  bus: EventBus,
+  opts: { bufferBytes?: number } = {},
+): Promise<ConntrackWatch> {
+  const buffer = String(opts.bufferBytes ?? 8 * 1024 * 1024);
   const stream = await lab.execStream(node, [
     "conntrack",
     "-E",
     "-o",
     "timestamp,id,extended",
     "--buffer-size",
-    "8388608",
+    buffer,
   ]);
   let live!: () => void;
   const isLive = new Promise<void>((r) => {

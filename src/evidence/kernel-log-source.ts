@@ -14,7 +14,11 @@ export interface KernelLogWatch {
  * Publishes the LOG target's lines from every running lab, each attributed to its lab and node.
  * Makes them visible first (net.netfilter.nf_log_all_netns=1), or says why it cannot.
  */
-export async function watchKernelLog(runtime: DockerRuntime, bus: EventBus): Promise<KernelLogWatch> {
+export async function watchKernelLog(
+  runtime: DockerRuntime,
+  bus: EventBus,
+  opts: { history?: boolean } = {},
+): Promise<KernelLogWatch> {
   const sysctl = await ensureLogAllNetns();
   if (sysctl === "enabled") {
     bus.publish({
@@ -76,6 +80,7 @@ export async function watchKernelLog(runtime: DockerRuntime, bus: EventBus): Pro
         reason: why,
         time: Date.now(),
       }),
+    opts,
   );
   return { stop: () => reader.close() };
 }

@@ -38,7 +38,8 @@ export interface ConntrackEventLine {
   readonly entry: ConntrackEntry;
 }
 
-const TUPLE_KEYS = new Set(["src", "dst", "sport", "dport", "type", "code", "id"]);
+const PORT_KEYS = new Set(["src", "dst", "sport", "dport"]);
+const ICMP_KEYS = new Set(["src", "dst", "type", "code", "id"]);
 
 /**
  * Parses a `conntrack -L` line (with or without `-o extended,id`):
@@ -57,6 +58,8 @@ export function parseConntrackEntry(line: string): ConntrackEntry | undefined {
   let state: string | undefined;
   if (words[i] && /^[A-Z_]+$/.test(words[i]!)) state = words[i++];
 
+  // ICMP tuples hold an id=, which conntrack's own id= (with -o id) must not be taken for.
+  const tupleKeys = proto === "icmp" ? ICMP_KEYS : PORT_KEYS;
   const tuples: Record<string, string>[] = [];
   const extra: Record<string, string> = {};
   const flags = new Set<string>();
@@ -77,7 +80,7 @@ export function parseConntrackEntry(line: string): ConntrackEntry | undefined {
       tuples.push(current);
     }
     // A key a tuple already has (ICMP's id= then conntrack's id=) ends the tuple.
-    if (current && TUPLE_KEYS.has(k) && !(k in current)) current[k] = v;
+    if (current && tupleKeys.has(k) && !(k in current)) current[k] = v;
     else {
       current = undefined;
       extra[k] = v;

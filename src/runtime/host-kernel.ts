@@ -38,13 +38,14 @@ export interface KmsgReader {
 }
 
 /**
- * Follows /dev/kmsg from now on: each read returns one record ("prio,seq,usec,flags;text").
+ * Follows /dev/kmsg from now on (or from the oldest record still in the ring, with history): each read returns one record ("prio,seq,usec,flags;text").
  * A gap in sequence numbers means the kernel's ring overwrote records before we read them
  * (EPIPE on read): `onGap` says how many.
  */
 export async function followKernelLog(
   onRecord: (record: string) => void,
   onGap: (lost: number, why: string) => void,
+  opts: { history?: boolean } = {},
 ): Promise<KmsgReader> {
   // Non-blocking: a blocking read would hold a libuv thread until the next kernel message and
   // keep close() waiting. Polling every 5 ms costs nothing and bounds the added latency.
@@ -76,7 +77,7 @@ export async function followKernelLog(
       const head = /^\d+,(\d+),(\d+),/.exec(record);
       if (!head) continue;
       const seq = Number(head[1]);
-      if (lastSeq === undefined && Number(head[2]) < startUsec) continue; // older than us
+      if (!opts.history && lastSeq === undefined && Number(head[2]) < startUsec) continue; // older than us
       if (lastSeq !== undefined && seq > lastSeq + 1)
         onGap(seq - lastSeq - 1, "kernel log records were overwritten");
       if (lastSeq !== undefined && seq <= lastSeq) continue;

@@ -1,0 +1,207 @@
+import { describe, expect, it } from "vitest";
+import { AddressBook } from "../../src/evidence/address-book.ts";
+import { EventBus } from "../../src/evidence/event-bus.ts";
+import type { EvidenceEvent } from "../../src/evidence/events.ts";
+import { parseConntrackEntry, parseConntrackEvent } from "../../src/evidence/parse-conntrack.ts";
+import { parseKmsgRecord, parseLogLine } from "../../src/evidence/parse-log-line.ts";
+import { parseTraceLine } from "../../src/evidence/parse-trace.ts";
+
+// Lines recorded from the default lab (iptables 1.8.9, conntrack-tools 1.4.7, kernel 6.18).
+describe("parseLogLine", () => {
+  it("reads every field of a forwarded TCP SYN", () => {
+    const l = parseLogLine(
+      "ssh_drop IN=lan OUT=dmz MAC=02:42:0a:00:01:01:02:42:0a:00:01:0a:08:00 SRC=10.0.1.10 DST=10.0.2.22 LEN=60 TOS=0x00 PREC=0x00 TTL=63 ID=4242 DF PROTO=TCP SPT=41234 DPT=22 WINDOW=64240 RES=0x00 SYN URGP=0 ",
+    )!;
+    expect(l.prefix).toBe("ssh_drop");
+    expect(l.fields).toMatchObject({
+      in: "lan",
+      out: "dmz",
+      src: "10.0.1.10",
+      dst: "10.0.2.22",
+      len: 60,
+      tos: "0x00",
+      ttl: 63,
+      id: 4242,
+      proto: "TCP",
+      spt: 41234,
+      dpt: 22,
+      tcpFlags: ["SYN"],
+    });
+  });
+  it("keeps the IP id of an ICMP echo (its echo id comes later under the same name)", () => {
+    const l = parseLogLine(
+      "fwd-icmp IN=lan OUT=dmz MAC=02:42:0a:00:01:01:02:42:0a:00:01:0a:08:00 SRC=10.0.1.10 DST=10.0.2.80 LEN=84 TOS=0x00 PREC=0x00 TTL=63 ID=38297 DF PROTO=ICMP TYPE=8 CODE=0 ID=65426 SEQ=1 ",
+    )!;
+    expect(l.fields).toMatchObject({ id: 38297, icmpType: 8, icmpCode: 0, proto: "ICMP" });
+  });
+  it("reads a local output line (no IN, no MAC) and a rule without prefix", () => {
+    const l = parseLogLine(
+      "IN= OUT=wan SRC=198.51.100.1 DST=198.51.100.53 LEN=56 TOS=0x00 PREC=0x00 TTL=64 ID=1 PROTO=UDP SPT=5353 DPT=53 LEN=36 ",
+    )!;
+    expect(l.prefix).toBe("");
+    expect(l.fields).toMatchObject({
+      in: undefined,
+      out: "wan",
+      mac: undefined,
+      proto: "UDP",
+      spt: 5353,
+      dpt: 53,
+      len: 56,
+    });
+  });
+  it("leaves the packet quoted inside an ICMP error out of the fields", () => {
+    const l = parseLogLine(
+      "rej IN=dmz OUT=lan SRC=10.0.2.1 DST=10.0.1.10 LEN=88 TTL=64 ID=9 PROTO=ICMP TYPE=3 CODE=10 [SRC=10.0.1.10 DST=10.0.2.80 LEN=60 PROTO=TCP SPT=1 DPT=80 ] ",
+    )!;
+    expect(l.fields).toMatchObject({ src: "10.0.2.1", icmpType: 3, icmpCode: 10, spt: undefined });
+  });
+  it("is not fooled by other kernel messages", () => {
+    expect(parseLogLine("eth0: renamed from veth123")).toBeUndefined();
+  });
+  it("reads /dev/kmsg records", () => {
+    expect(parseKmsgRecord("4,5856,2292526604,-;fwd-log IN=lan OUT=dmz")).toEqual({
+      seq: 5856,
+      usec: 2292526604,
+      text: "fwd-log IN=lan OUT=dmz",
+    });
+  });
+});
+
+describe("parseConntrack", () => {
+  it("reads an event with timestamp, extended format and conntrack id", () => {
+    const e = parseConntrackEvent(
+      "[1795256054.540710]	    [NEW] ipv4     2 tcp      6 120 SYN_SENT src=10.0.1.10 dst=10.0.2.80 sport=33618 dport=80 [UNREPLIED] src=10.0.2.80 dst=10.0.1.10 sport=80 dport=33618 id=1158571224",
+    )!;
+    expect(e.type).toBe("NEW");
+    expect(e.timeMs).toBeCloseTo(1795256054540.71, 1);
+    expect(e.entry).toMatchObject({
+      proto: "tcp",
+      state: "SYN_SENT",
+      timeout: 120,
+      unreplied: true,
+      assured: false,
+      ctId: 1158571224,
+    });
+    expect(e.entry.original).toEqual({
+      src: "10.0.1.10",
+      dst: "10.0.2.80",
+      sport: 33618,
+      dport: 80,
+      type: undefined,
+      code: undefined,
+      id: undefined,
+    });
+    expect(e.entry.reply).toMatchObject({ src: "10.0.2.80", dst: "10.0.1.10", sport: 80, dport: 33618 });
+  });
+  it("keeps the conntrack id apart from the reply tuple when nothing stands between them", () => {
+    const e = parseConntrackEvent(
+      " [UPDATE] ipv4     2 tcp      6 60 SYN_RECV src=10.0.1.10 dst=10.0.2.22 sport=53846 dport=22 src=10.0.2.22 dst=10.0.1.10 sport=22 dport=53846 id=3632218416",
+    )!;
+    expect(e.entry.ctId).toBe(3632218416);
+    expect(e.entry.reply.id).toBeUndefined();
+  });
+  it("tells ICMP's id from conntrack's id", () => {
+    const e = parseConntrackEntry(
+      "ipv4     2 icmp     1 26 src=10.0.1.10 dst=10.0.2.80 type=8 code=0 id=65408 src=10.0.2.80 dst=10.0.1.10 type=0 code=0 id=65408 mark=0 use=1 id=1765944360",
+    )!;
+    expect(e.original).toMatchObject({ type: 8, code: 0, id: 65408 });
+    expect(e.reply).toMatchObject({ type: 0, id: 65408 });
+    expect(e).toMatchObject({ ctId: 1765944360, mark: 0, state: undefined, timeout: 26 });
+  });
+  it("sees NAT in the tuples: MASQUERADE changes where replies go", () => {
+    const e = parseConntrackEntry(
+      "tcp      6 431999 ESTABLISHED src=10.0.1.10 dst=198.51.100.10 sport=40000 dport=80 src=198.51.100.10 dst=198.51.100.1 sport=80 dport=40000 [ASSURED] mark=0 zone=3 helper=ftp use=1",
+    )!;
+    expect(e.nat).toEqual({ snat: true, dnat: false });
+    expect(e).toMatchObject({ assured: true, zone: 3, helper: "ftp" });
+  });
+  it("reads a DESTROY event without a timeout", () => {
+    const e = parseConntrackEvent(
+      "[1795256060.000001] [DESTROY] ipv4 2 udp 17 src=10.0.1.10 dst=10.0.2.53 sport=38336 dport=53 src=10.0.2.53 dst=10.0.1.10 sport=53 dport=38336 id=2633663738",
+    )!;
+    expect(e.type).toBe("DESTROY");
+    expect(e.entry.timeout).toBeUndefined();
+    expect(e.entry.original.dport).toBe(53);
+  });
+});
+
+describe("parseTraceLine", () => {
+  it("reads a rule step with its verdict and rule text, and a policy step", () => {
+    expect(
+      parseTraceLine(
+        " TRACE: 2 9c7f5818 filter:FORWARD:rule:0x5:ACCEPT  -4 -t filter -A FORWARD -s 10.0.1.0/24 -p icmp -j ACCEPT",
+      ),
+    ).toEqual({
+      packetId: "9c7f5818",
+      table: "filter",
+      chain: "FORWARD",
+      what: "rule",
+      verdict: "ACCEPT",
+      spec: "-s 10.0.1.0/24 -p icmp -j ACCEPT",
+    });
+    expect(parseTraceLine(" TRACE: 2 7ea56cf6 filter:FORWARD:policy:DROP ")).toMatchObject({
+      what: "policy",
+      verdict: "DROP",
+      spec: "",
+    });
+    expect(parseTraceLine("PACKET: 2 9c7f5818 IN=lan MACSRC=2:42:a:0:1:a")).toBeUndefined();
+  });
+});
+
+describe("AddressBook", () => {
+  const book = new AddressBook(
+    new Map([
+      [
+        "a",
+        [
+          { name: "fw", addresses: { lan: "10.0.1.1", dmz: "10.0.2.1" } },
+          { name: "client", addresses: { lan: "10.0.1.10" } },
+        ],
+      ],
+      ["b", [{ name: "fw", addresses: { inside: "10.50.1.1" } }]],
+    ]) as never,
+  );
+  it("attributes a received packet by the MAC it was sent to, and a sent one by its source", () => {
+    expect(
+      book.attribute({
+        in: "lan",
+        mac: "02:42:0a:00:01:01:02:42:0a:00:01:0a:08:00",
+        src: "10.0.1.10",
+        dst: "10.0.2.80",
+      }),
+    ).toEqual({ lab: "a", node: "fw" });
+    expect(book.attribute({ out: "lan", src: "10.0.1.10", dst: "10.0.1.1" })).toEqual({
+      lab: "a",
+      node: "client",
+    });
+    expect(
+      book.attribute({ in: "inside", mac: "02:42:0a:32:01:01:02:42:0a:32:01:0a:08:00", src: "10.50.1.10" }),
+    ).toEqual({ lab: "b", node: "fw" });
+    expect(
+      book.attribute({ in: "eth0", mac: "02:42:ac:11:00:02:02:42:ac:11:00:01:08:00", src: "172.17.0.1" }),
+    ).toBeUndefined();
+  });
+});
+
+describe("EventBus", () => {
+  it("bounds each subscriber's queue and reports what it dropped", async () => {
+    const bus = new EventBus(10);
+    const got: EvidenceEvent[] = [];
+    bus.subscribe((e) => got.push(e));
+    for (let i = 0; i < 25; i++) bus.publish({ kind: "notice", level: "info", message: String(i), time: i });
+    await new Promise((r) => setImmediate(r));
+    expect(got[0]).toMatchObject({ kind: "loss", source: "bus", lost: 15 });
+    expect(got.slice(1).map((e) => (e.kind === "notice" ? e.message : ""))).toEqual([
+      "15",
+      "16",
+      "17",
+      "18",
+      "19",
+      "20",
+      "21",
+      "22",
+      "23",
+      "24",
+    ]);
+  });
+});
