@@ -17,4 +17,7 @@ export interface PacketFields {
   readonly tcpFlags?: readonly string[];
   readonly icmpType?: number;
   readonly icmpCode?: number;
+  /** Echo request/reply id and sequence number (what ping prints as icmp_seq). */
+  readonly icmpId?: number;
+  readonly icmpSeq?: number;
 }

@@ -22,11 +22,13 @@ export function parseLogLine(text: string): LogLine | undefined {
   const prefix = text.slice(0, at).trim();
   const body = text.slice(at).replace(/\[[^\]]*\]/g, " ");
   const kv: Record<string, string> = {};
+  let echoId: number | undefined;
   const flags: string[] = [];
   for (const word of body.trim().split(/\s+/)) {
     const eq = word.indexOf("=");
     // The first value wins: ICMP echo lines repeat ID= (the IP id, then the echo id).
     if (eq > 0 && !(word.slice(0, eq) in kv)) kv[word.slice(0, eq)] = word.slice(eq + 1);
+    else if (eq > 0 && word.startsWith("ID=")) echoId = Number(word.slice(3));
     else if (TCP_FLAGS.has(word)) flags.push(word);
   }
   const num = (k: string) => (kv[k] === undefined || kv[k] === "" ? undefined : Number(kv[k]));
@@ -50,6 +52,8 @@ export function parseLogLine(text: string): LogLine | undefined {
       tcpFlags: proto === "TCP" ? flags : undefined,
       icmpType: proto === "ICMP" ? num("TYPE") : undefined,
       icmpCode: proto === "ICMP" ? num("CODE") : undefined,
+      icmpId: proto === "ICMP" ? echoId : undefined,
+      icmpSeq: proto === "ICMP" ? num("SEQ") : undefined,
     },
   };
 }

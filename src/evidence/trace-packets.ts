@@ -39,6 +39,12 @@ export async function tracePackets(
       2,
     );
   }
+  // Trace rules a killed fwlab left behind would trace (and number) packets nobody asked for.
+  await lab.exec(node, [
+    "sh",
+    "-c",
+    `iptables-nft -t raw -S | grep -- '--comment ${COMMENT}' | sed 's/^-A /-D /' | while read -r r; do eval "iptables-nft -t raw $r"; done`,
+  ]);
   // Rule numbers come from the ruleset as it is now: trace lines carry nft handles, not numbers.
   const rules = parseSave((await lab.exec(node, ["iptables-nft-save"])).stdout);
   const numberOf = (table: string, chain: string, spec: string) =>

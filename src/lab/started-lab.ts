@@ -2,6 +2,7 @@ import { FwlabError } from "../errors.ts";
 import { type LoadedRuleset, loadRuleset } from "../firewall/load-ruleset.ts";
 import type { DockerRuntime, ExecOptions, ExecStream } from "../runtime/docker-runtime.ts";
 import type { ExecResult } from "../runtime/exec-result.ts";
+import { spawnInNetns } from "../runtime/host-netns.ts";
 import type { Backend } from "../topology/lab-spec.ts";
 import { hint } from "../util/did-you-mean.ts";
 import { labNodes } from "./find-lab.ts";
@@ -60,6 +61,14 @@ export class StartedLab implements AsyncDisposable {
   /** Starts a long-running command in a node and streams its output (see runtime.execStream). */
   execStream(node: string, argv: string[]): Promise<ExecStream> {
     return this.runtime.execStream(this.node(node).container, argv);
+  }
+
+  /**
+   * Runs a host program in a node's network namespace and streams its output: for high-rate
+   * streams (conntrack events), where `execStream` through dockerd is too slow.
+   */
+  async streamInNetns(node: string, argv: string[]): Promise<ExecStream> {
+    return spawnInNetns(await this.runtime.containerPid(this.node(node).container), argv);
   }
 
   /** Loads a ruleset file into a firewall node, all or nothing (see firewall/load-ruleset.ts). */

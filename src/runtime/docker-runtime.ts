@@ -108,6 +108,11 @@ export class DockerRuntime {
     return (await c.inspect()).State.Pid;
   }
 
+  /** PID of the container's first process: its namespaces, for host tools (nsenter). */
+  async containerPid(id: string): Promise<number> {
+    return (await this.docker.getContainer(id).inspect()).State.Pid;
+  }
+
   async removeContainer(id: string): Promise<void> {
     await ignoreNotFound(this.docker.getContainer(id).remove({ force: true, v: true }));
   }

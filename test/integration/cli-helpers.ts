@@ -9,9 +9,18 @@ export interface CliResult {
 /** Runs the fwlab CLI as a user would, from the repository root. */
 export function fwlab(...args: string[]): Promise<CliResult> {
   return new Promise((resolve) => {
-    execFile("bin/fwlab", args, { encoding: "utf8", timeout: 120_000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
+    execFile(
+      "bin/fwlab",
+      args,
+      { encoding: "utf8", timeout: 120_000, maxBuffer: 64 * 1024 * 1024 },
+      (err, stdout, stderr) => {
+        resolve({
+          code: err ? Number.parseInt(String((err as { code?: unknown }).code), 10) || 1 : 0,
+          stdout,
+          stderr,
+        });
+      },
+    );
   });
 }
 

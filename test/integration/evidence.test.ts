@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -210,9 +211,10 @@ describe("evidence from real packets", () => {
     // thousands of short flows: the kernel must drop events while the listener is stalled.
     const watch = await watchConntrack(lab, "fw", bus, { bufferBytes: 8192 });
     try {
-      await lab.exec("fw", ["pkill", "-STOP", "-f", "conntrack -E"]);
+      // The listener runs on the host, in fw's namespace (see runtime/host-netns.ts).
+      execFileSync("pkill", ["-STOP", "-f", "conntrack -E .*--buffer-size 8192"]);
       await lab.exec("client", ["hping3", "--udp", "-p", "9", "-c", "3000", "-i", "u50", "-q", "10.0.2.80"]);
-      await lab.exec("fw", ["pkill", "-CONT", "-f", "conntrack -E"]);
+      execFileSync("pkill", ["-CONT", "-f", "conntrack -E .*--buffer-size 8192"]);
       await rec.until((e) => e.kind === "conntrack-table", 1, 5000);
     } finally {
       await watch.stop();

@@ -205,3 +205,12 @@ describe("EventBus", () => {
     ]);
   });
 });
+
+describe("parseLogLine echo fields", () => {
+  it("reads an echo request's id and sequence number, as NFLOG through ulogd prints it too", () => {
+    const l = parseLogLine(
+      "nf-echo IN=lan OUT=dmz MAC=02:42:0a:00:01:01:02:42:0a:00:01:0a:08:00 SRC=10.0.1.10 DST=10.0.2.80 LEN=84 TOS=00 PREC=0x00 TTL=63 ID=23852 DF PROTO=ICMP TYPE=8 CODE=0 ID=47220 SEQ=7 MARK=0x0 ",
+    )!;
+    expect(l.fields).toMatchObject({ id: 23852, icmpId: 47220, icmpSeq: 7 });
+  });
+});
