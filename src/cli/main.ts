@@ -7,6 +7,7 @@ import { evidenceCommands } from "./commands/evidence.ts";
 import { imagesCommand } from "./commands/images.ts";
 import { lifecycleCommands } from "./commands/lifecycle.ts";
 import { nodeCommands } from "./commands/node.ts";
+import { runCommand } from "./commands/run.ts";
 
 const program = new Command("fwlab")
   .description("a firewall testbed: real containers, a real ruleset, real packets")
@@ -19,6 +20,7 @@ const program = new Command("fwlab")
 for (const register of [
   lifecycleCommands,
   nodeCommands,
+  runCommand,
   evidenceCommands,
   imagesCommand,
   doctorCommand,

@@ -12,12 +12,13 @@ const TCP_FLAGS = new Set(["CWR", "ECE", "URG", "ACK", "PSH", "RST", "SYN", "FIN
  * Parses the text of an iptables LOG line as the kernel writes it:
  *   `ssh_drop IN=lan OUT= MAC=02:42:..:08:00 SRC=10.0.1.10 DST=10.0.1.1 LEN=60 TOS=0x00 PREC=0x00
  *    TTL=64 ID=4242 DF PROTO=TCP SPT=41234 DPT=22 WINDOW=64240 RES=0x00 SYN URGP=0`
- * The prefix runs up to " IN=" (LOG puts nothing between them). Returns undefined for kernel
+ * The prefix runs up to "IN=" (LOG puts nothing between them, not even a space). Returns undefined for kernel
  * messages that are not LOG lines. ICMP errors quote the offending packet in [brackets]; those
  * inner fields are left out, the outer packet is what the rule saw.
  */
 export function parseLogLine(text: string): LogLine | undefined {
-  const at = text.search(/(?:^| )IN=\S* OUT=/);
+  // A prefix without a trailing space runs into "IN=" ("ssh_acceptIN=lan"): seed 000 writes them so.
+  const at = text.search(/IN=\S* OUT=/);
   if (at < 0) return undefined;
   const prefix = text.slice(0, at).trim();
   const body = text.slice(at).replace(/\[[^\]]*\]/g, " ");

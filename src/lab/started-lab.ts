@@ -59,8 +59,8 @@ export class StartedLab implements AsyncDisposable {
   }
 
   /** Starts a long-running command in a node and streams its output (see runtime.execStream). */
-  execStream(node: string, argv: string[]): Promise<ExecStream> {
-    return this.runtime.execStream(this.node(node).container, argv);
+  execStream(node: string, argv: string[], opts?: { stdin?: boolean }): Promise<ExecStream> {
+    return this.runtime.execStream(this.node(node).container, argv, opts);
   }
 
   /**

@@ -38,6 +38,8 @@ export interface ExecStream {
   /** Resolves when the command's output ends (it exited, or its container stopped). */
   readonly ended: Promise<void>;
   stop(): Promise<void>;
+  /** Writes to the command's stdin (streams started with `stdin: true`). */
+  write?(text: string): void;
   exitCode(): Promise<number>;
 }
 
@@ -251,13 +253,14 @@ export class DockerRuntime {
    * under a shell that first reports its PID, so `stop()` can end it (Docker has no API to
    * kill an exec). `stop()` is idempotent; the process also ends when its container does.
    */
-  async execStream(id: string, argv: string[]): Promise<ExecStream> {
+  async execStream(id: string, argv: string[], opts: { stdin?: boolean } = {}): Promise<ExecStream> {
     const exec = await this.docker.getContainer(id).exec({
       Cmd: ["sh", "-c", 'echo "fwlab-pid $$" >&2; exec "$@"', "fwlab-stream", ...argv],
       AttachStdout: true,
       AttachStderr: true,
+      AttachStdin: !!opts.stdin,
     });
-    const stream = await exec.start({ hijack: true, stdin: false });
+    const stream = await exec.start({ hijack: true, stdin: !!opts.stdin });
     const stdout = new PassThrough();
     const stderrRaw = new PassThrough();
     const stderr = new PassThrough();
@@ -298,6 +301,9 @@ export class DockerRuntime {
       stderr,
       ended,
       stop,
+      write: (text: string) => {
+        stream.write(text);
+      },
       exitCode: async () => (await exec.inspect()).ExitCode ?? -1,
     };
   }

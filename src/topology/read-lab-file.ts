@@ -1,10 +1,11 @@
 import { accessSync, constants, readFileSync, statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
-import { isMap, isPair, isScalar, LineCounter, type Node, parseDocument } from "yaml";
+import { LineCounter, parseDocument } from "yaml";
 import type { z } from "zod";
 import { InputError } from "../errors.ts";
 import { hint } from "../util/did-you-mean.ts";
 import { displayPath } from "../util/display-path.ts";
+import { location, type Path } from "../util/yaml-location.ts";
 import {
   type ComposeFile,
   type ComposeService,
@@ -21,7 +22,6 @@ const NAME = /^[a-z][a-z0-9-]{0,19}$/;
 const LAB_NAME = /^[a-z][a-z0-9-]{0,29}$/;
 const MAX_BYTES = 1024 * 1024;
 
-type Path = readonly (string | number)[];
 
 /**
  * Reads and validates a lab file (Compose subset + x-fwlab). Every problem is an InputError
@@ -279,28 +279,3 @@ function knownKeys(path: Path): string[] {
 
 const composeSchemaShape = { service: serviceSchema, node: nodeExtensionSchema, network: networkSchema };
 
-/** "file:line:col: a.b.c: " for a key path (and optionally one key of the map at that path). */
-function location(file: string, root: unknown, lines: LineCounter, path: Path, key?: string): string {
-  let node = root as Node | undefined;
-  let keyNode: Node | undefined;
-  for (const step of [...path, ...(key !== undefined ? [key] : [])]) {
-    if (!node || !("items" in node)) break;
-    const items = (node as { items: unknown[] }).items;
-    if (isMap(node)) {
-      const pair = items.find(
-        (it) => isPair(it) && isScalar(it.key) && String(it.key.value) === String(step),
-      );
-      if (!pair || !isPair(pair)) break;
-      keyNode = pair.key as Node;
-      node = (pair.value ?? pair.key) as Node;
-    } else {
-      node = items[Number(step)] as Node | undefined;
-      keyNode = node;
-    }
-  }
-  const target = key !== undefined ? keyNode : (node ?? keyNode);
-  const offset = target?.range?.[0] ?? 0;
-  const pos = lines.linePos(offset);
-  const dotted = [...path, ...(key !== undefined ? [key] : [])].join(".");
-  return `${displayPath(file)}:${pos.line}:${pos.col}: ${dotted ? `${dotted}: ` : ""}`;
-}

@@ -1,0 +1,19 @@
+import type { ProbeStep } from "../scenarios/scenario-schema.ts";
+import type { AgentResult } from "./probe-agent.ts";
+
+/** What one probe kind knows: how to ask the agent, and how to check what came back. */
+export interface Probe<S extends ProbeStep = ProbeStep> {
+  /** The agent request for this step, with its target already resolved to an address. */
+  request(step: S, to: string, timeoutMs: number): Record<string, unknown>;
+  /** Mismatches beyond the verdict (answer, output, status, bytes, per-port states). */
+  check(step: S, r: AgentResult): string[];
+  /** The client address the far side reported, when the probe learns it. */
+  seenFrom?(r: AgentResult): string | undefined;
+  /** A one-line description of the packet, for failure reasons: "TCP 10.0.1.10:41234 -> 10.0.2.22:22". */
+  describe(step: S, to: string, r: AgentResult): string;
+}
+
+export const local = (r: AgentResult): string => String(r.facts?.local ?? "?");
+
+/** The fwlab services host and /whoami answer with "<client-ip>:<port>" or "<client-ip> <port>". */
+export const seenIn = (text: unknown): string | undefined => /(\d+\.\d+\.\d+\.\d+)[: ]\d+/.exec(String(text ?? ""))?.[1];

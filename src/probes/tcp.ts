@@ -1,0 +1,14 @@
+import type { ProbeStep } from "../scenarios/scenario-schema.ts";
+import { local, type Probe, seenIn } from "./probe.ts";
+
+type Step = Extract<ProbeStep, { probe: "tcp" }>;
+
+export const tcp: Probe<Step> = {
+  request: (s, to, timeoutMs) => ({ host: to, port: s.port, timeoutMs, send: s.send ?? (s.reply ? "\n" : undefined) , localPort: s.sourcePort }),
+  check: (s, r) =>
+    s.reply !== undefined && r.verdict === "ok" && !String(r.facts?.received ?? "").includes(s.reply)
+      ? [`reply ${JSON.stringify(String(r.facts?.received ?? ""))} lacks ${JSON.stringify(s.reply)}`]
+      : [],
+  seenFrom: (r) => seenIn(r.facts?.received),
+  describe: (s, to, r) => `TCP ${local(r)} -> ${to}:${s.port}`,
+};

@@ -1,0 +1,192 @@
+import { relative } from "node:path";
+import { watchConntrack } from "../evidence/conntrack-source.ts";
+import { EventBus } from "../evidence/event-bus.ts";
+import type { EvidenceEvent } from "../evidence/events.ts";
+import { watchKernelLog } from "../evidence/kernel-log-source.ts";
+import { type NflogWatch, watchNflog } from "../evidence/nflog-source.ts";
+import { labStatus } from "../lab/lab-status.ts";
+import { startLabSpec } from "../lab/start-lab.ts";
+import { StartedLab } from "../lab/started-lab.ts";
+import { ProbeAgent } from "../probes/probe-agent.ts";
+import { DockerRuntime } from "../runtime/docker-runtime.ts";
+import { type Progress, silent } from "../util/progress.ts";
+import { projectRoot } from "../util/project-root.ts";
+import { type LoadedScenario, readScenarioFile } from "./read-scenario-file.ts";
+import { runExecStep, runLoadStep, runProbeStep, type StepContext, slug } from "./run-step.ts";
+import type { ScenarioResult, StepResult } from "./step-result.ts";
+import { WindowCapture } from "./window-capture.ts";
+
+export interface RunOptions {
+  readonly labName?: string;
+  readonly signal?: AbortSignal;
+  /** Where failure bundles go (default fwlab-results/). */
+  readonly bundleDir?: string;
+  /** Run scenarios marked optIn (they change the host). */
+  readonly optIn?: boolean;
+  readonly progress?: Progress;
+  readonly onStep?: (scenario: LoadedScenario, step: StepResult) => void;
+  readonly runtime?: DockerRuntime;
+}
+
+/**
+ * Runs scenario files: all are read and checked first (nothing runs if one is invalid), each
+ * lab they name is attached or started once, and every scenario leaves its lab as it found it
+ * (rulesets and sysctls put back). Labs the run started are stopped at its end.
+ */
+export async function runScenarios(files: readonly string[], opts: RunOptions = {}): Promise<ScenarioResult[]> {
+  const loaded = files.map((f) => readScenarioFile(f, { labName: opts.labName }));
+  const runtime = opts.runtime ?? (await DockerRuntime.connect());
+  const progress = opts.progress ?? silent;
+  const bus = new EventBus(200_000);
+  const events: EvidenceEvent[] = [];
+  bus.subscribe((e) => events.push(e));
+  const kernel = await watchKernelLog(runtime, bus);
+  const labs = new Map<string, { lab: StartedLab; started: boolean }>();
+  const agents = new Map<string, Promise<ProbeAgent>>();
+  const results: ScenarioResult[] = [];
+  try {
+    for (const s of loaded) {
+      if (opts.signal?.aborted) break;
+      if (s.scenario.optIn && !opts.optIn) {
+        results.push({ file: s.file, name: s.scenario.name, lab: s.lab.name, steps: [], passed: true, durationMs: 0, skipped: "opt-in scenario (run with --opt-in)" });
+        continue;
+      }
+      let entry = labs.get(s.lab.name);
+      if (!entry) {
+        const status = await labStatus(runtime, s.lab.name);
+        const up = status.ready && status.nodes.length === s.lab.nodes.length;
+        const lab = up
+          ? await StartedLab.attach(runtime, s.lab.name)
+          : await startLabSpec(s.lab, { runtime, progress, signal: opts.signal });
+        entry = { lab, started: !up };
+        labs.set(s.lab.name, entry);
+      }
+      const lab = entry.lab;
+      const agent = (node: string) => {
+        const key = `${lab.name}/${node}`;
+        if (!agents.has(key)) agents.set(key, ProbeAgent.start(lab, node));
+        return agents.get(key)!;
+      };
+      events.length = 0;
+      results.push(await runScenario(s, lab, { ...opts, progress }, bus, events, agent));
+    }
+  } finally {
+    await Promise.all([...agents.values()].map(async (a) => (await a.catch(() => undefined))?.stop()));
+    await kernel.stop();
+    for (const { lab, started } of labs.values()) if (started) await lab.stop();
+  }
+  return results;
+}
+
+async function runScenario(
+  s: LoadedScenario,
+  lab: StartedLab,
+  opts: RunOptions & { progress: Progress },
+  bus: EventBus,
+  events: EvidenceEvent[],
+  agent: (node: string) => Promise<ProbeAgent>,
+): Promise<ScenarioResult> {
+  const t0 = performance.now();
+  const name = s.scenario.name;
+  const firewalls = lab.nodes.filter((n) => n.firewall).map((n) => n.name);
+  opts.progress(`Scenario ${name} (${relative(projectRoot(), s.file)})`);
+  const saved = await saveState(lab, firewalls, s);
+  const steps: StepResult[] = [];
+  const watches: { stop(): Promise<void> }[] = [];
+  let nflog: NflogWatch[] = [];
+  const captures = new Map<string, WindowCapture>();
+  let error: string | undefined;
+  try {
+    for (const [node, ref] of Object.entries(s.scenario.rulesets ?? {})) {
+      const file = typeof ref === "string" ? ref : ref.file;
+      await lab.loadRuleset(node, s.path(file), { backend: typeof ref === "string" ? undefined : ref.backend });
+    }
+    for (const [node, setup] of Object.entries(s.scenario.setup ?? {})) {
+      for (const [key, value] of Object.entries(setup.sysctls ?? {})) {
+        const r = await lab.exec(node, ["sysctl", "-w", `${key}=${value}`]);
+        if (r.exitCode !== 0) throw new Error(`[${node}] sysctl -w ${key}=${value}: ${r.stderr.trim()}`);
+      }
+      for (const cmd of setup.commands ?? []) {
+        const r = await lab.exec(node, cmd);
+        if (r.exitCode !== 0) throw new Error(`[${node}] ${cmd.join(" ")} exited ${r.exitCode}: ${r.stderr.trim()}`);
+      }
+    }
+    // A clean slate per scenario: counters zeroed, conntrack emptied.
+    await Promise.all(
+      firewalls.map((n) => lab.exec(n, ["sh", "-c", 'b=$(fwlab-ruleset backend); [ "$b" = nft ] || $b -Z; conntrack -F 2>/dev/null; true'])),
+    );
+    for (const n of firewalls) {
+      watches.push(await watchConntrack(lab, n, bus));
+      captures.set(n, await WindowCapture.start(lab, n));
+    }
+    const restartNflog = async () => {
+      await Promise.all(nflog.map((w) => w.stop()));
+      nflog = await Promise.all(firewalls.map((n) => watchNflog(lab, n, bus)));
+    };
+    await restartNflog();
+    const ctx: StepContext = {
+      lab,
+      scenarioSlug: slug(relative(projectRoot(), s.file).replace(/\.scenario\.ya?ml$/, "")),
+      bundleDir: opts.bundleDir ?? "fwlab-results",
+      firewalls,
+      events,
+      captures,
+      signal: opts.signal,
+      agent,
+      path: s.path,
+      rulesetsChanged: restartNflog,
+    };
+    for (const [i, step] of s.scenario.steps.entries()) {
+      if (opts.signal?.aborted) {
+        error = "aborted";
+        break;
+      }
+      const r =
+        "probe" in step
+          ? await runProbeStep(ctx, step, i)
+          : "load" in step
+            ? await runLoadStep(ctx, step, i)
+            : await runExecStep(ctx, step, i);
+      steps.push(r);
+      opts.onStep?.(s, r);
+    }
+  } catch (err) {
+    error = (err as Error).message;
+  } finally {
+    await Promise.all([...watches, ...nflog, ...captures.values()].map((w) => w.stop().catch(() => {})));
+    await restoreState(lab, saved);
+  }
+  const durationMs = performance.now() - t0;
+  return { file: s.file, name, lab: lab.name, steps, passed: !error && steps.every((x) => x.passed), durationMs, error };
+}
+
+interface SavedState {
+  readonly rulesets: { node: string; backend: string; rules: string }[];
+  readonly sysctls: { node: string; key: string; value: string }[];
+}
+
+/** The rulesets and sysctls a scenario will change, to put them back afterwards. */
+async function saveState(lab: StartedLab, firewalls: readonly string[], s: LoadedScenario): Promise<SavedState> {
+  const rulesets = await Promise.all(
+    firewalls.map(async (node) => {
+      const r = await lab.exec(node, ["sh", "-c", "cat /run/fwlab/active.backend 2>/dev/null || echo iptables-nft; echo ---; cat /run/fwlab/active.rules 2>/dev/null"]);
+      const [backend, rules] = r.stdout.split("\n---\n");
+      return { node, backend: backend!.trim(), rules: rules ?? "" };
+    }),
+  );
+  const sysctls: SavedState["sysctls"] = [];
+  for (const [node, setup] of Object.entries(s.scenario.setup ?? {})) {
+    for (const key of Object.keys(setup.sysctls ?? {})) {
+      const r = await lab.exec(node, ["sysctl", "-n", key]);
+      if (r.exitCode === 0) sysctls.push({ node, key, value: r.stdout.trim() });
+    }
+  }
+  return { rulesets, sysctls };
+}
+
+async function restoreState(lab: StartedLab, saved: SavedState): Promise<void> {
+  await Promise.all(
+    saved.rulesets.map((r) => lab.exec(r.node, ["fwlab-ruleset", "load", r.backend], { stdin: r.rules }).catch(() => {})),
+  );
+  for (const s of saved.sysctls) await lab.exec(s.node, ["sysctl", "-w", `${s.key}=${s.value}`]).catch(() => {});
+}

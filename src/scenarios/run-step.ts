@@ -1,0 +1,196 @@
+import { mkdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { type CounterDelta, counterDeltas, readCounters } from "../evidence/counters.ts";
+import type { ConntrackChangeEvent, EvidenceEvent, PacketLogEvent } from "../evidence/events.ts";
+import type { SavedTable } from "../firewall/parse-save.ts";
+import type { StartedLab } from "../lab/started-lab.ts";
+import { probeFor } from "../probes/index.ts";
+import type { ProbeAgent } from "../probes/probe-agent.ts";
+import { checkEvidence } from "./check-evidence.ts";
+import { decidingRule } from "./explain.ts";
+import type { ExecStep, LoadStep, ProbeStep } from "./scenario-schema.ts";
+import type { Check, StepResult } from "./step-result.ts";
+import type { WindowCapture } from "./window-capture.ts";
+
+/** What a step needs from the scenario that runs it. */
+export interface StepContext {
+  readonly lab: StartedLab;
+  readonly scenarioSlug: string;
+  readonly bundleDir: string;
+  readonly firewalls: readonly string[];
+  readonly events: readonly EvidenceEvent[];
+  readonly captures: ReadonlyMap<string, WindowCapture>;
+  readonly signal?: AbortSignal;
+  agent(node: string): Promise<ProbeAgent>;
+  path(p: string): string;
+  /** Called after a load step: the NFLOG groups may have changed. */
+  rulesetsChanged(): Promise<void>;
+}
+
+const GRACE_MS = 60; // LOG lines reach fwlab within ~7 ms (p99, bench/events.ts)
+
+export async function runProbeStep(ctx: StepContext, step: ProbeStep, index: number): Promise<StepResult> {
+  const { lab } = ctx;
+  const probe = probeFor(step);
+  const target = "to" in step ? step.to : step.server;
+  const to = resolveTarget(lab, step.from, target);
+  const timeoutMs = step.timeoutMs ?? 1000;
+  const agent = await ctx.agent(step.from);
+  const before = await readAllCounters(ctx);
+  const startedAt = Date.now();
+  const t0 = performance.now();
+  const r = await agent.run(step.probe, probe.request(step as never, to, timeoutMs), ctx.signal);
+  const durationMs = performance.now() - t0;
+  await new Promise((res) => setTimeout(res, GRACE_MS));
+  const after = await readAllCounters(ctx);
+  const counters: Record<string, CounterDelta[]> = {};
+  for (const [node, tables] of after) {
+    counters[node] = counterDeltas(before.get(node) ?? [], tables).filter((d) => d.packets !== 0);
+  }
+  const endedAt = Date.now();
+  const inWindow = (e: EvidenceEvent) => "lab" in e && e.lab === lab.name && e.time >= startedAt - 5 && e.time <= endedAt;
+  const logs = ctx.events.filter((e): e is PacketLogEvent => e.kind === "packet-log" && inWindow(e));
+  const conntrack = ctx.events.filter((e): e is ConntrackChangeEvent => e.kind === "conntrack" && inWindow(e));
+  const seenFrom = probe.seenFrom?.(r as never);
+
+  const checks: Check[] = [
+    { what: `verdict ${step.expect}`, ok: r.verdict === step.expect, detail: `${r.verdict}: ${r.detail}` },
+    ...probe.check(step as never, r).map((m) => ({ what: `${step.probe} result`, ok: false, detail: m })),
+    ...(step.evidence ? checkEvidence(step.evidence, { logs, conntrack, counters, seenFrom }) : []),
+  ];
+  const passed = checks.every((c) => c.ok);
+  let reason: string | undefined;
+  if (!passed) {
+    const first = checks.find((c) => !c.ok)!;
+    const decided = decidingRule(counters);
+    reason =
+      r.verdict !== step.expect
+        ? `expected ${step.expect}, observed ${r.verdict}: ${probe.describe(step as never, to, r)}${decided ? ` ${decided}` : ""}${
+            r.verdict === "error" ? ` (${r.detail.split("\n").at(-1)})` : ""
+          }`
+        : `${first.what}: ${first.detail}`;
+  }
+  const result: StepResult = {
+    index,
+    name: step.name,
+    kind: "probe",
+    probe: step.probe,
+    from: step.from,
+    to,
+    expected: step.expect,
+    observed: r.verdict,
+    passed,
+    reason,
+    detail: r.detail,
+    why: step.why,
+    durationMs,
+    probeMs: r.durationMs,
+    checks,
+    evidence: { logs, conntrack, counters, seenFrom },
+    startedAt,
+  };
+  return passed ? result : { ...result, bundle: await writeBundle(ctx, result, startedAt, endedAt) };
+}
+
+export async function runLoadStep(ctx: StepContext, step: LoadStep, index: number): Promise<StepResult> {
+  const startedAt = Date.now();
+  const t0 = performance.now();
+  let observed: "loads" | "fails" = "loads";
+  let detail = "";
+  try {
+    const r = await ctx.lab.loadRuleset(step.load.node, ctx.path(step.load.file), { backend: step.load.backend });
+    detail = `loaded ${r.rules} rules (${r.format}, ${r.backend})`;
+    await ctx.rulesetsChanged();
+  } catch (err) {
+    observed = "fails";
+    detail = (err as Error).message;
+  }
+  const checks: Check[] = [{ what: `load ${step.expect}`, ok: observed === step.expect, detail }];
+  if (step.message !== undefined) checks.push({ what: `message has "${step.message}"`, ok: detail.includes(step.message), detail });
+  const passed = checks.every((c) => c.ok);
+  return {
+    index,
+    name: step.name,
+    kind: "load",
+    expected: step.expect,
+    observed,
+    passed,
+    reason: passed ? undefined : `expected the ruleset ${step.expect === "loads" ? "to load" : "to fail"}: ${detail.split("\n")[0]}`,
+    detail,
+    why: step.why,
+    durationMs: performance.now() - t0,
+    checks,
+    startedAt,
+  };
+}
+
+export async function runExecStep(ctx: StepContext, step: ExecStep, index: number): Promise<StepResult> {
+  const startedAt = Date.now();
+  const t0 = performance.now();
+  const r = await ctx.lab.exec(step.exec.node, step.exec.command);
+  const observed = r.exitCode === 0 ? "succeeds" : "fails";
+  const expected = step.expect ?? "succeeds";
+  const detail = `exit ${r.exitCode}${r.stderr.trim() ? `: ${r.stderr.trim()}` : ""}`;
+  return {
+    index,
+    name: step.name,
+    kind: "exec",
+    expected,
+    observed,
+    passed: observed === expected,
+    reason: observed === expected ? undefined : `[${step.exec.node}] ${step.exec.command.join(" ")}: ${detail}`,
+    detail,
+    why: step.why,
+    durationMs: performance.now() - t0,
+    checks: [{ what: `exec ${expected}`, ok: observed === expected, detail }],
+    startedAt,
+  };
+}
+
+/** A node ("web"), a node on a network ("fw:wan"), or an address. A node's address on a network it
+ * shares with `from` is the one a packet from `from` would use. */
+export function resolveTarget(lab: StartedLab, from: string, target: string): string {
+  if (/^\d+\.\d+\.\d+\.\d+$/.test(target)) return target;
+  const [name, net] = target.split(":");
+  const node = lab.node(name!);
+  if (net) return lab.address(name!, net);
+  const mine = lab.node(from).addresses;
+  const shared = Object.keys(node.addresses).find((n) => n in mine);
+  return shared ? node.addresses[shared]! : Object.values(node.addresses)[0]!;
+}
+
+async function readAllCounters(ctx: StepContext): Promise<Map<string, SavedTable[]>> {
+  const out = new Map<string, SavedTable[]>();
+  await Promise.all(
+    ctx.firewalls.map(async (n) => {
+      const tables = await readCounters(ctx.lab, n).catch(() => undefined); // nft rulesets have none
+      if (tables) out.set(n, tables);
+    }),
+  );
+  return out;
+}
+
+/** A failed step leaves what the firewall knew: rules with counters, conntrack, log lines, pcap. */
+async function writeBundle(ctx: StepContext, r: StepResult, from: number, to: number): Promise<string> {
+  const dir = join(ctx.bundleDir, ctx.scenarioSlug, `${String(r.index + 1).padStart(2, "0")}-${slug(r.name)}`);
+  await mkdir(dir, { recursive: true });
+  await writeFile(join(dir, "step.json"), `${JSON.stringify(r, null, 2)}\n`);
+  await writeFile(join(dir, "logs.jsonl"), (r.evidence?.logs ?? []).map((e) => `${JSON.stringify(e)}\n`).join(""));
+  for (const node of ctx.firewalls) {
+    const [rules, ct] = await Promise.all([
+      ctx.lab.exec(node, ["fwlab-ruleset", "list"]),
+      ctx.lab.exec(node, ["conntrack", "-L", "-o", "extended,id"]),
+    ]);
+    await writeFile(join(dir, `${node}-rules.txt`), rules.stdout + rules.stderr);
+    await writeFile(join(dir, `${node}-conntrack.txt`), ct.stdout + ct.stderr);
+    await ctx.captures.get(node)?.write(join(dir, `${node}.pcap`), from - 50, to);
+  }
+  return dir;
+}
+
+export const slug = (s: string): string =>
+  s
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, "-")
+    .replace(/^-|-$/g, "")
+    .slice(0, 60) || "step";

@@ -1,0 +1,174 @@
+import { z } from "zod";
+import { BACKENDS } from "../topology/compose-schema.ts";
+import { VERDICTS } from "../probes/verdict.ts";
+
+/**
+ * A scenario file: which lab, which ruleset on which firewall node, and an ordered list of
+ * steps, each a probe with an expected verdict and, optionally, expected evidence. Published as
+ * JSON Schema (scenarios/scenario.schema.json) for editors.
+ */
+const verdict = z.enum(VERDICTS);
+const target = z.string().min(1).describe('a node ("web"), a node on one network ("fw:wan"), or an IPv4 address');
+const port = z.number().int().min(1).max(65535);
+
+const logExpectation = z.strictObject({
+  node: z.string(),
+  prefix: z.string().describe("the --log-prefix / --nflog-prefix, as the rule writes it (trailing spaces ignored)"),
+  source: z.enum(["LOG", "NFLOG"]).optional(),
+  count: z.number().int().min(0).optional().describe("exact number of lines in the step (default: at least one)"),
+});
+
+const tupleExpectation = z.strictObject({
+  src: z.string().optional(),
+  dst: z.string().optional(),
+  sport: port.optional(),
+  dport: port.optional(),
+});
+
+const conntrackExpectation = z.strictObject({
+  node: z.string(),
+  proto: z.enum(["tcp", "udp", "icmp"]).optional(),
+  state: z.string().optional().describe("TCP state the connection reached (NEW events count as seen)"),
+  original: tupleExpectation.optional(),
+  reply: tupleExpectation.optional(),
+  nat: z.enum(["snat", "dnat", "none"]).optional(),
+  helper: z.string().optional(),
+  present: z.boolean().optional().describe("false: no such entry may appear (default true)"),
+});
+
+const counterExpectation = z.strictObject({
+  node: z.string(),
+  table: z.string().optional(),
+  chain: z.string(),
+  rule: z.number().int().min(1).optional(),
+  comment: z.string().optional(),
+  packets: z.union([z.number().int().min(0), z.strictObject({ min: z.number().int().min(0) })]),
+});
+
+const evidence = z.strictObject({
+  log: z.array(logExpectation).optional(),
+  conntrack: z.array(conntrackExpectation).optional(),
+  counters: z.array(counterExpectation).optional(),
+  seenFrom: z.string().optional().describe("the source address the far side saw (SNAT/MASQUERADE proof)"),
+});
+
+const common = {
+  name: z.string().min(1),
+  from: z.string().min(1),
+  expect: verdict,
+  timeoutMs: z.number().int().min(50).max(120_000).optional().describe("the client's own timeout (default 1000)"),
+  evidence: evidence.optional(),
+  why: z.string().optional().describe("what the step shows, in a sentence (goes into the report)"),
+};
+
+const pingStep = z.strictObject({ ...common, probe: z.literal("ping"), to: target, count: z.number().int().min(1).max(20).optional() });
+const tcpStep = z.strictObject({
+  ...common,
+  probe: z.literal("tcp"),
+  to: target,
+  port,
+  sourcePort: port.optional(),
+  send: z.string().optional(),
+  reply: z.string().optional().describe("a substring the server's answer must contain"),
+});
+const udpStep = z.strictObject({
+  ...common,
+  probe: z.literal("udp"),
+  to: target,
+  port,
+  sourcePort: port.optional(),
+  payload: z.string().optional(),
+  reply: z.string().optional(),
+});
+const dnsStep = z.strictObject({
+  ...common,
+  probe: z.literal("dns"),
+  server: target,
+  query: z.string().min(1),
+  type: z.string().optional(),
+  tcp: z.boolean().optional(),
+  answer: z.union([z.string(), z.array(z.string())]).optional(),
+});
+const sshStep = z.strictObject({
+  ...common,
+  probe: z.literal("ssh"),
+  to: target,
+  port: port.optional(),
+  user: z.string().optional(),
+  auth: z.enum(["key", "password"]).optional(),
+  password: z.string().optional(),
+  command: z.string().optional(),
+  output: z.string().optional().describe("a substring the command's output must contain"),
+});
+const ftpStep = z.strictObject({
+  ...common,
+  probe: z.literal("ftp"),
+  to: target,
+  mode: z.enum(["passive", "active"]),
+  user: z.string().optional(),
+  password: z.string().optional(),
+  file: z.string().optional().describe("path to RETR (default files/hello.txt)"),
+  content: z.string().optional().describe("the file's exact content"),
+});
+const httpStep = z.strictObject({
+  ...common,
+  probe: z.literal("http"),
+  to: target,
+  port: port.optional(),
+  https: z.boolean().optional(),
+  path: z.string().optional(),
+  status: z.number().int().optional(),
+  body: z.string().optional().describe("a substring the body must contain"),
+});
+const scanStep = z.strictObject({
+  ...common,
+  probe: z.literal("scan"),
+  to: target,
+  technique: z.enum(["syn", "null", "xmas", "ack", "fin", "connect", "udp"]),
+  ports: z.record(z.string().regex(/^\d+$/), z.string()).describe('per port, nmap\'s state: {"22": "filtered"}'),
+});
+const loadStep = z.strictObject({
+  name: z.string().min(1),
+  load: z.strictObject({ node: z.string(), file: z.string(), backend: z.enum(BACKENDS).optional() }),
+  expect: z.enum(["loads", "fails"]),
+  message: z.string().optional().describe("with fails: a substring of the error (e.g. line 17)"),
+  why: z.string().optional(),
+});
+const execStep = z.strictObject({
+  name: z.string().min(1),
+  exec: z.strictObject({ node: z.string(), command: z.array(z.string()).min(1) }),
+  expect: z.enum(["succeeds", "fails"]).optional(),
+  why: z.string().optional(),
+});
+
+export const PROBES = ["ping", "tcp", "udp", "dns", "ssh", "ftp", "http", "scan"] as const;
+
+export const probeStepSchema = z.discriminatedUnion("probe", [pingStep, tcpStep, udpStep, dnsStep, sshStep, ftpStep, httpStep, scanStep]);
+export const stepSchema = z.union([probeStepSchema, loadStep, execStep]);
+
+const rulesetRef = z.union([z.string(), z.strictObject({ file: z.string(), backend: z.enum(BACKENDS).optional() })]);
+
+export const scenarioSchema = z.strictObject({
+  name: z.string().min(1),
+  description: z.string().optional(),
+  lab: z.string().optional().describe("lab file, relative to this file (default: the project's docker-compose.yml)"),
+  optIn: z.boolean().optional().describe("run only with --opt-in (it changes the host, e.g. nf_conntrack_max)"),
+  rulesets: z.record(z.string(), rulesetRef).optional(),
+  setup: z
+    .record(
+      z.string(),
+      z.strictObject({
+        sysctls: z.record(z.string(), z.union([z.string(), z.number()])).optional(),
+        commands: z.array(z.array(z.string()).min(1)).optional(),
+      }),
+    )
+    .optional(),
+  steps: z.array(stepSchema).min(1),
+});
+
+export type Scenario = z.infer<typeof scenarioSchema>;
+export type Step = z.infer<typeof stepSchema>;
+export type ProbeStep = z.infer<typeof probeStepSchema>;
+export type LoadStep = z.infer<typeof loadStep>;
+export type ExecStep = z.infer<typeof execStep>;
+export type EvidenceExpectation = z.infer<typeof evidence>;
