@@ -17,7 +17,9 @@ export const ftp: Probe<Step> = {
     if (r.verdict !== "ok") return [];
     const want = s.content ?? (s.file ? undefined : HELLO);
     const got = String(r.facts?.content ?? "");
-    return want !== undefined && got !== want ? [`RETR gave ${JSON.stringify(got.slice(0, 80))}, expected ${JSON.stringify(want)}`] : [];
+    return want !== undefined && got !== want
+      ? [`RETR gave ${JSON.stringify(got.slice(0, 80))}, expected ${JSON.stringify(want)}`]
+      : [];
   },
   describe: (s, to) => `FTP ${s.mode} -> ${to}:21`,
 };

@@ -14,7 +14,8 @@ export const http: Probe<Step> = {
     const status = Number(r.facts?.status);
     if (s.status !== undefined && status !== s.status) out.push(`status ${status}, expected ${s.status}`);
     const body = String(r.facts?.body ?? "");
-    if (s.body !== undefined && !body.includes(s.body)) out.push(`body ${JSON.stringify(body.slice(0, 80))} lacks ${JSON.stringify(s.body)}`);
+    if (s.body !== undefined && !body.includes(s.body))
+      out.push(`body ${JSON.stringify(body.slice(0, 80))} lacks ${JSON.stringify(s.body)}`);
     return out;
   },
   seenFrom: (r) => seenIn(r.facts?.body),

@@ -1,6 +1,6 @@
+import { eachLine } from "../evidence/line-reader.ts";
 import type { StartedLab } from "../lab/started-lab.ts";
 import type { ExecStream } from "../runtime/docker-runtime.ts";
-import { eachLine } from "../evidence/line-reader.ts";
 import type { Verdict } from "./verdict.ts";
 
 export interface AgentResult {
@@ -39,13 +39,20 @@ export class ProbeAgent {
       resolve?.(msg);
     });
     stream.ended.then(() => {
-      for (const [, resolve] of agent.pending) resolve({ verdict: "error", detail: `[${node}] the probe agent ended`, durationMs: 0 });
+      for (const [, resolve] of agent.pending)
+        resolve({ verdict: "error", detail: `[${node}] the probe agent ended`, durationMs: 0 });
       agent.pending.clear();
     });
+    let timer: NodeJS.Timeout | undefined;
     await Promise.race([
       isReady,
-      new Promise((_, reject) => setTimeout(() => reject(new Error(`[${node}] the probe agent did not start within 10 s`)), 10_000)),
-    ]);
+      new Promise((_, reject) => {
+        timer = setTimeout(
+          () => reject(new Error(`[${node}] the probe agent did not start within 10 s`)),
+          10_000,
+        );
+      }),
+    ]).finally(() => clearTimeout(timer));
     return agent;
   }
 

@@ -16,4 +16,5 @@ export interface Probe<S extends ProbeStep = ProbeStep> {
 export const local = (r: AgentResult): string => String(r.facts?.local ?? "?");
 
 /** The fwlab services host and /whoami answer with "<client-ip>:<port>" or "<client-ip> <port>". */
-export const seenIn = (text: unknown): string | undefined => /(\d+\.\d+\.\d+\.\d+)[: ]\d+/.exec(String(text ?? ""))?.[1];
+export const seenIn = (text: unknown): string | undefined =>
+  /(\d+\.\d+\.\d+\.\d+)[: ]\d+/.exec(String(text ?? ""))?.[1];

@@ -17,7 +17,9 @@ export const ssh: Probe<Step> = {
     if (r.verdict !== "ok") return [];
     const out = String(r.facts?.output ?? "");
     const want = s.output ?? (s.command ? undefined : "fwlab-ssh-ok");
-    return want !== undefined && !out.includes(want) ? [`output ${JSON.stringify(out.trim())} lacks ${JSON.stringify(want)}`] : [];
+    return want !== undefined && !out.includes(want)
+      ? [`output ${JSON.stringify(out.trim())} lacks ${JSON.stringify(want)}`]
+      : [];
   },
   seenFrom: (r) => /(\d+\.\d+\.\d+\.\d+) \d+ \d+/.exec(String(r.facts?.output ?? ""))?.[1],
   describe: (s, to) => `SSH -> ${to}:${s.port ?? 22}`,

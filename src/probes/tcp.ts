@@ -4,7 +4,13 @@ import { local, type Probe, seenIn } from "./probe.ts";
 type Step = Extract<ProbeStep, { probe: "tcp" }>;
 
 export const tcp: Probe<Step> = {
-  request: (s, to, timeoutMs) => ({ host: to, port: s.port, timeoutMs, send: s.send ?? (s.reply ? "\n" : undefined) , localPort: s.sourcePort }),
+  request: (s, to, timeoutMs) => ({
+    host: to,
+    port: s.port,
+    timeoutMs,
+    send: s.send ?? (s.reply ? "\n" : undefined),
+    localPort: s.sourcePort,
+  }),
   check: (s, r) =>
     s.reply !== undefined && r.verdict === "ok" && !String(r.facts?.received ?? "").includes(s.reply)
       ? [`reply ${JSON.stringify(String(r.facts?.received ?? ""))} lacks ${JSON.stringify(s.reply)}`]

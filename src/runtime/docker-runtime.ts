@@ -291,7 +291,7 @@ export class DockerRuntime {
         // SIGTERM, then let the command flush and exit (tcpdump writes its last packets and its
         // counts then); cut the stream only if it does not end within 2 s.
         if (pid !== undefined) await this.exec(id, ["kill", String(pid)]).catch(() => {});
-        await Promise.race([ended, new Promise((r) => setTimeout(r, 2000))]);
+        await Promise.race([ended, new Promise((r) => setTimeout(r, 2000).unref())]);
         stream.destroy();
       })();
       return stopping;

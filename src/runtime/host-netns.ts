@@ -35,7 +35,7 @@ export function spawnInNetns(pid: number, argv: string[]): ExecStream {
     stop: () => {
       stopping ??= (async () => {
         child.kill("SIGTERM");
-        await Promise.race([ended, new Promise((r) => setTimeout(r, 2000))]);
+        await Promise.race([ended, new Promise((r) => setTimeout(r, 2000).unref())]);
         child.kill("SIGKILL");
       })();
       return stopping;

@@ -7,7 +7,12 @@ import type { Check } from "./step-result.ts";
 /** Checks a step's expected evidence against what the firewall reported during the step. */
 export function checkEvidence(
   want: EvidenceExpectation,
-  got: { logs: readonly PacketLogEvent[]; conntrack: readonly ConntrackChangeEvent[]; counters: Record<string, readonly CounterDelta[]>; seenFrom?: string },
+  got: {
+    logs: readonly PacketLogEvent[];
+    conntrack: readonly ConntrackChangeEvent[];
+    counters: Record<string, readonly CounterDelta[]>;
+    seenFrom?: string;
+  },
 ): Check[] {
   const checks: Check[] = [];
   for (const l of want.log ?? []) {
@@ -34,13 +39,21 @@ export function checkEvidence(
     );
     const present = c.present ?? true;
     const ok = present ? match.length > 0 : match.length === 0;
-    const desc = [c.proto, c.state, c.original && `orig ${fmt(c.original)}`, c.reply && `reply ${fmt(c.reply)}`, c.nat]
+    const desc = [
+      c.proto,
+      c.state,
+      c.original && `orig ${fmt(c.original)}`,
+      c.reply && `reply ${fmt(c.reply)}`,
+      c.nat,
+    ]
       .filter(Boolean)
       .join(" ");
     checks.push({
       what: `conntrack on ${c.node}: ${present ? "" : "no "}${desc}`,
       ok,
-      detail: match.length ? `${match.length} matching events` : `none of ${got.conntrack.filter((e) => e.node === c.node).length} events matched`,
+      detail: match.length
+        ? `${match.length} matching events`
+        : `none of ${got.conntrack.filter((e) => e.node === c.node).length} events matched`,
     });
   }
   for (const c of want.counters ?? []) {
@@ -48,11 +61,16 @@ export function checkEvidence(
       (x) =>
         x.chain === c.chain &&
         x.table === (c.table ?? "filter") &&
-        (c.rule !== undefined ? x.rule === c.rule : c.comment !== undefined ? x.comment === c.comment : x.rule === undefined),
+        (c.rule !== undefined
+          ? x.rule === c.rule
+          : c.comment !== undefined
+            ? x.comment === c.comment
+            : x.rule === undefined),
     );
     const packets = d?.packets ?? 0;
     const ok = typeof c.packets === "number" ? packets === c.packets : packets >= c.packets.min;
-    const which = c.rule !== undefined ? `rule ${c.rule}` : c.comment !== undefined ? `"${c.comment}"` : "policy";
+    const which =
+      c.rule !== undefined ? `rule ${c.rule}` : c.comment !== undefined ? `"${c.comment}"` : "policy";
     checks.push({
       what: `counter ${c.node} ${c.table ?? "filter"} ${c.chain} ${which} +${typeof c.packets === "number" ? c.packets : `>=${c.packets.min}`}`,
       ok,
@@ -60,14 +78,20 @@ export function checkEvidence(
     });
   }
   if (want.seenFrom !== undefined) {
-    checks.push({ what: `far side saw ${want.seenFrom}`, ok: got.seenFrom === want.seenFrom, detail: `saw ${got.seenFrom ?? "nothing"}` });
+    checks.push({
+      what: `far side saw ${want.seenFrom}`,
+      ok: got.seenFrom === want.seenFrom,
+      detail: `saw ${got.seenFrom ?? "nothing"}`,
+    });
   }
   return checks;
 }
 
 function tupleMatches(t: ConntrackTuple, want?: Partial<ConntrackTuple>): boolean {
   if (!want) return true;
-  return (Object.keys(want) as (keyof ConntrackTuple)[]).every((k) => want[k] === undefined || t[k] === want[k]);
+  return (Object.keys(want) as (keyof ConntrackTuple)[]).every(
+    (k) => want[k] === undefined || t[k] === want[k],
+  );
 }
 
 const fmt = (t: Partial<ConntrackTuple>) =>

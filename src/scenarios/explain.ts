@@ -9,10 +9,14 @@ export function decidingRule(deltas: Readonly<Record<string, readonly CounterDel
     for (const chain of ["INPUT", "FORWARD", "OUTPUT"]) {
       const moved = list.filter((d) => d.table === "filter" && d.chain === chain && d.packets > 0);
       const rule = moved.find((d) => d.rule !== undefined && /-j (ACCEPT|DROP|REJECT)\b/.test(d.spec));
-      const target = rule ? /-j (ACCEPT|DROP|REJECT)\b/.exec(rule.spec)![1]! : moved.find((d) => d.rule === undefined)?.spec.split(" ")[1];
+      const target = rule
+        ? /-j (ACCEPT|DROP|REJECT)\b/.exec(rule.spec)![1]!
+        : moved.find((d) => d.rule === undefined)?.spec.split(" ")[1];
       if (!target) continue;
       const verb = target === "ACCEPT" ? "accepted" : target === "DROP" ? "dropped" : "rejected";
-      const where = rule ? `rule ${rule.rule}${rule.comment ? ` ("${rule.comment}")` : ""}` : `policy ${target}`;
+      const where = rule
+        ? `rule ${rule.rule}${rule.comment ? ` ("${rule.comment}")` : ""}`
+        : `policy ${target}`;
       return `${verb} by ${node} filter ${chain} ${where}`;
     }
   }

@@ -30,22 +30,29 @@ export function readScenarioFile(file: string, opts: { labName?: string } = {}):
     if (!statSync(path).isFile()) throw new Error("not a file");
     text = readFileSync(path, "utf8");
   } catch (err) {
-    throw new InputError(`${displayPath(path)}: ${(err as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (err as Error).message}`);
+    throw new InputError(
+      `${displayPath(path)}: ${(err as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (err as Error).message}`,
+    );
   }
-  if (text.trim() === "") throw new InputError(`${displayPath(path)}: the file is empty; a scenario needs a name and steps`);
+  if (text.trim() === "")
+    throw new InputError(`${displayPath(path)}: the file is empty; a scenario needs a name and steps`);
   if (text.includes("\0")) throw new InputError(`${displayPath(path)}: binary data, not a YAML scenario`);
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   const where = (p: Path, key?: string) => location(path, doc.contents, lines, p, key);
   if (doc.errors[0]) {
     const pos = lines.linePos(doc.errors[0].pos[0]);
-    throw new InputError(`${displayPath(path)}:${pos.line}:${pos.col}: YAML: ${doc.errors[0].message.split("\n")[0]}`);
+    throw new InputError(
+      `${displayPath(path)}:${pos.line}:${pos.col}: YAML: ${doc.errors[0].message.split("\n")[0]}`,
+    );
   }
   const raw = doc.toJS() as { steps?: { probe?: unknown }[] };
   // An unknown probe gets its own message: the union's error would list every other key.
   for (const [i, s] of (Array.isArray(raw?.steps) ? raw.steps : []).entries()) {
     if (s && typeof s === "object" && "probe" in s && !PROBES.includes(s.probe as never)) {
-      throw new InputError(`${where(["steps", i, "probe"])}unknown probe ${JSON.stringify(s.probe)}${hint(String(s.probe), PROBES)}; probes: ${PROBES.join(", ")}`);
+      throw new InputError(
+        `${where(["steps", i, "probe"])}unknown probe ${JSON.stringify(s.probe)}${hint(String(s.probe), PROBES)}; probes: ${PROBES.join(", ")}`,
+      );
     }
   }
   const parsed = scenarioSchema.safeParse(raw);
@@ -72,7 +79,12 @@ export function readScenarioFile(file: string, opts: { labName?: string } = {}):
   const nodes = lab.nodes.map((n) => n.name);
   const node = (name: string, p: Path, key?: string) => {
     const n = lab.nodes.find((x) => x.name === name);
-    if (!n) fail(p, `unknown node "${name}"${hint(name, nodes)} in lab ${displayPath(labFile)}; nodes: ${nodes.join(", ")}`, key);
+    if (!n)
+      fail(
+        p,
+        `unknown node "${name}"${hint(name, nodes)} in lab ${displayPath(labFile)}; nodes: ${nodes.join(", ")}`,
+        key,
+      );
     return n!;
   };
   const mustRead = (f: string, p: Path) => {
@@ -98,13 +110,15 @@ export function readScenarioFile(file: string, opts: { labName?: string } = {}):
       if (!/^\d+\.\d+\.\d+\.\d+$/.test(to)) {
         const target = node(name, [...at, "to" in s ? "to" : "server"]);
         const net = to.split(":")[1];
-        if (net && !target.interfaces.some((x) => x.network === net)) fail([...at, "to"], `"${name}" is not on network "${net}"`);
+        if (net && !target.interfaces.some((x) => x.network === net))
+          fail([...at, "to"], `"${name}" is not on network "${net}"`);
       }
       for (const l of s.evidence?.log ?? []) node(l.node, [...at, "evidence", "log"]);
       for (const c of s.evidence?.conntrack ?? []) node(c.node, [...at, "evidence", "conntrack"]);
       for (const c of s.evidence?.counters ?? []) node(c.node, [...at, "evidence", "counters"]);
     } else if ("load" in s) {
-      if (!node(s.load.node, [...at, "load", "node"]).firewall) fail([...at, "load", "node"], `"${s.load.node}" is not a firewall node`);
+      if (!node(s.load.node, [...at, "load", "node"]).firewall)
+        fail([...at, "load", "node"], `"${s.load.node}" is not a firewall node`);
       mustRead(s.load.file, [...at, "load", "file"]);
     } else {
       node(s.exec.node, [...at, "exec", "node"]);

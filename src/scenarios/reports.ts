@@ -39,16 +39,26 @@ export function tableReport(results: readonly ScenarioResult[]): string {
       out.push(`  skipped: ${r.skipped}`);
       continue;
     }
-    const t = new Table({ head: ["", "step", "expected", "observed", "evidence", "time"], style: { head: [], border: [] }, colWidths: [3, 40, 10, 10, 48, 9], wordWrap: true });
-    for (const s of r.steps) t.push([s.passed ? "✓" : "✗", s.name, s.expected, s.observed, evidenceCell(s), ms(s.durationMs)]);
+    const t = new Table({
+      head: ["", "step", "expected", "observed", "evidence", "time"],
+      style: { head: [], border: [] },
+      colWidths: [3, 40, 10, 10, 48, 9],
+      wordWrap: true,
+    });
+    for (const s of r.steps)
+      t.push([s.passed ? "✓" : "✗", s.name, s.expected, s.observed, evidenceCell(s), ms(s.durationMs)]);
     out.push(t.toString());
     for (const s of r.steps.filter((x) => !x.passed)) {
-      out.push(`  ✗ ${s.name}: ${s.reason}${s.bundle ? `\n    failure bundle: ${relative(process.cwd(), s.bundle)}` : ""}`);
+      out.push(
+        `  ✗ ${s.name}: ${s.reason}${s.bundle ? `\n    failure bundle: ${relative(process.cwd(), s.bundle)}` : ""}`,
+      );
     }
     if (r.error) out.push(`  scenario stopped: ${r.error}`);
   }
   const sum = summarize(results);
-  out.push(`${sum.passed} passed, ${sum.failed} failed${sum.skipped ? `, ${sum.skipped} skipped` : ""} (${sum.scenarios} scenarios, ${ms(sum.durationMs)})`);
+  out.push(
+    `${sum.passed} passed, ${sum.failed} failed${sum.skipped ? `, ${sum.skipped} skipped` : ""} (${sum.scenarios} scenarios, ${ms(sum.durationMs)})`,
+  );
   return out.join("\n");
 }
 
@@ -57,7 +67,13 @@ export function jsonReport(results: readonly ScenarioResult[]): string {
   return JSON.stringify({ summary: summarize(results), scenarios: results }, null, 2);
 }
 
-const xml = (s: string) => s.replace(/[<>&"']/g, (c) => ({ "<": "&lt;", ">": "&gt;", "&": "&amp;", '"': "&quot;", "'": "&apos;" })[c]!).replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/g, "");
+const xml = (s: string) =>
+  s
+    .replace(
+      /[<>&"']/g,
+      (c) => ({ "<": "&lt;", ">": "&gt;", "&": "&amp;", '"': "&quot;", "'": "&apos;" })[c]!,
+    )
+    .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/g, "");
 
 /** JUnit XML: a testsuite per scenario, a testcase per step; a failure's message is its one-line reason. */
 export function junitReport(results: readonly ScenarioResult[]): string {
@@ -69,8 +85,14 @@ export function junitReport(results: readonly ScenarioResult[]): string {
         : `<failure message="${xml(s.reason ?? "failed")}">${xml([s.detail, ...s.checks.map((c) => `${c.ok ? "ok" : "FAILED"} ${c.what}: ${c.detail}`), s.bundle ? `bundle: ${s.bundle}` : ""].join("\n"))}</failure>`;
       return `    <testcase classname="${xml(r.name)}" name="${xml(s.name)}" time="${(s.durationMs / 1000).toFixed(3)}">${body}</testcase>`;
     });
-    if (r.error) cases.push(`    <testcase classname="${xml(r.name)}" name="scenario" time="0"><error message="${xml(r.error)}"/></testcase>`);
-    if (r.skipped) cases.push(`    <testcase classname="${xml(r.name)}" name="scenario" time="0"><skipped message="${xml(r.skipped)}"/></testcase>`);
+    if (r.error)
+      cases.push(
+        `    <testcase classname="${xml(r.name)}" name="scenario" time="0"><error message="${xml(r.error)}"/></testcase>`,
+      );
+    if (r.skipped)
+      cases.push(
+        `    <testcase classname="${xml(r.name)}" name="scenario" time="0"><skipped message="${xml(r.skipped)}"/></testcase>`,
+      );
     const failures = r.steps.filter((s) => !s.passed).length;
     return `  <testsuite name="${xml(r.name)}" tests="${cases.length}" failures="${failures}" errors="${r.error ? 1 : 0}" skipped="${r.skipped ? 1 : 0}" time="${(r.durationMs / 1000).toFixed(3)}">\n${cases.join("\n")}\n  </testsuite>`;
   });

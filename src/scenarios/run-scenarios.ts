@@ -33,7 +33,10 @@ export interface RunOptions {
  * lab they name is attached or started once, and every scenario leaves its lab as it found it
  * (rulesets and sysctls put back). Labs the run started are stopped at its end.
  */
-export async function runScenarios(files: readonly string[], opts: RunOptions = {}): Promise<ScenarioResult[]> {
+export async function runScenarios(
+  files: readonly string[],
+  opts: RunOptions = {},
+): Promise<ScenarioResult[]> {
   const loaded = files.map((f) => readScenarioFile(f, { labName: opts.labName }));
   const runtime = opts.runtime ?? (await DockerRuntime.connect());
   const progress = opts.progress ?? silent;
@@ -48,7 +51,15 @@ export async function runScenarios(files: readonly string[], opts: RunOptions = 
     for (const s of loaded) {
       if (opts.signal?.aborted) break;
       if (s.scenario.optIn && !opts.optIn) {
-        results.push({ file: s.file, name: s.scenario.name, lab: s.lab.name, steps: [], passed: true, durationMs: 0, skipped: "opt-in scenario (run with --opt-in)" });
+        results.push({
+          file: s.file,
+          name: s.scenario.name,
+          lab: s.lab.name,
+          steps: [],
+          passed: true,
+          durationMs: 0,
+          skipped: "opt-in scenario (run with --opt-in)",
+        });
         continue;
       }
       let entry = labs.get(s.lab.name);
@@ -99,7 +110,9 @@ async function runScenario(
   try {
     for (const [node, ref] of Object.entries(s.scenario.rulesets ?? {})) {
       const file = typeof ref === "string" ? ref : ref.file;
-      await lab.loadRuleset(node, s.path(file), { backend: typeof ref === "string" ? undefined : ref.backend });
+      await lab.loadRuleset(node, s.path(file), {
+        backend: typeof ref === "string" ? undefined : ref.backend,
+      });
     }
     for (const [node, setup] of Object.entries(s.scenario.setup ?? {})) {
       for (const [key, value] of Object.entries(setup.sysctls ?? {})) {
@@ -108,12 +121,19 @@ async function runScenario(
       }
       for (const cmd of setup.commands ?? []) {
         const r = await lab.exec(node, cmd);
-        if (r.exitCode !== 0) throw new Error(`[${node}] ${cmd.join(" ")} exited ${r.exitCode}: ${r.stderr.trim()}`);
+        if (r.exitCode !== 0)
+          throw new Error(`[${node}] ${cmd.join(" ")} exited ${r.exitCode}: ${r.stderr.trim()}`);
       }
     }
     // A clean slate per scenario: counters zeroed, conntrack emptied.
     await Promise.all(
-      firewalls.map((n) => lab.exec(n, ["sh", "-c", 'b=$(fwlab-ruleset backend); [ "$b" = nft ] || $b -Z; conntrack -F 2>/dev/null; true'])),
+      firewalls.map((n) =>
+        lab.exec(n, [
+          "sh",
+          "-c",
+          'b=$(fwlab-ruleset backend); [ "$b" = nft ] || $b -Z; conntrack -F 2>/dev/null; true',
+        ]),
+      ),
     );
     for (const n of firewalls) {
       watches.push(await watchConntrack(lab, n, bus));
@@ -157,7 +177,15 @@ async function runScenario(
     await restoreState(lab, saved);
   }
   const durationMs = performance.now() - t0;
-  return { file: s.file, name, lab: lab.name, steps, passed: !error && steps.every((x) => x.passed), durationMs, error };
+  return {
+    file: s.file,
+    name,
+    lab: lab.name,
+    steps,
+    passed: !error && steps.every((x) => x.passed),
+    durationMs,
+    error,
+  };
 }
 
 interface SavedState {
@@ -166,10 +194,18 @@ interface SavedState {
 }
 
 /** The rulesets and sysctls a scenario will change, to put them back afterwards. */
-async function saveState(lab: StartedLab, firewalls: readonly string[], s: LoadedScenario): Promise<SavedState> {
+async function saveState(
+  lab: StartedLab,
+  firewalls: readonly string[],
+  s: LoadedScenario,
+): Promise<SavedState> {
   const rulesets = await Promise.all(
     firewalls.map(async (node) => {
-      const r = await lab.exec(node, ["sh", "-c", "cat /run/fwlab/active.backend 2>/dev/null || echo iptables-nft; echo ---; cat /run/fwlab/active.rules 2>/dev/null"]);
+      const r = await lab.exec(node, [
+        "sh",
+        "-c",
+        "cat /run/fwlab/active.backend 2>/dev/null || echo iptables-nft; echo ---; cat /run/fwlab/active.rules 2>/dev/null",
+      ]);
       const [backend, rules] = r.stdout.split("\n---\n");
       return { node, backend: backend!.trim(), rules: rules ?? "" };
     }),
@@ -186,7 +222,10 @@ async function saveState(lab: StartedLab, firewalls: readonly string[], s: Loade
 
 async function restoreState(lab: StartedLab, saved: SavedState): Promise<void> {
   await Promise.all(
-    saved.rulesets.map((r) => lab.exec(r.node, ["fwlab-ruleset", "load", r.backend], { stdin: r.rules }).catch(() => {})),
+    saved.rulesets.map((r) =>
+      lab.exec(r.node, ["fwlab-ruleset", "load", r.backend], { stdin: r.rules }).catch(() => {}),
+    ),
   );
-  for (const s of saved.sysctls) await lab.exec(s.node, ["sysctl", "-w", `${s.key}=${s.value}`]).catch(() => {});
+  for (const s of saved.sysctls)
+    await lab.exec(s.node, ["sysctl", "-w", `${s.key}=${s.value}`]).catch(() => {});
 }

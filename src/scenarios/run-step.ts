@@ -48,9 +48,12 @@ export async function runProbeStep(ctx: StepContext, step: ProbeStep, index: num
     counters[node] = counterDeltas(before.get(node) ?? [], tables).filter((d) => d.packets !== 0);
   }
   const endedAt = Date.now();
-  const inWindow = (e: EvidenceEvent) => "lab" in e && e.lab === lab.name && e.time >= startedAt - 5 && e.time <= endedAt;
+  const inWindow = (e: EvidenceEvent) =>
+    "lab" in e && e.lab === lab.name && e.time >= startedAt - 5 && e.time <= endedAt;
   const logs = ctx.events.filter((e): e is PacketLogEvent => e.kind === "packet-log" && inWindow(e));
-  const conntrack = ctx.events.filter((e): e is ConntrackChangeEvent => e.kind === "conntrack" && inWindow(e));
+  const conntrack = ctx.events.filter(
+    (e): e is ConntrackChangeEvent => e.kind === "conntrack" && inWindow(e),
+  );
   const seenFrom = probe.seenFrom?.(r as never);
 
   const checks: Check[] = [
@@ -98,7 +101,9 @@ export async function runLoadStep(ctx: StepContext, step: LoadStep, index: numbe
   let observed: "loads" | "fails" = "loads";
   let detail = "";
   try {
-    const r = await ctx.lab.loadRuleset(step.load.node, ctx.path(step.load.file), { backend: step.load.backend });
+    const r = await ctx.lab.loadRuleset(step.load.node, ctx.path(step.load.file), {
+      backend: step.load.backend,
+    });
     detail = `loaded ${r.rules} rules (${r.format}, ${r.backend})`;
     await ctx.rulesetsChanged();
   } catch (err) {
@@ -106,7 +111,8 @@ export async function runLoadStep(ctx: StepContext, step: LoadStep, index: numbe
     detail = (err as Error).message;
   }
   const checks: Check[] = [{ what: `load ${step.expect}`, ok: observed === step.expect, detail }];
-  if (step.message !== undefined) checks.push({ what: `message has "${step.message}"`, ok: detail.includes(step.message), detail });
+  if (step.message !== undefined)
+    checks.push({ what: `message has "${step.message}"`, ok: detail.includes(step.message), detail });
   const passed = checks.every((c) => c.ok);
   return {
     index,
@@ -115,7 +121,9 @@ export async function runLoadStep(ctx: StepContext, step: LoadStep, index: numbe
     expected: step.expect,
     observed,
     passed,
-    reason: passed ? undefined : `expected the ruleset ${step.expect === "loads" ? "to load" : "to fail"}: ${detail.split("\n")[0]}`,
+    reason: passed
+      ? undefined
+      : `expected the ruleset ${step.expect === "loads" ? "to load" : "to fail"}: ${detail.split("\n")[0]}`,
     detail,
     why: step.why,
     durationMs: performance.now() - t0,
@@ -138,7 +146,8 @@ export async function runExecStep(ctx: StepContext, step: ExecStep, index: numbe
     expected,
     observed,
     passed: observed === expected,
-    reason: observed === expected ? undefined : `[${step.exec.node}] ${step.exec.command.join(" ")}: ${detail}`,
+    reason:
+      observed === expected ? undefined : `[${step.exec.node}] ${step.exec.command.join(" ")}: ${detail}`,
     detail,
     why: step.why,
     durationMs: performance.now() - t0,
@@ -172,10 +181,17 @@ async function readAllCounters(ctx: StepContext): Promise<Map<string, SavedTable
 
 /** A failed step leaves what the firewall knew: rules with counters, conntrack, log lines, pcap. */
 async function writeBundle(ctx: StepContext, r: StepResult, from: number, to: number): Promise<string> {
-  const dir = join(ctx.bundleDir, ctx.scenarioSlug, `${String(r.index + 1).padStart(2, "0")}-${slug(r.name)}`);
+  const dir = join(
+    ctx.bundleDir,
+    ctx.scenarioSlug,
+    `${String(r.index + 1).padStart(2, "0")}-${slug(r.name)}`,
+  );
   await mkdir(dir, { recursive: true });
   await writeFile(join(dir, "step.json"), `${JSON.stringify(r, null, 2)}\n`);
-  await writeFile(join(dir, "logs.jsonl"), (r.evidence?.logs ?? []).map((e) => `${JSON.stringify(e)}\n`).join(""));
+  await writeFile(
+    join(dir, "logs.jsonl"),
+    (r.evidence?.logs ?? []).map((e) => `${JSON.stringify(e)}\n`).join(""),
+  );
   for (const node of ctx.firewalls) {
     const [rules, ct] = await Promise.all([
       ctx.lab.exec(node, ["fwlab-ruleset", "list"]),

@@ -1,6 +1,6 @@
 import { z } from "zod";
-import { BACKENDS } from "../topology/compose-schema.ts";
 import { VERDICTS } from "../probes/verdict.ts";
+import { BACKENDS } from "../topology/compose-schema.ts";
 
 /**
  * A scenario file: which lab, which ruleset on which firewall node, and an ordered list of
@@ -8,14 +8,24 @@ import { VERDICTS } from "../probes/verdict.ts";
  * JSON Schema (scenarios/scenario.schema.json) for editors.
  */
 const verdict = z.enum(VERDICTS);
-const target = z.string().min(1).describe('a node ("web"), a node on one network ("fw:wan"), or an IPv4 address');
+const target = z
+  .string()
+  .min(1)
+  .describe('a node ("web"), a node on one network ("fw:wan"), or an IPv4 address');
 const port = z.number().int().min(1).max(65535);
 
 const logExpectation = z.strictObject({
   node: z.string(),
-  prefix: z.string().describe("the --log-prefix / --nflog-prefix, as the rule writes it (trailing spaces ignored)"),
+  prefix: z
+    .string()
+    .describe("the --log-prefix / --nflog-prefix, as the rule writes it (trailing spaces ignored)"),
   source: z.enum(["LOG", "NFLOG"]).optional(),
-  count: z.number().int().min(0).optional().describe("exact number of lines in the step (default: at least one)"),
+  count: z
+    .number()
+    .int()
+    .min(0)
+    .optional()
+    .describe("exact number of lines in the step (default: at least one)"),
 });
 
 const tupleExpectation = z.strictObject({
@@ -56,12 +66,23 @@ const common = {
   name: z.string().min(1),
   from: z.string().min(1),
   expect: verdict,
-  timeoutMs: z.number().int().min(50).max(120_000).optional().describe("the client's own timeout (default 1000)"),
+  timeoutMs: z
+    .number()
+    .int()
+    .min(50)
+    .max(120_000)
+    .optional()
+    .describe("the client's own timeout (default 1000)"),
   evidence: evidence.optional(),
   why: z.string().optional().describe("what the step shows, in a sentence (goes into the report)"),
 };
 
-const pingStep = z.strictObject({ ...common, probe: z.literal("ping"), to: target, count: z.number().int().min(1).max(20).optional() });
+const pingStep = z.strictObject({
+  ...common,
+  probe: z.literal("ping"),
+  to: target,
+  count: z.number().int().min(1).max(20).optional(),
+});
 const tcpStep = z.strictObject({
   ...common,
   probe: z.literal("tcp"),
@@ -125,7 +146,9 @@ const scanStep = z.strictObject({
   probe: z.literal("scan"),
   to: target,
   technique: z.enum(["syn", "null", "xmas", "ack", "fin", "connect", "udp"]),
-  ports: z.record(z.string().regex(/^\d+$/), z.string()).describe('per port, nmap\'s state: {"22": "filtered"}'),
+  ports: z
+    .record(z.string().regex(/^\d+$/), z.string())
+    .describe('per port, nmap\'s state: {"22": "filtered"}'),
 });
 const loadStep = z.strictObject({
   name: z.string().min(1),
@@ -143,16 +166,34 @@ const execStep = z.strictObject({
 
 export const PROBES = ["ping", "tcp", "udp", "dns", "ssh", "ftp", "http", "scan"] as const;
 
-export const probeStepSchema = z.discriminatedUnion("probe", [pingStep, tcpStep, udpStep, dnsStep, sshStep, ftpStep, httpStep, scanStep]);
+export const probeStepSchema = z.discriminatedUnion("probe", [
+  pingStep,
+  tcpStep,
+  udpStep,
+  dnsStep,
+  sshStep,
+  ftpStep,
+  httpStep,
+  scanStep,
+]);
 export const stepSchema = z.union([probeStepSchema, loadStep, execStep]);
 
-const rulesetRef = z.union([z.string(), z.strictObject({ file: z.string(), backend: z.enum(BACKENDS).optional() })]);
+const rulesetRef = z.union([
+  z.string(),
+  z.strictObject({ file: z.string(), backend: z.enum(BACKENDS).optional() }),
+]);
 
 export const scenarioSchema = z.strictObject({
   name: z.string().min(1),
   description: z.string().optional(),
-  lab: z.string().optional().describe("lab file, relative to this file (default: the project's docker-compose.yml)"),
-  optIn: z.boolean().optional().describe("run only with --opt-in (it changes the host, e.g. nf_conntrack_max)"),
+  lab: z
+    .string()
+    .optional()
+    .describe("lab file, relative to this file (default: the project's docker-compose.yml)"),
+  optIn: z
+    .boolean()
+    .optional()
+    .describe("run only with --opt-in (it changes the host, e.g. nf_conntrack_max)"),
   rulesets: z.record(z.string(), rulesetRef).optional(),
   setup: z
     .record(

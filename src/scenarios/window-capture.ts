@@ -1,7 +1,7 @@
 import { writeFile } from "node:fs/promises";
+import { eachLine } from "../evidence/line-reader.ts";
 import type { StartedLab } from "../lab/started-lab.ts";
 import type { ExecStream } from "../runtime/docker-runtime.ts";
-import { eachLine } from "../evidence/line-reader.ts";
 
 const LIMIT = 64 * 1024 * 1024;
 
@@ -21,7 +21,18 @@ export class WindowCapture {
   }
 
   static async start(lab: StartedLab, node: string): Promise<WindowCapture> {
-    const stream = await lab.execStream(node, ["tcpdump", "--immediate-mode", "-i", "any", "-U", "-w", "-", "-s", "512", "-n"]);
+    const stream = await lab.execStream(node, [
+      "tcpdump",
+      "--immediate-mode",
+      "-i",
+      "any",
+      "-U",
+      "-w",
+      "-",
+      "-s",
+      "512",
+      "-n",
+    ]);
     const cap = new WindowCapture(stream);
     await new Promise<void>((resolve, reject) => {
       eachLine(stream.stderr, (l) => /listening on/.test(l) && resolve());

@@ -22,7 +22,6 @@ const NAME = /^[a-z][a-z0-9-]{0,19}$/;
 const LAB_NAME = /^[a-z][a-z0-9-]{0,29}$/;
 const MAX_BYTES = 1024 * 1024;
 
-
 /**
  * Reads and validates a lab file (Compose subset + x-fwlab). Every problem is an InputError
  * naming the file, line and column, and the key path: `lab.yml:12:7: services.fw.x-fwlab.role: ...`.
@@ -278,4 +277,3 @@ function knownKeys(path: Path): string[] {
 }
 
 const composeSchemaShape = { service: serviceSchema, node: nodeExtensionSchema, network: networkSchema };
-

@@ -217,7 +217,9 @@ describe("parseLogLine echo fields", () => {
 
 describe("parseLogLine prefixes", () => {
   it("splits a prefix written without a trailing space from IN= (as seed 000 writes them)", () => {
-    const l = parseLogLine("ssh_acceptIN=lan OUT= MAC=02:42:0a:00:01:01:02:42:0a:00:01:0a:08:00 SRC=10.0.1.10 DST=10.0.1.1 LEN=60 TTL=64 ID=1 DF PROTO=TCP SPT=40000 DPT=22 SYN ")!;
+    const l = parseLogLine(
+      "ssh_acceptIN=lan OUT= MAC=02:42:0a:00:01:01:02:42:0a:00:01:0a:08:00 SRC=10.0.1.10 DST=10.0.1.1 LEN=60 TTL=64 ID=1 DF PROTO=TCP SPT=40000 DPT=22 SYN ",
+    )!;
     expect(l.prefix).toBe("ssh_accept");
     expect(l.fields).toMatchObject({ in: "lan", dpt: 22, tcpFlags: ["SYN"] });
   });

@@ -16,24 +16,30 @@ export function runCommand(program: Command): void {
     .option("--junit <file>", "also write a JUnit XML report")
     .option("--bundle-dir <dir>", "where failure bundles go", "fwlab-results")
     .option("--opt-in", "also run scenarios that change the host (optIn: true)")
-    .action(async (path: string, opts: { name?: string; report: string; junit?: string; bundleDir: string; optIn?: boolean }) => {
-      if (opts.report !== "table" && opts.report !== "json") {
-        process.stderr.write(`fwlab: --report takes table or json, not "${opts.report}"\n`);
-        process.exit(2);
-      }
-      const files = findScenarios(path);
-      const signal = interruptSignal();
-      const results = await runScenarios(files, {
-        labName: opts.name,
-        signal,
-        bundleDir: opts.bundleDir,
-        optIn: opts.optIn,
-        progress: toStderr,
-        onStep: (_s, r) => toStderr(`  ${r.passed ? "✓" : "✗"} ${r.name} (expected ${r.expected}, observed ${r.observed})`),
-      });
-      process.stdout.write(`${opts.report === "json" ? jsonReport(results) : tableReport(results)}\n`);
-      if (opts.junit) await writeFile(opts.junit, junitReport(results));
-      const sum = summarize(results);
-      process.exitCode = signal.aborted ? 130 : sum.failed > 0 ? 1 : 0;
-    });
+    .action(
+      async (
+        path: string,
+        opts: { name?: string; report: string; junit?: string; bundleDir: string; optIn?: boolean },
+      ) => {
+        if (opts.report !== "table" && opts.report !== "json") {
+          process.stderr.write(`fwlab: --report takes table or json, not "${opts.report}"\n`);
+          process.exit(2);
+        }
+        const files = findScenarios(path);
+        const signal = interruptSignal();
+        const results = await runScenarios(files, {
+          labName: opts.name,
+          signal,
+          bundleDir: opts.bundleDir,
+          optIn: opts.optIn,
+          progress: toStderr,
+          onStep: (_s, r) =>
+            toStderr(`  ${r.passed ? "✓" : "✗"} ${r.name} (expected ${r.expected}, observed ${r.observed})`),
+        });
+        process.stdout.write(`${opts.report === "json" ? jsonReport(results) : tableReport(results)}\n`);
+        if (opts.junit) await writeFile(opts.junit, junitReport(results));
+        const sum = summarize(results);
+        process.exitCode = signal.aborted ? 130 : sum.failed > 0 ? 1 : 0;
+      },
+    );
 }

@@ -26,10 +26,14 @@ function tcp({ host, port, timeoutMs, send, localPort }) {
   return new Promise((resolve) => {
     const s = net.connect({ host, port, localPort });
     let data = "";
+    let local = "";
+    s.on("connect", () => {
+      local = `${s.localAddress}:${s.localPort}`;
+    });
     const done = (verdict, detail, facts = {}) => {
       clearTimeout(timer);
       s.destroy();
-      resolve({ verdict, detail, facts: { local: `${s.localAddress}:${s.localPort}`, ...facts } });
+      resolve({ verdict, detail, facts: { local: local || "?", ...facts } });
     };
     const timer = setTimeout(() => done("timeout", `no answer from ${host}:${port} within ${timeoutMs} ms`), timeoutMs);
     s.on("connect", () => {
