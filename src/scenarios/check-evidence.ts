@@ -1,6 +1,6 @@
 import type { CounterDelta } from "../evidence/counters.ts";
 import type { ConntrackChangeEvent, PacketLogEvent } from "../evidence/events.ts";
-import type { ConntrackTuple } from "../evidence/parse-conntrack.ts";
+import type { ConntrackEntry, ConntrackTuple } from "../evidence/parse-conntrack.ts";
 import type { EvidenceExpectation } from "./scenario-schema.ts";
 import type { Check } from "./step-result.ts";
 
@@ -12,6 +12,7 @@ export function checkEvidence(
     conntrack: readonly ConntrackChangeEvent[];
     counters: Record<string, readonly CounterDelta[]>;
     seenFrom?: string;
+    tables?: Record<string, readonly ConntrackEntry[]>;
   },
 ): Check[] {
   const checks: Check[] = [];
@@ -26,17 +27,38 @@ export function checkEvidence(
       detail: `${lines.length} line${lines.length === 1 ? "" : "s"}`,
     });
   }
+  if (want.logOrder) {
+    const { node, prefixes } = want.logOrder;
+    const firsts = prefixes.map((p) => got.logs.findIndex((e) => e.node === node && e.prefix === p.trim()));
+    const ok = firsts.every((i) => i >= 0) && firsts.every((i, k) => k === 0 || i > firsts[k - 1]!);
+    const seen = [...new Set(got.logs.filter((e) => e.node === node).map((e) => e.prefix))];
+    checks.push({
+      what: `order on ${node}: ${prefixes.join(" > ")}`,
+      ok,
+      detail: `seen ${seen.join(" > ") || "nothing"}`,
+    });
+  }
+  const entryMatches = (c: (typeof want.conntrack & {})[number]) => (e: ConntrackEntry) =>
+    (!c.proto || e.proto === c.proto) &&
+    (!c.state || e.state === c.state) &&
+    tupleMatches(e.original, c.original) &&
+    tupleMatches(e.reply, c.reply) &&
+    (!c.helper || e.helper === c.helper) &&
+    (!c.nat || c.nat === (e.nat.snat ? "snat" : e.nat.dnat ? "dnat" : "none"));
+  for (const c of want.conntrackTable ?? []) {
+    const table = got.tables?.[c.node] ?? [];
+    const match = table.filter(entryMatches(c));
+    const present = c.present ?? true;
+    checks.push({
+      what: `conntrack table of ${c.node}: ${present ? "" : "no "}${[c.proto, c.state, c.original && `orig ${fmt(c.original)}`].filter(Boolean).join(" ")}`,
+      ok: present ? match.length > 0 : match.length === 0,
+      detail: match.length
+        ? match.map((e) => `${e.state ?? e.proto} ttl ${e.timeout}s`).join(", ")
+        : `not among ${table.length} entries`,
+    });
+  }
   for (const c of want.conntrack ?? []) {
-    const match = got.conntrack.filter(
-      (e) =>
-        e.node === c.node &&
-        (!c.proto || e.entry.proto === c.proto) &&
-        (!c.state || e.entry.state === c.state) &&
-        tupleMatches(e.entry.original, c.original) &&
-        tupleMatches(e.entry.reply, c.reply) &&
-        (!c.helper || e.entry.helper === c.helper) &&
-        (!c.nat || c.nat === (e.entry.nat.snat ? "snat" : e.entry.nat.dnat ? "dnat" : "none")),
-    );
+    const match = got.conntrack.filter((e) => e.node === c.node && entryMatches(c)(e.entry));
     const present = c.present ?? true;
     const ok = present ? match.length > 0 : match.length === 0;
     const desc = [

@@ -1,7 +1,9 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { conntrackTable } from "../evidence/conntrack-source.ts";
 import { type CounterDelta, counterDeltas, readCounters } from "../evidence/counters.ts";
 import type { ConntrackChangeEvent, EvidenceEvent, PacketLogEvent } from "../evidence/events.ts";
+import type { ConntrackEntry } from "../evidence/parse-conntrack.ts";
 import type { SavedTable } from "../firewall/parse-save.ts";
 import type { StartedLab } from "../lab/started-lab.ts";
 import { probeFor } from "../probes/index.ts";
@@ -55,11 +57,15 @@ export async function runProbeStep(ctx: StepContext, step: ProbeStep, index: num
     (e): e is ConntrackChangeEvent => e.kind === "conntrack" && inWindow(e),
   );
   const seenFrom = probe.seenFrom?.(r as never);
+  const tables: Record<string, ConntrackEntry[]> = {};
+  for (const node of new Set((step.evidence?.conntrackTable ?? []).map((c) => c.node))) {
+    tables[node] = (await conntrackTable(lab, node)).entries as ConntrackEntry[];
+  }
 
   const checks: Check[] = [
     { what: `verdict ${step.expect}`, ok: r.verdict === step.expect, detail: `${r.verdict}: ${r.detail}` },
     ...probe.check(step as never, r).map((m) => ({ what: `${step.probe} result`, ok: false, detail: m })),
-    ...(step.evidence ? checkEvidence(step.evidence, { logs, conntrack, counters, seenFrom }) : []),
+    ...(step.evidence ? checkEvidence(step.evidence, { logs, conntrack, counters, seenFrom, tables }) : []),
   ];
   const passed = checks.every((c) => c.ok);
   let reason: string | undefined;
@@ -138,7 +144,15 @@ export async function runExecStep(ctx: StepContext, step: ExecStep, index: numbe
   const r = await ctx.lab.exec(step.exec.node, step.exec.command);
   const observed = r.exitCode === 0 ? "succeeds" : "fails";
   const expected = step.expect ?? "succeeds";
-  const detail = `exit ${r.exitCode}${r.stderr.trim() ? `: ${r.stderr.trim()}` : ""}`;
+  const detail = `exit ${r.exitCode}${r.stderr.trim() ? `: ${r.stderr.trim()}` : ""}${r.stdout.trim() ? ` | ${r.stdout.trim().slice(0, 300)}` : ""}`;
+  const checks: Check[] = [{ what: `exec ${expected}`, ok: observed === expected, detail }];
+  if (step.output !== undefined)
+    checks.push({
+      what: `output has "${step.output}"`,
+      ok: r.stdout.includes(step.output),
+      detail: r.stdout.trim().slice(0, 300),
+    });
+  const passed = checks.every((c) => c.ok);
   return {
     index,
     name: step.name,

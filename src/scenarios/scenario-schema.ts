@@ -57,6 +57,14 @@ const counterExpectation = z.strictObject({
 
 const evidence = z.strictObject({
   log: z.array(logExpectation).optional(),
+  logOrder: z
+    .strictObject({ node: z.string(), prefixes: z.array(z.string()).min(2) })
+    .optional()
+    .describe("these prefixes' first lines appear in this order (the path through the chains)"),
+  conntrackTable: z
+    .array(conntrackExpectation)
+    .optional()
+    .describe("entries in the node's table at the end of the step (not events during it)"),
   conntrack: z.array(conntrackExpectation).optional(),
   counters: z.array(counterExpectation).optional(),
   seenFrom: z.string().optional().describe("the source address the far side saw (SNAT/MASQUERADE proof)"),
@@ -146,6 +154,11 @@ const scanStep = z.strictObject({
   probe: z.literal("scan"),
   to: target,
   technique: z.enum(["syn", "null", "xmas", "ack", "fin", "connect", "udp"]),
+  flags: z
+    .string()
+    .regex(/^(URG|ACK|PSH|RST|SYN|FIN|ECE|CWR)+$/)
+    .optional()
+    .describe('custom TCP flags (nmap --scanflags), e.g. "URGACKPSHRSTSYNFIN" for every flag'),
   ports: z
     .record(z.string().regex(/^\d+$/), z.string())
     .describe('per port, nmap\'s state: {"22": "filtered"}'),
@@ -161,6 +174,7 @@ const execStep = z.strictObject({
   name: z.string().min(1),
   exec: z.strictObject({ node: z.string(), command: z.array(z.string()).min(1) }),
   expect: z.enum(["succeeds", "fails"]).optional(),
+  output: z.string().optional().describe("a substring the command's output must contain"),
   why: z.string().optional(),
 });
 

@@ -208,12 +208,12 @@ async function ssh({ host, port, user, auth, password, command, timeoutMs }) {
   return { verdict: r.code === 255 ? "error" : "ok", detail: `ssh ${host}: exit ${r.code} ${err}`, facts: { output: r.stdout, exit: r.code } };
 }
 
-async function scan({ host, ports, technique, timeoutMs }) {
+async function scan({ host, ports, technique, flags, timeoutMs }) {
   const flag = { syn: "-sS", null: "-sN", xmas: "-sX", ack: "-sA", fin: "-sF", connect: "-sT", udp: "-sU" }[technique ?? "syn"];
   if (!flag) return { verdict: "error", detail: `unknown scan technique ${technique}` };
   const r = await run(
     "nmap",
-    ["-n", "-Pn", flag, "-p", ports, "--max-retries", "1", "--host-timeout", `${Math.max(2, Math.ceil(timeoutMs / 1000) * 4)}s`, "-oX", "-", host],
+    ["-n", "-Pn", flag, ...(flags ? ["--scanflags", flags] : []), "-p", ports, "--max-retries", "1", "--host-timeout", `${Math.max(2, Math.ceil(timeoutMs / 1000) * 4)}s`, "-oX", "-", host],
     timeoutMs * 10 + 10000,
   );
   if (r.code !== 0 && !r.stdout.includes("<nmaprun")) return { verdict: "error", detail: `nmap: ${r.stderr.trim()}` };
