@@ -2,7 +2,7 @@ import { FwlabError } from "../errors.ts";
 import { type LoadedRuleset, loadRuleset } from "../firewall/load-ruleset.ts";
 import type { DockerRuntime, ExecOptions, ExecStream } from "../runtime/docker-runtime.ts";
 import type { ExecResult } from "../runtime/exec-result.ts";
-import { spawnInNetns } from "../runtime/host-netns.ts";
+import { runInNetns, spawnInNetns } from "../runtime/host-netns.ts";
 import type { Backend } from "../topology/lab-spec.ts";
 import { hint } from "../util/did-you-mean.ts";
 import { labNodes } from "./find-lab.ts";
@@ -69,6 +69,32 @@ export class StartedLab implements AsyncDisposable {
    */
   async streamInNetns(node: string, argv: string[]): Promise<ExecStream> {
     return spawnInNetns(await this.runtime.containerPid(this.node(node).container), argv);
+  }
+
+  /** Reads a net.* sysctl of a node (its own network namespace). */
+  async getSysctl(node: string, key: string): Promise<string> {
+    const r = await runInNetns(await this.runtime.containerPid(this.node(node).container), [
+      "sysctl",
+      "-n",
+      key,
+    ]);
+    if (r.exitCode !== 0) throw new FwlabError(`[${node}] sysctl -n ${key}: ${r.stderr.trim()}`, 2);
+    return r.stdout.trim();
+  }
+
+  /**
+   * Sets a net.* sysctl of a node, from the host in the node's namespace: Docker mounts
+   * /proc/sys read-only inside containers. Host-wide keys (nf_conntrack_max) are refused by the kernel.
+   */
+  async setSysctl(node: string, key: string, value: string): Promise<void> {
+    if (!/^net\./.test(key))
+      throw new FwlabError(`[${node}] only net.* sysctls belong to a node; ${key} is the host's`, 2);
+    const r = await runInNetns(await this.runtime.containerPid(this.node(node).container), [
+      "sysctl",
+      "-w",
+      `${key}=${value}`,
+    ]);
+    if (r.exitCode !== 0) throw new FwlabError(`[${node}] sysctl -w ${key}=${value}: ${r.stderr.trim()}`);
   }
 
   /** Loads a ruleset file into a firewall node, all or nothing (see firewall/load-ruleset.ts). */

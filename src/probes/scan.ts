@@ -19,5 +19,6 @@ export const scan: Probe<Step> = {
         : [`port ${p}: ${got[p] ? `${got[p].state} (${got[p].reason})` : "not reported"}, expected ${want}`],
     );
   },
-  describe: (s, to) => `${s.flags ? `${s.flags} (${s.technique})` : s.technique.toUpperCase()} scan -> ${to}:${Object.keys(s.ports).join(",")}`,
+  describe: (s, to) =>
+    `${s.flags ? `${s.flags} (${s.technique})` : s.technique.toUpperCase()} scan -> ${to}:${Object.keys(s.ports).join(",")}`,
 };

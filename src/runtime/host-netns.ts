@@ -1,4 +1,4 @@
-import { spawn } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { PassThrough } from "node:stream";
 import type { ExecStream } from "./docker-runtime.ts";
 
@@ -45,4 +45,25 @@ export function spawnInNetns(pid: number, argv: string[]): ExecStream {
       return code;
     },
   };
+}
+
+/**
+ * Runs a host program to completion in a container's network namespace. Used for the node's
+ * net.* sysctls: Docker mounts /proc/sys read-only inside containers, but from the host, in the
+ * node's namespace, /proc/sys/net is the node's own and writable.
+ */
+export function runInNetns(
+  pid: number,
+  argv: string[],
+): Promise<{ exitCode: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile("nsenter", ["-t", String(pid), "-n", "--", ...argv], (err, stdout, stderr) => {
+      const code = err
+        ? typeof (err as { code?: unknown }).code === "number"
+          ? (err as { code: number }).code
+          : 1
+        : 0;
+      resolve({ exitCode: code, stdout, stderr: stderr || (err && code === 1 ? err.message : "") });
+    });
+  });
 }

@@ -65,7 +65,7 @@ export function readScenarioFile(file: string, opts: { labName?: string } = {}):
         : issue.code === "invalid_type" && issue.input === undefined
           ? `${where(p.slice(0, -1))}missing "${String(p.at(-1))}"`
           : issue.code === "invalid_union"
-            ? `${where(p)}not a valid step: a step has "probe" (${PROBES.join(", ")}), "load" or "exec"`
+            ? `${where(p)}not a valid step: a step has "probe" (${PROBES.join(", ")}), "load", "exec" or "sysctl"`
             : `${where(p)}${issue.message}`;
     throw new InputError(msg);
   }
@@ -120,6 +120,8 @@ export function readScenarioFile(file: string, opts: { labName?: string } = {}):
       if (!node(s.load.node, [...at, "load", "node"]).firewall)
         fail([...at, "load", "node"], `"${s.load.node}" is not a firewall node`);
       mustRead(s.load.file, [...at, "load", "file"]);
+    } else if ("sysctl" in s) {
+      node(s.sysctl.node, [...at, "sysctl", "node"]);
     } else {
       node(s.exec.node, [...at, "exec", "node"]);
     }

@@ -12,7 +12,7 @@ import { DockerRuntime } from "../runtime/docker-runtime.ts";
 import { type Progress, silent } from "../util/progress.ts";
 import { projectRoot } from "../util/project-root.ts";
 import { type LoadedScenario, readScenarioFile } from "./read-scenario-file.ts";
-import { runExecStep, runLoadStep, runProbeStep, type StepContext, slug } from "./run-step.ts";
+import { runExecStep, runLoadStep, runProbeStep, runSysctlStep, type StepContext, slug } from "./run-step.ts";
 import type { ScenarioResult, StepResult } from "./step-result.ts";
 import { WindowCapture } from "./window-capture.ts";
 
@@ -115,10 +115,8 @@ async function runScenario(
       });
     }
     for (const [node, setup] of Object.entries(s.scenario.setup ?? {})) {
-      for (const [key, value] of Object.entries(setup.sysctls ?? {})) {
-        const r = await lab.exec(node, ["sysctl", "-w", `${key}=${value}`]);
-        if (r.exitCode !== 0) throw new Error(`[${node}] sysctl -w ${key}=${value}: ${r.stderr.trim()}`);
-      }
+      for (const [key, value] of Object.entries(setup.sysctls ?? {}))
+        await lab.setSysctl(node, key, String(value));
       for (const cmd of setup.commands ?? []) {
         const r = await lab.exec(node, cmd);
         if (r.exitCode !== 0)
@@ -166,7 +164,9 @@ async function runScenario(
           ? await runProbeStep(ctx, step, i)
           : "load" in step
             ? await runLoadStep(ctx, step, i)
-            : await runExecStep(ctx, step, i);
+            : "sysctl" in step
+              ? await runSysctlStep(ctx, step, i)
+              : await runExecStep(ctx, step, i);
       steps.push(r);
       opts.onStep?.(s, r);
     }
@@ -211,11 +211,17 @@ async function saveState(
     }),
   );
   const sysctls: SavedState["sysctls"] = [];
-  for (const [node, setup] of Object.entries(s.scenario.setup ?? {})) {
-    for (const key of Object.keys(setup.sysctls ?? {})) {
-      const r = await lab.exec(node, ["sysctl", "-n", key]);
-      if (r.exitCode === 0) sysctls.push({ node, key, value: r.stdout.trim() });
-    }
+  const keys = [
+    ...Object.entries(s.scenario.setup ?? {}).flatMap(([node, setup]) =>
+      Object.keys(setup.sysctls ?? {}).map((key) => ({ node, key })),
+    ),
+    ...s.scenario.steps.flatMap((step) =>
+      "sysctl" in step ? Object.keys(step.sysctl.set).map((key) => ({ node: step.sysctl.node, key })) : [],
+    ),
+  ];
+  for (const { node, key } of keys) {
+    if (!sysctls.some((x) => x.node === node && x.key === key))
+      sysctls.push({ node, key, value: await lab.getSysctl(node, key) });
   }
   return { rulesets, sysctls };
 }

@@ -10,7 +10,7 @@ import { probeFor } from "../probes/index.ts";
 import type { ProbeAgent } from "../probes/probe-agent.ts";
 import { checkEvidence } from "./check-evidence.ts";
 import { decidingRule } from "./explain.ts";
-import type { ExecStep, LoadStep, ProbeStep } from "./scenario-schema.ts";
+import type { ExecStep, LoadStep, ProbeStep, SysctlStep } from "./scenario-schema.ts";
 import type { Check, StepResult } from "./step-result.ts";
 import type { WindowCapture } from "./window-capture.ts";
 
@@ -224,3 +224,35 @@ export const slug = (s: string): string =>
     .replace(/[^a-z0-9]+/g, "-")
     .replace(/^-|-$/g, "")
     .slice(0, 60) || "step";
+
+/** Sets net.* sysctls of a node mid-scenario (they are put back when the scenario ends). */
+export async function runSysctlStep(ctx: StepContext, step: SysctlStep, index: number): Promise<StepResult> {
+  const startedAt = Date.now();
+  const t0 = performance.now();
+  let detail = "";
+  let ok = true;
+  try {
+    for (const [key, value] of Object.entries(step.sysctl.set))
+      await ctx.lab.setSysctl(step.sysctl.node, key, String(value));
+    detail = Object.entries(step.sysctl.set)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(" ");
+  } catch (err) {
+    ok = false;
+    detail = (err as Error).message;
+  }
+  return {
+    index,
+    name: step.name,
+    kind: "exec",
+    expected: "succeeds",
+    observed: ok ? "succeeds" : "fails",
+    passed: ok,
+    reason: ok ? undefined : detail,
+    detail,
+    why: step.why,
+    durationMs: performance.now() - t0,
+    checks: [{ what: "sysctl set", ok, detail }],
+    startedAt,
+  };
+}

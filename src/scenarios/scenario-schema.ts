@@ -178,6 +178,15 @@ const execStep = z.strictObject({
   why: z.string().optional(),
 });
 
+const sysctlStep = z.strictObject({
+  name: z.string().min(1),
+  sysctl: z.strictObject({
+    node: z.string(),
+    set: z.record(z.string().regex(/^net\./, "a net.* sysctl"), z.union([z.string(), z.number()])),
+  }),
+  why: z.string().optional(),
+});
+
 export const PROBES = ["ping", "tcp", "udp", "dns", "ssh", "ftp", "http", "scan"] as const;
 
 export const probeStepSchema = z.discriminatedUnion("probe", [
@@ -190,7 +199,7 @@ export const probeStepSchema = z.discriminatedUnion("probe", [
   httpStep,
   scanStep,
 ]);
-export const stepSchema = z.union([probeStepSchema, loadStep, execStep]);
+export const stepSchema = z.union([probeStepSchema, loadStep, execStep, sysctlStep]);
 
 const rulesetRef = z.union([
   z.string(),
@@ -226,4 +235,5 @@ export type Step = z.infer<typeof stepSchema>;
 export type ProbeStep = z.infer<typeof probeStepSchema>;
 export type LoadStep = z.infer<typeof loadStep>;
 export type ExecStep = z.infer<typeof execStep>;
+export type SysctlStep = z.infer<typeof sysctlStep>;
 export type EvidenceExpectation = z.infer<typeof evidence>;
