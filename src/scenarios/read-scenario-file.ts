@@ -72,7 +72,9 @@ export function readScenarioFile(file: string, opts: { labName?: string } = {}):
   const scenario = parsed.data;
   const base = dirname(path);
   const labFile = scenario.lab ? resolve(base, scenario.lab) : join(projectRoot(), "docker-compose.yml");
-  const lab = readLabFile(labFile, { name: opts.labName });
+  // --name renames the default lab (several copies of it can run); other lab files keep theirs.
+  const isDefault = labFile === join(projectRoot(), "docker-compose.yml");
+  const lab = readLabFile(labFile, { name: isDefault ? opts.labName : undefined });
   const fail = (p: Path, msg: string, key?: string): never => {
     throw new InputError(`${where(p, key)}${msg}`);
   };
