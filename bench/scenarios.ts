@@ -1,0 +1,162 @@
+/**
+ * The seed pack, fwlab's way and the simple way, in the same run:
+ *  - fwlab: `runScenarios(scenarios/)` (probe agents, evidence, counters, bundles);
+ *  - simple: the same scenarios, rulesets and steps, but one `docker exec` of the client program
+ *    per probe, with the fixed client timeouts a script would use (5 s) for blocked ones.
+ * Prints the pack's time both ways and the ratio, and the median overhead a probe adds beyond its
+ * own network work (time at fwlab minus time inside the node's agent).
+ *
+ *   node --import tsx bench/scenarios.ts
+ */
+
+import { DockerRuntime, type StartedLab, startLabSpec } from "../src/index.ts";
+import { findScenarios } from "../src/scenarios/find-scenarios.ts";
+import { readScenarioFile } from "../src/scenarios/read-scenario-file.ts";
+import { runScenarios } from "../src/scenarios/run-scenarios.ts";
+import { resolveTarget } from "../src/scenarios/run-step.ts";
+import type { ProbeStep } from "../src/scenarios/scenario-schema.ts";
+import { median, saveResults } from "./lib.ts";
+
+const FIXED_TIMEOUT_S = 5;
+const files = findScenarios("scenarios");
+const runtime = await DockerRuntime.connect();
+
+// fwlab's way.
+const t0 = performance.now();
+const results = await runScenarios(files, { runtime });
+const fwlabMs = performance.now() - t0;
+const failed = results.flatMap((r) => r.steps.filter((s) => !s.passed));
+const overheads = results.flatMap((r) =>
+  r.steps.filter((s) => s.probeMs !== undefined).map((s) => s.durationMs - s.probeMs!),
+);
+
+// The simple way: same labs, rulesets and steps; a docker exec per probe, fixed timeouts.
+const t1 = performance.now();
+const labs = new Map<string, StartedLab>();
+let simpleSteps = 0;
+for (const file of files) {
+  const s = readScenarioFile(file);
+  if (s.scenario.optIn) continue;
+  let lab = labs.get(s.lab.name);
+  if (!lab) {
+    lab = await startLabSpec(s.lab, { runtime });
+    labs.set(s.lab.name, lab);
+  }
+  for (const [node, ref] of Object.entries(s.scenario.rulesets ?? {})) {
+    await lab.loadRuleset(node, s.path(typeof ref === "string" ? ref : ref.file), {
+      backend: typeof ref === "string" ? undefined : ref.backend,
+    });
+  }
+  for (const [node, setup] of Object.entries(s.scenario.setup ?? {})) {
+    for (const [k, v] of Object.entries(setup.sysctls ?? {})) await lab.setSysctl(node, k, String(v));
+  }
+  for (const step of s.scenario.steps) {
+    simpleSteps++;
+    if ("probe" in step) await lab.exec(step.from, naiveCommand(lab, step));
+    else if ("load" in step)
+      await lab
+        .loadRuleset(step.load.node, s.path(step.load.file), { backend: step.load.backend })
+        .catch(() => {});
+    else if ("sysctl" in step)
+      for (const [k, v] of Object.entries(step.sysctl.set))
+        await lab.setSysctl(step.sysctl.node, k, String(v));
+    else await lab.exec(step.exec.node, step.exec.command);
+  }
+}
+const simpleMs = performance.now() - t1;
+for (const lab of labs.values()) if (lab.name !== "fwlab") await lab.stop();
+
+const ratio = simpleMs / fwlabMs;
+const overhead = median(overheads);
+console.log(
+  `\nseed pack: ${results.length} scenarios, ${results.reduce((n, r) => n + r.steps.length, 0)} steps, ${failed.length} failed`,
+);
+console.log(`  fwlab run              ${(fwlabMs / 1000).toFixed(1)} s`);
+console.log(
+  `  simple way             ${(simpleMs / 1000).toFixed(1)} s  (${simpleSteps} steps: docker exec per probe, ${FIXED_TIMEOUT_S} s client timeouts)`,
+);
+console.log(`  speed-up               ${ratio.toFixed(2)}x  (target >= 5)`);
+console.log(
+  `  probe overhead         median ${overhead.toFixed(2)} ms over ${overheads.length} probes (target <= 5 ms; a docker exec costs ~43 ms)`,
+);
+await saveResults({
+  pack_ms: Math.round(fwlabMs),
+  pack_simple_ms: Math.round(simpleMs),
+  pack_speedup_vs_naive: Number(ratio.toFixed(2)),
+  probe_overhead_ms: Number(overhead.toFixed(2)),
+});
+
+/** What a shell script would run for the probe, with a fixed timeout. */
+function naiveCommand(lab: StartedLab, step: ProbeStep): string[] {
+  const to = resolveTarget(lab, step.from, "to" in step ? step.to : step.server);
+  const t = String(FIXED_TIMEOUT_S);
+  switch (step.probe) {
+    case "ping":
+      return ["ping", "-c", "1", "-W", t, to];
+    case "tcp":
+      return [
+        "nc",
+        "-z",
+        "-w",
+        t,
+        ...(step.sourcePort ? ["-p", String(step.sourcePort)] : []),
+        to,
+        String(step.port),
+      ];
+    case "udp":
+      return [
+        "sh",
+        "-c",
+        `echo probe | nc -u -w ${t} ${step.sourcePort ? `-p ${step.sourcePort}` : ""} ${to} ${step.port}`,
+      ];
+    case "dns":
+      return ["dig", `+time=${t}`, "+tries=1", `@${to}`, step.query, ...(step.tcp ? ["+tcp"] : [])];
+    case "ssh":
+      return [
+        "ssh",
+        "-o",
+        `ConnectTimeout=${t}`,
+        "-o",
+        "BatchMode=yes",
+        "-o",
+        "StrictHostKeyChecking=no",
+        "-i",
+        "/run/fwlab/probe-key",
+        `student@${to}`,
+        "true",
+      ];
+    case "ftp":
+      return [
+        "curl",
+        "-s",
+        "--connect-timeout",
+        t,
+        "-m",
+        String(FIXED_TIMEOUT_S * 2),
+        ...(step.mode === "active" ? ["--ftp-port", "-"] : []),
+        "--user",
+        "student:student",
+        `ftp://${to}/files/hello.txt`,
+      ];
+    case "http":
+      return [
+        "curl",
+        "-sk",
+        "--connect-timeout",
+        t,
+        "-m",
+        String(FIXED_TIMEOUT_S * 2),
+        `${step.https ? "https" : "http"}://${to}${step.port ? `:${step.port}` : ""}${step.path ?? "/"}`,
+      ];
+    case "scan":
+      return [
+        "nmap",
+        "-n",
+        "-Pn",
+        `-s${{ syn: "S", null: "N", xmas: "X", ack: "A", fin: "F", connect: "T", udp: "U" }[step.technique]}`,
+        "-p",
+        Object.keys(step.ports).join(","),
+        to,
+      ];
+  }
+}
