@@ -3,7 +3,7 @@ import { watchConntrack } from "../evidence/conntrack-source.ts";
 import { EventBus } from "../evidence/event-bus.ts";
 import type { EvidenceEvent } from "../evidence/events.ts";
 import { watchKernelLog } from "../evidence/kernel-log-source.ts";
-import { type NflogWatch, watchNflog } from "../evidence/nflog-source.ts";
+import { type NflogWatch, nflogGroups, watchNflog } from "../evidence/nflog-source.ts";
 import { labStatus } from "../lab/lab-status.ts";
 import { startLabSpec } from "../lab/start-lab.ts";
 import { StartedLab } from "../lab/started-lab.ts";
@@ -44,7 +44,7 @@ export async function runScenarios(
   const events: EvidenceEvent[] = [];
   bus.subscribe((e) => events.push(e));
   const kernel = await watchKernelLog(runtime, bus);
-  const labs = new Map<string, { lab: StartedLab; started: boolean }>();
+  const labs = new Map<string, { lab: StartedLab; started: boolean; watchers?: LabWatchers }>();
   const agents = new Map<string, Promise<ProbeAgent>>();
   const results: ScenarioResult[] = [];
   try {
@@ -78,10 +78,14 @@ export async function runScenarios(
         if (!agents.has(key)) agents.set(key, ProbeAgent.start(lab, node));
         return agents.get(key)!;
       };
+      // Conntrack listeners and captures live as long as the run: starting them costs more
+      // than most scenarios' steps.
+      entry.watchers ??= await LabWatchers.start(lab, bus);
       events.length = 0;
-      results.push(await runScenario(s, lab, { ...opts, progress }, bus, events, agent));
+      results.push(await runScenario(s, lab, { ...opts, progress }, bus, events, agent, entry.watchers));
     }
   } finally {
+    await Promise.all([...labs.values()].map((l) => l.watchers?.stop()));
     await Promise.all([...agents.values()].map(async (a) => (await a.catch(() => undefined))?.stop()));
     await kernel.stop();
     for (const { lab, started } of labs.values()) if (started) await lab.stop();
@@ -96,6 +100,7 @@ async function runScenario(
   bus: EventBus,
   events: EvidenceEvent[],
   agent: (node: string) => Promise<ProbeAgent>,
+  watchers: LabWatchers,
 ): Promise<ScenarioResult> {
   const t0 = performance.now();
   const name = s.scenario.name;
@@ -103,9 +108,6 @@ async function runScenario(
   opts.progress(`Scenario ${name} (${relative(projectRoot(), s.file)})`);
   const saved = await saveState(lab, firewalls, s);
   const steps: StepResult[] = [];
-  const watches: { stop(): Promise<void> }[] = [];
-  let nflog: NflogWatch[] = [];
-  const captures = new Map<string, WindowCapture>();
   let error: string | undefined;
   try {
     for (const [node, ref] of Object.entries(s.scenario.rulesets ?? {})) {
@@ -133,26 +135,18 @@ async function runScenario(
         ]),
       ),
     );
-    for (const n of firewalls) {
-      watches.push(await watchConntrack(lab, n, bus));
-      captures.set(n, await WindowCapture.start(lab, n));
-    }
-    const restartNflog = async () => {
-      await Promise.all(nflog.map((w) => w.stop()));
-      nflog = await Promise.all(firewalls.map((n) => watchNflog(lab, n, bus)));
-    };
-    await restartNflog();
+    await watchers.followNflogGroups();
     const ctx: StepContext = {
       lab,
       scenarioSlug: slug(relative(projectRoot(), s.file).replace(/\.scenario\.ya?ml$/, "")),
       bundleDir: opts.bundleDir ?? "fwlab-results",
       firewalls,
       events,
-      captures,
+      captures: watchers.captures,
       signal: opts.signal,
       agent,
       path: s.path,
-      rulesetsChanged: restartNflog,
+      rulesetsChanged: () => watchers.followNflogGroups(),
     };
     for (const [i, step] of s.scenario.steps.entries()) {
       if (opts.signal?.aborted) {
@@ -173,7 +167,6 @@ async function runScenario(
   } catch (err) {
     error = (err as Error).message;
   } finally {
-    await Promise.all([...watches, ...nflog, ...captures.values()].map((w) => w.stop().catch(() => {})));
     await restoreState(lab, saved);
   }
   const durationMs = performance.now() - t0;
@@ -234,4 +227,50 @@ async function restoreState(lab: StartedLab, saved: SavedState): Promise<void> {
   );
   for (const s of saved.sysctls)
     await lab.exec(s.node, ["sysctl", "-w", `${s.key}=${s.value}`]).catch(() => {});
+}
+
+/** A lab's evidence listeners for a whole run: conntrack and a capture per firewall node, and
+ * NFLOG listeners that follow the groups the loaded rulesets use. */
+class LabWatchers {
+  private nflog = new Map<string, { groups: string; watch: NflogWatch }>();
+
+  private constructor(
+    private readonly lab: StartedLab,
+    private readonly bus: EventBus,
+    private readonly conntrack: { stop(): Promise<void> }[],
+    readonly captures: Map<string, WindowCapture>,
+  ) {}
+
+  static async start(lab: StartedLab, bus: EventBus): Promise<LabWatchers> {
+    const firewalls = lab.nodes.filter((n) => n.firewall).map((n) => n.name);
+    const conntrack = await Promise.all(firewalls.map((n) => watchConntrack(lab, n, bus)));
+    const captures = new Map(
+      await Promise.all(firewalls.map(async (n) => [n, await WindowCapture.start(lab, n)] as const)),
+    );
+    return new LabWatchers(lab, bus, conntrack, captures);
+  }
+
+  /** (Re)starts a node's NFLOG listeners only when the groups its ruleset uses changed. */
+  async followNflogGroups(): Promise<void> {
+    await Promise.all(
+      this.lab.nodes
+        .filter((n) => n.firewall)
+        .map(async ({ name }) => {
+          const groups = await nflogGroups(this.lab, name);
+          const key = (groups.length ? groups : [0]).join(",");
+          const cur = this.nflog.get(name);
+          if (cur?.groups === key) return;
+          await cur?.watch.stop();
+          this.nflog.set(name, { groups: key, watch: await watchNflog(this.lab, name, this.bus, groups) });
+        }),
+    );
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(
+      [...this.conntrack, ...this.captures.values(), ...[...this.nflog.values()].map((x) => x.watch)].map(
+        (w) => w.stop().catch(() => {}),
+      ),
+    );
+  }
 }

@@ -38,7 +38,9 @@ export async function runProbeStep(ctx: StepContext, step: ProbeStep, index: num
   const probe = probeFor(step);
   const target = "to" in step ? step.to : step.server;
   const to = resolveTarget(lab, step.from, target);
-  const timeoutMs = step.timeoutMs ?? 1000;
+  // A lab's round trip is well under a millisecond: half a second of silence is a drop. (dig and
+  // ssh count whole seconds, so their probes wait at least one.)
+  const timeoutMs = step.timeoutMs ?? 500;
   const agent = await ctx.agent(step.from);
   const before = await readAllCounters(ctx);
   const startedAt = Date.now();

@@ -80,7 +80,7 @@ const common = {
     .min(50)
     .max(120_000)
     .optional()
-    .describe("the client's own timeout (default 1000)"),
+    .describe("the client's own timeout in ms (default 500; dig and ssh round up to whole seconds)"),
   evidence: evidence.optional(),
   why: z.string().optional().describe("what the step shows, in a sentence (goes into the report)"),
 };

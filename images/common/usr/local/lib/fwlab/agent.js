@@ -104,7 +104,7 @@ function icmpVerdict(text) {
 }
 
 async function ping({ host, timeoutMs, count }) {
-  const waitS = Math.max(1, Math.ceil(timeoutMs / 1000));
+  const waitS = Math.max(0.2, timeoutMs / 1000); // iputils takes fractions of a second
   const r = await run("ping", ["-n", "-c", String(count ?? 1), "-W", String(waitS), host], timeoutMs + 2000);
   const received = Number(/(\d+) received/.exec(r.stdout)?.[1] ?? 0);
   if (received > 0) return { verdict: "ok", detail: `${received} echo replies from ${host}`, facts: { received } };
