@@ -1,0 +1,83 @@
+import { readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { InputError } from "../../src/errors.ts";
+import { decidingRule } from "../../src/scenarios/explain.ts";
+import { findScenarios } from "../../src/scenarios/find-scenarios.ts";
+import { readScenarioFile } from "../../src/scenarios/read-scenario-file.ts";
+import { junitReport, summarize } from "../../src/scenarios/reports.ts";
+import { scenarioJsonSchema } from "../../src/scenarios/scenario-json-schema.ts";
+
+describe("scenario files", () => {
+  it("the published JSON Schema is the one the runner validates with (npm run schema)", () => {
+    expect(readFileSync("scenarios/scenario.schema.json", "utf8")).toBe(scenarioJsonSchema());
+  });
+
+  it("every scenario of the seed pack reads and checks against its lab", () => {
+    const files = findScenarios("scenarios");
+    expect(files.length).toBeGreaterThanOrEqual(9);
+    for (const f of files) expect(() => readScenarioFile(f), f).not.toThrow();
+  });
+
+  it("a folder without scenarios is an input error", () => {
+    expect(() => findScenarios("src")).toThrow(InputError);
+  });
+});
+
+describe("explain", () => {
+  it("names the rule whose counter moved, or the policy", () => {
+    expect(
+      decidingRule({
+        fw: [
+          {
+            table: "filter",
+            chain: "INPUT",
+            rule: 3,
+            spec: "-p tcp -m tcp --dport 22 -j ACCEPT",
+            packets: 1,
+            bytes: 60,
+          },
+        ],
+      }),
+    ).toBe("accepted by fw filter INPUT rule 3");
+    expect(
+      decidingRule({
+        fw: [{ table: "filter", chain: "FORWARD", spec: "policy DROP", packets: 2, bytes: 120 }],
+      }),
+    ).toBe("dropped by fw filter FORWARD policy DROP");
+  });
+});
+
+describe("reports", () => {
+  const step = (passed: boolean) => ({
+    index: 0,
+    name: 'a "quoted" <step>',
+    kind: "probe" as const,
+    expected: "ok",
+    observed: passed ? "ok" : "timeout",
+    passed,
+    reason: passed ? undefined : "expected ok, observed timeout: TCP a -> b",
+    detail: "",
+    durationMs: 12,
+    checks: [],
+    startedAt: 0,
+  });
+  const results = [
+    {
+      file: "x.scenario.yml",
+      name: "s & t",
+      lab: "fwlab",
+      steps: [step(true), step(false)],
+      passed: false,
+      durationMs: 30,
+    },
+  ];
+  it("counts passed and failed steps", () => {
+    expect(summarize(results)).toMatchObject({ passed: 1, failed: 1, scenarios: 1 });
+  });
+  it("writes JUnit XML with escaped names and the one-line reason as the failure message", () => {
+    const xml = junitReport(results);
+    expect(xml).toContain('<testsuite name="s &amp; t" tests="2" failures="1"');
+    expect(xml).toContain('name="a &quot;quoted&quot; &lt;step&gt;"');
+    expect(xml).toContain('<failure message="expected ok, observed timeout: TCP a -&gt; b">');
+  });
+});
