@@ -82,7 +82,7 @@ export async function runScenarios(
       // than most scenarios' steps.
       entry.watchers ??= await LabWatchers.start(lab, bus);
       events.length = 0;
-      results.push(await runScenario(s, lab, { ...opts, progress }, bus, events, agent, entry.watchers));
+      results.push(await runScenario(s, lab, { ...opts, progress }, events, agent, entry.watchers));
     }
   } finally {
     await Promise.all([...labs.values()].map((l) => l.watchers?.stop()));
@@ -97,7 +97,6 @@ async function runScenario(
   s: LoadedScenario,
   lab: StartedLab,
   opts: RunOptions & { progress: Progress },
-  bus: EventBus,
   events: EvidenceEvent[],
   agent: (node: string) => Promise<ProbeAgent>,
   watchers: LabWatchers,

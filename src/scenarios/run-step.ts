@@ -156,20 +156,21 @@ export async function runExecStep(ctx: StepContext, step: ExecStep, index: numbe
       ok: r.stdout.includes(step.output),
       detail: r.stdout.trim().slice(0, 300),
     });
-  const passed = checks.every((c) => c.ok);
+  const failed = checks.find((c) => !c.ok);
   return {
     index,
     name: step.name,
     kind: "exec",
     expected,
     observed,
-    passed: observed === expected,
-    reason:
-      observed === expected ? undefined : `[${step.exec.node}] ${step.exec.command.join(" ")}: ${detail}`,
+    passed: !failed,
+    reason: failed
+      ? `[${step.exec.node}] ${step.exec.command.join(" ")}: ${failed.what}: ${failed.detail}`
+      : undefined,
     detail,
     why: step.why,
     durationMs: performance.now() - t0,
-    checks: [{ what: `exec ${expected}`, ok: observed === expected, detail }],
+    checks,
     startedAt,
   };
 }

@@ -159,7 +159,7 @@ async function http({ url, timeoutMs, insecure }) {
 
 async function ftp({ host, user, password, path, mode, timeoutMs }) {
   const s = timeoutMs / 1000;
-  const base = ["-sS", "--connect-timeout", String(s), "-m", String(s + 3), "--user", `${user}:${password}`];
+  const base = ["-sS", "--connect-timeout", String(s), "-m", String(s + 1), "--user", `${user}:${password}`];
   if (mode === "active") base.push("--ftp-port", "-");
   const dir = path.replace(/[^/]*$/, "");
   const list = await run("curl", [...base, `ftp://${host}/${dir.replace(/^\//, "")}`], timeoutMs + 6000);
@@ -186,6 +186,9 @@ async function ftp({ host, user, password, path, mode, timeoutMs }) {
 }
 
 async function ssh({ host, port, user, auth, password, command, timeoutMs }) {
+  // ssh's ConnectTimeout counts whole seconds: a TCP connect first tells a drop in timeoutMs.
+  const reach = await tcp({ host, port: port ?? 22, timeoutMs });
+  if (reach.verdict !== "ok") return { verdict: reach.verdict, detail: `ssh ${host}: ${reach.detail}` };
   const s = Math.max(1, Math.ceil(timeoutMs / 1000));
   const args = [
     "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR",
@@ -213,7 +216,8 @@ async function scan({ host, ports, technique, flags, timeoutMs }) {
   if (!flag) return { verdict: "error", detail: `unknown scan technique ${technique}` };
   const r = await run(
     "nmap",
-    ["-n", "-Pn", flag, ...(flags ? ["--scanflags", flags] : []), "-p", ports, "--max-retries", "1", "--host-timeout", `${Math.max(2, Math.ceil(timeoutMs / 1000) * 4)}s`, "-oX", "-", host],
+    ["-n", "-Pn", flag, ...(flags ? ["--scanflags", flags] : []), "-p", ports, "--max-retries", "1",
+      "--initial-rtt-timeout", "50ms", "--max-rtt-timeout", "200ms", "--host-timeout", `${Math.max(2, Math.ceil(timeoutMs / 1000) * 4)}s`, "-oX", "-", host],
     timeoutMs * 10 + 10000,
   );
   if (r.code !== 0 && !r.stdout.includes("<nmaprun")) return { verdict: "error", detail: `nmap: ${r.stderr.trim()}` };
