@@ -13,6 +13,7 @@ import { type Progress, silent } from "../util/progress.ts";
 import { projectRoot } from "../util/project-root.ts";
 import { type LoadedScenario, readScenarioFile } from "./read-scenario-file.ts";
 import { runExecStep, runLoadStep, runProbeStep, runSysctlStep, type StepContext, slug } from "./run-step.ts";
+import type { ProbeStep, Step } from "./scenario-schema.ts";
 import type { ScenarioResult, StepResult } from "./step-result.ts";
 import { WindowCapture } from "./window-capture.ts";
 
@@ -147,11 +148,29 @@ async function runScenario(
       path: s.path,
       rulesetsChanged: () => watchers.followNflogGroups(),
     };
-    for (const [i, step] of s.scenario.steps.entries()) {
+    const list = s.scenario.steps;
+    for (let i = 0; i < list.length; ) {
       if (opts.signal?.aborted) {
         error = "aborted";
         break;
       }
+      // Consecutive single-flow probes that assert no evidence cannot confuse each other's
+      // results: they run side by side (a blocked one waits for its timeout, the others need not).
+      let end = i;
+      while (end < list.length && end - i < BATCH && batchable(list[end]!)) end++;
+      if (end - i > 1) {
+        const batch = list.slice(i, end) as ProbeStep[];
+        const rs = await Promise.all(
+          batch.map((step, k) => runProbeStep(ctx, step, i + k, batch.length - 1)),
+        );
+        for (const r of rs) {
+          steps.push(r);
+          opts.onStep?.(s, r);
+        }
+        i = end;
+        continue;
+      }
+      const step = list[i]!;
       const r =
         "probe" in step
           ? await runProbeStep(ctx, step, i)
@@ -162,6 +181,7 @@ async function runScenario(
               : await runExecStep(ctx, step, i);
       steps.push(r);
       opts.onStep?.(s, r);
+      i++;
     }
   } catch (err) {
     error = (err as Error).message;
@@ -179,6 +199,10 @@ async function runScenario(
     error,
   };
 }
+
+const BATCH = 8;
+const batchable = (step: Step): step is ProbeStep =>
+  "probe" in step && !step.evidence && ["ping", "tcp", "udp", "dns", "http"].includes(step.probe);
 
 interface SavedState {
   readonly rulesets: { node: string; backend: string; rules: string }[];

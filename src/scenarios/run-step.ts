@@ -33,7 +33,16 @@ export interface StepContext {
 // that check log lines; the counters read after the step takes longer than that anyway.
 const GRACE_MS = 25;
 
-export async function runProbeStep(ctx: StepContext, step: ProbeStep, index: number): Promise<StepResult> {
+/**
+ * Runs one probe step. With `alongside` > 0 the step runs in a batch with others that assert no
+ * evidence (see run-scenarios.ts): their counter deltas overlap, so no rule is named in its reason.
+ */
+export async function runProbeStep(
+  ctx: StepContext,
+  step: ProbeStep,
+  index: number,
+  alongside = 0,
+): Promise<StepResult> {
   const { lab } = ctx;
   const probe = probeFor(step);
   const target = "to" in step ? step.to : step.server;
@@ -75,7 +84,7 @@ export async function runProbeStep(ctx: StepContext, step: ProbeStep, index: num
   let reason: string | undefined;
   if (!passed) {
     const first = checks.find((c) => !c.ok)!;
-    const decided = decidingRule(counters);
+    const decided = alongside ? `(ran beside ${alongside} other steps)` : decidingRule(counters);
     reason =
       r.verdict !== step.expect
         ? `expected ${step.expect}, observed ${r.verdict}: ${probe.describe(step as never, to, r)}${decided ? ` ${decided}` : ""}${
