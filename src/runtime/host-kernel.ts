@@ -94,3 +94,12 @@ export async function followKernelLog(
     },
   };
 }
+
+/** Reads and sets a host-wide net.netfilter sysctl (only opt-in scenarios do). */
+export async function hostSysctl(key: string, value?: string): Promise<string> {
+  if (!/^net\.netfilter\.[\w.]+$/.test(key)) throw new Error(`not a net.netfilter sysctl: ${key}`);
+  const path = `/proc/sys/${key.replace(/\./g, "/")}`;
+  const old = (await readFile(path, "utf8")).trim();
+  if (value !== undefined) await writeFile(path, value);
+  return old;
+}

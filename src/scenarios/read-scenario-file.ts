@@ -98,6 +98,8 @@ export function readScenarioFile(file: string, opts: { labName?: string } = {}):
     }
     return full;
   };
+  if (scenario.host && !scenario.optIn)
+    fail(["host"], "host-wide settings change every namespace: only an optIn: true scenario may have them");
   for (const [n, ref] of Object.entries(scenario.rulesets ?? {})) {
     if (!node(n, ["rulesets"], n).firewall) fail(["rulesets"], `"${n}" is not a firewall node`, n);
     mustRead(typeof ref === "string" ? ref : ref.file, ["rulesets", n]);

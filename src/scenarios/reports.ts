@@ -33,7 +33,7 @@ function evidenceCell(s: StepResult): string {
 export function tableReport(results: readonly ScenarioResult[]): string {
   const out: string[] = [];
   for (const r of results) {
-    const head = `${r.passed ? "PASS" : r.skipped ? "SKIP" : "FAIL"} ${r.name} (${relative(projectRoot(), r.file)}, lab ${r.lab}) ${ms(r.durationMs)}`;
+    const head = `${r.skipped ? "SKIP" : r.passed ? "PASS" : "FAIL"} ${r.name} (${relative(projectRoot(), r.file)}, lab ${r.lab}) ${ms(r.durationMs)}`;
     out.push(head);
     if (r.skipped) {
       out.push(`  skipped: ${r.skipped}`);

@@ -9,6 +9,7 @@ import { startLabSpec } from "../lab/start-lab.ts";
 import { StartedLab } from "../lab/started-lab.ts";
 import { ProbeAgent } from "../probes/probe-agent.ts";
 import { DockerRuntime } from "../runtime/docker-runtime.ts";
+import { hostSysctl } from "../runtime/host-kernel.ts";
 import { type Progress, silent } from "../util/progress.ts";
 import { projectRoot } from "../util/project-root.ts";
 import { type LoadedScenario, readScenarioFile } from "./read-scenario-file.ts";
@@ -109,7 +110,12 @@ async function runScenario(
   const saved = await saveState(lab, firewalls, s);
   const steps: StepResult[] = [];
   let error: string | undefined;
+  const hostSaved: [string, string][] = [];
   try {
+    for (const [key, value] of Object.entries(s.scenario.host?.sysctls ?? {})) {
+      hostSaved.push([key, await hostSysctl(key, String(value))]);
+      opts.progress(`  host: ${key}=${value} (was ${hostSaved.at(-1)![1]}; put back at the end)`);
+    }
     for (const [node, ref] of Object.entries(s.scenario.rulesets ?? {})) {
       const file = typeof ref === "string" ? ref : ref.file;
       await lab.loadRuleset(node, s.path(file), {
@@ -186,6 +192,7 @@ async function runScenario(
   } catch (err) {
     error = (err as Error).message;
   } finally {
+    for (const [key, old] of hostSaved.reverse()) await hostSysctl(key, old).catch(() => {});
     await restoreState(lab, saved);
   }
   const durationMs = performance.now() - t0;

@@ -217,6 +217,15 @@ export const scenarioSchema = z.strictObject({
     .boolean()
     .optional()
     .describe("run only with --opt-in (it changes the host, e.g. nf_conntrack_max)"),
+  host: z
+    .strictObject({
+      sysctls: z.record(
+        z.string().regex(/^net\.netfilter\./, "a net.netfilter.* sysctl"),
+        z.union([z.string(), z.number()]),
+      ),
+    })
+    .optional()
+    .describe("host-wide settings (nf_conntrack_max): only in optIn scenarios; put back afterwards"),
   rulesets: z.record(z.string(), rulesetRef).optional(),
   setup: z
     .record(
