@@ -45,7 +45,7 @@ export async function buildImages(
   if (opts.force || !base.upToDate) await buildBase(runtime, baseInputs, progress, opts.mirror);
   else progress(`Image ${BASE_IMAGE} is up to date`);
 
-  const baseId = await runtime.imageId(BASE_IMAGE);
+  const baseId = await runtime.images.imageId(BASE_IMAGE);
   if (!baseId) throw new FwlabError(`image ${BASE_IMAGE} is missing after its build`);
   // Role layers are small COPYs; building them side by side is faster than one by one.
   await Promise.all(
@@ -58,7 +58,7 @@ export async function buildImages(
 }
 
 async function state(runtime: DockerRuntime, ref: string, inputs: string): Promise<ImageState> {
-  const labels = await runtime.imageLabels(ref);
+  const labels = await runtime.images.imageLabels(ref);
   return { ref, inputs, upToDate: labels?.[LABEL.inputs] === inputs };
 }
 
@@ -89,7 +89,7 @@ async function buildBase(runtime: DockerRuntime, inputs: string, progress: Progr
     });
     progress(`  import: docker import of the root filesystem as ${BASE_IMAGE}`);
     const tar = spawn("tar", ["-C", join(dir, "root"), "-c", "."], { stdio: ["ignore", "pipe", "inherit"] });
-    await runtime.importImage(tar.stdout, BASE_IMAGE, { [LABEL.inputs]: inputs });
+    await runtime.images.importImage(tar.stdout, BASE_IMAGE, { [LABEL.inputs]: inputs });
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
@@ -118,7 +118,7 @@ async function buildRole(
   });
   const lines: string[] = [];
   try {
-    await runtime.buildImage(
+    await runtime.images.buildImage(
       context as unknown as Readable,
       {
         ref,

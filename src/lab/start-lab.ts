@@ -137,7 +137,7 @@ export async function startLabSpec(spec: LabSpec, opts: StartLabOptions = {}): P
 async function checkImages(runtime: DockerRuntime, spec: LabSpec): Promise<void> {
   const images = [...new Set(spec.nodes.map((n) => n.image))];
   const missing = (
-    await Promise.all(images.map(async (i) => ((await runtime.imageId(i)) ? undefined : i)))
+    await Promise.all(images.map(async (i) => ((await runtime.images.imageId(i)) ? undefined : i)))
   ).filter(Boolean);
   if (missing.length > 0) {
     throw new FwlabError(

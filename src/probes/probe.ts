@@ -18,3 +18,11 @@ export const local = (r: AgentResult): string => String(r.facts?.local ?? "?");
 /** The fwlab services host and /whoami answer with "<client-ip>:<port>" or "<client-ip> <port>". */
 export const seenIn = (text: unknown): string | undefined =>
   /(\d+\.\d+\.\d+\.\d+)[: ]\d+/.exec(String(text ?? ""))?.[1];
+
+/** The mismatch when a server's answer lacks the expected text (tcp and udp probes). */
+export function replyLacks(want: string | undefined, r: AgentResult): string[] {
+  const got = String(r.facts?.received ?? "");
+  return want !== undefined && r.verdict === "ok" && !got.includes(want)
+    ? [`reply ${JSON.stringify(got)} lacks ${JSON.stringify(want)}`]
+    : [];
+}

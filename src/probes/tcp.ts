@@ -1,5 +1,5 @@
 import type { ProbeStep } from "../scenarios/scenario-schema.ts";
-import { local, type Probe, seenIn } from "./probe.ts";
+import { local, type Probe, replyLacks, seenIn } from "./probe.ts";
 
 type Step = Extract<ProbeStep, { probe: "tcp" }>;
 
@@ -11,10 +11,7 @@ export const tcp: Probe<Step> = {
     send: s.send ?? (s.reply ? "\n" : undefined),
     localPort: s.sourcePort,
   }),
-  check: (s, r) =>
-    s.reply !== undefined && r.verdict === "ok" && !String(r.facts?.received ?? "").includes(s.reply)
-      ? [`reply ${JSON.stringify(String(r.facts?.received ?? ""))} lacks ${JSON.stringify(s.reply)}`]
-      : [],
+  check: (s, r) => replyLacks(s.reply, r),
   seenFrom: (r) => seenIn(r.facts?.received),
   describe: (s, to, r) => `TCP ${local(r)} -> ${to}:${s.port}`,
 };

@@ -1,6 +1,7 @@
 import { PassThrough, type Readable } from "node:stream";
 import Docker from "dockerode";
 import { FwlabError } from "../errors.ts";
+import { DockerImages } from "./docker-images.ts";
 import type { ExecResult } from "./exec-result.ts";
 import { LABEL } from "./labels.ts";
 
@@ -308,73 +309,9 @@ export class DockerRuntime {
     };
   }
 
-  // --- images ---------------------------------------------------------------------------
-
-  /** The labels of an image, or undefined when there is no such image. */
-  async imageLabels(ref: string): Promise<Record<string, string> | undefined> {
-    try {
-      const img = await this.docker.getImage(ref).inspect();
-      return img.Config?.Labels ?? {};
-    } catch (err) {
-      if (isNotFound(err)) return undefined;
-      throw err;
-    }
-  }
-
-  async imageId(ref: string): Promise<string | undefined> {
-    try {
-      return (await this.docker.getImage(ref).inspect()).Id;
-    } catch (err) {
-      if (isNotFound(err)) return undefined;
-      throw err;
-    }
-  }
-
-  /** `docker import` of a root filesystem tar stream, with labels. */
-  async importImage(tar: Readable, ref: string, labels: Record<string, string>): Promise<void> {
-    const [repo, tag = "latest"] = ref.split(":");
-    const changes = Object.entries(labels).map(([k, v]) => `LABEL ${k}=${JSON.stringify(v)}`);
-    const stream = await this.docker.importImage(tar as unknown as string, { repo, tag, changes } as object);
-    await this.followProgress(stream as unknown as Readable, () => {});
-  }
-
-  /** `docker build` of a context tar stream; `onLine` gets the builder's output. */
-  async buildImage(
-    context: Readable,
-    opts: {
-      ref: string;
-      dockerfile: string;
-      buildArgs: Record<string, string>;
-      labels: Record<string, string>;
-    },
-    onLine: (line: string) => void,
-  ): Promise<void> {
-    const stream = await this.docker.buildImage(context as unknown as string, {
-      t: opts.ref,
-      dockerfile: opts.dockerfile,
-      buildargs: opts.buildArgs,
-      labels: opts.labels,
-      rm: true,
-      forcerm: true,
-    });
-    await this.followProgress(stream as unknown as Readable, onLine);
-  }
-
-  private followProgress(stream: Readable, onLine: (line: string) => void): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.docker.modem.followProgress(
-        stream,
-        (err: Error | null, output: Array<{ error?: string }>) => {
-          const failed = err?.message ?? output.find((o) => o.error)?.error;
-          if (failed) reject(new FwlabError(failed));
-          else resolve();
-        },
-        (event: { stream?: string; status?: string; error?: string }) => {
-          const text = event.stream ?? event.status ?? event.error;
-          if (text) for (const l of text.split("\n")) if (l.trim()) onLine(l);
-        },
-      );
-    });
+  /** Image builds and look-ups (runtime/docker-images.ts). */
+  get images(): DockerImages {
+    return new DockerImages(this.docker);
   }
 }
 
@@ -384,7 +321,7 @@ function labelFilters(labels: Record<string, string | true>): string[] {
   return entries.map(([k, v]) => (v === true ? k : `${k}=${v}`));
 }
 
-function isNotFound(err: unknown): boolean {
+export function isNotFound(err: unknown): boolean {
   return (err as { statusCode?: number })?.statusCode === 404;
 }
 

@@ -58,7 +58,7 @@ async function runChecks(): Promise<Check[]> {
     );
 
     const fw = states.find((s) => s.ref === roleImage("firewall"));
-    if (fw && (await runtime.imageId(fw.ref))) {
+    if (fw && (await runtime.images.imageId(fw.ref))) {
       for (const backend of ["iptables-nft", "iptables-legacy"]) {
         const r = await runtime.runOnce(fw.ref, [backend, "-L", "-n"], { capAdd: ["NET_ADMIN"] });
         add(

@@ -1,0 +1,76 @@
+import type { Readable } from "node:stream";
+import type Docker from "dockerode";
+import { FwlabError } from "../errors.ts";
+import { isNotFound } from "./docker-runtime.ts";
+
+/** Images, for the builder and the checks before a lab starts: part of the Docker seam. */
+export class DockerImages {
+  constructor(private readonly docker: Docker) {}
+
+  /** The labels of an image, or undefined when there is no such image. */
+  async imageLabels(ref: string): Promise<Record<string, string> | undefined> {
+    try {
+      const img = await this.docker.getImage(ref).inspect();
+      return img.Config?.Labels ?? {};
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+
+  async imageId(ref: string): Promise<string | undefined> {
+    try {
+      return (await this.docker.getImage(ref).inspect()).Id;
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+
+  /** `docker import` of a root filesystem tar stream, with labels. */
+  async importImage(tar: Readable, ref: string, labels: Record<string, string>): Promise<void> {
+    const [repo, tag = "latest"] = ref.split(":");
+    const changes = Object.entries(labels).map(([k, v]) => `LABEL ${k}=${JSON.stringify(v)}`);
+    const stream = await this.docker.importImage(tar as unknown as string, { repo, tag, changes } as object);
+    await this.followProgress(stream as unknown as Readable, () => {});
+  }
+
+  /** `docker build` of a context tar stream; `onLine` gets the builder's output. */
+  async buildImage(
+    context: Readable,
+    opts: {
+      ref: string;
+      dockerfile: string;
+      buildArgs: Record<string, string>;
+      labels: Record<string, string>;
+    },
+    onLine: (line: string) => void,
+  ): Promise<void> {
+    const stream = await this.docker.buildImage(context as unknown as string, {
+      t: opts.ref,
+      dockerfile: opts.dockerfile,
+      buildargs: opts.buildArgs,
+      labels: opts.labels,
+      rm: true,
+      forcerm: true,
+    });
+    await this.followProgress(stream as unknown as Readable, onLine);
+  }
+
+  private followProgress(stream: Readable, onLine: (line: string) => void): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.docker.modem.followProgress(
+        stream,
+        (err: Error | null, output: Array<{ error?: string }>) => {
+          const failed = err?.message ?? output.find((o) => o.error)?.error;
+          if (failed) reject(new FwlabError(failed));
+          else resolve();
+        },
+        (event: { stream?: string; status?: string; error?: string }) => {
+          const text = event.stream ?? event.status ?? event.error;
+          if (text) for (const l of text.split("\n")) if (l.trim()) onLine(l);
+        },
+      );
+    });
+  }
+}
