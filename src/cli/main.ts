@@ -8,6 +8,7 @@ import { imagesCommand } from "./commands/images.ts";
 import { lifecycleCommands } from "./commands/lifecycle.ts";
 import { nodeCommands } from "./commands/node.ts";
 import { runCommand } from "./commands/run.ts";
+import { serveCommand } from "./commands/serve.ts";
 
 const program = new Command("fwlab")
   .description("a firewall testbed: real containers, a real ruleset, real packets")
@@ -21,6 +22,7 @@ for (const register of [
   lifecycleCommands,
   nodeCommands,
   runCommand,
+  serveCommand,
   evidenceCommands,
   imagesCommand,
   doctorCommand,

@@ -1,0 +1,225 @@
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { createServer, type Server } from "node:http";
+import { tmpdir } from "node:os";
+import { join, relative } from "node:path";
+import express, { type NextFunction, type Request, type Response } from "express";
+import { WebSocketServer } from "ws";
+import { z } from "zod";
+import { conntrackTable, watchConntrack } from "../evidence/conntrack-source.ts";
+import { EventBus } from "../evidence/event-bus.ts";
+import { watchKernelLog } from "../evidence/kernel-log-source.ts";
+import { watchNflog } from "../evidence/nflog-source.ts";
+import { parseSave } from "../firewall/parse-save.ts";
+import { labNodes, listLabs } from "../lab/find-lab.ts";
+import { StartedLab } from "../lab/started-lab.ts";
+import type { DockerRuntime } from "../runtime/docker-runtime.ts";
+import { findScenarios } from "../scenarios/find-scenarios.ts";
+import { runScenarios } from "../scenarios/run-scenarios.ts";
+import type { ScenarioResult } from "../scenarios/step-result.ts";
+import { projectRoot } from "../util/project-root.ts";
+import { newToken, originAllowed, tokenMatches, tokenOf } from "./auth.ts";
+import { Coalescer } from "./coalescer.ts";
+import type { ServerMessage } from "./protocol.ts";
+
+export interface Dashboard {
+  readonly url: string;
+  readonly token: string;
+  close(): Promise<void>;
+}
+
+const rulesetBody = z.strictObject({
+  text: z
+    .string()
+    .min(1)
+    .max(4 * 1024 * 1024),
+  backend: z.enum(["iptables-nft", "iptables-legacy", "nft"]).optional(),
+});
+const runBody = z.strictObject({ file: z.string().regex(/\.scenario\.ya?ml$/) });
+
+/**
+ * `fwlab serve`: the page (web/), a small REST API and the typed event stream over a WebSocket.
+ * Every API request and WebSocket needs the token printed at start; WebSockets also need the
+ * page's own Origin. Evidence of every running lab is followed and coalesced for the browser.
+ */
+export async function serveDashboard(
+  runtime: DockerRuntime,
+  opts: { host: string; port: number },
+): Promise<Dashboard> {
+  const token = newToken();
+  const bus = new EventBus(50_000);
+  const coalescer = new Coalescer();
+  bus.subscribe((e) => coalescer.add(e));
+  const watchers: { stop(): Promise<void> }[] = [await watchKernelLog(runtime, bus)];
+  const watched = new Set<string>();
+  const followLabs = async () => {
+    for (const [name, containers] of await listLabs(runtime)) {
+      if (watched.has(name) || containers.some((c) => c.state !== "running")) continue;
+      watched.add(name);
+      const lab = await StartedLab.attach(runtime, name);
+      for (const n of lab.nodes.filter((x) => x.firewall)) {
+        watchers.push(await watchConntrack(lab, n.name, bus), await watchNflog(lab, n.name, bus));
+      }
+    }
+  };
+  await followLabs().catch(() => {});
+
+  const app = express();
+  app.use(express.json({ limit: "5mb" }));
+  app.use("/api", (req: Request, res: Response, next: NextFunction) => {
+    if (!tokenMatches(token, tokenOf(req.headers, req.url)))
+      return void res.status(401).json({ error: "missing or wrong token" });
+    next();
+  });
+  const lab = async (name: string) => StartedLab.attach(runtime, name);
+  const wrap = (fn: (req: Request, res: Response) => Promise<unknown>) => (req: Request, res: Response) =>
+    fn(req, res).catch((err: Error & { exitCode?: number }) =>
+      res.status(err.exitCode === 2 ? 400 : 500).json({ error: err.message }),
+    );
+
+  app.get(
+    "/api/labs",
+    wrap(async (_req, res) => {
+      await followLabs();
+      const labs = await Promise.all(
+        [...(await listLabs(runtime)).keys()].map(async (name) => ({
+          name,
+          nodes: await labNodes(runtime, name),
+        })),
+      );
+      res.json(labs);
+    }),
+  );
+  app.get(
+    "/api/labs/:lab/nodes/:node/rules",
+    wrap(async (req, res) => {
+      const l = await lab(String(req.params.lab));
+      const node = String(req.params.node);
+      const [listing, save] = await Promise.all([l.rules(node), l.exec(node, ["fwlab-ruleset", "save"])]);
+      res.json({ listing, tables: parseSave(save.stdout) });
+    }),
+  );
+  app.get(
+    "/api/labs/:lab/nodes/:node/conntrack",
+    wrap(async (req, res) =>
+      res.json(await conntrackTable(await lab(String(req.params.lab)), String(req.params.node))),
+    ),
+  );
+  app.post(
+    "/api/labs/:lab/nodes/:node/ruleset",
+    wrap(async (req, res) => {
+      const body = rulesetBody.safeParse(req.body);
+      if (!body.success) return void res.status(400).json({ error: body.error.issues[0]!.message });
+      const dir = await mkdtemp(join(tmpdir(), "fwlab-upload-"));
+      try {
+        const file = join(dir, body.data.text.trimStart().startsWith("table") ? "ruleset.nft" : "ruleset");
+        await writeFile(file, body.data.text);
+        const r = await (await lab(String(req.params.lab))).loadRuleset(String(req.params.node), file, {
+          backend: body.data.backend,
+        });
+        res.json({ loaded: r.rules, format: r.format, backend: r.backend });
+      } catch (err) {
+        const message = (err as Error).message;
+        res
+          .status(400)
+          .json({ error: message, line: Number(/ line (\d+):/.exec(message)?.[1]) || undefined });
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    }),
+  );
+  app.get(
+    "/api/scenarios",
+    wrap(async (_req, res) =>
+      res.json(findScenarios(join(projectRoot(), "scenarios")).map((f) => relative(projectRoot(), f))),
+    ),
+  );
+  const runs = new Map<string, { done: boolean; results?: ScenarioResult[]; error?: string }>();
+  app.post(
+    "/api/runs",
+    wrap(async (req, res) => {
+      const body = runBody.safeParse(req.body);
+      if (!body.success)
+        return void res.status(400).json({ error: "body: { file: <a *.scenario.yml under scenarios/> }" });
+      const file = join(projectRoot(), body.data.file);
+      if (!file.startsWith(join(projectRoot(), "scenarios")))
+        return void res.status(400).json({ error: "scenario files live under scenarios/" });
+      const id = newToken().slice(0, 8);
+      const run: { done: boolean; results?: ScenarioResult[]; error?: string } = { done: false };
+      runs.set(id, run);
+      runScenarios([file], {
+        runtime,
+        onStep: (_s, step) =>
+          bus.publish({
+            kind: "notice",
+            level: "info",
+            message: `run ${id}: ${step.passed ? "✓" : "✗"} ${step.name}`,
+            time: Date.now(),
+          }),
+      })
+        .then((results) => Object.assign(run, { done: true, results }))
+        .catch((err: Error) => Object.assign(run, { done: true, error: err.message }));
+      res.status(202).json({ id });
+    }),
+  );
+  app.get("/api/runs/:id", (req, res) => {
+    const run = runs.get(String(req.params.id));
+    if (!run) return void res.status(404).json({ error: "no such run" });
+    res.json(run);
+  });
+  app.use(express.static(join(projectRoot(), "web")));
+
+  const server: Server = createServer(app);
+  const wss = new WebSocketServer({ noServer: true });
+  server.on("upgrade", (req, socket, head) => {
+    if (
+      !tokenMatches(token, tokenOf(req.headers, req.url ?? "")) ||
+      !originAllowed(req.headers.origin, req.headers.host)
+    ) {
+      socket.end("HTTP/1.1 403 Forbidden\r\n\r\n");
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => wss.emit("connection", ws));
+  });
+  const send = (msg: ServerMessage) => {
+    const text = JSON.stringify(msg);
+    for (const ws of wss.clients) {
+      // A page that cannot keep up loses batches, and is told so.
+      if (ws.bufferedAmount > 8 * 1024 * 1024)
+        ws.send(JSON.stringify({ kind: "dropped", count: 1, reason: "the page fell behind" }));
+      else ws.send(text);
+    }
+  };
+  wss.on("connection", async (ws) => {
+    const labs = await Promise.all(
+      [...(await listLabs(runtime)).keys()].map(async (name) => ({
+        name,
+        nodes: await labNodes(runtime, name),
+      })),
+    );
+    ws.send(JSON.stringify({ kind: "hello", labs } satisfies ServerMessage));
+  });
+  const timer = setInterval(async () => {
+    const { events, tables, dropped } = coalescer.flush(Date.now());
+    if (dropped) send({ kind: "dropped", count: dropped, reason: "more events than a page can show" });
+    for (const key of tables) {
+      const [l, n] = key.split("/") as [string, string];
+      events.push(await conntrackTable(await lab(l), n).catch(() => undefined as never));
+    }
+    const out = events.filter(Boolean);
+    if (out.length) send({ kind: "events", events: out });
+  }, 100);
+
+  await new Promise<void>((resolve) => server.listen(opts.port, opts.host, resolve));
+  const address = server.address() as { port: number };
+  const shownHost = opts.host === "0.0.0.0" ? "127.0.0.1" : opts.host;
+  return {
+    url: `http://${shownHost}:${address.port}/?token=${token}`,
+    token,
+    close: async () => {
+      clearInterval(timer);
+      for (const ws of wss.clients) ws.terminate();
+      await new Promise((r) => server.close(r));
+      await Promise.all(watchers.map((w) => w.stop().catch(() => {})));
+    },
+  };
+}

@@ -1,0 +1,86 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import WebSocket from "ws";
+import { DockerRuntime, type StartedLab } from "../../src/index.ts";
+import type { ServerMessage } from "../../src/server/protocol.ts";
+import { type Dashboard, serveDashboard } from "../../src/server/serve.ts";
+import { OPEN_RULES, sharedLab } from "./shared-lab.ts";
+
+describe("the dashboard server", () => {
+  let lab: StartedLab;
+  let dash: Dashboard;
+  let base: string;
+  beforeAll(async () => {
+    lab = await sharedLab();
+    await lab.loadRuleset("fw", "test/fixtures/rulesets/evidence.sh");
+    dash = await serveDashboard(await DockerRuntime.connect(), { host: "127.0.0.1", port: 0 });
+    base = dash.url.replace(/\/\?token=.*/, "");
+  });
+  afterAll(async () => {
+    await dash.close();
+    await lab.loadRuleset("fw", OPEN_RULES);
+  });
+  const auth = () => ({ authorization: `Bearer ${dash.token}`, "content-type": "application/json" });
+
+  it("refuses the API without the token, and serves it with", async () => {
+    expect((await fetch(`${base}/api/labs`)).status).toBe(401);
+    expect((await fetch(`${base}/api/labs?token=wrong`)).status).toBe(401);
+    const labs = await (await fetch(`${base}/api/labs`, { headers: auth() })).json();
+    expect(labs.map((l: { name: string }) => l.name)).toContain(lab.name);
+    expect((await fetch(`${base}/`)).status).toBe(200); // the page itself
+  });
+
+  it("refuses a WebSocket without the token or from another origin", async () => {
+    const refused = (url: string, origin: string) =>
+      new Promise<boolean>((resolve) => {
+        const ws = new WebSocket(url, { origin });
+        ws.on("open", () => resolve(false));
+        ws.on("error", () => resolve(true));
+      });
+    const ws = base.replace("http", "ws");
+    expect(await refused(`${ws}/ws`, base)).toBe(true);
+    expect(await refused(`${ws}/ws?token=${dash.token}`, "http://evil.example")).toBe(true);
+  });
+
+  it("streams attributed log lines and conntrack tables as typed messages", async () => {
+    const ws = new WebSocket(`${base.replace("http", "ws")}/ws?token=${dash.token}`, { origin: base });
+    const got: ServerMessage[] = [];
+    ws.on("message", (m) => got.push(JSON.parse(String(m))));
+    await new Promise((r) => ws.once("open", r));
+    await lab.exec("client", ["ping", "-c", "2", "-i", "0.2", "-W", "1", "10.0.2.80"]);
+    const deadline = Date.now() + 5000;
+    const logs = () =>
+      got
+        .flatMap((m) => (m.kind === "events" ? m.events : []))
+        .filter((e) => e.kind === "packet-log" && e.lab === lab.name && e.prefix === "fwd-echo");
+    while (Date.now() < deadline && logs().length < 2) await new Promise((r) => setTimeout(r, 50));
+    ws.close();
+    expect(got[0]?.kind).toBe("hello");
+    expect(logs()).toHaveLength(2);
+    const tables = got
+      .flatMap((m) => (m.kind === "events" ? m.events : []))
+      .filter((e) => e.kind === "conntrack-table");
+    expect(tables.length).toBeGreaterThan(0);
+  });
+
+  it("loads a ruleset from the page, shows a load error at its line, and keeps the previous ruleset", async () => {
+    const post = (text: string) =>
+      fetch(`${base}/api/labs/${lab.name}/nodes/fw/ruleset`, {
+        method: "POST",
+        headers: auth(),
+        body: JSON.stringify({ text }),
+      });
+    const before = (await lab.exec("fw", ["fwlab-ruleset", "save"])).stdout.replace(/\[\d+:\d+\]/g, "");
+    const bad = await post(
+      "iptables -P FORWARD DROP\niptables -A FORWARD -m conntrack --ctstate RELTAED -j ACCEPT\n",
+    );
+    expect(bad.status).toBe(400);
+    expect(await bad.json()).toMatchObject({ line: 2 });
+    expect((await lab.exec("fw", ["fwlab-ruleset", "save"])).stdout.replace(/\[\d+:\d+\]/g, "")).toBe(before);
+    const invalid = await fetch(`${base}/api/labs/${lab.name}/nodes/fw/ruleset`, {
+      method: "POST",
+      headers: auth(),
+      body: JSON.stringify({ txt: 1 }),
+    });
+    expect(invalid.status).toBe(400);
+  });
+});
