@@ -103,6 +103,20 @@ else
   say "docker-compose: missing (optional: apt-get install docker-compose)"
 fi
 
+# Chromium, for the dashboard's browser tests (`npm test` passes --test).
+if [ "${1:-}" = "--test" ]; then
+  if [ -x /usr/bin/chromium ]; then
+    say "chromium (browser tests): present"
+  elif is_root && is_debian; then
+    t=$(now)
+    say "chromium (browser tests): installing Debian's chromium ..."
+    apt_install chromium
+    say "chromium (browser tests): installed in $(took "$t")"
+  else
+    die "the dashboard's browser tests need Debian's chromium at /usr/bin/chromium (apt-get install chromium)"
+  fi
+fi
+
 # --- 3. lab images --------------------------------------------------------------------------
 fwlab() { bin/fwlab "$@"; }
 if fwlab images --check >/dev/null 2>&1; then

@@ -17,8 +17,40 @@ let paused = false;
 const MAX_LINES = 2000;
 let shown = 0;
 
+let graph;
+/** Networks and nodes as a graph (cytoscape): an edge per interface, labelled with its address. */
+function renderTopology(l) {
+  const networks = [...new Set((l?.nodes ?? []).flatMap((n) => Object.keys(n.addresses)))];
+  const elements = [
+    ...networks.map((net) => ({ data: { id: `net:${net}`, label: net, kind: "network" } })),
+    ...(l?.nodes ?? []).map((n) => ({ data: { id: n.name, label: `${n.name}\n${n.role}`, kind: n.firewall ? "firewall" : "node", state: n.state } })),
+    ...(l?.nodes ?? []).flatMap((n) =>
+      Object.entries(n.addresses).map(([net, ip]) => ({ data: { id: `${n.name}-${net}`, source: n.name, target: `net:${net}`, label: ip } })),
+    ),
+  ];
+  graph?.destroy();
+  graph = window.cytoscape({
+    container: $("topology"),
+    elements,
+    layout: { name: "cose", animate: false, nodeRepulsion: 8000 },
+    style: [
+      { selector: "node", style: { label: "data(label)", "text-wrap": "wrap", "font-size": 10, "text-valign": "center", width: 46, height: 46, "background-color": "#8ab4f8" } },
+      { selector: 'node[kind = "network"]', style: { shape: "round-rectangle", width: 70, height: 24, "background-color": "#e8eaed" } },
+      { selector: 'node[kind = "firewall"]', style: { shape: "diamond", "background-color": "#f28b82" } },
+      { selector: 'node[state != "running"][kind != "network"]', style: { "background-color": "#bbb" } },
+      { selector: "edge", style: { label: "data(label)", "font-size": 8, width: 1.5, "line-color": "#9aa0a6" } },
+    ],
+  });
+  graph.on("tap", "node", (evt) => {
+    const n = l.nodes.find((x) => x.name === evt.target.id());
+    $("node-details").textContent = n ? `${n.name}: ${n.role}, ${n.state}, ${n.image}, ${Object.entries(n.addresses).map(([k, v]) => `${k} ${v}`).join(", ")}` : evt.target.id();
+    if (n?.firewall) selectFirewall(n.name);
+  });
+}
+
 function renderNodes() {
   const l = labs.find((x) => x.name === lab);
+  if (window.cytoscape) renderTopology(l);
   const body = $("nodes").tBodies[0];
   body.replaceChildren();
   for (const n of l?.nodes ?? []) {

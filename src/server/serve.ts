@@ -167,6 +167,8 @@ export async function serveDashboard(
     res.json(run);
   });
   app.use(express.static(join(projectRoot(), "web")));
+  // The topology view draws with cytoscape, served from the installed package (no build step).
+  app.use("/vendor", express.static(join(projectRoot(), "node_modules/cytoscape/dist")));
 
   const server: Server = createServer(app);
   const wss = new WebSocketServer({ noServer: true });
