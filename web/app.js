@@ -149,6 +149,7 @@ function connect() {
       addLogs(msg.events);
       for (const e of msg.events) {
         if (e.kind === "conntrack-table" && e.lab === lab && e.node === firewall) renderConntrack(e);
+        if (e.kind === "counters" && e.lab === lab && e.node === firewall) renderCounters(e);
         if (e.kind === "notice" && e.message.startsWith("run ")) addStep(e.message);
         if (e.kind === "loss") $("status").textContent = `live (loss: ${e.reason})`;
       }
@@ -156,6 +157,27 @@ function connect() {
       $("status").textContent = `live (${msg.count} dropped: ${msg.reason})`;
     }
   };
+}
+
+let lastCounts = new Map();
+/** Rules with live counters; a rule whose counter rose since the last second lights up. */
+function renderCounters(e) {
+  const body = $("rule-counters").tBodies[0];
+  body.replaceChildren();
+  const counts = new Map();
+  for (const t of e.tables) {
+    for (const c of t.chains) {
+      const rows = [...c.rules.map((r) => ({ key: `${t.name} ${c.name} ${r.num}`, num: r.num, packets: r.packets, text: r.spec })),
+        ...(c.policy ? [{ key: `${t.name} ${c.name} policy`, num: "policy", packets: c.packets, text: c.policy }] : [])];
+      for (const r of rows) {
+        counts.set(r.key, r.packets);
+        const tr = body.insertRow();
+        for (const v of [t.name, c.name, r.num, r.packets, r.text]) tr.insertCell().append(text(v));
+        if (lastCounts.has(r.key) && r.packets > lastCounts.get(r.key)) tr.className = "hit";
+      }
+    }
+  }
+  lastCounts = counts;
 }
 
 function addStep(message) {

@@ -200,6 +200,24 @@ export async function serveDashboard(
     );
     ws.send(JSON.stringify({ kind: "hello", labs } satisfies ServerMessage));
   });
+  // Rule counters once a second, so the page can light up the rules being hit.
+  const countersTimer = setInterval(async () => {
+    if (wss.clients.size === 0) return;
+    for (const name of watched) {
+      const l = await lab(name).catch(() => undefined);
+      for (const n of l?.nodes.filter((x) => x.firewall) ?? []) {
+        const r = await l!.exec(n.name, ["fwlab-ruleset", "save"]).catch(() => undefined);
+        if (r)
+          bus.publish({
+            kind: "counters",
+            lab: name,
+            node: n.name,
+            tables: parseSave(r.stdout),
+            time: Date.now(),
+          });
+      }
+    }
+  }, 1000);
   const timer = setInterval(async () => {
     const { events, tables, dropped } = coalescer.flush(Date.now());
     if (dropped) send({ kind: "dropped", count: dropped, reason: "more events than a page can show" });
@@ -219,6 +237,7 @@ export async function serveDashboard(
     token,
     close: async () => {
       clearInterval(timer);
+      clearInterval(countersTimer);
       for (const ws of wss.clients) ws.terminate();
       await new Promise((r) => server.close(r));
       await Promise.all(watchers.map((w) => w.stop().catch(() => {})));

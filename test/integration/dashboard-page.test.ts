@@ -54,6 +54,11 @@ describe("the dashboard page", () => {
         { timeout: 5000 },
       );
       expect(await page.locator("#rules").textContent()).toContain("Chain FORWARD");
+      // Rules being hit light up: keep pinging until a counter rises between two pushes.
+      const pinging = lab.exec("client", ["ping", "-c", "12", "-i", "0.2", "-W", "1", "10.0.2.80"]);
+      await page.waitForSelector("#rule-counters tr.hit", { timeout: 5000 });
+      expect(await page.locator("#rule-counters tr.hit").first().textContent()).toMatch(/filterFORWARD/);
+      await pinging;
     } finally {
       await browser.close();
     }

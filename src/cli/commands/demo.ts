@@ -5,6 +5,7 @@ import { findChain, parseSave } from "../../firewall/parse-save.ts";
 import { startLab } from "../../lab/start-lab.ts";
 import type { StartedLab } from "../../lab/started-lab.ts";
 import { DockerRuntime } from "../../runtime/docker-runtime.ts";
+import { serveDashboard } from "../../server/serve.ts";
 import { toStderr } from "../../util/progress.ts";
 import { interruptSignal } from "../context.ts";
 import { statusTable } from "../status-table.ts";
@@ -17,7 +18,8 @@ export function demoCommand(program: Command): void {
   program
     .command("demo")
     .description("start the default lab and show packets crossing the firewall (what `npm start` runs)")
-    .action(async () => {
+    .option("--serve", "then start the dashboard and keep it running until Ctrl-C")
+    .action(async (opts: { serve?: boolean }) => {
       const runtime = await DockerRuntime.connect();
       const lab = await startLab(DEFAULT_LAB_FILE, {
         runtime,
@@ -35,6 +37,12 @@ export function demoCommand(program: Command): void {
         "\nThe lab keeps running. Try: fwlab rules fw · fwlab exec client -- curl -s http://web/whoami · " +
           "fwlab load fw FILE · fwlab down",
       );
+      if (!opts.serve) return;
+      const signal = interruptSignal();
+      const dashboard = await serveDashboard(runtime, { host: "127.0.0.1", port: 8080 });
+      console.log(`\nDashboard: ${dashboard.url}\n(Ctrl-C stops the dashboard; the lab keeps running)`);
+      await new Promise<void>((resolve) => signal.addEventListener("abort", () => resolve(), { once: true }));
+      await dashboard.close();
     });
 }
 
