@@ -1,11 +1,5 @@
 export type RulesetFormat = "iptables-save" | "iptables-script" | "nft";
 
-export const FORMAT_NAMES: Record<RulesetFormat, string> = {
-  "iptables-save": "iptables-save format",
-  "iptables-script": "shell script of iptables commands",
-  nft: "nft -f file",
-};
-
 /**
  * Tells the three ruleset formats apart by their first meaningful line:
  * `*filter` (iptables-save), `table ...`/`flush ruleset`/`#!/usr/sbin/nft` (nft), else a script.

@@ -19,7 +19,7 @@ export class StartedLab implements AsyncDisposable {
   constructor(
     readonly name: string,
     private readonly runtime: DockerRuntime,
-    private nodeList: LabNode[],
+    private readonly nodeList: LabNode[],
   ) {}
 
   /** Finds a running lab by name (from Docker labels). */
@@ -117,10 +117,6 @@ export class StartedLab implements AsyncDisposable {
     const r = await this.exec(node, ["fwlab-ruleset", "list"]);
     if (r.exitCode !== 0) throw new FwlabError(`[${node}] fwlab-ruleset list failed: ${r.stderr.trim()}`);
     return r.stdout;
-  }
-
-  async refresh(): Promise<void> {
-    this.nodeList = await labNodes(this.runtime, this.name);
   }
 
   /** Removes every container and network of the lab. Idempotent. */

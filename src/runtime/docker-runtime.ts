@@ -120,10 +120,6 @@ export class DockerRuntime {
     await ignoreNotFound(this.docker.getContainer(id).remove({ force: true, v: true }));
   }
 
-  async killContainer(id: string): Promise<void> {
-    await ignoreNotFound(this.docker.getContainer(id).kill());
-  }
-
   async listContainers(labels: Record<string, string | true> = {}): Promise<ContainerInfo[]> {
     const list = await this.docker.listContainers({ all: true, filters: { label: labelFilters(labels) } });
     return list.map((c) => ({

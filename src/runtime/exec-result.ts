@@ -5,9 +5,3 @@ export interface ExecResult {
   readonly stderr: string;
   readonly durationMs: number;
 }
-
-export const execOk = (r: ExecResult): boolean => r.exitCode === 0;
-
-/** The output a human wants to read when a command failed: stderr, else stdout. */
-export const execMessage = (r: ExecResult): string =>
-  (r.stderr.trim() || r.stdout.trim() || "no output").trim();
