@@ -50,12 +50,14 @@ export async function serveDashboard(
   const coalescer = new Coalescer();
   bus.subscribe((e) => coalescer.add(e));
   const watchers: { stop(): Promise<void> }[] = [await watchKernelLog(runtime, bus)];
-  const watched = new Set<string>();
+  // Labs whose evidence is followed, attached once: the timers below must not list containers
+  // several times a second.
+  const watched = new Map<string, StartedLab>();
   const followLabs = async () => {
     for (const [name, containers] of await listLabs(runtime)) {
       if (watched.has(name) || containers.some((c) => c.state !== "running")) continue;
-      watched.add(name);
       const lab = await StartedLab.attach(runtime, name);
+      watched.set(name, lab);
       for (const n of lab.nodes.filter((x) => x.firewall)) {
         watchers.push(await watchConntrack(lab, n.name, bus), await watchNflog(lab, n.name, bus));
       }
@@ -203,10 +205,9 @@ export async function serveDashboard(
   // Rule counters once a second, so the page can light up the rules being hit.
   const countersTimer = setInterval(async () => {
     if (wss.clients.size === 0) return;
-    for (const name of watched) {
-      const l = await lab(name).catch(() => undefined);
-      for (const n of l?.nodes.filter((x) => x.firewall) ?? []) {
-        const r = await l!.exec(n.name, ["fwlab-ruleset", "save"]).catch(() => undefined);
+    for (const [name, l] of watched) {
+      for (const n of l.nodes.filter((x) => x.firewall)) {
+        const r = await l.exec(n.name, ["fwlab-ruleset", "save"]).catch(() => undefined);
         if (r)
           bus.publish({
             kind: "counters",
@@ -223,7 +224,8 @@ export async function serveDashboard(
     if (dropped) send({ kind: "dropped", count: dropped, reason: "more events than a page can show" });
     for (const key of tables) {
       const [l, n] = key.split("/") as [string, string];
-      events.push(await conntrackTable(await lab(l), n).catch(() => undefined as never));
+      const followed = watched.get(l);
+      if (followed) events.push(await conntrackTable(followed, n).catch(() => undefined as never));
     }
     const out = events.filter(Boolean);
     if (out.length) send({ kind: "events", events: out });
