@@ -1,6 +1,7 @@
 import type { SavedTable } from "../firewall/parse-save.ts";
 import type { PacketFields } from "./packet-fields.ts";
 import type { ConntrackEntry, ConntrackEventType } from "./parse-conntrack.ts";
+import type { TracePacket } from "./parse-trace.ts";
 
 /** Where an event happened. */
 export interface Origin {
@@ -58,6 +59,8 @@ export interface TraceEvent extends Origin {
   readonly rule?: number;
   readonly verdict: string;
   readonly ruleText: string;
+  /** The packet as it entered this node (before any NAT here), when the trace printed it. */
+  readonly packet?: TracePacket;
   readonly time: number;
 }
 

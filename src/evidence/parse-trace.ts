@@ -35,3 +35,51 @@ export function parseTraceLine(line: string): TraceLine | undefined {
     spec,
   };
 }
+
+/** The packet of a `PACKET:` line of `xtables-monitor --trace`, as the hook saw it. */
+export interface TracePacket {
+  readonly packetId: string;
+  readonly in?: string;
+  readonly out?: string;
+  readonly src: string;
+  readonly dst: string;
+  /** "tcp" or "udp" when the line has ports, else "other" (ICMP prints no type or id). */
+  readonly proto: "tcp" | "udp" | "other";
+  readonly sport?: number;
+  readonly dport?: number;
+  /** TCP flags (SYN, ACK, ...). */
+  readonly flags: readonly string[];
+}
+
+const TCP_FLAGS = new Set(["SYN", "ACK", "FIN", "RST", "PSH", "URG", "ECE", "CWR"]);
+
+/**
+ * Parses `PACKET: 2 f4a34d92 IN=lan OUT=dmz MACSRC=... SRC=10.0.1.10 DST=10.0.2.80 LEN=60 ...
+ * SPORT=49960 DPORT=81 SYN`. TCP is told from UDP by its flags (UDP lines have ports, no flags).
+ */
+export function parseTracePacket(line: string): TracePacket | undefined {
+  const m = /^PACKET: \d+ ([0-9a-f]+) (.*)$/.exec(line.trim());
+  if (!m) return undefined;
+  const words = m[2]!.split(/\s+/);
+  const kv = new Map<string, string>();
+  for (const w of words) {
+    const i = w.indexOf("=");
+    if (i > 0) kv.set(w.slice(0, i), w.slice(i + 1));
+  }
+  const src = kv.get("SRC");
+  const dst = kv.get("DST");
+  if (!src || !dst) return undefined;
+  const flags = words.filter((w) => TCP_FLAGS.has(w));
+  const sport = kv.has("SPORT") ? Number(kv.get("SPORT")) : undefined;
+  return {
+    packetId: m[1]!,
+    in: kv.get("IN") || undefined,
+    out: kv.get("OUT") || undefined,
+    src,
+    dst,
+    proto: sport === undefined ? "other" : flags.length ? "tcp" : "udp",
+    sport,
+    dport: kv.has("DPORT") ? Number(kv.get("DPORT")) : undefined,
+    flags,
+  };
+}

@@ -1,10 +1,8 @@
 import { parse as parseShell } from "shell-quote";
 import { FwlabError } from "../errors.ts";
-import { parseSave } from "../firewall/parse-save.ts";
 import type { StartedLab } from "../lab/started-lab.ts";
 import type { EventBus } from "./event-bus.ts";
-import { eachLine } from "./line-reader.ts";
-import { parseTraceLine } from "./parse-trace.ts";
+import { followTrace } from "./trace-monitor.ts";
 
 export interface PacketTrace {
   stop(): Promise<void>;
@@ -45,31 +43,7 @@ export async function tracePackets(
     "-c",
     `iptables-nft -t raw -S | grep -- '--comment ${COMMENT}' | sed 's/^-A /-D /' | while read -r r; do eval "iptables-nft -t raw $r"; done`,
   ]);
-  // Rule numbers come from the ruleset as it is now: trace lines carry nft handles, not numbers.
-  const rules = parseSave((await lab.exec(node, ["iptables-nft-save"])).stdout);
-  const numberOf = (table: string, chain: string, spec: string) =>
-    rules
-      .find((t) => t.name === table)
-      ?.chains.find((c) => c.name === chain)
-      ?.rules.find((r) => r.spec === spec)?.num;
-
-  const stream = await lab.execStream(node, ["xtables-monitor", "--trace"]);
-  eachLine(stream.stdout, (line) => {
-    const t = parseTraceLine(line);
-    if (!t || t.spec.includes(COMMENT)) return; // fwlab's own TRACE rule is not the user's
-    bus.publish({
-      kind: "trace",
-      lab: lab.name,
-      node,
-      packetId: t.packetId,
-      table: t.table,
-      chain: t.chain,
-      rule: t.what === "rule" ? numberOf(t.table, t.chain, t.spec) : undefined,
-      verdict: t.verdict,
-      ruleText: t.what === "rule" ? `-A ${t.chain} ${t.spec}` : `${t.what} ${t.verdict}`,
-      time: Date.now(),
-    });
-  });
+  const monitor = await followTrace(lab, node, bus, (_table, spec) => spec.includes(COMMENT));
   const rule = (op: "-I" | "-D", chain: string) => [
     "iptables-nft",
     "-t",
@@ -88,14 +62,14 @@ export async function tracePackets(
   for (const chain of ["PREROUTING", "OUTPUT"]) {
     const r = await lab.exec(node, rule("-I", chain));
     if (r.exitCode !== 0) {
-      await stream.stop();
+      await monitor.stop();
       throw new FwlabError(`[${node}] cannot add the trace rule for "${match}": ${r.stderr.trim()}`, 2);
     }
   }
   return {
     stop: async () => {
       for (const chain of ["PREROUTING", "OUTPUT"]) await lab.exec(node, rule("-D", chain));
-      await stream.stop();
+      await monitor.stop();
     },
   };
 }

@@ -4,7 +4,15 @@ import type { Probe } from "./probe.ts";
 type Step = Extract<ProbeStep, { probe: "dns" }>;
 
 export const dns: Probe<Step> = {
-  request: (s, to, timeoutMs) => ({ server: to, name: s.query, type: s.type, tcp: s.tcp, timeoutMs }),
+  request: (s, to, timeoutMs, sourcePort) => ({
+    server: to,
+    name: s.query,
+    type: s.type,
+    tcp: s.tcp,
+    timeoutMs,
+    localPort: sourcePort,
+  }),
+  flow: (s, to, sourcePort) => ({ proto: s.tcp ? "tcp" : "udp", dst: to, dport: 53, sport: sourcePort }),
   check: (s, r) => {
     if (s.answer === undefined || r.verdict !== "ok") return [];
     const got = (r.facts?.answers as string[] | undefined) ?? [];

@@ -7,7 +7,13 @@ const url = (s: Step, to: string) =>
   `${s.https ? "https" : "http"}://${to}${s.port ? `:${s.port}` : ""}${s.path ?? "/"}`;
 
 export const http: Probe<Step> = {
-  request: (s, to, timeoutMs) => ({ url: url(s, to), timeoutMs }),
+  request: (s, to, timeoutMs, sourcePort) => ({ url: url(s, to), timeoutMs, localPort: sourcePort }),
+  flow: (s, to, sourcePort) => ({
+    proto: "tcp",
+    dst: to,
+    dport: s.port ?? (s.https ? 443 : 80),
+    sport: sourcePort,
+  }),
   check: (s, r) => {
     if (r.verdict !== "ok") return [];
     const out: string[] = [];

@@ -59,8 +59,10 @@ export class ProbeAgent {
   run(probe: string, params: Record<string, unknown>, signal?: AbortSignal): Promise<AgentResult> {
     const id = this.nextId++;
     return new Promise((resolve) => {
+      // The agent stops the probe too (its socket or program), so nothing of it lingers.
       const onAbort = () => {
         this.pending.delete(id);
+        this.stream.write!(`${JSON.stringify({ id, cancel: true })}\n`);
         resolve({ verdict: "error", detail: "aborted", durationMs: 0 });
       };
       signal?.addEventListener("abort", onAbort, { once: true });

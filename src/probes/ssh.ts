@@ -4,7 +4,7 @@ import type { Probe } from "./probe.ts";
 type Step = Extract<ProbeStep, { probe: "ssh" }>;
 
 export const ssh: Probe<Step> = {
-  request: (s, to, timeoutMs) => ({
+  request: (s, to, timeoutMs, sourcePort) => ({
     host: to,
     port: s.port ?? 22,
     user: s.user ?? "student",
@@ -12,7 +12,10 @@ export const ssh: Probe<Step> = {
     password: s.password ?? "student",
     command: s.command ?? "echo fwlab-ssh-ok",
     timeoutMs,
+    localPort: sourcePort,
   }),
+  // The agent connects once with this port before ssh runs: a dropped SYN decides.
+  flow: (s, to, sourcePort) => ({ proto: "tcp", dst: to, dport: s.port ?? 22, sport: sourcePort }),
   check: (s, r) => {
     if (r.verdict !== "ok") return [];
     const out = String(r.facts?.output ?? "");

@@ -4,6 +4,7 @@ import { EventBus } from "../evidence/event-bus.ts";
 import type { EvidenceEvent } from "../evidence/events.ts";
 import { watchKernelLog } from "../evidence/kernel-log-source.ts";
 import { type NflogWatch, nflogGroups, watchNflog } from "../evidence/nflog-source.ts";
+import { type EveryPacketTrace, traceEveryPacket } from "../evidence/trace-every-packet.ts";
 import { labStatus } from "../lab/lab-status.ts";
 import { startLabSpec } from "../lab/start-lab.ts";
 import { StartedLab } from "../lab/started-lab.ts";
@@ -12,6 +13,7 @@ import { DockerRuntime } from "../runtime/docker-runtime.ts";
 import { hostSysctl } from "../runtime/host-kernel.ts";
 import { type Progress, silent } from "../util/progress.ts";
 import { projectRoot } from "../util/project-root.ts";
+import { DropVerdicts } from "./drop-verdicts.ts";
 import { type LoadedScenario, readScenarioFile } from "./read-scenario-file.ts";
 import { runExecStep, runLoadStep, runProbeStep, runSysctlStep, type StepContext, slug } from "./run-step.ts";
 import type { ProbeStep, Step } from "./scenario-schema.ts";
@@ -45,6 +47,11 @@ export async function runScenarios(
   const bus = new EventBus(200_000);
   const events: EvidenceEvent[] = [];
   bus.subscribe((e) => events.push(e));
+  const drops = new DropVerdicts(bus);
+  // fwlab's probes bind ports above the kernel's ephemeral range (32768-60999), so no other
+  // socket shares them; a random start keeps back-to-back runs off each other's conntrack entries.
+  let nextPort = Math.floor(Math.random() * PORTS);
+  const sourcePort = () => FIRST_PORT + (nextPort++ % PORTS);
   const kernel = await watchKernelLog(runtime, bus);
   const labs = new Map<string, { lab: StartedLab; started: boolean; watchers?: LabWatchers }>();
   const agents = new Map<string, Promise<ProbeAgent>>();
@@ -84,12 +91,18 @@ export async function runScenarios(
       // than most scenarios' steps.
       entry.watchers ??= await LabWatchers.start(lab, bus);
       events.length = 0;
-      results.push(await runScenario(s, lab, { ...opts, progress }, events, agent, entry.watchers));
+      results.push(
+        await runScenario(s, lab, { ...opts, progress }, events, agent, entry.watchers, {
+          drops,
+          sourcePort,
+        }),
+      );
     }
   } finally {
     await Promise.all([...labs.values()].map((l) => l.watchers?.stop()));
     await Promise.all([...agents.values()].map(async (a) => (await a.catch(() => undefined))?.stop()));
     await kernel.stop();
+    drops.close();
     for (const { lab, started } of labs.values()) if (started) await lab.stop();
   }
   return results;
@@ -102,6 +115,7 @@ async function runScenario(
   events: EvidenceEvent[],
   agent: (node: string) => Promise<ProbeAgent>,
   watchers: LabWatchers,
+  probes: Pick<StepContext, "drops" | "sourcePort">,
 ): Promise<ScenarioResult> {
   const t0 = performance.now();
   const name = s.scenario.name;
@@ -141,8 +155,9 @@ async function runScenario(
         ]),
       ),
     );
-    await watchers.followNflogGroups();
+    await watchers.rulesetsChanged();
     const ctx: StepContext = {
+      ...probes,
       lab,
       scenarioSlug: slug(relative(projectRoot(), s.file).replace(/\.scenario\.ya?ml$/, "")),
       bundleDir: opts.bundleDir ?? "fwlab-results",
@@ -152,7 +167,7 @@ async function runScenario(
       signal: opts.signal,
       agent,
       path: s.path,
-      rulesetsChanged: () => watchers.followNflogGroups(),
+      rulesetsChanged: () => watchers.rulesetsChanged(),
     };
     const list = s.scenario.steps;
     for (let i = 0; i < list.length; ) {
@@ -208,6 +223,8 @@ async function runScenario(
 }
 
 const BATCH = 8;
+const FIRST_PORT = 61000;
+const PORTS = 4000;
 const batchable = (step: Step): step is ProbeStep =>
   "probe" in step && !step.evidence && ["ping", "tcp", "udp", "dns", "http"].includes(step.probe);
 
@@ -259,8 +276,8 @@ async function restoreState(lab: StartedLab, saved: SavedState): Promise<void> {
     await lab.exec(s.node, ["sysctl", "-w", `${s.key}=${s.value}`]).catch(() => {});
 }
 
-/** A lab's evidence listeners for a whole run: conntrack and a capture per firewall node, and
- * NFLOG listeners that follow the groups the loaded rulesets use. */
+/** A lab's evidence listeners for a whole run: conntrack, a capture and a packet trace per
+ * firewall node, and NFLOG listeners that follow the groups the loaded rulesets use. */
 class LabWatchers {
   private nflog = new Map<string, { groups: string; watch: NflogWatch }>();
 
@@ -269,15 +286,22 @@ class LabWatchers {
     private readonly bus: EventBus,
     private readonly conntrack: { stop(): Promise<void> }[],
     readonly captures: Map<string, WindowCapture>,
+    private readonly traces: EveryPacketTrace[],
   ) {}
 
   static async start(lab: StartedLab, bus: EventBus): Promise<LabWatchers> {
     const firewalls = lab.nodes.filter((n) => n.firewall).map((n) => n.name);
-    const conntrack = await Promise.all(firewalls.map((n) => watchConntrack(lab, n, bus)));
-    const captures = new Map(
-      await Promise.all(firewalls.map(async (n) => [n, await WindowCapture.start(lab, n)] as const)),
-    );
-    return new LabWatchers(lab, bus, conntrack, captures);
+    const [conntrack, captures, traces] = await Promise.all([
+      Promise.all(firewalls.map((n) => watchConntrack(lab, n, bus))),
+      Promise.all(firewalls.map(async (n) => [n, await WindowCapture.start(lab, n)] as const)),
+      Promise.all(firewalls.map((n) => traceEveryPacket(lab, n, bus))),
+    ]);
+    return new LabWatchers(lab, bus, conntrack, new Map(captures), traces);
+  }
+
+  /** After a ruleset load: NFLOG groups may have changed, trace lines are renumbered. */
+  async rulesetsChanged(): Promise<void> {
+    await Promise.all([this.followNflogGroups(), ...this.traces.map((t) => t.refresh())]);
   }
 
   /** (Re)starts a node's NFLOG listeners only when the groups its ruleset uses changed. */
@@ -298,9 +322,12 @@ class LabWatchers {
 
   async stop(): Promise<void> {
     await Promise.all(
-      [...this.conntrack, ...this.captures.values(), ...[...this.nflog.values()].map((x) => x.watch)].map(
-        (w) => w.stop().catch(() => {}),
-      ),
+      [
+        ...this.conntrack,
+        ...this.captures.values(),
+        ...this.traces,
+        ...[...this.nflog.values()].map((x) => x.watch),
+      ].map((w) => w.stop().catch(() => {})),
     );
   }
 }

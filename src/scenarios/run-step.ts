@@ -2,13 +2,14 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { conntrackTable } from "../evidence/conntrack-source.ts";
 import { type CounterDelta, counterDeltas } from "../evidence/counters.ts";
-import type { ConntrackChangeEvent, EvidenceEvent, PacketLogEvent } from "../evidence/events.ts";
+import type { ConntrackChangeEvent, EvidenceEvent, PacketLogEvent, TraceEvent } from "../evidence/events.ts";
 import type { ConntrackEntry } from "../evidence/parse-conntrack.ts";
 import { parseSave, type SavedTable } from "../firewall/parse-save.ts";
 import type { StartedLab } from "../lab/started-lab.ts";
 import { probeFor } from "../probes/index.ts";
-import type { ProbeAgent } from "../probes/probe-agent.ts";
+import type { AgentResult, ProbeAgent } from "../probes/probe-agent.ts";
 import { checkEvidence } from "./check-evidence.ts";
+import { type DropVerdicts, packetOf, type WatchedFlow } from "./drop-verdicts.ts";
 import { decidingRule } from "./explain.ts";
 import type { ExecStep, LoadStep, ProbeStep, SysctlStep } from "./scenario-schema.ts";
 import type { Check, StepResult } from "./step-result.ts";
@@ -27,6 +28,10 @@ export interface StepContext {
   path(p: string): string;
   /** Called after a load step: the NFLOG groups may have changed. */
   rulesetsChanged(): Promise<void>;
+  /** Tells a probe at once when a firewall drops its packet (absent: probes wait out timeouts). */
+  readonly drops?: DropVerdicts;
+  /** A source port of fwlab's own range, unused by the run's other probes for a long while. */
+  sourcePort(): number;
 }
 
 // LOG lines reach fwlab within ~7 ms (p99, bench/events.ts): wait a little longer for steps
@@ -51,10 +56,25 @@ export async function runProbeStep(
   // ssh count whole seconds, so their probes wait at least one.)
   const timeoutMs = step.timeoutMs ?? 500;
   const agent = await ctx.agent(step.from);
+  const sport = ("sourcePort" in step ? step.sourcePort : undefined) ?? ctx.sourcePort();
+  const flowOf = probe.flow?.(step as never, to, sport);
+  const flow: WatchedFlow | undefined = flowOf && {
+    ...flowOf,
+    lab: lab.name,
+    fromNode: step.from,
+    src: Object.values(lab.node(step.from).addresses),
+  };
   const before = await readAllCounters(ctx);
   const startedAt = Date.now();
   const t0 = performance.now();
-  const r = await agent.run(step.probe, probe.request(step as never, to, timeoutMs), ctx.signal);
+  const r = await probeOrDrop(
+    ctx,
+    agent,
+    step.probe,
+    probe.request(step as never, to, timeoutMs, sport),
+    flow,
+    t0,
+  );
   const durationMs = performance.now() - t0;
   if (step.evidence?.log || step.evidence?.logOrder) await new Promise((res) => setTimeout(res, GRACE_MS));
   const after = await readAllCounters(ctx);
@@ -70,6 +90,13 @@ export async function runProbeStep(
     (e): e is ConntrackChangeEvent => e.kind === "conntrack" && inWindow(e),
   );
   const seenFrom = probe.seenFrom?.(r as never);
+  const trace = ctx.events.filter(
+    (e): e is TraceEvent =>
+      e.kind === "trace" &&
+      inWindow(e) &&
+      !!e.packet &&
+      (flow ? packetOf(flow, e.packet, true) : touches(e, lab, step.from, to)),
+  );
   const tables: Record<string, ConntrackEntry[]> = {};
   for (const node of new Set((step.evidence?.conntrackTable ?? []).map((c) => c.node))) {
     tables[node] = (await conntrackTable(lab, node)).entries as ConntrackEntry[];
@@ -108,11 +135,57 @@ export async function runProbeStep(
     durationMs,
     probeMs: r.durationMs,
     checks,
-    evidence: { logs, conntrack, counters, seenFrom },
+    evidence: { logs, conntrack, counters, seenFrom, trace },
     startedAt,
   };
   return passed ? result : { ...result, bundle: await writeBundle(ctx, result, startedAt, endedAt) };
 }
+
+/**
+ * Runs the probe in its node and, where its flow is known, races it against the firewalls'
+ * traces: a packet of the flow seen dropped decides `timeout` at once, naming the rule.
+ */
+async function probeOrDrop(
+  ctx: StepContext,
+  agent: ProbeAgent,
+  kind: string,
+  request: Record<string, unknown>,
+  flow: WatchedFlow | undefined,
+  t0: number,
+): Promise<AgentResult> {
+  const watch = flow && ctx.drops?.watch(flow);
+  if (!watch) return agent.run(kind, request, ctx.signal);
+  const cancel = new AbortController();
+  const signal = ctx.signal ? AbortSignal.any([ctx.signal, cancel.signal]) : cancel.signal;
+  try {
+    return await Promise.race([
+      agent.run(kind, request, signal),
+      watch.dropped.then((e): AgentResult => {
+        const where =
+          e.rule === undefined
+            ? `${e.table} ${e.chain} policy DROP`
+            : `${e.table} ${e.chain} rule ${e.rule} (${e.ruleText})`;
+        const ms = Math.round(performance.now() - t0);
+        return {
+          verdict: "timeout",
+          detail: `dropped by ${e.node} ${where}; seen ${ms} ms after sending, no client timeout waited`,
+          durationMs: performance.now() - t0,
+          facts: { local: `${flow.src[0]}:${flow.sport ?? ""}`, droppedBy: e },
+        };
+      }),
+    ]);
+  } finally {
+    watch.close();
+    cancel.abort(); // after the race: stops a probe the trace decided, a no-op for one that answered
+  }
+}
+
+/** A traced packet between a probe's node and its target (probes without a known flow). */
+const touches = (e: TraceEvent, lab: StartedLab, from: string, to: string) => {
+  const mine = Object.values(lab.node(from).addresses);
+  const p = e.packet!;
+  return (mine.includes(p.src) && p.dst === to) || (mine.includes(p.dst) && p.src === to);
+};
 
 export async function runLoadStep(ctx: StepContext, step: LoadStep, index: number): Promise<StepResult> {
   const startedAt = Date.now();

@@ -1,20 +1,27 @@
 import type { TestProject } from "vitest/node";
 import { removeLab, startLab } from "../../src/index.ts";
+import { labStatus } from "../../src/lab/lab-status.ts";
 import { DockerRuntime } from "../../src/runtime/docker-runtime.ts";
 
 /** The lab the integration tests share: the default lab file, under its own name. */
 export const SHARED_LAB = "fwtest";
 
+/**
+ * Starts the shared lab, or reuses it when it is already up and ready (a developer keeping it
+ * running between runs of single test files); only a lab started here is removed at the end.
+ */
 export default async function setup(project: TestProject) {
   const runtime = await DockerRuntime.connect();
   const started = performance.now();
-  const lab = await startLab("docker-compose.yml", { name: SHARED_LAB, runtime });
+  const status = await labStatus(runtime, SHARED_LAB);
+  const reuse = status.ready && status.nodes.length > 0;
+  if (!reuse) await startLab("docker-compose.yml", { name: SHARED_LAB, runtime });
   process.stderr.write(
-    `[global-setup] shared lab ${lab.name} up in ${Math.round(performance.now() - started)} ms\n`,
+    `[global-setup] shared lab ${SHARED_LAB} ${reuse ? "reused" : "up"} in ${Math.round(performance.now() - started)} ms\n`,
   );
   project.provide("sharedLab", SHARED_LAB);
   return async () => {
-    await removeLab(runtime, SHARED_LAB);
+    if (!reuse) await removeLab(runtime, SHARED_LAB);
   };
 }
 

@@ -22,7 +22,7 @@ try {
 const UNREACHABLE = new Set(["EHOSTUNREACH", "ENETUNREACH", "EACCES", "EPERM"]);
 const now = () => Number(process.hrtime.bigint()) / 1e6;
 
-function tcp({ host, port, timeoutMs, send, localPort }) {
+function tcp({ host, port, timeoutMs, send, localPort }, signal) {
   return new Promise((resolve) => {
     const s = net.connect({ host, port, localPort });
     let data = "";
@@ -36,6 +36,7 @@ function tcp({ host, port, timeoutMs, send, localPort }) {
       resolve({ verdict, detail, facts: { local: local || "?", ...facts } });
     };
     const timer = setTimeout(() => done("timeout", `no answer from ${host}:${port} within ${timeoutMs} ms`), timeoutMs);
+    signal?.addEventListener("abort", () => done("timeout", "cancelled"), { once: true });
     s.on("connect", () => {
       if (send === undefined) return done("ok", `connected to ${host}:${port}`);
       s.write(send);
@@ -52,11 +53,14 @@ function tcp({ host, port, timeoutMs, send, localPort }) {
   });
 }
 
-function udp({ host, port, timeoutMs, payload, localPort }) {
+function udp({ host, port, timeoutMs, payload, localPort }, signal) {
   return new Promise((resolve) => {
     const s = dgram.createSocket({ type: "udp4", reuseAddr: true });
     let timer;
+    let finished = false;
     const done = (verdict, detail, facts = {}) => {
+      if (finished) return; // a cancel, an error and a reply can race; close once
+      finished = true;
       clearTimeout(timer);
       let local = "";
       try {
@@ -72,6 +76,7 @@ function udp({ host, port, timeoutMs, payload, localPort }) {
       else if (UNREACHABLE.has(e.code)) done("unreachable", `${host}:${port}: ${e.code} (ICMP error)`);
       else done("error", `${e.code ?? e.message}`);
     });
+    signal?.addEventListener("abort", () => done("timeout", "cancelled"), { once: true });
     s.on("message", (m) => done("ok", `${m.length} bytes back from ${host}:${port}`, { received: m.toString() }));
     if (localPort) s.bind(localPort);
     s.connect(port, host, () => {
@@ -82,12 +87,12 @@ function udp({ host, port, timeoutMs, payload, localPort }) {
 }
 
 /** Runs a program inside this node; resolves with its exit code and output (never rejects). */
-function run(file, args, timeoutMs, env) {
+function run(file, args, timeoutMs, env, signal) {
   return new Promise((resolve) => {
     execFile(
       file,
       args,
-      { timeout: timeoutMs, killSignal: "SIGKILL", maxBuffer: 64 * 1024 * 1024, encoding: "latin1", env: { ...process.env, ...env } },
+      { timeout: timeoutMs, signal, killSignal: "SIGKILL", maxBuffer: 64 * 1024 * 1024, encoding: "latin1", env: { ...process.env, ...env } },
       (err, stdout, stderr) => {
         const code = err ? (typeof err.code === "number" ? err.code : err.killed ? "killed" : (err.code ?? 1)) : 0;
         resolve({ code, stdout, stderr });
@@ -103,9 +108,9 @@ function icmpVerdict(text) {
   return undefined;
 }
 
-async function ping({ host, timeoutMs, count }) {
+async function ping({ host, timeoutMs, count }, signal) {
   const waitS = Math.max(0.2, timeoutMs / 1000); // iputils takes fractions of a second
-  const r = await run("ping", ["-n", "-c", String(count ?? 1), "-W", String(waitS), host], timeoutMs + 2000);
+  const r = await run("ping", ["-n", "-c", String(count ?? 1), "-W", String(waitS), host], timeoutMs + 2000, {}, signal);
   const received = Number(/(\d+) received/.exec(r.stdout)?.[1] ?? 0);
   if (received > 0) return { verdict: "ok", detail: `${received} echo replies from ${host}`, facts: { received } };
   const icmp = icmpVerdict(r.stdout + r.stderr);
@@ -115,11 +120,12 @@ async function ping({ host, timeoutMs, count }) {
   return { verdict: "timeout", detail: `no echo reply from ${host} within ${waitS} s` };
 }
 
-async function dns({ server, name, type, timeoutMs, tcp: overTcp }) {
+async function dns({ server, name, type, timeoutMs, tcp: overTcp, localPort }, signal) {
   const waitS = Math.max(1, Math.ceil(timeoutMs / 1000));
   const args = [`@${server}`, name, type ?? "A", "+tries=1", `+time=${waitS}`, "+noall", "+answer", "+comments"];
   if (overTcp) args.push("+tcp");
-  const r = await run("dig", args, timeoutMs + 2000);
+  if (localPort) args.push("-b", `0.0.0.0#${localPort}`);
+  const r = await run("dig", args, timeoutMs + 2000, {}, signal);
   const out = r.stdout + r.stderr;
   const status = /status: (\w+)/.exec(out)?.[1];
   if (status) {
@@ -144,11 +150,12 @@ function curlVerdict(r, what) {
   return undefined;
 }
 
-async function http({ url, timeoutMs, insecure }) {
+async function http({ url, timeoutMs, insecure, localPort }, signal) {
   const s = timeoutMs / 1000;
   const args = ["-sS", "-o", "-", "-w", "\n%{http_code}", "--connect-timeout", String(s), "-m", String(s + 2)];
   if (insecure !== false) args.push("-k");
-  const r = await run("curl", [...args, url], timeoutMs + 4000);
+  if (localPort) args.push("--local-port", String(localPort));
+  const r = await run("curl", [...args, url], timeoutMs + 4000, {}, signal);
   const bad = curlVerdict(r, url);
   if (bad) return bad;
   if (r.code !== 0) return { verdict: "error", detail: `curl exited ${r.code}: ${r.stderr.trim()}` };
@@ -185,9 +192,9 @@ async function ftp({ host, user, password, path, mode, timeoutMs }) {
   };
 }
 
-async function ssh({ host, port, user, auth, password, command, timeoutMs }) {
+async function ssh({ host, port, user, auth, password, command, timeoutMs, localPort }, signal) {
   // ssh's ConnectTimeout counts whole seconds: a TCP connect first tells a drop in timeoutMs.
-  const reach = await tcp({ host, port: port ?? 22, timeoutMs });
+  const reach = await tcp({ host, port: port ?? 22, timeoutMs, localPort }, signal);
   if (reach.verdict !== "ok") return { verdict: reach.verdict, detail: `ssh ${host}: ${reach.detail}` };
   const s = Math.max(1, Math.ceil(timeoutMs / 1000));
   const args = [
@@ -201,7 +208,7 @@ async function ssh({ host, port, user, auth, password, command, timeoutMs }) {
   } else {
     args.push("-o", "BatchMode=yes", "-i", KEY);
   }
-  const r = await run("ssh", [...args, `${user}@${host}`, command ?? "true"], timeoutMs + 5000, env);
+  const r = await run("ssh", [...args, `${user}@${host}`, command ?? "true"], timeoutMs + 5000, env, signal);
   const err = r.stderr.trim();
   if (r.code === 0) return { verdict: "ok", detail: `logged in as ${user}`, facts: { output: r.stdout } };
   if (/timed out/i.test(err) || r.code === "killed") return { verdict: "timeout", detail: `ssh ${host}: ${err || "timed out"}` };
@@ -237,6 +244,10 @@ async function exec({ argv }) {
 
 const probes = { tcp, udp, ping, dns, http, ftp, ssh, scan, exec };
 
+// Probes in flight, so fwlab can cancel one whose packet the firewall was seen dropping:
+//   -> {"id":1,"cancel":true}   (the probe stops at once; its late answer is not awaited)
+const inFlight = new Map();
+
 const rl = readline.createInterface({ input: process.stdin });
 rl.on("line", async (line) => {
   let req;
@@ -245,14 +256,18 @@ rl.on("line", async (line) => {
   } catch {
     return;
   }
+  if (req.cancel) return inFlight.get(req.id)?.abort();
   const fn = probes[req.probe];
   const t0 = now();
+  const ac = new AbortController();
+  inFlight.set(req.id, ac);
   let res;
   try {
-    res = fn ? await fn(req.params) : { verdict: "error", detail: `unknown probe ${req.probe}` };
+    res = fn ? await fn(req.params, ac.signal) : { verdict: "error", detail: `unknown probe ${req.probe}` };
   } catch (e) {
     res = { verdict: "error", detail: String(e && e.message) };
   }
+  inFlight.delete(req.id);
   process.stdout.write(`${JSON.stringify({ id: req.id, ...res, durationMs: now() - t0 })}\n`);
 });
 process.stdout.write(`${JSON.stringify({ ready: true })}\n`);
