@@ -41,6 +41,7 @@ function renderTopology(l) {
       { selector: "edge", style: { label: "data(label)", "font-size": 8, width: 1.5, "line-color": "#9aa0a6" } },
     ],
   });
+  window.fwlabGraph = graph; // what the browser tests read: the nodes actually drawn
   graph.on("tap", "node", (evt) => {
     const n = l.nodes.find((x) => x.name === evt.target.id());
     $("node-details").textContent = n ? `${n.name}: ${n.role}, ${n.state}, ${n.image}, ${Object.entries(n.addresses).map(([k, v]) => `${k} ${v}`).join(", ")}` : evt.target.id();
@@ -59,6 +60,7 @@ function renderNodes() {
     for (const v of [n.name + (n.firewall ? " ★" : ""), n.role, Object.entries(n.addresses).map(([k, v]) => `${k} ${v}`).join(", "), n.state]) tr.insertCell().append(text(v));
     tr.onclick = () => n.firewall && selectFirewall(n.name);
   }
+  $("term-node").replaceChildren(...(l?.nodes ?? []).map((n) => Object.assign(document.createElement("option"), { value: n.name, textContent: n.name })));
   if (!firewall) selectFirewall(l?.nodes.find((n) => n.firewall)?.name ?? "");
 }
 
@@ -109,12 +111,26 @@ function logMatches(e) {
   );
 }
 
+// Log lines are queued and drawn once per animation frame, only the newest MAX_LINES of a
+// backlog: a burst of thousands of lines costs one layout, not thousands.
+let queued = [];
+let frame = 0;
+const stats = { rendered: 0, lags: [] };
+window.fwlabLogStats = stats; // read by bench/dashboard.ts: how far behind the page draws
 function addLogs(events) {
   if (paused) return;
+  for (const e of events) if (e.kind === "packet-log" && logMatches(e)) queued.push(e);
+  if (queued.length > MAX_LINES) queued = queued.slice(-MAX_LINES);
+  frame ||= requestAnimationFrame(drawLogs);
+}
+function drawLogs() {
+  frame = 0;
   const box = $("logs");
   const frag = document.createDocumentFragment();
-  for (const e of events) {
-    if (e.kind !== "packet-log" || !logMatches(e)) continue;
+  const now = Date.now();
+  for (const e of queued) {
+    stats.rendered++;
+    if (stats.lags.length < 100_000) stats.lags.push(now - e.time);
     const p = e.fields;
     const div = document.createElement("div");
     div.className = "log";
@@ -122,6 +138,7 @@ function addLogs(events) {
     frag.append(div);
     shown++;
   }
+  queued = [];
   box.append(frag);
   // Bounded: a page that shows 10,000 lines a minute keeps only the newest.
   while (box.childElementCount > MAX_LINES) box.firstElementChild.remove();
@@ -129,8 +146,9 @@ function addLogs(events) {
   $("log-count").textContent = `${shown} shown`;
 }
 
+let ws;
 function connect() {
-  const ws = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws?token=${encodeURIComponent(token)}`);
+  ws = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws?token=${encodeURIComponent(token)}`);
   ws.onopen = () => ($("status").textContent = "live");
   ws.onclose = () => {
     $("status").textContent = "disconnected, retrying…";
@@ -150,9 +168,27 @@ function connect() {
       for (const e of msg.events) {
         if (e.kind === "conntrack-table" && e.lab === lab && e.node === firewall) renderConntrack(e);
         if (e.kind === "counters" && e.lab === lab && e.node === firewall) renderCounters(e);
-        if (e.kind === "notice" && e.message.startsWith("run ")) addStep(e.message);
         if (e.kind === "loss") $("status").textContent = `live (loss: ${e.reason})`;
       }
+    } else if (msg.kind === "run-started") {
+      runStarted(msg);
+    } else if (msg.kind === "run-step") {
+      runStep(msg);
+    } else if (msg.kind === "run-done") {
+      if (msg.id === runId) {
+        $("run-state").textContent = msg.passed ? "passed" : `failed${msg.error ? `: ${msg.error}` : ""}`;
+        $("run-state").className = msg.passed ? "ok" : "fail";
+      }
+    } else if (msg.kind === "term-output") {
+      if (msg.id === termId) {
+        term?.write(msg.data);
+        // The shell is up: what was typed while it started goes now.
+        if (!termReady && typed) ws.send(JSON.stringify({ kind: "term-input", id: termId, data: typed }));
+        termReady = true;
+        typed = "";
+      }
+    } else if (msg.kind === "term-exit") {
+      if (msg.id === termId) endTerminal(msg.reason);
     } else if (msg.kind === "dropped") {
       $("status").textContent = `live (${msg.count} dropped: ${msg.reason})`;
     }
@@ -180,12 +216,121 @@ function renderCounters(e) {
   lastCounts = counts;
 }
 
-function addStep(message) {
-  const li = document.createElement("li");
-  li.className = message.includes("✓") ? "ok" : "fail";
-  li.append(text(message.replace(/^run \w+: /, "")));
-  $("steps").append(li);
+// Scenario runs: every step is listed when the run starts and turns green or red as it ends;
+// a finished step opens to its checks, evidence, packet trace and failure bundle.
+let runId = "";
+const stepResults = new Map();
+function runStarted(msg) {
+  if (msg.lab !== lab) return;
+  runId = msg.id;
+  stepResults.clear();
+  $("run-state").textContent = `running ${msg.file}…`;
+  $("run-state").className = "";
+  $("step-detail").replaceChildren();
+  $("steps").replaceChildren(...msg.scenarios.flatMap((sc) => sc.steps.map((name, i) => {
+    const li = document.createElement("li");
+    li.className = "pending";
+    li.dataset.index = String(i);
+    li.append(text(name));
+    li.onclick = () => showStep(i);
+    return li;
+  })));
 }
+function runStep(msg) {
+  if (msg.id !== runId) return;
+  const s = msg.step;
+  stepResults.set(s.index, msg);
+  const li = $("steps").querySelector(`li[data-index="${s.index}"]`);
+  if (!li) return;
+  li.className = s.passed ? "ok" : "fail";
+  li.replaceChildren(text(`${s.passed ? "✓" : "✗"} ${s.name} — ${s.observed}${s.passed ? "" : `: ${s.reason ?? ""}`} (${Math.round(s.durationMs)} ms)`));
+}
+function showStep(index) {
+  for (const li of $("steps").children) li.classList.toggle("selected", li.dataset.index === String(index));
+  const msg = stepResults.get(index);
+  const box = $("step-detail");
+  if (!msg) return box.replaceChildren(text("this step has not finished yet"));
+  const s = msg.step;
+  const h = (t) => Object.assign(document.createElement("h3"), { textContent: t });
+  const lines = (rows) => Object.assign(document.createElement("pre"), { textContent: rows.join("\n") || "(none)" });
+  const ev = s.evidence ?? {};
+  const parts = [
+    h(`${s.name}: expected ${s.expected}, observed ${s.observed}`),
+    lines([s.detail, ...(s.why ? [`why: ${s.why}`] : [])]),
+    h("checks"),
+    lines(s.checks.map((c) => `${c.ok ? "✓" : "✗"} ${c.what}: ${c.detail}`)),
+    h("log lines"),
+    lines((ev.logs ?? []).map((e) => `${e.node} ${e.source} "${e.prefix}" ${e.fields.src} → ${e.fields.dst} ${e.fields.proto}${e.fields.dpt ? ` dpt ${e.fields.dpt}` : ""}`)),
+    h("conntrack"),
+    lines((ev.conntrack ?? []).map((e) => `${e.node} ${e.type} ${e.entry.proto} ${e.entry.original.src} → ${e.entry.original.dst}${e.entry.original.dport ? `:${e.entry.original.dport}` : ""} ${e.entry.state ?? ""}`)),
+    h("rule counters that moved"),
+    lines(Object.entries(ev.counters ?? {}).flatMap(([node, ds]) => ds.map((d) => `${node} ${d.table} ${d.chain} ${d.rule ?? "policy"} +${d.packets} ${d.spec ?? ""}`))),
+    h("packet trace"),
+    lines((ev.trace ?? []).map((t) => `${t.node} ${t.packetId} ${t.packet ? `${t.packet.src}${t.packet.sport ? `:${t.packet.sport}` : ""} → ${t.packet.dst}${t.packet.dport ? `:${t.packet.dport}` : ""} ` : ""}${t.table}:${t.chain}:${t.rule ?? "policy"} ${t.verdict} ${t.ruleText}`)),
+    h("failure bundle"),
+  ];
+  if (msg.bundleFiles?.length) {
+    const ul = document.createElement("ul");
+    for (const f of msg.bundleFiles) {
+      const a = Object.assign(document.createElement("a"), { textContent: f, target: "_blank", href: `/api/runs/${msg.id}/bundle?path=${encodeURIComponent(f)}&token=${encodeURIComponent(token)}` });
+      ul.append(Object.assign(document.createElement("li"), {}));
+      ul.lastChild.append(a);
+    }
+    parts.push(ul);
+  } else parts.push(lines([s.passed ? "(a passed step leaves no bundle)" : "(none)"]));
+  box.replaceChildren(...parts);
+}
+
+// The terminal: a shell in the chosen node over the WebSocket (which needed the token).
+let term;
+let termId = "";
+let termReady = false;
+let typed = "";
+function endTerminal(reason) {
+  $("term-state").textContent = `ended: ${reason}`;
+  $("term-open").disabled = false;
+  $("term-close").disabled = true;
+  termId = "";
+}
+$("term-open").onclick = () => {
+  term?.dispose();
+  $("terminal").replaceChildren();
+  term = new window.Terminal({ cols: 100, rows: 24, fontSize: 12, convertEol: false });
+  term.open($("terminal"));
+  termId = `t${Date.now().toString(36)}`;
+  const node = $("term-node").value;
+  ws.send(JSON.stringify({ kind: "term-open", id: termId, lab, node, cols: term.cols, rows: term.rows }));
+  termReady = false;
+  term.onData((data) => {
+    if (!termId) return;
+    if (termReady) ws.send(JSON.stringify({ kind: "term-input", id: termId, data }));
+    else typed += data;
+  });
+  $("term-state").textContent = `${lab}/${node}`;
+  $("term-open").disabled = true;
+  $("term-close").disabled = false;
+  term.focus();
+};
+$("term-close").onclick = () => termId && ws.send(JSON.stringify({ kind: "term-close", id: termId }));
+
+/** The ruleset as numbered lines; a load error is shown at its line. */
+function showRulesetLines(errorLine, message) {
+  const items = $("ruleset").value.split("\n").map((l, i) => {
+    const li = document.createElement("li");
+    li.append(text(l));
+    if (i + 1 === errorLine) {
+      li.className = "err-line";
+      li.append(Object.assign(document.createElement("span"), { className: "err-msg", textContent: message }));
+    }
+    return li;
+  });
+  $("ruleset-lines").replaceChildren(...items);
+  $("ruleset-lines").querySelector(".err-line")?.scrollIntoView({ block: "nearest" });
+}
+$("ruleset-file").onchange = async () => {
+  const f = $("ruleset-file").files[0];
+  if (f) $("ruleset").value = await f.text();
+};
 
 $("pause").onclick = () => {
   paused = !paused;
@@ -198,17 +343,19 @@ $("load").onclick = async () => {
     $("load-result").textContent = `loaded ${r.loaded} rules (${r.format}, ${r.backend})`;
     $("load-result").className = "ok";
     selectFirewall(firewall);
+    $("ruleset-lines").replaceChildren();
   } catch (e) {
     $("load-result").textContent = e.message;
     $("load-result").className = "fail";
+    if (e.body?.line) showRulesetLines(e.body.line, e.message);
   }
 };
 $("run").onclick = async () => {
-  $("steps").replaceChildren();
   try {
-    await api("/api/runs", { method: "POST", body: JSON.stringify({ file: $("scenario").value }) });
+    await api("/api/runs", { method: "POST", body: JSON.stringify({ file: $("scenario").value, lab }) });
   } catch (e) {
-    addStep(`run x: ✗ ${e.message}`);
+    $("run-state").textContent = e.message;
+    $("run-state").className = "fail";
   }
 };
 

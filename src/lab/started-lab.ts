@@ -1,6 +1,6 @@
 import { FwlabError } from "../errors.ts";
 import { type LoadedRuleset, loadRuleset } from "../firewall/load-ruleset.ts";
-import type { DockerRuntime, ExecOptions, ExecStream } from "../runtime/docker-runtime.ts";
+import type { DockerRuntime, ExecOptions, ExecStream, TtySession } from "../runtime/docker-runtime.ts";
 import type { ExecResult } from "../runtime/exec-result.ts";
 import { runInNetns, spawnInNetns } from "../runtime/host-netns.ts";
 import type { Backend } from "../topology/lab-spec.ts";
@@ -61,6 +61,11 @@ export class StartedLab implements AsyncDisposable {
   /** Starts a long-running command in a node and streams its output (see runtime.execStream). */
   execStream(node: string, argv: string[], opts?: { stdin?: boolean }): Promise<ExecStream> {
     return this.runtime.execStream(this.node(node).container, argv, opts);
+  }
+
+  /** An interactive shell in a node on a pseudo-terminal (the dashboard's terminal). */
+  shell(node: string, size: { cols: number; rows: number }): Promise<TtySession> {
+    return this.runtime.execTty(this.node(node).container, ["bash", "-l"], size);
   }
 
   /**

@@ -1,5 +1,7 @@
+import { z } from "zod";
 import type { EvidenceEvent } from "../evidence/events.ts";
 import type { LabNode } from "../lab/lab-node.ts";
+import type { StepResult } from "../scenarios/step-result.ts";
 
 /**
  * Every message the server sends the page over the WebSocket. The page renders these; it never
@@ -10,9 +12,50 @@ export type ServerMessage =
   /** Log lines and other events, batched (at most every 100 ms). */
   | { readonly kind: "events"; readonly events: readonly EvidenceEvent[] }
   /** Events the server did not send because the page could not keep up (or coalesced away). */
-  | { readonly kind: "dropped"; readonly count: number; readonly reason: string };
+  | { readonly kind: "dropped"; readonly count: number; readonly reason: string }
+  /** A scenario run began: every step it will run, by scenario, so the page can list them. */
+  | {
+      readonly kind: "run-started";
+      readonly id: string;
+      readonly file: string;
+      readonly lab: string;
+      readonly scenarios: readonly { readonly name: string; readonly steps: readonly string[] }[];
+    }
+  /** One step finished, with its checks, evidence, packet trace and failure bundle. */
+  | {
+      readonly kind: "run-step";
+      readonly id: string;
+      readonly scenario: string;
+      /** The step; its `bundle` is the bundle's folder under the run's (GET /api/runs/:id/bundle). */
+      readonly step: StepResult;
+      readonly bundleFiles?: readonly string[];
+    }
+  | { readonly kind: "run-done"; readonly id: string; readonly passed: boolean; readonly error?: string }
+  /** Terminal output (UTF-8 text with escape sequences) and the end of a terminal session. */
+  | { readonly kind: "term-output"; readonly id: string; readonly data: string }
+  | { readonly kind: "term-exit"; readonly id: string; readonly reason: string }
+  /** A client message the server refused, and why. */
+  | { readonly kind: "error"; readonly reason: string };
 
 export interface LabSummary {
   readonly name: string;
   readonly nodes: readonly LabNode[];
 }
+
+const termId = z.string().regex(/^[\w-]{1,40}$/);
+const size = { cols: z.number().int().min(10).max(500), rows: z.number().int().min(5).max(200) };
+
+/** What the page may send over the WebSocket; anything else is refused with a reason. */
+export const clientMessage = z.discriminatedUnion("kind", [
+  z.strictObject({
+    kind: z.literal("term-open"),
+    id: termId,
+    lab: z.string().min(1).max(63),
+    node: z.string().min(1).max(63),
+    ...size,
+  }),
+  z.strictObject({ kind: z.literal("term-input"), id: termId, data: z.string().max(64 * 1024) }),
+  z.strictObject({ kind: z.literal("term-resize"), id: termId, ...size }),
+  z.strictObject({ kind: z.literal("term-close"), id: termId }),
+]);
+export type ClientMessage = z.infer<typeof clientMessage>;

@@ -14,12 +14,12 @@ import { labNodes, listLabs } from "../lab/find-lab.ts";
 import { StartedLab } from "../lab/started-lab.ts";
 import type { DockerRuntime } from "../runtime/docker-runtime.ts";
 import { findScenarios } from "../scenarios/find-scenarios.ts";
-import { runScenarios } from "../scenarios/run-scenarios.ts";
-import type { ScenarioResult } from "../scenarios/step-result.ts";
 import { projectRoot } from "../util/project-root.ts";
 import { newToken, originAllowed, tokenMatches, tokenOf } from "./auth.ts";
 import { Coalescer } from "./coalescer.ts";
-import type { ServerMessage } from "./protocol.ts";
+import { clientMessage, type ServerMessage } from "./protocol.ts";
+import { runBody, ScenarioRuns } from "./scenario-runs.ts";
+import { Terminals } from "./terminals.ts";
 
 export interface Dashboard {
   readonly url: string;
@@ -34,7 +34,6 @@ const rulesetBody = z.strictObject({
     .max(4 * 1024 * 1024),
   backend: z.enum(["iptables-nft", "iptables-legacy", "nft"]).optional(),
 });
-const runBody = z.strictObject({ file: z.string().regex(/\.scenario\.ya?ml$/) });
 
 /**
  * `fwlab serve`: the page (web/), a small REST API and the typed event stream over a WebSocket.
@@ -73,6 +72,8 @@ export async function serveDashboard(
     next();
   });
   const lab = async (name: string) => StartedLab.attach(runtime, name);
+  // send() is defined with the WebSocket server below; runs only call it once a request came.
+  const runs = new ScenarioRuns(runtime, (m) => send(m));
   const wrap = (fn: (req: Request, res: Response) => Promise<unknown>) => (req: Request, res: Response) =>
     fn(req, res).catch((err: Error & { exitCode?: number }) =>
       res.status(err.exitCode === 2 ? 400 : 500).json({ error: err.message }),
@@ -135,32 +136,18 @@ export async function serveDashboard(
       res.json(findScenarios(join(projectRoot(), "scenarios")).map((f) => relative(projectRoot(), f))),
     ),
   );
-  const runs = new Map<string, { done: boolean; results?: ScenarioResult[]; error?: string }>();
   app.post(
     "/api/runs",
     wrap(async (req, res) => {
       const body = runBody.safeParse(req.body);
       if (!body.success)
-        return void res.status(400).json({ error: "body: { file: <a *.scenario.yml under scenarios/> }" });
-      const file = join(projectRoot(), body.data.file);
-      if (!file.startsWith(join(projectRoot(), "scenarios")))
-        return void res.status(400).json({ error: "scenario files live under scenarios/" });
-      const id = newToken().slice(0, 8);
-      const run: { done: boolean; results?: ScenarioResult[]; error?: string } = { done: false };
-      runs.set(id, run);
-      runScenarios([file], {
-        runtime,
-        onStep: (_s, step) =>
-          bus.publish({
-            kind: "notice",
-            level: "info",
-            message: `run ${id}: ${step.passed ? "✓" : "✗"} ${step.name}`,
-            time: Date.now(),
-          }),
-      })
-        .then((results) => Object.assign(run, { done: true, results }))
-        .catch((err: Error) => Object.assign(run, { done: true, error: err.message }));
-      res.status(202).json({ id });
+        return void res.status(400).json({ error: `body: ${body.error.issues[0]!.message}` });
+      try {
+        res.status(202).json({ id: runs.start(body.data) });
+      } catch (err) {
+        const e = err as Error & { status?: number; exitCode?: number };
+        res.status(e.status ?? (e.exitCode === 2 ? 400 : 500)).json({ error: e.message });
+      }
     }),
   );
   app.get("/api/runs/:id", (req, res) => {
@@ -168,11 +155,23 @@ export async function serveDashboard(
     if (!run) return void res.status(404).json({ error: "no such run" });
     res.json(run);
   });
+  app.get("/api/runs/:id/bundle", (req, res) => {
+    const file = runs.bundleFile(String(req.params.id), String(req.query.path ?? ""));
+    if (!file) return void res.status(404).json({ error: "no such bundle file in this run" });
+    res.sendFile(file, {
+      headers: {
+        "content-type": file.endsWith(".pcap") ? "application/vnd.tcpdump.pcap" : "text/plain; charset=utf-8",
+      },
+    });
+  });
   app.use(express.static(join(projectRoot(), "web")));
-  // The topology view draws with cytoscape, served from the installed package (no build step).
+  // The page's libraries, served from the installed packages (no build step): cytoscape draws
+  // the topology, xterm.js the terminal.
   app.use("/vendor", express.static(join(projectRoot(), "node_modules/cytoscape/dist")));
+  app.use("/vendor/xterm", express.static(join(projectRoot(), "node_modules/@xterm/xterm")));
 
   const server: Server = createServer(app);
+  const terminals = new Terminals(runtime);
   const wss = new WebSocketServer({ noServer: true });
   server.on("upgrade", (req, socket, head) => {
     if (
@@ -194,6 +193,26 @@ export async function serveDashboard(
     }
   };
   wss.on("connection", async (ws) => {
+    ws.on("message", async (data) => {
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(String(data));
+      } catch {
+        return void ws.send(JSON.stringify({ kind: "error", reason: "not JSON" } satisfies ServerMessage));
+      }
+      const msg = clientMessage.safeParse(parsed);
+      if (!msg.success) {
+        const issue = msg.error.issues[0]!;
+        return void ws.send(
+          JSON.stringify({
+            kind: "error",
+            reason: `${issue.path.join(".") || "message"}: ${issue.message}`,
+          } satisfies ServerMessage),
+        );
+      }
+      await terminals.handle(ws, msg.data);
+    });
+    ws.on("close", () => void terminals.close(ws));
     const labs = await Promise.all(
       [...(await listLabs(runtime)).keys()].map(async (name) => ({
         name,
@@ -240,6 +259,7 @@ export async function serveDashboard(
     close: async () => {
       clearInterval(timer);
       clearInterval(countersTimer);
+      await terminals.close();
       for (const ws of wss.clients) ws.terminate();
       await new Promise((r) => server.close(r));
       await Promise.all(watchers.map((w) => w.stop().catch(() => {})));

@@ -1,3 +1,4 @@
+import { networkInterfaces } from "node:os";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { DockerRuntime, type StartedLab } from "../../src/index.ts";
@@ -39,6 +40,73 @@ describe("the dashboard server", () => {
     const ws = base.replace("http", "ws");
     expect(await refused(`${ws}/ws`, base)).toBe(true);
     expect(await refused(`${ws}/ws?token=${dash.token}`, "http://evil.example")).toBe(true);
+  });
+
+  it("bound beyond loopback: nothing that runs a command in a node answers without the token", async () => {
+    const wide = await serveDashboard(await DockerRuntime.connect(), { host: "0.0.0.0", port: 0 });
+    try {
+      const ip = Object.values(networkInterfaces())
+        .flat()
+        .find((a) => a && a.family === "IPv4" && !a.internal)!.address;
+      const url = `http://${ip}:${new URL(wide.url).port}`;
+      const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
+        fetch(`${url}${path}`, {
+          method: "POST",
+          body: JSON.stringify(body),
+          headers: { "content-type": "application/json", ...headers },
+        });
+      const scenario = { file: "scenarios/seed-000/stateless.scenario.yml", lab: lab.name };
+      expect((await post("/api/runs", scenario)).status).toBe(401);
+      expect((await post(`/api/labs/${lab.name}/nodes/fw/ruleset`, { text: "iptables -F" })).status).toBe(
+        401,
+      );
+      const withToken = { authorization: `Bearer ${wide.token}` };
+      const bad = await post("/api/runs", { file: "../../etc/passwd.scenario.yml" }, withToken);
+      expect(bad.status).toBe(400);
+      expect((await bad.json()).error).toMatch(/a \*\.scenario\.yml under scenarios\//);
+      const extra = await post(
+        `/api/labs/${lab.name}/nodes/fw/ruleset`,
+        { text: "x", run: "rm -rf /" },
+        withToken,
+      );
+      expect(extra.status).toBe(400);
+      expect((await extra.json()).error).toMatch(/run/);
+      // A terminal is only a WebSocket message away once the socket is open: the socket needs the token.
+      const refused = await new Promise<boolean>((resolve) => {
+        const ws = new WebSocket(`${url.replace("http", "ws")}/ws`, { origin: url });
+        ws.on("open", () => resolve(false));
+        ws.on("error", () => resolve(true));
+      });
+      expect(refused).toBe(true);
+    } finally {
+      await wide.close();
+    }
+  });
+
+  it("opens a terminal into a node for a socket with the token, and refuses malformed messages", async () => {
+    const ws = new WebSocket(`${base.replace("http", "ws")}/ws?token=${dash.token}`, { origin: base });
+    const got: ServerMessage[] = [];
+    ws.on("message", (m) => got.push(JSON.parse(String(m))));
+    await new Promise((r) => ws.once("open", r));
+    const until = async (f: () => boolean) => {
+      const deadline = Date.now() + 10_000;
+      while (Date.now() < deadline && !f()) await new Promise((r) => setTimeout(r, 50));
+    };
+    ws.send(JSON.stringify({ kind: "term-open", id: "t1", lab: lab.name, node: "web", cols: 80 }));
+    await until(() => got.some((m) => m.kind === "error"));
+    expect(got.find((m) => m.kind === "error")).toMatchObject({
+      reason: "rows: Invalid input: expected number, received undefined",
+    });
+    ws.send(JSON.stringify({ kind: "term-open", id: "t1", lab: lab.name, node: "web", cols: 80, rows: 24 }));
+    const output = () => got.flatMap((m) => (m.kind === "term-output" ? [m.data] : [])).join("");
+    await until(() => output().includes("root@web"));
+    ws.send(JSON.stringify({ kind: "term-input", id: "t1", data: "echo $((40+2))-$(hostname)\r" }));
+    await until(() => output().includes("42-web"));
+    expect(output()).toContain("42-web");
+    ws.send(JSON.stringify({ kind: "term-close", id: "t1" }));
+    await until(() => got.some((m) => m.kind === "term-exit"));
+    expect(got.find((m) => m.kind === "term-exit")).toMatchObject({ id: "t1" });
+    ws.close();
   });
 
   it("streams attributed log lines and conntrack tables as typed messages", async () => {
