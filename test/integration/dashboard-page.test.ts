@@ -83,7 +83,7 @@ describe("the dashboard page", () => {
     await page.click("#conntrack-panel"); // the view refreshes with the pushed tables
     await page.waitForFunction(
       () => {
-        const states = [...document.querySelectorAll("#conntrack tbody tr td:nth-child(4)")].map(
+        const states = Array.from(document.querySelectorAll("#conntrack tbody tr td:nth-child(4)")).map(
           (td) => td.textContent,
         );
         return states.includes("TIME_WAIT") && states.includes("SYN_SENT");
