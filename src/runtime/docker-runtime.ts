@@ -259,15 +259,22 @@ export class DockerRuntime {
    * Starts a long-running command in a container and streams its output. The command runs
    * under a shell that first reports its PID, so `stop()` can end it (Docker has no API to
    * kill an exec). `stop()` is idempotent; the process also ends when its container does.
+   * stdin is always attached: when fwlab goes away (even killed -9) the engine closes it, and
+   * the command ends with it: a command reading stdin itself must exit at its end; for the
+   * others a watchdog in the shell kills them (it reads a copy of stdin, fd 3: a background
+   * job's own stdin is /dev/null in a shell without job control).
    */
   async execStream(id: string, argv: string[], opts: { stdin?: boolean } = {}): Promise<ExecStream> {
+    const script = opts.stdin
+      ? 'echo "fwlab-pid $$" >&2; exec "$@"'
+      : 'exec 3<&0; "$@" </dev/null & c=$!; echo "fwlab-pid $c" >&2; (cat <&3 >/dev/null; kill $c) >/dev/null 2>&1 & exec 3<&-; wait $c';
     const exec = await this.docker.getContainer(id).exec({
-      Cmd: ["sh", "-c", 'echo "fwlab-pid $$" >&2; exec "$@"', "fwlab-stream", ...argv],
+      Cmd: ["sh", "-c", script, "fwlab-stream", ...argv],
       AttachStdout: true,
       AttachStderr: true,
-      AttachStdin: !!opts.stdin,
+      AttachStdin: true,
     });
-    const stream = await exec.start({ hijack: true, stdin: !!opts.stdin });
+    const stream = await exec.start({ hijack: true, stdin: true });
     const stdout = new PassThrough();
     const stderrRaw = new PassThrough();
     const stderr = new PassThrough();
@@ -291,6 +298,7 @@ export class DockerRuntime {
     ended.then(() => {
       stdout.end();
       stderr.end();
+      stream.destroy(); // closes stdin: the watchdog of a command that ended goes too
     });
     let stopping: Promise<void> | undefined;
     const stop = () => {

@@ -9,7 +9,9 @@ import type { ExecStream } from "./docker-runtime.ts";
  * makes (28,000/s in bench/events.ts). The program must be installed on the host.
  */
 export function spawnInNetns(pid: number, argv: string[]): ExecStream {
-  const child = spawn("nsenter", ["-t", String(pid), "-n", "--", ...argv], {
+  // setpriv --pdeathsig: the program dies with fwlab, even with fwlab killed -9 (nsenter execs
+  // it in the same process, so the parent-death signal holds).
+  const child = spawn("setpriv", ["--pdeathsig", "KILL", "nsenter", "-t", String(pid), "-n", "--", ...argv], {
     stdio: ["ignore", "pipe", "pipe"],
   });
   const stdout = new PassThrough();

@@ -14,6 +14,7 @@ import { hostSysctl } from "../runtime/host-kernel.ts";
 import { type Progress, silent } from "../util/progress.ts";
 import { projectRoot } from "../util/project-root.ts";
 import { DropVerdicts } from "./drop-verdicts.ts";
+import { recoverDeadRun, restoreState, saveState } from "./saved-state.ts";
 import { type LoadedScenario, readScenarioFile } from "./read-scenario-file.ts";
 import { runExecStep, runLoadStep, runProbeStep, runSysctlStep, type StepContext, slug } from "./run-step.ts";
 import type { ProbeStep, Step } from "./scenario-schema.ts";
@@ -80,6 +81,7 @@ export async function runScenarios(
           : await startLabSpec(s.lab, { runtime, progress, signal: opts.signal });
         entry = { lab, started: !up };
         labs.set(s.lab.name, entry);
+        if (up) await recoverDeadRun(lab, progress);
       }
       const lab = entry.lab;
       const agent = (node: string) => {
@@ -227,54 +229,6 @@ const FIRST_PORT = 61000;
 const PORTS = 4000;
 const batchable = (step: Step): step is ProbeStep =>
   "probe" in step && !step.evidence && ["ping", "tcp", "udp", "dns", "http"].includes(step.probe);
-
-interface SavedState {
-  readonly rulesets: { node: string; backend: string; rules: string }[];
-  readonly sysctls: { node: string; key: string; value: string }[];
-}
-
-/** The rulesets and sysctls a scenario will change, to put them back afterwards. */
-async function saveState(
-  lab: StartedLab,
-  firewalls: readonly string[],
-  s: LoadedScenario,
-): Promise<SavedState> {
-  const rulesets = await Promise.all(
-    firewalls.map(async (node) => {
-      const r = await lab.exec(node, [
-        "sh",
-        "-c",
-        "cat /run/fwlab/active.backend 2>/dev/null || echo iptables-nft; echo ---; cat /run/fwlab/active.rules 2>/dev/null",
-      ]);
-      const [backend, rules] = r.stdout.split("\n---\n");
-      return { node, backend: backend!.trim(), rules: rules ?? "" };
-    }),
-  );
-  const sysctls: SavedState["sysctls"] = [];
-  const keys = [
-    ...Object.entries(s.scenario.setup ?? {}).flatMap(([node, setup]) =>
-      Object.keys(setup.sysctls ?? {}).map((key) => ({ node, key })),
-    ),
-    ...s.scenario.steps.flatMap((step) =>
-      "sysctl" in step ? Object.keys(step.sysctl.set).map((key) => ({ node: step.sysctl.node, key })) : [],
-    ),
-  ];
-  for (const { node, key } of keys) {
-    if (!sysctls.some((x) => x.node === node && x.key === key))
-      sysctls.push({ node, key, value: await lab.getSysctl(node, key) });
-  }
-  return { rulesets, sysctls };
-}
-
-async function restoreState(lab: StartedLab, saved: SavedState): Promise<void> {
-  await Promise.all(
-    saved.rulesets.map((r) =>
-      lab.exec(r.node, ["fwlab-ruleset", "load", r.backend], { stdin: r.rules }).catch(() => {}),
-    ),
-  );
-  for (const s of saved.sysctls)
-    await lab.exec(s.node, ["sysctl", "-w", `${s.key}=${s.value}`]).catch(() => {});
-}
 
 /** A lab's evidence listeners for a whole run: conntrack, a capture and a packet trace per
  * firewall node, and NFLOG listeners that follow the groups the loaded rulesets use. */

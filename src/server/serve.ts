@@ -224,6 +224,7 @@ export async function serveDashboard(
   // Rule counters once a second, so the page can light up the rules being hit.
   const countersTimer = setInterval(async () => {
     if (wss.clients.size === 0) return;
+    await followLabs().catch(() => {}); // labs started since (a scenario run's own lab)
     for (const [name, l] of watched) {
       for (const n of l.nodes.filter((x) => x.firewall)) {
         const r = await l.exec(n.name, ["fwlab-ruleset", "save"]).catch(() => undefined);

@@ -249,6 +249,8 @@ const probes = { tcp, udp, ping, dns, http, ftp, ssh, scan, exec };
 const inFlight = new Map();
 
 const rl = readline.createInterface({ input: process.stdin });
+// fwlab closed the stream (or died: the engine closes stdin then): nothing is left to answer.
+rl.on("close", () => process.exit(0));
 rl.on("line", async (line) => {
   let req;
   try {

@@ -1,0 +1,119 @@
+import { hostname } from "node:os";
+import { TRACE_TABLE } from "../evidence/trace-every-packet.ts";
+import type { StartedLab } from "../lab/started-lab.ts";
+import type { Progress } from "../util/progress.ts";
+import type { LoadedScenario } from "./read-scenario-file.ts";
+
+/** What a scenario will change on a lab's firewalls, to put it back afterwards. */
+export interface SavedState {
+  readonly rulesets: { node: string; backend: string; rules: string }[];
+  readonly sysctls: { node: string; key: string; value: string }[];
+}
+
+// The journal: each firewall keeps what the running scenario must put back, with the run's
+// owner. A run killed with -9 cannot restore anything; the next run (or `fwlab recover`) finds
+// the journal of a dead owner and puts the lab back first.
+const JOURNAL = "/run/fwlab/run-journal.json";
+const OWNER = `${hostname()}:${process.pid}`;
+
+interface Journal {
+  readonly owner: string;
+  readonly started: string;
+  readonly ruleset: SavedState["rulesets"][number];
+  readonly sysctls: SavedState["sysctls"];
+}
+
+/** Reads what the scenario will change, and writes it to each firewall's journal. */
+export async function saveState(
+  lab: StartedLab,
+  firewalls: readonly string[],
+  s: LoadedScenario,
+): Promise<SavedState> {
+  const rulesets = await Promise.all(
+    firewalls.map(async (node) => {
+      const r = await lab.exec(node, [
+        "sh",
+        "-c",
+        "cat /run/fwlab/active.backend 2>/dev/null || echo iptables-nft; echo ---; cat /run/fwlab/active.rules 2>/dev/null",
+      ]);
+      const [backend, rules] = r.stdout.split("\n---\n");
+      return { node, backend: backend!.trim(), rules: rules ?? "" };
+    }),
+  );
+  const sysctls: SavedState["sysctls"] = [];
+  const keys = [
+    ...Object.entries(s.scenario.setup ?? {}).flatMap(([node, setup]) =>
+      Object.keys(setup.sysctls ?? {}).map((key) => ({ node, key })),
+    ),
+    ...s.scenario.steps.flatMap((step) =>
+      "sysctl" in step ? Object.keys(step.sysctl.set).map((key) => ({ node: step.sysctl.node, key })) : [],
+    ),
+  ];
+  for (const { node, key } of keys) {
+    if (!sysctls.some((x) => x.node === node && x.key === key))
+      sysctls.push({ node, key, value: await lab.getSysctl(node, key) });
+  }
+  await Promise.all(
+    rulesets.map((ruleset) => {
+      const journal: Journal = {
+        owner: OWNER,
+        started: new Date().toISOString(),
+        ruleset,
+        sysctls: sysctls.filter((x) => x.node === ruleset.node),
+      };
+      return lab.exec(ruleset.node, ["sh", "-c", `mkdir -p /run/fwlab && cat > ${JOURNAL}`], {
+        stdin: JSON.stringify(journal),
+      });
+    }),
+  );
+  return { rulesets, sysctls };
+}
+
+/** Puts rulesets and sysctls back and closes the journals. */
+export async function restoreState(lab: StartedLab, saved: SavedState): Promise<void> {
+  await Promise.all(
+    saved.rulesets.map((r) =>
+      lab.exec(r.node, ["fwlab-ruleset", "load", r.backend], { stdin: r.rules }).catch(() => {}),
+    ),
+  );
+  for (const s of saved.sysctls)
+    await lab.exec(s.node, ["sysctl", "-w", `${s.key}=${s.value}`]).catch(() => {});
+  await Promise.all(saved.rulesets.map((r) => lab.exec(r.node, ["rm", "-f", JOURNAL]).catch(() => {})));
+}
+
+const alive = (owner: string) => {
+  const [host, pid] = owner.split(":");
+  if (host !== hostname()) return true; // another machine's run: not ours to judge
+  try {
+    process.kill(Number(pid), 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+};
+
+/**
+ * Puts back what a killed run left on the lab's firewalls (its scenario's ruleset and sysctls,
+ * fwlab's trace table) when that run's process is gone. Returns what it put back.
+ */
+export async function recoverDeadRun(lab: StartedLab, progress: Progress): Promise<string[]> {
+  const done: string[] = [];
+  for (const n of lab.nodes.filter((x) => x.firewall && x.state === "running")) {
+    const r = await lab.exec(n.name, ["cat", JOURNAL]);
+    if (r.exitCode !== 0) continue;
+    let journal: Journal;
+    try {
+      journal = JSON.parse(r.stdout) as Journal;
+    } catch {
+      await lab.exec(n.name, ["rm", "-f", JOURNAL]);
+      continue;
+    }
+    if (alive(journal.owner)) continue;
+    await restoreState(lab, { rulesets: [journal.ruleset], sysctls: journal.sysctls });
+    await lab.exec(n.name, ["sh", "-c", `nft delete table ip ${TRACE_TABLE} 2>/dev/null; true`]);
+    const msg = `[${n.name}] put back the ruleset and sysctls a run that died (${journal.owner}, started ${journal.started}) left behind`;
+    progress(msg);
+    done.push(msg);
+  }
+  return done;
+}
