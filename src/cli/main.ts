@@ -1,6 +1,9 @@
 #!/usr/bin/env node
+import { resolve } from "node:path";
 import { Command } from "commander";
 import { FwlabError } from "../errors.ts";
+import { fileProblem } from "../topology/input-file.ts";
+import { displayPath } from "../util/display-path.ts";
 import { demoCommand } from "./commands/demo.ts";
 import { doctorCommand } from "./commands/doctor.ts";
 import { evidenceCommands } from "./commands/evidence.ts";
@@ -36,6 +39,18 @@ try {
   if (err instanceof FwlabError) {
     process.stderr.write(`fwlab: ${err.message}\n`);
     process.exit(err.exitCode);
+  }
+  // A file-system error on a path the user typed is invalid input too: one line, exit 2.
+  const fsError = err as NodeJS.ErrnoException;
+  if (
+    fsError.syscall &&
+    fsError.path &&
+    process.argv.slice(2).some((a) => resolve(a) === resolve(fsError.path!))
+  ) {
+    process.stderr.write(
+      `fwlab: ${displayPath(resolve(fsError.path))}: ${fileProblem(fsError.path) ?? fsError.message}\n`,
+    );
+    process.exit(2);
   }
   throw err;
 }

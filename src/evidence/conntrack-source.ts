@@ -5,6 +5,7 @@ import type { EventBus } from "./event-bus.ts";
 import type { ConntrackTableEvent } from "./events.ts";
 import { eachLine } from "./line-reader.ts";
 import { type ConntrackEntry, parseConntrackEntry, parseConntrackEvent } from "./parse-conntrack.ts";
+import { type Listener, supervise } from "./supervise.ts";
 
 // A fake entry fwlab inserts and deletes to prove the listener is live (no packet is sent).
 const SENTINEL = ["-p", "udp", "-s", "127.255.255.1", "-d", "127.255.255.2", "--sport", "9", "--dport", "9"];
@@ -22,12 +23,27 @@ export interface ConntrackWatch {
  * of a listener. When the event socket overflows (conntrack prints ENOBUFS) the loss is
  * published and the table re-read, so consumers can resynchronise.
  */
-export async function watchConntrack(
+export function watchConntrack(
   lab: StartedLab,
   node: string,
   bus: EventBus,
   opts: { bufferBytes?: number } = {},
 ): Promise<ConntrackWatch> {
+  // A listener that dies is restarted; the table is re-read so consumers can resynchronise.
+  return supervise(
+    { lab: lab.name, node, source: "conntrack", name: "the conntrack event stream" },
+    bus,
+    () => listen(lab, node, bus, opts),
+    async () => bus.publish(await conntrackTable(lab, node, "resync")),
+  );
+}
+
+async function listen(
+  lab: StartedLab,
+  node: string,
+  bus: EventBus,
+  opts: { bufferBytes?: number },
+): Promise<Listener> {
   // 64 MiB: a burst of 40,000 new flows fits while the reader catches up (bench/events.ts).
   const buffer = String(opts.bufferBytes ?? 64 * 1024 * 1024);
   const argv = ["conntrack", "-E", "-o", "timestamp,id,extended", "--buffer-size", buffer];
@@ -54,7 +70,6 @@ export async function watchConntrack(
       time: Date.now(),
     });
   });
-  let stopped = false;
   eachLine(stream.stderr, (line) => {
     if (/ENOBUFS/.test(line)) {
       bus.publish({
@@ -71,18 +86,6 @@ export async function watchConntrack(
       );
     }
   });
-  stream.ended.then(() => {
-    if (!stopped) {
-      bus.publish({
-        kind: "loss",
-        lab: lab.name,
-        node,
-        source: "conntrack",
-        reason: "the conntrack event stream ended",
-        time: Date.now(),
-      });
-    }
-  });
   for (let i = 0; i < 50; i++) {
     await lab.exec(node, ["conntrack", "-I", ...SENTINEL, "--timeout", "1"]);
     const ok = await Promise.race([
@@ -93,12 +96,7 @@ export async function watchConntrack(
     await lab.exec(node, ["conntrack", "-D", ...SENTINEL]);
   }
   await lab.exec(node, ["conntrack", "-D", ...SENTINEL]);
-  return {
-    stop: async () => {
-      stopped = true;
-      await stream.stop();
-    },
-  };
+  return { ended: stream.ended, stop: () => stream.stop() };
 }
 
 let hostConntrack: Promise<boolean> | undefined;

@@ -2,6 +2,7 @@ import type { StartedLab } from "../lab/started-lab.ts";
 import type { EventBus } from "./event-bus.ts";
 import { eachLine } from "./line-reader.ts";
 import { parseLogLine } from "./parse-log-line.ts";
+import { type Listener, supervise } from "./supervise.ts";
 
 export interface NflogWatch {
   readonly groups: readonly number[];
@@ -64,6 +65,21 @@ export async function watchNflog(
 ): Promise<NflogWatch> {
   const wanted = groups ?? (await nflogGroups(lab, node));
   const use = wanted.length ? wanted : [0];
+  // A listener that dies (killed, or its node restarted) is restarted, and the gap reported.
+  const watch = await supervise(
+    { lab: lab.name, node, source: "nflog", name: `the NFLOG listener (groups ${use.join(",")})` },
+    bus,
+    () => listen(lab, node, bus, use),
+  );
+  return { groups: use, stop: () => watch.stop() };
+}
+
+async function listen(
+  lab: StartedLab,
+  node: string,
+  bus: EventBus,
+  use: readonly number[],
+): Promise<Listener> {
   // One listener per group and namespace: a listener left by a killed fwlab would keep the
   // group (exec'd processes outlive their client). The portid column is the holder's PID.
   const stale = (await boundGroups(lab, node)).filter((b) => use.includes(b.group));
@@ -93,20 +109,6 @@ export async function watchNflog(
       return { group, stream };
     }),
   );
-  let stopped = false;
-  for (const { group, stream } of streams) {
-    stream.ended.then(() => {
-      if (!stopped)
-        bus.publish({
-          kind: "loss",
-          lab: lab.name,
-          node,
-          source: "nflog",
-          reason: `the NFLOG listener for group ${group} ended`,
-          time: Date.now(),
-        });
-    });
-  }
   // Bound: the group shows in the node's nfnetlink_log instances.
   for (let i = 0; ; i++) {
     const bound = (await boundGroups(lab, node)).map((b) => b.group);
@@ -117,13 +119,10 @@ export async function watchNflog(
     }
     await new Promise((r) => setTimeout(r, 50));
   }
-  return {
-    groups: use,
-    stop: async () => {
-      stopped = true;
-      await Promise.all(streams.map((s) => s.stream.stop()));
-    },
-  };
+  const stop = () => Promise.all(streams.map((s) => s.stream.stop())).then(() => {});
+  // One group's listener gone is the whole watch gone: the others are stopped and all restarted.
+  const ended = Promise.race(streams.map((s) => s.stream.ended)).then(stop);
+  return { ended, stop };
 }
 
 /** The NFLOG groups bound in a node's namespace, and the PID (netlink port id) holding each. */

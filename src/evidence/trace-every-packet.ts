@@ -1,6 +1,7 @@
 import type { StartedLab } from "../lab/started-lab.ts";
 import type { EventBus } from "./event-bus.ts";
-import { followTrace } from "./trace-monitor.ts";
+import { supervise } from "./supervise.ts";
+import { followTrace, type TraceMonitor } from "./trace-monitor.ts";
 
 /** fwlab's own nft table: it only marks packets for tracing and never decides their fate. */
 export const TRACE_TABLE = "fwlab_trace";
@@ -38,7 +39,15 @@ export async function traceEveryPacket(
     if (r.exitCode !== 0) throw new Error(`[${node}] nft could not add the trace table: ${r.stderr.trim()}`);
   };
   await install();
-  const monitor = await followTrace(lab, node, bus, (table) => table === TRACE_TABLE);
+  let monitor!: TraceMonitor;
+  const watch = await supervise(
+    { lab: lab.name, node, source: "trace", name: "the packet trace (xtables-monitor)" },
+    bus,
+    async () => {
+      monitor = await followTrace(lab, node, bus, (table) => table === TRACE_TABLE);
+      return monitor;
+    },
+  );
   return {
     refresh: async () => {
       const r = await lab.exec(node, ["nft", "list", "table", "ip", TRACE_TABLE]);
@@ -46,7 +55,7 @@ export async function traceEveryPacket(
       await monitor.renumber();
     },
     stop: async () => {
-      await monitor.stop();
+      await watch.stop();
       await lab.exec(node, ["nft", "delete", "table", "ip", TRACE_TABLE]).catch(() => {});
     },
   };

@@ -7,6 +7,7 @@ import { parseTraceLine, parseTracePacket, type TracePacket } from "./parse-trac
 export interface TraceMonitor {
   /** Re-reads the ruleset that trace lines are numbered against (after a ruleset load). */
   renumber(): Promise<void>;
+  readonly ended: Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -61,5 +62,5 @@ export async function followTrace(
       time: Date.now(),
     });
   });
-  return { renumber, stop: () => stream.stop() };
+  return { renumber, ended: stream.ended, stop: () => stream.stop() };
 }

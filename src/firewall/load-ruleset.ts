@@ -1,10 +1,10 @@
-import { readFile, stat } from "node:fs/promises";
 import { resolve } from "node:path";
 import { FwlabError, InputError } from "../errors.ts";
 import type { ExecResult } from "../runtime/exec-result.ts";
 import type { Backend } from "../topology/lab-spec.ts";
 import { displayPath } from "../util/display-path.ts";
 import { nftFileDocument, type RestoreDocument, restoreFileDocument } from "./restore-document.ts";
+import { readRulesetFile } from "./ruleset-file.ts";
 import { detectRulesetFormat, type RulesetFormat } from "./ruleset-format.ts";
 import { ScriptError, scriptToRestore } from "./script-to-restore.ts";
 
@@ -19,8 +19,6 @@ export interface LoadedRuleset {
   readonly rules: number;
   readonly durationMs: number;
 }
-
-const MAX_BYTES = 4 * 1024 * 1024;
 
 /**
  * Loads a ruleset file into a firewall node, all or nothing. Formats: iptables-save, a shell
@@ -37,7 +35,7 @@ export async function loadRuleset(
   const started = performance.now();
   const path = resolve(file);
   const shown = displayPath(path);
-  const text = await readRulesetText(node, path, shown);
+  const text = readRulesetFile(path, `[${node}] ruleset ${shown}`);
   const format = detectRulesetFormat(path, text);
   if (format === "nft" && opts.backend && opts.backend !== "nft") {
     throw new InputError(
@@ -59,31 +57,6 @@ export async function loadRuleset(
       format === "nft" ? countNftRules(text) : doc.text.split("\n").filter((l) => l.startsWith("-A ")).length,
     durationMs: performance.now() - started,
   };
-}
-
-async function readRulesetText(node: string, path: string, shown: string): Promise<string> {
-  let size: number;
-  try {
-    const st = await stat(path);
-    if (!st.isFile()) throw new InputError(`[${node}] ruleset ${shown}: not a file`);
-    size = st.size;
-  } catch (err) {
-    if (err instanceof InputError) throw err;
-    throw new InputError(`[${node}] ruleset ${shown}: no such file`);
-  }
-  if (size > MAX_BYTES)
-    throw new InputError(`[${node}] ruleset ${shown}: ${size} bytes is too large (limit 4 MiB)`);
-  const buf = await readFile(path).catch((err: Error) => {
-    throw new InputError(`[${node}] ruleset ${shown}: cannot read it (${err.message})`);
-  });
-  if (buf.includes(0)) throw new InputError(`[${node}] ruleset ${shown}: binary data, not a ruleset`);
-  const text = buf.toString("utf8");
-  if (text.trim() === "") {
-    throw new InputError(
-      `[${node}] ruleset ${shown}: the file is empty (to clear the ruleset, load one that says so)`,
-    );
-  }
-  return text;
 }
 
 function toDocument(node: string, shown: string, format: RulesetFormat, text: string): RestoreDocument {
@@ -121,7 +94,13 @@ function loadError(
       /next\.rules:(\d+):/.exec(out)?.[1] ??
       Number.NaN,
   );
-  const line = Number.isNaN(docLine) ? undefined : doc.sourceLine(docLine);
+  // iptables-nft finds a jump to a chain that does not exist only at COMMIT, and names that
+  // line: name the rule that jumps instead.
+  const missing = /Chain '([^']+)' does not exist/.exec(out)?.[1];
+  const jump = missing
+    ? doc.text.split("\n").findIndex((l) => /^-[AI] /.test(l.trimStart()) && jumpsTo(l, missing)) + 1
+    : 0;
+  const line = jump > 0 ? doc.sourceLine(jump) : Number.isNaN(docLine) ? undefined : doc.sourceLine(docLine);
   const message =
     out
       .split("\n")
@@ -138,13 +117,22 @@ function loadError(
       : r.exitCode === 3
         ? "it failed while applying and the previous ruleset was put back"
         : "it failed while applying and the previous ruleset could NOT be put back: reload a ruleset or `fwlab down` the lab";
-  const err = new FwlabError(
+  // The previous ruleset is active again (exits 2 and 3) and the tool named a line of the
+  // user's file: the file is at fault, an input error.
+  const invalid = r.exitCode === 2 || (r.exitCode === 3 && line !== undefined);
+  return new FwlabError(
     `[${node}] ruleset ${shown}${where}: ${message.trim()} (${tool} exited ${r.exitCode}); ${state}` +
       (line ? `\n${excerpt(text, line)}` : ""),
-    r.exitCode === 2 ? 2 : 1,
+    invalid ? 2 : 1,
   );
-  return err;
 }
+
+const jumpsTo = (rule: string, chain: string): boolean =>
+  rule
+    .split(/\s+/)
+    .some(
+      (w, i, ws) => (w === chain || w === `"${chain}"`) && /^(-j|-g|--jump|--goto)$/.test(ws[i - 1] ?? ""),
+    );
 
 function excerpt(text: string, line: number): string {
   const src = text.split(/\r?\n/)[line - 1] ?? "";

@@ -83,6 +83,14 @@ function logicalLines(text: string): { line: number; text: string }[] {
 }
 
 function words(src: string, vars: Record<string, string>, line: number, strict = false): string[] {
+  // A shell would run these; a played script cannot (and must not) run anything.
+  const subst = /\$\(|`/.exec(src.replace(/'[^']*'/g, "").replace(/(^|\s)#.*$/, ""))?.[0];
+  if (subst) {
+    throw new ScriptError(
+      line,
+      `command substitution ${subst === "`" ? "`...`" : "$(...)"} is not supported in a rules script (it is played, never run): write the value itself`,
+    );
+  }
   const out: string[] = [];
   for (const tok of parseShell(src, (name) => {
     if (!(name in vars))

@@ -370,6 +370,32 @@ export class DockerRuntime {
     };
   }
 
+  /**
+   * Calls `onDie` with the node name and exit code of each container of a lab that stops from
+   * now on (killed, crashed, or stopped by someone else), until `stop()`.
+   */
+  async watchDeaths(lab: string, onDie: (node: string, exitCode: number) => void): Promise<{ stop(): void }> {
+    const stream = (await this.docker.getEvents({
+      filters: { type: ["container"], event: ["die"], label: [`${LABEL.lab}=${lab}`] },
+    })) as NodeJS.ReadableStream & { destroy(): void };
+    let pending = "";
+    stream.on("data", (b: Buffer) => {
+      pending += b.toString("utf8");
+      let nl = pending.indexOf("\n");
+      while (nl >= 0) {
+        try {
+          const e = JSON.parse(pending.slice(0, nl)) as { Actor?: { Attributes?: Record<string, string> } };
+          const attrs = e.Actor?.Attributes ?? {};
+          if (attrs[LABEL.node]) onDie(attrs[LABEL.node]!, Number(attrs.exitCode ?? -1));
+        } catch {}
+        pending = pending.slice(nl + 1);
+        nl = pending.indexOf("\n");
+      }
+    });
+    stream.on("error", () => {});
+    return { stop: () => stream.destroy() };
+  }
+
   /** Image builds and look-ups (runtime/docker-images.ts). */
   get images(): DockerImages {
     return new DockerImages(this.docker);

@@ -1,14 +1,25 @@
-import { accessSync, constants, readFileSync, statSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
-import { LineCounter, parseDocument } from "yaml";
+import type { z } from "zod";
 import { InputError } from "../errors.ts";
+import { checkRulesetFile } from "../firewall/ruleset-file.ts";
+import { fileProblem, readInputFile } from "../topology/input-file.ts";
 import type { LabSpec } from "../topology/lab-spec.ts";
+import { resolveInProject } from "../topology/project-path.ts";
 import { readLabFile } from "../topology/read-lab-file.ts";
+import { parseYamlFile } from "../topology/yaml-file.ts";
 import { hint } from "../util/did-you-mean.ts";
 import { displayPath } from "../util/display-path.ts";
 import { projectRoot } from "../util/project-root.ts";
-import { location, type Path } from "../util/yaml-location.ts";
-import { PROBES, type Scenario, scenarioSchema } from "./scenario-schema.ts";
+import type { Path } from "../util/yaml-location.ts";
+import {
+  execStep,
+  loadStep,
+  PROBES,
+  probeStepSchema,
+  type Scenario,
+  scenarioSchema,
+  sysctlStep,
+} from "./scenario-schema.ts";
 
 export interface LoadedScenario {
   readonly file: string;
@@ -25,28 +36,18 @@ export interface LoadedScenario {
  */
 export function readScenarioFile(file: string, opts: { labName?: string } = {}): LoadedScenario {
   const path = resolve(file);
-  let text: string;
-  try {
-    if (!statSync(path).isFile()) throw new Error("not a file");
-    text = readFileSync(path, "utf8");
-  } catch (err) {
+  const text = readInputFile(path, {
+    what: "a YAML scenario",
+    maxBytes: 1024 * 1024,
+    whenEmpty: "a scenario needs a name and steps",
+  });
+  const { data, where } = parseYamlFile(path, text);
+  if (data === null || typeof data !== "object" || Array.isArray(data)) {
     throw new InputError(
-      `${displayPath(path)}: ${(err as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (err as Error).message}`,
+      `${where([])}a scenario is a map with "name" and "steps", not ${data === null ? "nothing (only comments?)" : Array.isArray(data) ? "a list" : `a ${typeof data}`}`,
     );
   }
-  if (text.trim() === "")
-    throw new InputError(`${displayPath(path)}: the file is empty; a scenario needs a name and steps`);
-  if (text.includes("\0")) throw new InputError(`${displayPath(path)}: binary data, not a YAML scenario`);
-  const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
-  const where = (p: Path, key?: string) => location(path, doc.contents, lines, p, key);
-  if (doc.errors[0]) {
-    const pos = lines.linePos(doc.errors[0].pos[0]);
-    throw new InputError(
-      `${displayPath(path)}:${pos.line}:${pos.col}: YAML: ${doc.errors[0].message.split("\n")[0]}`,
-    );
-  }
-  const raw = doc.toJS() as { steps?: { probe?: unknown }[] };
+  const raw = data as { steps?: { probe?: unknown }[] };
   // An unknown probe gets its own message: the union's error would list every other key.
   for (const [i, s] of (Array.isArray(raw?.steps) ? raw.steps : []).entries()) {
     if (s && typeof s === "object" && "probe" in s && !PROBES.includes(s.probe as never)) {
@@ -55,29 +56,28 @@ export function readScenarioFile(file: string, opts: { labName?: string } = {}):
       );
     }
   }
-  const parsed = scenarioSchema.safeParse(raw);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    const p = issue.path.filter((x): x is string | number => typeof x !== "symbol");
-    const msg =
-      issue.code === "unrecognized_keys"
-        ? `${where(p, issue.keys[0])}unknown key "${issue.keys[0]}"`
-        : issue.code === "invalid_type" && issue.input === undefined
-          ? `${where(p.slice(0, -1))}missing "${String(p.at(-1))}"`
-          : issue.code === "invalid_union"
-            ? `${where(p)}not a valid step: a step has "probe" (${PROBES.join(", ")}), "load", "exec" or "sysctl"`
-            : `${where(p)}${issue.message}`;
-    throw new InputError(msg);
-  }
+  const parsed = scenarioSchema.safeParse(raw, { reportInput: true });
+  if (!parsed.success) throw new InputError(schemaMessage(firstIssue(parsed.error), raw, where));
   const scenario = parsed.data;
   const base = dirname(path);
-  const labFile = scenario.lab ? resolve(base, scenario.lab) : join(projectRoot(), "docker-compose.yml");
-  // --name renames the default lab (several copies of it can run); other lab files keep theirs.
-  const isDefault = labFile === join(projectRoot(), "docker-compose.yml");
-  const lab = readLabFile(labFile, { name: isDefault ? opts.labName : undefined });
   const fail = (p: Path, msg: string, key?: string): never => {
     throw new InputError(`${where(p, key)}${msg}`);
   };
+  // A file the scenario names: inside its project, and there (see resolveInProject).
+  const named = (f: string, p: Path, what: string) => {
+    const r = resolveInProject(path, f);
+    if (r.problem) fail(p, r.problem);
+    const problem = fileProblem(r.path);
+    if (problem === "no such file") fail(p, `${what} ${displayPath(r.path)} does not exist`);
+    if (problem) fail(p, `${what} ${displayPath(r.path)}: ${problem}`);
+    return r.path;
+  };
+  const labFile = scenario.lab
+    ? named(scenario.lab, ["lab"], "lab file")
+    : join(projectRoot(), "docker-compose.yml");
+  // --name renames the default lab (several copies of it can run); other lab files keep theirs.
+  const isDefault = labFile === join(projectRoot(), "docker-compose.yml");
+  const lab = readLabFile(labFile, { name: isDefault ? opts.labName : undefined });
   const nodes = lab.nodes.map((n) => n.name);
   const node = (name: string, p: Path, key?: string) => {
     const n = lab.nodes.find((x) => x.name === name);
@@ -89,20 +89,18 @@ export function readScenarioFile(file: string, opts: { labName?: string } = {}):
       );
     return n!;
   };
-  const mustRead = (f: string, p: Path) => {
-    const full = resolve(base, f);
-    try {
-      accessSync(full, constants.R_OK);
-    } catch {
-      fail(p, `file ${displayPath(full)} does not exist or is not readable`);
-    }
-    return full;
-  };
   if (scenario.host && !scenario.optIn)
     fail(["host"], "host-wide settings change every namespace: only an optIn: true scenario may have them");
   for (const [n, ref] of Object.entries(scenario.rulesets ?? {})) {
     if (!node(n, ["rulesets"], n).firewall) fail(["rulesets"], `"${n}" is not a firewall node`, n);
-    mustRead(typeof ref === "string" ? ref : ref.file, ["rulesets", n]);
+    const file = named(typeof ref === "string" ? ref : ref.file, ["rulesets", n], "file");
+    try {
+      // Scripts are played now: a typo at line 17 stops the run before anything starts.
+      checkRulesetFile(file, `ruleset ${displayPath(file)}`);
+    } catch (err) {
+      if (!(err instanceof InputError)) throw err;
+      fail(["rulesets", n], err.message);
+    }
   }
   for (const n of Object.keys(scenario.setup ?? {})) node(n, ["setup"], n);
   scenario.steps.forEach((s, i) => {
@@ -123,7 +121,8 @@ export function readScenarioFile(file: string, opts: { labName?: string } = {}):
     } else if ("load" in s) {
       if (!node(s.load.node, [...at, "load", "node"]).firewall)
         fail([...at, "load", "node"], `"${s.load.node}" is not a firewall node`);
-      mustRead(s.load.file, [...at, "load", "file"]);
+      // Only read when the step runs: a load step may expect a broken file to fail.
+      named(s.load.file, [...at, "load", "file"], "file");
     } else if ("sysctl" in s) {
       node(s.sysctl.node, [...at, "sysctl", "node"]);
     } else {
@@ -132,3 +131,46 @@ export function readScenarioFile(file: string, opts: { labName?: string } = {}):
   });
   return { file: path, scenario, lab, path: (p) => resolve(base, p) };
 }
+
+/** The schema of a step, told by its keys (a probe step by its probe). */
+function schemaOfStep(step: unknown): z.ZodObject | undefined {
+  if (!step || typeof step !== "object") return undefined;
+  if ("probe" in step) return probeStepSchema.options.find((o) => o.shape.probe.value === step.probe);
+  if ("load" in step) return loadStep;
+  if ("exec" in step) return execStep;
+  if ("sysctl" in step) return sysctlStep;
+  return undefined;
+}
+
+/** One schema issue as `file:line:col: path: what is wrong`; for a step, its own kind's issue. */
+function schemaMessage(
+  issue: z.core.$ZodIssue,
+  raw: unknown,
+  where: (p: Path, key?: string) => string,
+  known?: readonly string[],
+): string {
+  const p = issue.path.filter((x): x is string | number => typeof x !== "symbol");
+  const keys = known ?? (p.length === 0 ? Object.keys(scenarioSchema.shape) : []);
+  if (issue.code === "invalid_union" && p[0] === "steps" && p.length === 2) {
+    const step = (raw as { steps: unknown[] }).steps[Number(p[1])];
+    const schema = schemaOfStep(step);
+    const r = schema?.safeParse(step, { reportInput: true });
+    if (schema && r?.success === false) {
+      const inner = firstIssue(r.error);
+      const own = inner.path.length === 0 ? Object.keys(schema.shape) : [];
+      return schemaMessage({ ...inner, path: [...p, ...inner.path] }, raw, where, own);
+    }
+    return `${where(p)}not a valid step: a step has "probe" (${PROBES.join(", ")}), "load", "exec" or "sysctl"`;
+  }
+  if (issue.code === "unrecognized_keys") {
+    const key = issue.keys[0]!;
+    return `${where(p, key)}unknown key "${key}"${hint(key, keys)}`;
+  }
+  if ((issue.code === "invalid_type" || issue.code === "invalid_value") && issue.input === undefined)
+    return `${where(p.slice(0, -1))}missing "${String(p.at(-1))}"`;
+  return `${where(p)}${issue.message}`;
+}
+
+/** An unknown key first: a misspelt key also makes the key it meant missing. */
+const firstIssue = (error: z.ZodError): z.core.$ZodIssue =>
+  error.issues.find((i) => i.code === "unrecognized_keys") ?? error.issues[0]!;

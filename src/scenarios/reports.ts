@@ -54,6 +54,7 @@ export function tableReport(results: readonly ScenarioResult[]): string {
       );
     }
     if (r.error) out.push(`  scenario stopped: ${r.error}`);
+    for (const i of r.incidents ?? []) out.push(`  ! ${i}`);
   }
   const sum = summarize(results);
   out.push(
@@ -94,7 +95,10 @@ export function junitReport(results: readonly ScenarioResult[]): string {
         `    <testcase classname="${xml(r.name)}" name="scenario" time="0"><skipped message="${xml(r.skipped)}"/></testcase>`,
       );
     const failures = r.steps.filter((s) => !s.passed).length;
-    return `  <testsuite name="${xml(r.name)}" tests="${cases.length}" failures="${failures}" errors="${r.error ? 1 : 0}" skipped="${r.skipped ? 1 : 0}" time="${(r.durationMs / 1000).toFixed(3)}">\n${cases.join("\n")}\n  </testsuite>`;
+    const incidents = r.incidents?.length
+      ? `\n    <system-err>${xml(r.incidents.join("\n"))}</system-err>`
+      : "";
+    return `  <testsuite name="${xml(r.name)}" tests="${cases.length}" failures="${failures}" errors="${r.error ? 1 : 0}" skipped="${r.skipped ? 1 : 0}" time="${(r.durationMs / 1000).toFixed(3)}">\n${cases.join("\n")}${incidents}\n  </testsuite>`;
   });
   return `<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name="fwlab" tests="${sum.passed + sum.failed}" failures="${sum.failed}" time="${(sum.durationMs / 1000).toFixed(3)}">\n${suites.join("\n")}\n</testsuites>\n`;
 }

@@ -14,9 +14,10 @@ import { hostSysctl } from "../runtime/host-kernel.ts";
 import { type Progress, silent } from "../util/progress.ts";
 import { projectRoot } from "../util/project-root.ts";
 import { DropVerdicts } from "./drop-verdicts.ts";
-import { recoverDeadRun, restoreState, saveState } from "./saved-state.ts";
+import { NodeDeaths } from "./node-deaths.ts";
 import { type LoadedScenario, readScenarioFile } from "./read-scenario-file.ts";
 import { runExecStep, runLoadStep, runProbeStep, runSysctlStep, type StepContext, slug } from "./run-step.ts";
+import { recoverDeadRun, restoreState, saveState } from "./saved-state.ts";
 import type { ProbeStep, Step } from "./scenario-schema.ts";
 import type { ScenarioResult, StepResult } from "./step-result.ts";
 import { WindowCapture } from "./window-capture.ts";
@@ -54,7 +55,10 @@ export async function runScenarios(
   let nextPort = Math.floor(Math.random() * PORTS);
   const sourcePort = () => FIRST_PORT + (nextPort++ % PORTS);
   const kernel = await watchKernelLog(runtime, bus);
-  const labs = new Map<string, { lab: StartedLab; started: boolean; watchers?: LabWatchers }>();
+  const labs = new Map<
+    string,
+    { lab: StartedLab; started: boolean; watchers?: LabWatchers; deaths: NodeDeaths }
+  >();
   const agents = new Map<string, Promise<ProbeAgent>>();
   const results: ScenarioResult[] = [];
   try {
@@ -79,7 +83,8 @@ export async function runScenarios(
         const lab = up
           ? await StartedLab.attach(runtime, s.lab.name)
           : await startLabSpec(s.lab, { runtime, progress, signal: opts.signal });
-        entry = { lab, started: !up };
+        const firewalls = lab.nodes.filter((n) => n.firewall).map((n) => n.name);
+        entry = { lab, started: !up, deaths: await NodeDeaths.watch(runtime, lab.name, firewalls) };
         labs.set(s.lab.name, entry);
         if (up) await recoverDeadRun(lab, progress);
       }
@@ -94,14 +99,21 @@ export async function runScenarios(
       entry.watchers ??= await LabWatchers.start(lab, bus);
       events.length = 0;
       results.push(
-        await runScenario(s, lab, { ...opts, progress }, events, agent, entry.watchers, {
-          drops,
-          sourcePort,
-        }),
+        await runScenario(
+          s,
+          lab,
+          { ...opts, progress },
+          events,
+          agent,
+          entry.watchers,
+          { drops, sourcePort },
+          entry.deaths,
+        ),
       );
     }
   } finally {
     await Promise.all([...labs.values()].map((l) => l.watchers?.stop()));
+    for (const l of labs.values()) l.deaths.stop();
     await Promise.all([...agents.values()].map(async (a) => (await a.catch(() => undefined))?.stop()));
     await kernel.stop();
     drops.close();
@@ -118,6 +130,7 @@ async function runScenario(
   agent: (node: string) => Promise<ProbeAgent>,
   watchers: LabWatchers,
   probes: Pick<StepContext, "drops" | "sourcePort">,
+  deaths: NodeDeaths,
 ): Promise<ScenarioResult> {
   const t0 = performance.now();
   const name = s.scenario.name;
@@ -184,7 +197,9 @@ async function runScenario(
       if (end - i > 1) {
         const batch = list.slice(i, end) as ProbeStep[];
         const rs = await Promise.all(
-          batch.map((step, k) => runProbeStep(ctx, step, i + k, batch.length - 1)),
+          batch.map((step, k) =>
+            deaths.run(step, i + k, () => runProbeStep(ctx, step, i + k, batch.length - 1)),
+          ),
         );
         for (const r of rs) {
           steps.push(r);
@@ -194,14 +209,15 @@ async function runScenario(
         continue;
       }
       const step = list[i]!;
-      const r =
+      const r = await deaths.run(step, i, async () =>
         "probe" in step
           ? await runProbeStep(ctx, step, i)
           : "load" in step
             ? await runLoadStep(ctx, step, i)
             : "sysctl" in step
               ? await runSysctlStep(ctx, step, i)
-              : await runExecStep(ctx, step, i);
+              : await runExecStep(ctx, step, i),
+      );
       steps.push(r);
       opts.onStep?.(s, r);
       i++;
@@ -213,6 +229,7 @@ async function runScenario(
     await restoreState(lab, saved);
   }
   const durationMs = performance.now() - t0;
+  const incidents = deaths.incidents();
   return {
     file: s.file,
     name,
@@ -221,6 +238,7 @@ async function runScenario(
     passed: !error && steps.every((x) => x.passed),
     durationMs,
     error,
+    ...(incidents.length ? { incidents } : {}),
   };
 }
 

@@ -163,14 +163,14 @@ const scanStep = z.strictObject({
     .record(z.string().regex(/^\d+$/), z.string())
     .describe('per port, nmap\'s state: {"22": "filtered"}'),
 });
-const loadStep = z.strictObject({
+export const loadStep = z.strictObject({
   name: z.string().min(1),
   load: z.strictObject({ node: z.string(), file: z.string(), backend: z.enum(BACKENDS).optional() }),
   expect: z.enum(["loads", "fails"]),
   message: z.string().optional().describe("with fails: a substring of the error (e.g. line 17)"),
   why: z.string().optional(),
 });
-const execStep = z.strictObject({
+export const execStep = z.strictObject({
   name: z.string().min(1),
   exec: z.strictObject({ node: z.string(), command: z.array(z.string()).min(1) }),
   expect: z.enum(["succeeds", "fails"]).optional(),
@@ -178,7 +178,7 @@ const execStep = z.strictObject({
   why: z.string().optional(),
 });
 
-const sysctlStep = z.strictObject({
+export const sysctlStep = z.strictObject({
   name: z.string().min(1),
   sysctl: z.strictObject({
     node: z.string(),

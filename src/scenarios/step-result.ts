@@ -52,4 +52,6 @@ export interface ScenarioResult {
   /** Why the scenario did not run to its end (aborted, a node died, ...). */
   readonly error?: string;
   readonly skipped?: string;
+  /** What happened to the lab during the run (a node's container died, ...), one line each. */
+  readonly incidents?: readonly string[];
 }

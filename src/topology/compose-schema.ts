@@ -16,6 +16,25 @@ const stringMap = z.union([
     ),
 ]);
 
+// Names end up in /etc/hosts, resolv.conf, Docker's API and the node's environment: plain
+// names only, so no value can carry a second line, a second sysctl or a shell command.
+const label = "[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?";
+const hostname = z
+  .string()
+  .regex(new RegExp(`^${label}$`), 'a hostname: letters, digits and "-", at most 63');
+const domain = z
+  .string()
+  .regex(new RegExp(`^${label}(\\.${label})*$`), 'a DNS domain such as "lab" or "lab.example"');
+const image = z
+  .string()
+  .regex(/^[a-z0-9][a-zA-Z0-9._/:@-]*$/, 'an image reference such as "fwlab/firewall:latest"');
+const sysctls = stringMap.pipe(
+  z.record(
+    z.string().regex(/^[a-z][a-z0-9_]*(\.[a-zA-Z0-9_-]+)+$/, 'a sysctl name such as "net.ipv4.ip_forward"'),
+    z.string().regex(/^[^\n\r\0]*$/, "a sysctl value on one line"),
+  ),
+);
+
 export const BACKENDS = ["iptables-nft", "iptables-legacy", "nft"] as const;
 
 export const nodeExtensionSchema = z.strictObject({
@@ -34,10 +53,10 @@ export const nodeExtensionSchema = z.strictObject({
 });
 
 export const serviceSchema = z.strictObject({
-  image: z.string().min(1),
-  hostname: z.string().optional(),
+  image,
+  hostname: hostname.optional(),
   cap_add: z.array(z.string()).optional(),
-  sysctls: stringMap.optional(),
+  sysctls: sysctls.optional(),
   environment: stringMap.optional(),
   command: z.union([z.string().transform((s) => s.split(/\s+/).filter(Boolean)), z.array(scalar)]).optional(),
   labels: stringMap.optional(),
@@ -68,7 +87,7 @@ export const composeSchema = z.strictObject({
   "x-fwlab": z
     .strictObject({
       name: z.string().optional(),
-      domain: z.string().optional(),
+      domain: domain.optional(),
     })
     .optional(),
   services: z.record(z.string(), serviceSchema),

@@ -1,11 +1,10 @@
-import { accessSync, constants, readFileSync, statSync } from "node:fs";
-import { dirname, resolve } from "node:path";
-import { LineCounter, parseDocument } from "yaml";
+import { resolve } from "node:path";
 import type { z } from "zod";
 import { InputError } from "../errors.ts";
+import { checkRulesetFile } from "../firewall/ruleset-file.ts";
 import { hint } from "../util/did-you-mean.ts";
 import { displayPath } from "../util/display-path.ts";
-import { location, type Path } from "../util/yaml-location.ts";
+import type { Path } from "../util/yaml-location.ts";
 import {
   type ComposeFile,
   type ComposeService,
@@ -14,9 +13,12 @@ import {
   nodeExtensionSchema,
   serviceSchema,
 } from "./compose-schema.ts";
+import { fileProblem, readInputFile } from "./input-file.ts";
 import { cidrContains, cidrsOverlap, isNetworkOrBroadcast, parseCidr, parseIpv4 } from "./ipv4.ts";
 import type { LabSpec, NetworkSpec, NodeSpec } from "./lab-spec.ts";
+import { resolveInProject } from "./project-path.ts";
 import type { Role } from "./roles.ts";
+import { parseYamlFile } from "./yaml-file.ts";
 
 const NAME = /^[a-z][a-z0-9-]{0,19}$/;
 const LAB_NAME = /^[a-z][a-z0-9-]{0,29}$/;
@@ -28,44 +30,20 @@ const MAX_BYTES = 1024 * 1024;
  */
 export function readLabFile(file: string, opts: { name?: string } = {}): LabSpec {
   const path = resolve(file);
-  const text = readText(path);
-  const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
-  const where = (p: Path, key?: string) => location(path, doc.contents, lines, p, key);
-  const yamlError = doc.errors[0];
-  if (yamlError) {
-    const pos = lines.linePos(yamlError.pos[0]);
+  const text = readInputFile(path, {
+    what: "a YAML lab file",
+    maxBytes: MAX_BYTES,
+    whenEmpty: "a lab file needs services and networks",
+  });
+  const { data, where } = parseYamlFile(path, text);
+  if (data === null || typeof data !== "object" || Array.isArray(data)) {
     throw new InputError(
-      `${displayPath(path)}:${pos.line}:${pos.col}: YAML: ${yamlError.message.split("\n")[0]}`,
+      `${where([])}a lab file is a map with "services" and "networks", not ${data === null ? "nothing (only comments?)" : Array.isArray(data) ? "a list" : `a ${typeof data}`}`,
     );
   }
-  const parsed = composeSchema.safeParse(doc.toJS());
+  const parsed = composeSchema.safeParse(data, { reportInput: true });
   if (!parsed.success) throw new InputError(schemaMessage(parsed.error, where));
   return buildLab(path, parsed.data, where, opts.name);
-}
-
-function readText(path: string): string {
-  let size: number;
-  try {
-    const st = statSync(path);
-    if (!st.isFile()) throw new InputError(`${displayPath(path)}: not a file`);
-    size = st.size;
-    accessSync(path, constants.R_OK);
-  } catch (err) {
-    if (err instanceof InputError) throw err;
-    const code = (err as NodeJS.ErrnoException).code;
-    const why =
-      code === "ENOENT" ? "no such file" : code === "EACCES" ? "not readable" : (err as Error).message;
-    throw new InputError(`${displayPath(path)}: ${why}`);
-  }
-  if (size === 0)
-    throw new InputError(`${displayPath(path)}: the file is empty; a lab file needs services and networks`);
-  if (size > MAX_BYTES)
-    throw new InputError(`${displayPath(path)}: ${size} bytes is too large for a lab file (limit 1 MiB)`);
-  const buf = readFileSync(path);
-  if (buf.includes(0))
-    throw new InputError(`${displayPath(path)}: binary data (NUL bytes), not a YAML lab file`);
-  return buf.toString("utf8");
 }
 
 function buildLab(
@@ -77,13 +55,14 @@ function buildLab(
   const fail = (p: Path, msg: string, key?: string): never => {
     throw new InputError(`${where(p, key)}${msg}`);
   };
-  const name = nameOpt ?? c["x-fwlab"]?.name ?? "fwlab";
-  if (!LAB_NAME.test(name)) {
-    fail(
-      ["x-fwlab", "name"],
-      `lab name ${JSON.stringify(name)}: lower-case letters, digits and "-", at most 30`,
-    );
-  }
+  const rule = 'lower-case letters, digits and "-", at most 30';
+  // The file's own name is checked even when --name replaces it: the file is wrong either way.
+  const own = c["x-fwlab"]?.name;
+  if (own !== undefined && !LAB_NAME.test(own))
+    fail(["x-fwlab", "name"], `lab name ${JSON.stringify(own)}: ${rule}`);
+  if (nameOpt !== undefined && !LAB_NAME.test(nameOpt))
+    throw new InputError(`lab name ${JSON.stringify(nameOpt)} (--name): ${rule}`);
+  const name = nameOpt ?? own ?? "fwlab";
 
   const networks: NetworkSpec[] = [];
   const cidrs = new Map<string, ReturnType<typeof parseCidr> & object>();
@@ -211,14 +190,18 @@ function buildNode(
 
   let ruleset: string | undefined;
   if (x.ruleset !== undefined) {
-    ruleset = resolve(dirname(file), x.ruleset);
+    const named = resolveInProject(file, x.ruleset);
+    ruleset = named.path;
+    if (named.problem) fail(at("x-fwlab", "ruleset"), named.problem);
+    const problem = fileProblem(ruleset);
+    const shown = displayPath(ruleset);
+    if (problem === "no such file") fail(at("x-fwlab", "ruleset"), `ruleset file ${shown} does not exist`);
     try {
-      accessSync(ruleset, constants.R_OK);
-    } catch {
-      fail(
-        at("x-fwlab", "ruleset"),
-        `ruleset file ${displayPath(ruleset)} does not exist or is not readable`,
-      );
+      // Read and, for a script, played now: its errors stop `up` before anything starts.
+      checkRulesetFile(ruleset, `ruleset file ${shown}`);
+    } catch (err) {
+      if (!(err instanceof InputError)) throw err;
+      fail(at("x-fwlab", "ruleset"), err.message);
     }
   }
   const firewall = x.firewall ?? x.role === "firewall";
@@ -248,14 +231,18 @@ function buildNode(
 }
 
 function schemaMessage(error: z.ZodError, where: (p: Path, key?: string) => string): string {
-  const issue = error.issues[0]!;
+  // An unknown key first: a misspelt key also makes the key it meant missing.
+  const issue = error.issues.find((i) => i.code === "unrecognized_keys") ?? error.issues[0]!;
   const path = issue.path.filter((p): p is string | number => typeof p !== "symbol");
   if (issue.code === "unrecognized_keys") {
     const key = issue.keys[0]!;
     const known = knownKeys(path);
     return `${where(path, key)}unknown key "${key}"${hint(key, known)}; fwlab reads ${known.join(", ")} here (see README "Lab files")`;
   }
-  if (issue.code === "invalid_type" && issue.input === undefined) {
+  if (issue.code === "invalid_key") {
+    return `${where(path.slice(0, -1), String(path.at(-1)))}${issue.issues[0]?.message ?? issue.message}`;
+  }
+  if ((issue.code === "invalid_type" || issue.code === "invalid_value") && issue.input === undefined) {
     return `${where(path.slice(0, -1))}missing "${String(path.at(-1))}"`;
   }
   return `${where(path)}${issue.message}`;

@@ -1,7 +1,5 @@
-import { execFileSync } from "node:child_process";
-import { readdirSync } from "node:fs";
 import { beforeAll, describe, expect, it } from "vitest";
-import { fwlab, labBridges } from "./cli-helpers.ts";
+import { fwlab } from "./cli-helpers.ts";
 import { OPEN_RULES, sharedLab } from "./shared-lab.ts";
 
 let lab: string;
@@ -61,39 +59,9 @@ describe("fwlab CLI against the shared lab", () => {
   });
 });
 
-describe("fwlab up validates a lab file before anything starts", () => {
-  const cases: Record<string, RegExp> = {
-    "lab-unknown-key.yml":
-      /lab-unknown-key\.yml:16:5: services\.client\.netwrks: unknown key "netwrks" \(did you mean "networks"\?\)/,
-    "lab-unknown-role.yml":
-      /lab-unknown-role\.yml:25:\d+: services\.web\.x-fwlab\.role: unknown role "webserver"/,
-    "lab-missing-ruleset.yml":
-      /lab-missing-ruleset\.yml:13:\d+: services\.fw\.x-fwlab\.ruleset: ruleset file .*no-such-rules\.sh does not exist/,
-    "lab-overlapping-subnets.yml":
-      /lab-overlapping-subnets\.yml:\d+:\d+: networks\.outside\.ipam\.config\.0\.subnet: subnet 10\.50\.0\.0\/16 overlaps network "inside"/,
-    "lab-gateway-outside.yml":
-      /lab-gateway-outside\.yml:19:\d+: services\.client\.x-fwlab\.gateway: gateway 10\.50\.2\.1 is outside/,
-  };
-  it("covers every bad lab fixture", () => {
-    expect(
-      readdirSync("test/fixtures/bad")
-        .filter((f) => f.startsWith("lab-"))
-        .sort(),
-    ).toEqual(Object.keys(cases).sort());
-  });
-  for (const [file, message] of Object.entries(cases)) {
-    it(`${file}: one clear error, exit 2, nothing started`, async () => {
-      const r = await fwlab("up", `test/fixtures/bad/${file}`, "--name", "badlab");
-      expect(r.code).toBe(2);
-      expect(r.stderr).toMatch(message);
-      expect(r.stderr.trim().split("\n")).toHaveLength(1);
-      expect(
-        execFileSync("docker", ["ps", "-aq", "--filter", "label=fwlab.lab=badlab"], { encoding: "utf8" }),
-      ).toBe("");
-      expect(labBridges("badlab")).toBe("");
-    });
-  }
-
+// Bad lab files (and scenarios and rulesets): every file under test/fixtures/bad/ is run by
+// bad-input.test.ts.
+describe("fwlab down", () => {
   it("down of a lab that is not there is a no-op", async () => {
     const r = await fwlab("down", "--name", "never-started");
     expect(r).toMatchObject({ code: 0 });

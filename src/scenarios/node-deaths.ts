@@ -1,0 +1,122 @@
+import type { DockerRuntime } from "../runtime/docker-runtime.ts";
+import type { Step } from "./scenario-schema.ts";
+import type { StepResult } from "./step-result.ts";
+
+interface Death {
+  readonly exitCode: number;
+  readonly at: number;
+}
+
+const clock = (t: number) => new Date(t).toISOString().slice(11, 19);
+
+/**
+ * The nodes of a lab whose containers died during a run (killed, crashed, stopped by hand).
+ * A step that needs a dead node fails with that reason instead of running; a step that failed
+ * while a node it needs died says so. The other steps run as usual.
+ */
+export class NodeDeaths {
+  private readonly deaths = new Map<string, Death>();
+  private readonly reported = new Set<string>();
+
+  private constructor(
+    private readonly watch: { stop(): void },
+    private readonly firewalls: readonly string[],
+  ) {}
+
+  static async watch(runtime: DockerRuntime, lab: string, firewalls: readonly string[]): Promise<NodeDeaths> {
+    let self!: NodeDeaths;
+    const watch = await runtime.watchDeaths(lab, (node, exitCode) =>
+      self.deaths.set(node, { exitCode, at: Date.now() }),
+    );
+    self = new NodeDeaths(watch, firewalls);
+    return self;
+  }
+
+  /** The nodes a step cannot do without: its own, its target, and the firewalls in the way. */
+  needs(step: Step): string[] {
+    if ("probe" in step) {
+      const target = ("to" in step ? step.to : step.server).split(":")[0]!;
+      return [...new Set([step.from, target, ...this.firewalls])];
+    }
+    if ("load" in step) return [step.load.node];
+    if ("sysctl" in step) return [step.sysctl.node];
+    return [step.exec.node];
+  }
+
+  private why(step: Step, since = 0): string | undefined {
+    const dead = this.needs(step).filter((n) => (this.deaths.get(n)?.at ?? -1) >= since);
+    if (!dead.length) return undefined;
+    return dead
+      .map((n) => {
+        const d = this.deaths.get(n)!;
+        return `[${n}] its container died at ${clock(d.at)} (exit ${d.exitCode}${d.exitCode === 137 ? ", killed" : ""})`;
+      })
+      .join("; ");
+  }
+
+  /** A failed result for a step that needs a node that is already dead, else undefined. */
+  skip(step: Step, index: number): StepResult | undefined {
+    const why = this.why(step);
+    if (!why) return undefined;
+    return {
+      index,
+      name: step.name,
+      kind: "probe" in step ? "probe" : "load" in step ? "load" : "exec",
+      probe: "probe" in step ? step.probe : undefined,
+      expected: String(("expect" in step ? step.expect : undefined) ?? "succeeds"),
+      observed: "not run",
+      passed: false,
+      reason: `not run: a node it needs is gone: ${why}`,
+      detail: why,
+      why: step.why,
+      durationMs: 0,
+      checks: [],
+      startedAt: Date.now(),
+    };
+  }
+
+  /**
+   * Runs a step unless a node it needs is dead; a failure (or an error) while a node it needs
+   * died names the death. Errors with every needed node alive are the run's own: rethrown.
+   */
+  async run(step: Step, index: number, fn: () => Promise<StepResult>): Promise<StepResult> {
+    const skipped = this.skip(step, index);
+    if (skipped) return skipped;
+    const since = Date.now();
+    try {
+      const r = await fn();
+      const why = r.passed ? undefined : this.why(step, since);
+      return why
+        ? { ...r, reason: `${r.reason ?? "failed"} (a node it needs died while it ran: ${why})` }
+        : r;
+    } catch (err) {
+      // The engine reports a death a moment after the exec that met it failed.
+      await new Promise((r) => setTimeout(r, 300));
+      const why = this.why(step, since);
+      if (!why) throw err;
+      return {
+        ...this.skip(step, index)!,
+        observed: "error",
+        reason: `${(err as Error).message} (a node it needs died while it ran: ${why})`,
+        startedAt: since,
+      };
+    }
+  }
+
+  /** Deaths not reported yet, one line each, for the scenario's report. */
+  incidents(): string[] {
+    const out: string[] = [];
+    for (const [node, d] of this.deaths) {
+      if (this.reported.has(node)) continue;
+      this.reported.add(node);
+      out.push(
+        `node ${node}'s container died at ${clock(d.at)} (exit ${d.exitCode}); steps that need it failed`,
+      );
+    }
+    return out;
+  }
+
+  stop(): void {
+    this.watch.stop();
+  }
+}

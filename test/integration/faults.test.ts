@@ -1,0 +1,157 @@
+import { execFileSync } from "node:child_process";
+import { readlinkSync } from "node:fs";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { watchConntrack } from "../../src/evidence/conntrack-source.ts";
+import { EventBus } from "../../src/evidence/event-bus.ts";
+import type { EvidenceEvent, LossEvent } from "../../src/evidence/events.ts";
+import { watchNflog } from "../../src/evidence/nflog-source.ts";
+import { DockerRuntime, removeLab, type StartedLab, startLab } from "../../src/index.ts";
+import { runScenarios } from "../../src/scenarios/run-scenarios.ts";
+import { fwlab, spawnFwlab } from "./cli-helpers.ts";
+
+// Faults injected into a lab of its own (10.40.x): the shared lab is not touched.
+const LAB_FILE = "test/fixtures/labs/faults.yml";
+const until = async (f: () => boolean | Promise<boolean>, ms = 10_000) => {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline && !(await f())) await new Promise((r) => setTimeout(r, 50));
+  return f();
+};
+const docker = (...args: string[]) => execFileSync("docker", args, { encoding: "utf8" }).trim();
+const container = (lab: string, node: string) =>
+  docker("ps", "-aq", "--filter", `label=fwlab.lab=${lab}`, "--filter", `label=fwlab.node=${node}`);
+/** fwlab's helper processes in a node (probe agent, trace monitor, capture, NFLOG listener). */
+const helpersIn = (lab: StartedLab, node: string) =>
+  lab
+    .exec(node, [
+      "sh",
+      "-c",
+      "ps -eo args | grep -E '[a]gent.js|[x]tables-monitor|[t]cpdump|[u]logd' || true",
+    ])
+    .then((r) => r.stdout.trim());
+/** Host processes running in a node's network namespace (conntrack -E through nsenter). */
+const hostProcsIn = (node: string, lab: string) => {
+  const pid = docker("inspect", "-f", "{{.State.Pid}}", container(lab, node));
+  const ns = readlinkSync(`/proc/${pid}/ns/net`);
+  const out: number[] = [];
+  for (const p of execFileSync("pgrep", ["-x", "conntrack"], { encoding: "utf8" })
+    .split("\n")
+    .filter(Boolean)
+    .map(Number)
+    .concat())
+    try {
+      if (readlinkSync(`/proc/${p}/ns/net`) === ns) out.push(p);
+    } catch {}
+  return out;
+};
+const pgrepConntrack = (node: string, lab: string) => {
+  try {
+    return hostProcsIn(node, lab);
+  } catch {
+    return [];
+  }
+};
+
+describe("faults", () => {
+  let lab: StartedLab;
+  const runtime = DockerRuntime.connect();
+  beforeAll(async () => {
+    await removeLab(await runtime, "faults");
+    lab = await startLab(LAB_FILE, { runtime: await runtime });
+  });
+  afterAll(async () => {
+    await removeLab(await runtime, "faults");
+  });
+
+  it("a ruleset that drops everything, OUTPUT included: evidence is still read and the lab put back", async () => {
+    const before = (await lab.exec("fw", ["fwlab-ruleset", "save"])).stdout;
+    const [r] = await runScenarios(["test/fixtures/scenarios/faults/lockdown.scenario.yml"], {
+      runtime: await runtime,
+    });
+    for (const s of r!.steps) expect.soft(s.reason, s.name).toBeUndefined();
+    expect(r!.steps[0]!.evidence?.logs.map((l) => l.source).sort()).toEqual(["LOG", "NFLOG"]);
+    expect((await lab.exec("fw", ["fwlab-ruleset", "save"])).stdout).toBe(before);
+  });
+
+  it("an evidence stream killed: it is restarted, the gap is reported, and events flow again", async () => {
+    const bus = new EventBus();
+    const got: EvidenceEvent[] = [];
+    bus.subscribe((e) => got.push(e));
+    await lab.loadRuleset("fw", "test/fixtures/rulesets/nflog-accept.sh");
+    const ct = await watchConntrack(lab, "fw", bus);
+    const nflog = await watchNflog(lab, "fw", bus);
+    try {
+      const [victim] = pgrepConntrack("fw", lab.name);
+      expect(victim, "conntrack -E runs in fw's namespace").toBeDefined();
+      process.kill(victim!, "SIGKILL");
+      await lab.exec("fw", ["pkill", "-9", "ulogd"]);
+      const losses = () => got.filter((e): e is LossEvent => e.kind === "loss");
+      await until(() => losses().length >= 2);
+      expect(
+        losses()
+          .map((l) => l.source)
+          .sort(),
+      ).toEqual(["conntrack", "nflog"]);
+      for (const l of losses())
+        expect(l.reason).toMatch(
+          /ended unexpectedly and was restarted: events between \S+ and \S+ were not seen/,
+        );
+      expect(got.some((e) => e.kind === "conntrack-table" && e.reason === "resync")).toBe(true);
+      await lab.exec("client", ["ping", "-c", "1", "-W", "1", "10.40.2.80"]);
+      expect(
+        await until(() => got.some((e) => e.kind === "conntrack" && e.entry.original.dst === "10.40.2.80")),
+      ).toBe(true);
+      expect(await until(() => got.some((e) => e.kind === "packet-log" && e.source === "NFLOG"))).toBe(true);
+    } finally {
+      await ct.stop();
+      await nflog.stop();
+      await lab.loadRuleset("fw", "test/fixtures/rulesets/open.sh");
+    }
+  });
+
+  it("kill -9 during a run: nothing of it lingers, and the next run puts the lab back first", async () => {
+    const before = (await lab.exec("fw", ["fwlab-ruleset", "save"])).stdout;
+    const child = spawnFwlab("run", "test/fixtures/scenarios/faults/slow.scenario.yml");
+    // Killed while its ruleset is loaded and its listeners run: during the 20 s wait step.
+    expect(
+      await until(
+        async () => (await lab.exec("client", ["pgrep", "-f", "sleep 20.5"])).exitCode === 0,
+        60_000,
+      ),
+    ).toBe(true);
+    child.kill("SIGKILL");
+    await new Promise((r) => child.once("exit", r));
+    expect((await lab.exec("fw", ["fwlab-ruleset", "save"])).stdout).toContain("--dport 80 -j DROP"); // left behind
+    // Its helpers go with it: node-side ones lose their stdin, host-side ones their parent.
+    expect(
+      await until(async () => (await helpersIn(lab, "fw")) === "" && (await helpersIn(lab, "client")) === ""),
+    ).toBe(true);
+    expect(pgrepConntrack("fw", lab.name)).toEqual([]);
+    const next = await fwlab("run", "test/fixtures/scenarios/faults/lockdown.scenario.yml");
+    expect(next.code, next.stderr).toBe(0);
+    expect(next.stderr).toMatch(/\[fw\] put back the ruleset and sysctls a run that died/);
+    expect((await lab.exec("fw", ["fwlab-ruleset", "save"])).stdout).toBe(before);
+    expect((await lab.exec("fw", ["nft", "list", "tables"])).stdout).not.toContain("fwlab_trace");
+    expect((await lab.exec("fw", ["ls", "/run/fwlab"])).stdout).not.toContain("run-journal");
+    await lab.exec("client", ["pkill", "-f", "sleep 20.5"]);
+  });
+
+  it("a node's container killed mid-scenario: the steps that need it fail saying so, the others run", async () => {
+    const [r] = await runScenarios(["test/fixtures/scenarios/faults/node-killed.scenario.yml"], {
+      runtime: await runtime,
+      onStep: (_s, step) => {
+        if (step.index === 0) docker("kill", container(lab.name, "web"));
+      },
+    });
+    const [first, , second, third, fourth] = r!.steps;
+    expect(first).toMatchObject({ passed: true });
+    // Whether the death was known before the step began or met while it ran, the reason names it.
+    for (const s of [second!, fourth!]) {
+      expect(s.passed).toBe(false);
+      expect(s.reason).toMatch(/\[web\] its container died at \S+ \(exit 137, killed\)/);
+    }
+    expect(third).toMatchObject({ passed: true, observed: "ok" });
+    expect(r!.incidents).toEqual([expect.stringMatching(/^node web's container died at \S+ \(exit 137\)/)]);
+    expect((await fwlab("down", "--name", lab.name)).code).toBe(0);
+    expect(docker("ps", "-aq", "--filter", `label=fwlab.lab=${lab.name}`)).toBe("");
+  });
+});
