@@ -3,10 +3,12 @@
  *  - fwlab: `runScenarios(scenarios/)` (probe agents, evidence, counters, bundles);
  *  - simple: the same scenarios, rulesets and steps, but one `docker exec` of the client program
  *    per probe, with the fixed client timeouts a script would use (5 s) for blocked ones.
- * Prints the pack's time both ways and the ratio, and the median overhead a probe adds beyond its
- * own network work (time at fwlab minus time inside the node's agent).
+ * Alternately, BENCH_ROUNDS (default 5) rounds each. Prints the medians both ways and the
+ * ratio; the median overhead a probe adds beyond its own network work (time at fwlab minus time
+ * inside the node's agent); and the median time from sending to a `timeout` verdict for probes
+ * a firewall dropped (decided by its trace).
  *
- *   node --import tsx bench/scenarios.ts
+ *   BENCH_ROUNDS=5 node --import tsx bench/scenarios.ts
  */
 
 import { DockerRuntime, removeLab, type StartedLab, startLabSpec } from "../src/index.ts";
@@ -21,59 +23,92 @@ const FIXED_TIMEOUT_S = 5;
 const files = findScenarios("scenarios");
 const runtime = await DockerRuntime.connect();
 
-// fwlab's way.
-const t0 = performance.now();
-// A lab of its own (the default lab file under another name), removed at the end: the simple way
-// leaves rulesets and sysctls as its last step set them.
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+// A lab of its own (the default lab file under another name), removed at the end of each way:
+// the simple way leaves rulesets and sysctls as its last step set them.
 const LAB = "benchpack";
 await removeLab(runtime, LAB);
-const results = await runScenarios(files, { runtime, labName: LAB });
-const fwlabMs = performance.now() - t0;
-const failed = results.flatMap((r) => r.steps.filter((s) => !s.passed));
-const overheads = results.flatMap((r) =>
-  r.steps.filter((s) => s.probeMs !== undefined).map((s) => s.durationMs - s.probeMs!),
-);
 
-// The simple way: same labs, rulesets and steps; a docker exec per probe, fixed timeouts.
-const t1 = performance.now();
-const labs = new Map<string, StartedLab>();
-let simpleSteps = 0;
-for (const file of files) {
-  const s = readScenarioFile(file, { labName: LAB });
-  if (s.scenario.optIn) continue;
-  let lab = labs.get(s.lab.name);
-  if (!lab) {
-    lab = await startLabSpec(s.lab, { runtime });
-    labs.set(s.lab.name, lab);
-  }
-  for (const [node, ref] of Object.entries(s.scenario.rulesets ?? {})) {
-    await lab.loadRuleset(node, s.path(typeof ref === "string" ? ref : ref.file), {
-      backend: typeof ref === "string" ? undefined : ref.backend,
-    });
-  }
-  for (const [node, setup] of Object.entries(s.scenario.setup ?? {})) {
-    for (const [k, v] of Object.entries(setup.sysctls ?? {})) await lab.setSysctl(node, k, String(v));
-  }
-  for (const step of s.scenario.steps) {
-    simpleSteps++;
-    if ("probe" in step) await lab.exec(step.from, naiveCommand(lab, step));
-    else if ("load" in step)
-      await lab
-        .loadRuleset(step.load.node, s.path(step.load.file), { backend: step.load.backend })
-        .catch(() => {});
-    else if ("sysctl" in step)
-      for (const [k, v] of Object.entries(step.sysctl.set))
-        await lab.setSysctl(step.sysctl.node, k, String(v));
-    else await lab.exec(step.exec.node, step.exec.command);
-  }
+/** fwlab's way: the whole pack through the runner. */
+async function fwlabWay() {
+  const t0 = performance.now();
+  const results = await runScenarios(files, { runtime, labName: LAB });
+  return { ms: performance.now() - t0, results };
 }
-const simpleMs = performance.now() - t1;
-for (const lab of labs.values()) await lab.stop();
 
+/** The simple way: same labs, rulesets and steps; a docker exec per probe, fixed timeouts. */
+async function simpleWay() {
+  const t1 = performance.now();
+  const labs = new Map<string, StartedLab>();
+  let steps = 0;
+  for (const file of files) {
+    const s = readScenarioFile(file, { labName: LAB });
+    if (s.scenario.optIn) continue;
+    let lab = labs.get(s.lab.name);
+    if (!lab) {
+      lab = await startLabSpec(s.lab, { runtime });
+      labs.set(s.lab.name, lab);
+    }
+    for (const [node, ref] of Object.entries(s.scenario.rulesets ?? {})) {
+      await lab.loadRuleset(node, s.path(typeof ref === "string" ? ref : ref.file), {
+        backend: typeof ref === "string" ? undefined : ref.backend,
+      });
+    }
+    for (const [node, setup] of Object.entries(s.scenario.setup ?? {})) {
+      for (const [k, v] of Object.entries(setup.sysctls ?? {})) await lab.setSysctl(node, k, String(v));
+    }
+    for (const step of s.scenario.steps) {
+      steps++;
+      if ("probe" in step) await lab.exec(step.from, naiveCommand(lab, step));
+      else if ("load" in step)
+        await lab
+          .loadRuleset(step.load.node, s.path(step.load.file), { backend: step.load.backend })
+          .catch(() => {});
+      else if ("sysctl" in step)
+        for (const [k, v] of Object.entries(step.sysctl.set))
+          await lab.setSysctl(step.sysctl.node, k, String(v));
+      else await lab.exec(step.exec.node, step.exec.command);
+    }
+  }
+  const ms = performance.now() - t1;
+  for (const lab of labs.values()) await lab.stop();
+  return { ms, steps };
+}
+
+// Alternately, so both ways see the same machine.
+const fw: number[] = [];
+const simple: number[] = [];
+const overheads: number[] = [];
+const drops: number[] = [];
+let fallbacks = 0;
+let lastResults: Awaited<ReturnType<typeof fwlabWay>>["results"] = [];
+let simpleSteps = 0;
+for (let round = 1; round <= ROUNDS; round++) {
+  const a = await fwlabWay();
+  lastResults = a.results;
+  fw.push(a.ms);
+  for (const st of a.results.flatMap((r) => r.steps)) {
+    if (st.probeMs !== undefined && !st.detail.startsWith("dropped by"))
+      overheads.push(st.durationMs - st.probeMs);
+    // From sending to the verdict: the firewall's trace decided, or the client's timeout did.
+    if (st.observed === "timeout" && st.detail.startsWith("dropped by")) drops.push(st.durationMs);
+    else if (st.observed === "timeout") fallbacks++;
+  }
+  const b = await simpleWay();
+  simple.push(b.ms);
+  simpleSteps = b.steps;
+  process.stderr.write(
+    `round ${round}/${ROUNDS}: fwlab ${(a.ms / 1000).toFixed(1)} s, simple ${(b.ms / 1000).toFixed(1)} s\n`,
+  );
+}
+const fwlabMs = median(fw);
+const simpleMs = median(simple);
+const failed = lastResults.flatMap((r) => r.steps.filter((s) => !s.passed));
 const ratio = simpleMs / fwlabMs;
 const overhead = median(overheads);
+const drop = median(drops);
 console.log(
-  `\nseed pack: ${results.length} scenarios, ${results.reduce((n, r) => n + r.steps.length, 0)} steps, ${failed.length} failed`,
+  `\nseed pack: ${lastResults.length} scenarios, ${lastResults.reduce((n, r) => n + r.steps.length, 0)} steps, ${failed.length} failed; medians of ${ROUNDS} rounds`,
 );
 console.log(`  fwlab run              ${(fwlabMs / 1000).toFixed(1)} s`);
 console.log(
@@ -83,11 +118,17 @@ console.log(`  speed-up               ${ratio.toFixed(2)}x  (target >= 5)`);
 console.log(
   `  probe overhead         median ${overhead.toFixed(2)} ms over ${overheads.length} probes (target <= 5 ms; a docker exec costs ~43 ms)`,
 );
+console.log(
+  `  drop verdicts          median ${drop.toFixed(1)} ms from sending to timeout over ${drops.length} dropped probes (target <= 250); ${fallbacks} timeouts left to the client (drops no firewall traced)`,
+);
 await saveResults({
   pack_ms: Math.round(fwlabMs),
   pack_simple_ms: Math.round(simpleMs),
   pack_speedup_vs_naive: Number(ratio.toFixed(2)),
   probe_overhead_ms: Number(overhead.toFixed(2)),
+  drop_verdict_ms: Number(drop.toFixed(1)),
+  drop_verdicts_traced: drops.length,
+  drop_verdicts_client_timeout: fallbacks,
 });
 
 /** What a shell script would run for the probe, with a fixed timeout. */

@@ -1,0 +1,51 @@
+/**
+ * `npm run bench`: every benchmark in turn (each prints its own figures and merges them into
+ * bench/results.json), then one table of the headline figures against their targets.
+ * Needs the engine to itself: stop other labs on the default subnets first (`fwlab down`).
+ *
+ *   npm run bench            (about 30 min: the pack's simple way waits out fixed timeouts)
+ */
+import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import Table from "cli-table3";
+
+const BENCHES = ["lab-lifecycle", "events", "scenarios", "up-50-nodes", "dashboard"];
+const failed: string[] = [];
+for (const name of BENCHES) {
+  process.stdout.write(`\n=== bench/${name}.ts ===\n`);
+  const r = spawnSync(process.execPath, ["--import", "tsx", `bench/${name}.ts`], { stdio: "inherit" });
+  if (r.status !== 0) failed.push(name);
+}
+
+const results = JSON.parse(readFileSync(new URL("./results.json", import.meta.url), "utf8")) as Record<
+  string,
+  number
+>;
+const targets: [field: string, what: string, op: "<=" | ">=", target: number][] = [
+  ["up_ratio_vs_compose", "fwlab up (with readiness) / docker-compose up -d", "<=", 0.8],
+  ["down_ratio_vs_compose", "fwlab down / docker-compose down", "<=", 0.6],
+  ["probe_overhead_ms", "time a probe adds beyond its network work (ms)", "<=", 5],
+  ["drop_verdict_ms", "sending to timeout for a dropped packet (ms)", "<=", 250],
+  ["pack_speedup_vs_naive", "seed pack: simple way / fwlab", ">=", 5],
+  ["event_p99_ms", "packet to subscriber, LOG/NFLOG/conntrack p99 (ms)", "<=", 100],
+  ["conntrack_events_per_s", "conntrack events parsed per second in a burst", ">=", 20_000],
+  ["up_50_nodes_s", "50-node lab up with readiness (s)", "<=", 12],
+  ["rss_mb", "peak memory, dashboard streaming a run (MiB)", "<=", 200],
+];
+const table = new Table({ head: ["figure", "what", "value", "target", ""] });
+for (const [field, what, op, target] of targets) {
+  const v = results[field];
+  const met = v !== undefined && (op === "<=" ? v <= target : v >= target);
+  table.push([
+    field,
+    what,
+    v ?? "—",
+    `${op} ${target}`,
+    v === undefined ? "not measured" : met ? "met" : "MISSED",
+  ]);
+}
+console.log(`\n${table.toString()}\nall figures: bench/results.json (${results.updated})`);
+if (failed.length) {
+  console.error(`benchmarks that failed: ${failed.join(", ")}`);
+  process.exit(1);
+}
