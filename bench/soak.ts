@@ -34,6 +34,7 @@ const base = dash.url.replace(/\/\?token=.*/, "");
 const ws = new WebSocket(`${base.replace("http", "ws")}/ws?token=${dash.token}`, { origin: base });
 const losses: LossEvent[] = [];
 let events = 0;
+let logLines = 0;
 let dropped = 0;
 ws.on("message", (m) => {
   const msg = JSON.parse(String(m)) as ServerMessage;
@@ -41,6 +42,7 @@ ws.on("message", (m) => {
     for (const e of msg.events) {
       events++;
       if (e.kind === "loss") losses.push(e);
+      if (e.kind === "packet-log") logLines++;
     }
   if (msg.kind === "dropped") dropped += msg.count;
 });
@@ -66,7 +68,8 @@ for (let minute = 1; minute <= MINUTES; minute++) {
     `  minute ${minute}: rss ${mb(m.rss)} MiB, heap ${mb(m.heapUsed)} MiB, ${events} events, ${losses.length} losses, ${dropped} dropped`,
   );
 }
-await traffic;
+const [ping] = await traffic;
+const sent = Number(/(\d+) packets transmitted/.exec(ping.stdout)?.[1] ?? 0);
 const drawn = await page.evaluate(
   () => (window as unknown as { fwlabLogStats: { rendered: number } }).fwlabLogStats.rendered,
 );
@@ -78,7 +81,7 @@ console.log(
   `\nmemory: rss ${mb(start.rss)} -> ${mb(end.rss)} MiB, heap ${mb(start.heapUsed)} -> ${mb(end.heapUsed)} MiB`,
 );
 console.log(
-  `events delivered to the plain client: ${events}; page drew ${drawn} log lines; ${dropped} dropped for a slow page`,
+  `echo requests sent ${sent}: log lines expected ${2 * sent} (LOG + NFLOG), delivered ${logLines}; page drew ${drawn}; ${dropped} dropped for a slow page`,
 );
 console.log(losses.length ? "losses reported:" : "losses reported: none");
 for (const l of losses)
@@ -92,6 +95,8 @@ await saveResults({
   soak_heap_start_mb: mb(start.heapUsed),
   soak_heap_end_mb: mb(end.heapUsed),
   soak_events: events,
+  soak_log_lines_expected: 2 * sent,
+  soak_log_lines_delivered: logLines,
   soak_losses: losses.length,
   soak_dropped: dropped,
 });
