@@ -2,17 +2,19 @@
  * The dashboard under load, measured on labs of its own:
  *  1. the page at 10,000 echo requests a minute (LOG + NFLOG: 20,000 log lines a minute) in
  *     headless Chromium: lines drawn, how far behind the page draws (p50, p99), page heap;
- *  2. 50 WebSocket clients connected while the seed pack runs (server and runner in this one
- *     process, as `fwlab demo --serve`): event delivery latency (publish -> client, p50, p99)
- *     and this process's peak resident memory.
+ *  2. 50 WebSocket clients connected while `fwlab serve` runs the seed pack (started from its
+ *     REST API, as the page does): event delivery latency (publish -> client, p50, p99) and the
+ *     server process's peak resident memory (rss_mb).
  *
  *   node --import tsx bench/dashboard.ts [pings] [seconds]   (default 10000 in 60)
  */
+import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { relative } from "node:path";
 import { chromium } from "playwright-core";
 import WebSocket from "ws";
 import { DockerRuntime, removeLab, startLab } from "../src/index.ts";
 import { findScenarios } from "../src/scenarios/find-scenarios.ts";
-import { runScenarios } from "../src/scenarios/run-scenarios.ts";
 import type { ServerMessage } from "../src/server/protocol.ts";
 import { serveDashboard } from "../src/server/serve.ts";
 import { saveResults } from "./lib.ts";
@@ -73,53 +75,74 @@ console.log(
 
 if (process.env.BENCH_PAGE_ONLY) process.exit(0);
 
-// 2. 50 clients while the seed pack runs.
+// 2. 50 clients while the seed pack runs through the dashboard: the real `fwlab serve` process
+// (its peak resident memory is the kernel's VmHWM), scenarios started by POST /api/runs.
 const LAB = "benchdash";
 await removeLab(runtime, LAB);
 await startLab("docker-compose.yml", { runtime, name: LAB });
-let peakRss = process.memoryUsage().rss;
-const sampler = setInterval(() => {
-  peakRss = Math.max(peakRss, process.memoryUsage().rss);
-}, 100);
-const dash = await serveDashboard(runtime, { host: "127.0.0.1", port: 0 });
-const base = dash.url.replace(/\/\?token=.*/, "");
+const server = spawn("bin/fwlab", ["serve", "--port", "0"], { stdio: ["ignore", "ignore", "pipe"] });
+const url = await new Promise<string>((resolve, reject) => {
+  let err = "";
+  server.stderr.on("data", (b: Buffer) => {
+    err += b;
+    const m = /dashboard: (\S+)/.exec(err);
+    if (m) resolve(m[1]!);
+  });
+  server.once("exit", () => reject(new Error(`fwlab serve exited: ${err}`)));
+});
+const token = new URL(url).searchParams.get("token")!;
+const base = url.replace(/\/\?token=.*/, "");
+const peakRssMb = () =>
+  Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${server.pid}/status`, "utf8"))?.[1] ?? 0) / 1024;
+const idleRssMb = peakRssMb();
 const lat: number[] = [];
 let messages = 0;
 let dropped = 0;
+const done = new Map<string, (passed: boolean) => void>();
+const results: { file: string; passed: boolean }[] = [];
 const clients = await Promise.all(
-  Array.from({ length: CLIENTS }, async () => {
-    const ws = new WebSocket(`${base.replace("http", "ws")}/ws?token=${dash.token}`, { origin: base });
+  Array.from({ length: CLIENTS }, async (_, i) => {
+    const ws = new WebSocket(`${base.replace("http", "ws")}/ws?token=${token}`, { origin: base });
     ws.on("message", (m) => {
       const now = Date.now();
       const msg = JSON.parse(String(m)) as ServerMessage;
       messages++;
       if (msg.kind === "events") for (const e of msg.events) lat.push(now - e.time);
       if (msg.kind === "dropped") dropped += msg.count;
+      if (i === 0 && msg.kind === "run-done") done.get(msg.id)?.(msg.passed);
     });
     await new Promise((r) => ws.once("open", r));
     return ws;
   }),
 );
-const rssBefore = process.memoryUsage().rss;
 const t0 = performance.now();
-const results = await runScenarios(findScenarios("scenarios"), { runtime, labName: LAB });
+for (const file of findScenarios("scenarios").map((f) => relative(process.cwd(), f))) {
+  const r = await fetch(`${base}/api/runs`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+    body: JSON.stringify({ file, lab: LAB }),
+  });
+  const { id, error } = (await r.json()) as { id?: string; error?: string };
+  if (!id) throw new Error(`POST /api/runs ${file}: ${r.status} ${error}`);
+  results.push({ file, passed: await new Promise<boolean>((resolve) => done.set(id, resolve)) });
+}
 const runS = (performance.now() - t0) / 1000;
 await new Promise((r) => setTimeout(r, 500));
-clearInterval(sampler);
+const peak = peakRssMb();
 for (const ws of clients) ws.close();
-await dash.close();
+server.kill("SIGINT");
+await new Promise((r) => server.once("exit", r));
 await removeLab(runtime, LAB);
-const steps = results.flatMap((r) => r.steps);
-const mb = (b: number) => b / 2 ** 20;
+await removeLab(runtime, "seed001");
 console.log(
-  `\n${CLIENTS} clients during the seed pack (${steps.length} steps, ${steps.filter((s) => !s.passed).length} failed, ${runS.toFixed(1)} s):`,
+  `\n${CLIENTS} clients while the dashboard ran the seed pack (${results.length} scenarios, ${results.filter((r) => !r.passed).length} failed, ${runS.toFixed(1)} s):`,
 );
 console.log(`  ${messages} messages, ${lat.length} events delivered; ${dropped} dropped for slow pages`);
 console.log(
   `  delivery latency p50 ${pct(lat, 50)} ms, p99 ${pct(lat, 99)} ms (publish -> client, 100 ms batches)`,
 );
 console.log(
-  `  process memory: ${mb(rssBefore).toFixed(0)} MiB with clients connected, peak ${mb(peakRss).toFixed(0)} MiB (target <= 200)`,
+  `  fwlab serve memory: ${idleRssMb.toFixed(0)} MiB idle, peak ${peak.toFixed(0)} MiB resident (VmHWM; target <= 200)`,
 );
 await saveResults({
   page_lines_drawn: page1.drawn,
@@ -129,5 +152,5 @@ await saveResults({
   ws50_delivery_p50_ms: pct(lat, 50),
   ws50_delivery_p99_ms: pct(lat, 99),
   ws50_dropped: dropped,
-  rss_mb: Number(mb(peakRss).toFixed(1)),
+  rss_mb: Number(peak.toFixed(1)),
 });

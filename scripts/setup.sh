@@ -56,6 +56,12 @@ fi
 # --- 2. Docker engine -----------------------------------------------------------------------
 if engine_answers; then
   say "Docker engine: answers ($(docker version --format '{{.Server.Version}}' 2>/dev/null))"
+  # Live restore keeps labs running across an engine restart; turn it on in an engine we may
+  # configure (root, no daemon.json of someone else's) and reload it (SIGHUP, no restart).
+  if is_root && [ "$(docker info --format '{{.LiveRestoreEnabled}}' 2>/dev/null)" = false ] && [ ! -e /etc/docker/daemon.json ]; then
+    mkdir -p /etc/docker && echo '{ "live-restore": true }' >/etc/docker/daemon.json
+    pkill -HUP -x dockerd && say "Docker engine: live restore turned on (/etc/docker/daemon.json)"
+  fi
 else
   if ! is_root || ! is_debian; then
     die "no Docker engine answers, and this set-up can install one only as root on Debian.
@@ -69,14 +75,7 @@ else
     apt_install docker.io iptables
   fi
   say "Docker engine: starting dockerd (log: /var/log/fwlab-dockerd.log) ..."
-  # No init system can be assumed (containers, CI machines): start the daemon directly.
-  nohup dockerd >/var/log/fwlab-dockerd.log 2>&1 &
-  i=0
-  until engine_answers; do
-    i=$((i + 1))
-    [ "$i" -gt 120 ] && die "dockerd did not answer within 60s; see /var/log/fwlab-dockerd.log"
-    sleep 0.5
-  done
+  sh scripts/start-engine.sh || die "dockerd did not start; see /var/log/fwlab-dockerd.log"
   say "Docker engine: answers ($(docker version --format '{{.Server.Version}}')) after $(took "$t")"
 fi
 

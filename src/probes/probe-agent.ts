@@ -17,6 +17,7 @@ export interface AgentResult {
  */
 export class ProbeAgent {
   private nextId = 1;
+  private ended = false;
   private readonly pending = new Map<number, (r: AgentResult) => void>();
 
   private constructor(
@@ -39,6 +40,7 @@ export class ProbeAgent {
       resolve?.(msg);
     });
     stream.ended.then(() => {
+      agent.ended = true;
       for (const [, resolve] of agent.pending)
         resolve({ verdict: "error", detail: `[${node}] the probe agent ended`, durationMs: 0 });
       agent.pending.clear();
@@ -57,6 +59,9 @@ export class ProbeAgent {
   }
 
   run(probe: string, params: Record<string, unknown>, signal?: AbortSignal): Promise<AgentResult> {
+    // An agent whose stream ended (its node died, the engine went away) answers nothing more.
+    if (this.ended)
+      return Promise.resolve({ verdict: "error", detail: `[${this.node}] the probe agent ended`, durationMs: 0 });
     const id = this.nextId++;
     return new Promise((resolve) => {
       // The agent stops the probe too (its socket or program), so nothing of it lingers.

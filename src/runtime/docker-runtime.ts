@@ -54,6 +54,25 @@ export interface TtySession {
   stop(): Promise<void>;
 }
 
+/**
+ * An engine that stopped answering mid-command says so in words, not as a socket error: the
+ * command fails at once (no hang), and the next works once the engine is back.
+ */
+export async function engineCall<T>(what: string, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code && ["ECONNREFUSED", "ENOENT", "ECONNRESET", "EPIPE"].includes(code))
+      throw new FwlabError(
+        `the Docker engine went away during ${what} (${code} on ${SOCKET}); once it is back (\`npm run setup\` starts it), run the command again`,
+        1,
+        { cause: err },
+      );
+    throw err;
+  }
+}
+
 const SOCKET = process.env.DOCKER_SOCKET ?? "/var/run/docker.sock";
 
 /**
@@ -123,7 +142,7 @@ export class DockerRuntime {
 
   /** PID of the container's first process: its namespaces, for host tools (nsenter). */
   async containerPid(id: string): Promise<number> {
-    return (await this.docker.getContainer(id).inspect()).State.Pid;
+    return (await engineCall("docker inspect", () => this.docker.getContainer(id).inspect())).State.Pid;
   }
 
   async removeContainer(id: string): Promise<void> {
@@ -131,7 +150,9 @@ export class DockerRuntime {
   }
 
   async listContainers(labels: Record<string, string | true> = {}): Promise<ContainerInfo[]> {
-    const list = await this.docker.listContainers({ all: true, filters: { label: labelFilters(labels) } });
+    const list = await engineCall("docker ps", () =>
+      this.docker.listContainers({ all: true, filters: { label: labelFilters(labels) } }),
+    );
     return list.map((c) => ({
       id: c.Id,
       name: (c.Names[0] ?? c.Id).replace(/^\//, ""),
@@ -219,7 +240,11 @@ export class DockerRuntime {
   }
 
   /** Runs argv inside a container. Never throws on a non-zero exit: the caller decides. */
-  async exec(id: string, argv: string[], opts: ExecOptions = {}): Promise<ExecResult> {
+  exec(id: string, argv: string[], opts: ExecOptions = {}): Promise<ExecResult> {
+    return engineCall(`docker exec ${argv[0]}`, () => this.execRaw(id, argv, opts));
+  }
+
+  private async execRaw(id: string, argv: string[], opts: ExecOptions): Promise<ExecResult> {
     const started = performance.now();
     const exec = await this.docker.getContainer(id).exec({
       Cmd: argv,
@@ -264,7 +289,11 @@ export class DockerRuntime {
    * others a watchdog in the shell kills them (it reads a copy of stdin, fd 3: a background
    * job's own stdin is /dev/null in a shell without job control).
    */
-  async execStream(id: string, argv: string[], opts: { stdin?: boolean } = {}): Promise<ExecStream> {
+  execStream(id: string, argv: string[], opts: { stdin?: boolean } = {}): Promise<ExecStream> {
+    return engineCall(`docker exec ${argv[0]}`, () => this.execStreamRaw(id, argv, opts));
+  }
+
+  private async execStreamRaw(id: string, argv: string[], opts: { stdin?: boolean }): Promise<ExecStream> {
     const script = opts.stdin
       ? 'echo "fwlab-pid $$" >&2; exec "$@"'
       : 'exec 3<&0; "$@" </dev/null & c=$!; echo "fwlab-pid $c" >&2; (cat <&3 >/dev/null; kill $c) >/dev/null 2>&1 & exec 3<&-; wait $c';

@@ -5,6 +5,7 @@ import type { DockerRuntime } from "../runtime/docker-runtime.ts";
 import { readScenarioFile } from "../scenarios/read-scenario-file.ts";
 import { runScenarios } from "../scenarios/run-scenarios.ts";
 import type { ScenarioResult } from "../scenarios/step-result.ts";
+import { LABEL } from "../runtime/labels.ts";
 import { projectRoot } from "../util/project-root.ts";
 import { newToken } from "./auth.ts";
 import type { ServerMessage } from "./protocol.ts";
@@ -39,13 +40,22 @@ export class ScenarioRuns {
     private readonly send: (m: ServerMessage) => void,
   ) {}
 
-  /** Starts a run; throws an Error with `status` 400/409 when it cannot. */
-  start(body: z.infer<typeof runBody>): string {
+  /**
+   * Starts a run; throws an Error with `status` 400/409 when it cannot. The page's lab is used
+   * when it was started from the scenario's lab file; a scenario with a lab of its own (seed
+   * 001) runs in that lab, started if need be.
+   */
+  async start(body: z.infer<typeof runBody>): Promise<string> {
     const root = projectRoot();
     const file = resolve(root, body.file);
     if (!file.startsWith(join(root, "scenarios") + sep) || !existsSync(file))
       throw Object.assign(new Error(`no scenario file ${body.file} under scenarios/`), { status: 400 });
-    const loaded = readScenarioFile(file, { labName: body.lab });
+    const own = readScenarioFile(file);
+    const labFile = body.lab
+      ? (await this.runtime.listContainers({ [LABEL.lab]: body.lab }))[0]?.labels[LABEL.file]
+      : undefined;
+    const labName = labFile === own.lab.file ? body.lab : undefined;
+    const loaded = labName ? readScenarioFile(file, { labName }) : own;
     const lab = loaded.lab.name;
     if (this.busy.has(lab))
       throw Object.assign(new Error(`lab ${lab} is already running a scenario; wait for it to end`), {
@@ -64,7 +74,7 @@ export class ScenarioRuns {
     });
     runScenarios([file], {
       runtime: this.runtime,
-      labName: body.lab,
+      labName,
       bundleDir: run.bundleDir,
       onStep: (s, step) => {
         // Bundle files by their path under the run's folder: what GET /api/runs/:id/bundle serves.

@@ -143,7 +143,7 @@ export async function serveDashboard(
       if (!body.success)
         return void res.status(400).json({ error: `body: ${body.error.issues[0]!.message}` });
       try {
-        res.status(202).json({ id: runs.start(body.data) });
+        res.status(202).json({ id: await runs.start(body.data) });
       } catch (err) {
         const e = err as Error & { status?: number; exitCode?: number };
         res.status(e.status ?? (e.exitCode === 2 ? 400 : 500)).json({ error: e.message });
