@@ -57,7 +57,8 @@ function renderNodes() {
   for (const n of l?.nodes ?? []) {
     const tr = body.insertRow();
     tr.className = n.firewall ? "fw" : "";
-    for (const v of [n.name + (n.firewall ? " ★" : ""), n.role, Object.entries(n.addresses).map(([k, v]) => `${k} ${v}`).join(", "), n.state]) tr.insertCell().append(text(v));
+    for (const v of [n.name + (n.firewall ? " ★" : ""), n.role, Object.entries(n.addresses).map(([k, v]) => `${k} ${v}`).join(", "), n.state, ""]) tr.insertCell().append(text(v));
+    tr.dataset.node = n.name;
     tr.onclick = () => n.firewall && selectFirewall(n.name);
   }
   $("term-node").replaceChildren(...(l?.nodes ?? []).map((n) => Object.assign(document.createElement("option"), { value: n.name, textContent: n.name })));
@@ -117,7 +118,11 @@ let queued = [];
 let frame = 0;
 const stats = { rendered: 0, lags: [] };
 window.fwlabLogStats = stats; // read by bench/dashboard.ts: how far behind the page draws
+// The newest lines whatever the filters say, so a changed filter re-draws from them.
+let recent = [];
 function addLogs(events) {
+  for (const e of events) if (e.kind === "packet-log") recent.push(e);
+  if (recent.length > 2 * MAX_LINES) recent = recent.slice(-MAX_LINES);
   if (paused) return;
   for (const e of events) if (e.kind === "packet-log" && logMatches(e)) queued.push(e);
   if (queued.length > MAX_LINES) queued = queued.slice(-MAX_LINES);
@@ -170,6 +175,8 @@ function connect() {
         if (e.kind === "counters" && e.lab === lab && e.node === firewall) renderCounters(e);
         if (e.kind === "loss") $("status").textContent = `live (loss: ${e.reason})`;
       }
+    } else if (msg.kind === "rates") {
+      if (msg.lab === lab) showRates(msg.pps);
     } else if (msg.kind === "run-started") {
       runStarted(msg);
     } else if (msg.kind === "run-step") {
@@ -193,6 +200,18 @@ function connect() {
       $("status").textContent = `live (${msg.count} dropped: ${msg.reason})`;
     }
   };
+}
+
+/** Packets per second through each node: on its topology label and in the node table. */
+function showRates(pps) {
+  const l = labs.find((x) => x.name === lab);
+  for (const n of l?.nodes ?? []) {
+    const rate = pps[n.name];
+    if (rate === undefined) continue;
+    graph?.getElementById(n.name).data("label", `${n.name}\n${n.role}\n${rate} pkt/s`);
+    const cell = $("nodes").querySelector(`tr[data-node="${n.name}"]`)?.cells[4];
+    if (cell) cell.textContent = String(rate);
+  }
 }
 
 let lastCounts = new Map();
@@ -332,6 +351,14 @@ $("ruleset-file").onchange = async () => {
   if (f) $("ruleset").value = await f.text();
 };
 
+for (const id of ["f-node", "f-prefix", "f-addr", "f-port", "f-proto"]) {
+  $(id).oninput = () => {
+    $("logs").replaceChildren();
+    shown = 0;
+    queued = recent.filter(logMatches).slice(-MAX_LINES);
+    frame ||= requestAnimationFrame(drawLogs);
+  };
+}
 $("pause").onclick = () => {
   paused = !paused;
   $("pause").textContent = paused ? "resume" : "pause";

@@ -2,7 +2,7 @@ import { FwlabError } from "../errors.ts";
 import { type LoadedRuleset, loadRuleset } from "../firewall/load-ruleset.ts";
 import type { DockerRuntime, ExecOptions, ExecStream, TtySession } from "../runtime/docker-runtime.ts";
 import type { ExecResult } from "../runtime/exec-result.ts";
-import { runInNetns, spawnInNetns } from "../runtime/host-netns.ts";
+import { namespacePackets, runInNetns, spawnInNetns } from "../runtime/host-netns.ts";
 import type { Backend } from "../topology/lab-spec.ts";
 import { hint } from "../util/did-you-mean.ts";
 import { labNodes } from "./find-lab.ts";
@@ -74,6 +74,11 @@ export class StartedLab implements AsyncDisposable {
    */
   async streamInNetns(node: string, argv: string[]): Promise<ExecStream> {
     return spawnInNetns(await this.runtime.containerPid(this.node(node).container), argv);
+  }
+
+  /** Packets in and out of a node's interfaces so far (loopback aside). */
+  async packets(node: string): Promise<number> {
+    return namespacePackets(await this.runtime.containerPid(this.node(node).container));
   }
 
   /** Reads a net.* sysctl of a node (its own network namespace). */

@@ -61,7 +61,11 @@ export class ProbeAgent {
   run(probe: string, params: Record<string, unknown>, signal?: AbortSignal): Promise<AgentResult> {
     // An agent whose stream ended (its node died, the engine went away) answers nothing more.
     if (this.ended)
-      return Promise.resolve({ verdict: "error", detail: `[${this.node}] the probe agent ended`, durationMs: 0 });
+      return Promise.resolve({
+        verdict: "error",
+        detail: `[${this.node}] the probe agent ended`,
+        durationMs: 0,
+      });
     const id = this.nextId++;
     return new Promise((resolve) => {
       // The agent stops the probe too (its socket or program), so nothing of it lingers.

@@ -1,4 +1,5 @@
 import { execFile, spawn } from "node:child_process";
+import { readFile } from "node:fs/promises";
 import { PassThrough } from "node:stream";
 import type { ExecStream } from "./docker-runtime.ts";
 
@@ -68,4 +69,21 @@ export function runInNetns(
       resolve({ exitCode: code, stdout, stderr: stderr || (err && code === 1 ? err.message : "") });
     });
   });
+}
+
+/**
+ * Packets received plus sent on every interface of a process's network namespace except
+ * loopback, read from /proc/PID/net/dev on the host: no exec, so a dashboard can ask every
+ * node every second.
+ */
+export async function namespacePackets(pid: number): Promise<number> {
+  const text = await readFile(`/proc/${pid}/net/dev`, "utf8");
+  let total = 0;
+  for (const line of text.split("\n").slice(2)) {
+    const [name, rest] = line.split(":");
+    if (!rest || name!.trim() === "lo") continue;
+    const f = rest.trim().split(/\s+/).map(Number);
+    total += (f[1] ?? 0) + (f[9] ?? 0); // rx packets, tx packets
+  }
+  return total;
 }

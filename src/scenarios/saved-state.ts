@@ -11,7 +11,7 @@ export interface SavedState {
 }
 
 // The journal: each firewall keeps what the running scenario must put back, with the run's
-// owner. A run killed with -9 cannot restore anything; the next run (or `fwlab recover`) finds
+// owner. A run killed with -9 cannot restore anything; the next run finds
 // the journal of a dead owner and puts the lab back first.
 const JOURNAL = "/run/fwlab/run-journal.json";
 const OWNER = `${hostname()}:${process.pid}`;

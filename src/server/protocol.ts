@@ -34,6 +34,8 @@ export type ServerMessage =
   /** Terminal output (UTF-8 text with escape sequences) and the end of a terminal session. */
   | { readonly kind: "term-output"; readonly id: string; readonly data: string }
   | { readonly kind: "term-exit"; readonly id: string; readonly reason: string }
+  /** Packets per second through each node of a lab (its interfaces, in and out), every second. */
+  | { readonly kind: "rates"; readonly lab: string; readonly pps: Readonly<Record<string, number>> }
   /** A client message the server refused, and why. */
   | { readonly kind: "error"; readonly reason: string };
 

@@ -221,10 +221,24 @@ export async function serveDashboard(
     );
     ws.send(JSON.stringify({ kind: "hello", labs } satisfies ServerMessage));
   });
-  // Rule counters once a second, so the page can light up the rules being hit.
+  // Once a second: each node's packets per second, and rule counters so the page can light up
+  // the rules being hit.
+  const lastPackets = new Map<string, { count: number; at: number }>();
   const countersTimer = setInterval(async () => {
     if (wss.clients.size === 0) return;
     await followLabs().catch(() => {}); // labs started since (a scenario run's own lab)
+    const now = performance.now();
+    for (const [name, l] of watched) {
+      const pps: Record<string, number> = {};
+      for (const n of l.nodes) {
+        const count = await l.packets(n.name).catch(() => undefined);
+        const last = lastPackets.get(`${name}/${n.name}`);
+        if (count === undefined) continue;
+        lastPackets.set(`${name}/${n.name}`, { count, at: now });
+        if (last) pps[n.name] = Math.round(((count - last.count) * 1000) / (now - last.at));
+      }
+      send({ kind: "rates", lab: name, pps });
+    }
     for (const [name, l] of watched) {
       for (const n of l.nodes.filter((x) => x.firewall)) {
         const r = await l.exec(n.name, ["fwlab-ruleset", "save"]).catch(() => undefined);

@@ -53,15 +53,36 @@ describe("the dashboard page", () => {
     );
     expect(drawn.sort()).toEqual([...lab.nodes.map((n) => n.name), "net:dmz", "net:lan", "net:wan"].sort());
     expect(await page.locator("#nodes tbody tr").count()).toBe(lab.nodes.length);
+    // A node's packets per second, on its label and in the table, while it sends.
+    const pinging = lab.exec("client", ["ping", "-c", "15", "-i", "0.2", "-W", "1", "10.0.2.80"]);
+    await page.waitForFunction(
+      () => Number(document.querySelector('#nodes tr[data-node="client"]')?.children[4]?.textContent) > 0,
+      undefined,
+      { timeout: 5000 },
+    );
+    const label = await page.evaluate(() =>
+      (
+        window as unknown as { fwlabGraph: { getElementById(id: string): { data(k: string): string } } }
+      ).fwlabGraph
+        .getElementById("client")
+        .data("label"),
+    );
+    expect(label).toMatch(/^client\nclient\n\d+ pkt\/s$/);
+    await pinging;
   });
 
   it("logs: a ping from the client shows up as a log line within one second", async () => {
     await page.fill("#f-prefix", "fwd-echo");
+    await page.waitForTimeout(200);
+    const before = await page.locator("#logs .log").count();
+    // Every line shown passes the filter, the earlier ones re-drawn with it.
+    for (const line of await page.locator("#logs .log").allTextContents())
+      expect(line).toContain('"fwd-echo"');
     await lab.exec("client", ["ping", "-c", "1", "-W", "1", "10.0.2.80"]);
-    await page.waitForFunction(() => document.querySelectorAll("#logs .log").length >= 1, undefined, {
+    await page.waitForFunction((n) => document.querySelectorAll("#logs .log").length > n, before, {
       timeout: 1000,
     });
-    expect(await page.locator("#logs .log").first().textContent()).toMatch(
+    expect(await page.locator("#logs .log").last().textContent()).toMatch(
       /fw LOG "fwd-echo" 10\.0\.1\.10 → 10\.0\.2\.80 ICMP/,
     );
     expect(await page.locator("#rules").textContent()).toContain("Chain FORWARD");
