@@ -118,6 +118,24 @@ let queued = [];
 let frame = 0;
 const stats = { rendered: 0, lags: [] };
 window.fwlabLogStats = stats; // read by bench/dashboard.ts: how far behind the page draws
+// The rule a line came from, when the node's ruleset (from its counters) has exactly one rule
+// with that prefix: " ← filter FORWARD #3".
+const ruleTables = new Map();
+function ruleOf(e) {
+  const flag = e.source === "LOG" ? "--log-prefix" : "--nflog-prefix";
+  const hits = (ruleTables.get(e.node) ?? []).flatMap((t) =>
+    t.chains.flatMap((c) =>
+      c.rules
+        .filter((r) => {
+          const m = new RegExp(`${flag} ("([^"]*)"|(\\S+))`).exec(r.spec);
+          return m && (m[2] ?? m[3]).trim() === e.prefix.trim();
+        })
+        .map((r) => `${t.name} ${c.name} #${r.num}`),
+    ),
+  );
+  return hits.length === 1 ? ` ← ${hits[0]}` : "";
+}
+
 // The newest lines whatever the filters say, so a changed filter re-draws from them.
 let recent = [];
 function addLogs(events) {
@@ -139,7 +157,7 @@ function drawLogs() {
     const p = e.fields;
     const div = document.createElement("div");
     div.className = "log";
-    div.append(text(`${new Date(e.time).toISOString().slice(11, 23)} ${e.node} ${e.source} "${e.prefix}" ${p.src}${p.spt ? `:${p.spt}` : ""} → ${p.dst}${p.dpt ? `:${p.dpt}` : ""} ${p.proto} ${p.tcpFlags?.join(",") ?? ""} in ${p.in ?? "-"} out ${p.out ?? "-"}`));
+    div.append(text(`${new Date(e.time).toISOString().slice(11, 23)} ${e.node} ${e.source} "${e.prefix}" ${p.src}${p.spt ? `:${p.spt}` : ""} → ${p.dst}${p.dpt ? `:${p.dpt}` : ""} ${p.proto} ${p.tcpFlags?.join(",") ?? ""} in ${p.in ?? "-"} out ${p.out ?? "-"}${ruleOf(e)}`));
     frag.append(div);
     shown++;
   }
@@ -172,6 +190,7 @@ function connect() {
       addLogs(msg.events);
       for (const e of msg.events) {
         if (e.kind === "conntrack-table" && e.lab === lab && e.node === firewall) renderConntrack(e);
+        if (e.kind === "counters" && e.lab === lab) ruleTables.set(e.node, e.tables);
         if (e.kind === "counters" && e.lab === lab && e.node === firewall) renderCounters(e);
         if (e.kind === "loss") $("status").textContent = `live (loss: ${e.reason})`;
       }

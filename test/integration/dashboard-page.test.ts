@@ -83,7 +83,7 @@ describe("the dashboard page", () => {
       timeout: 1000,
     });
     expect(await page.locator("#logs .log").last().textContent()).toMatch(
-      /fw LOG "fwd-echo" 10\.0\.1\.10 → 10\.0\.2\.80 ICMP/,
+      /fw LOG "fwd-echo" 10\.0\.1\.10 → 10\.0\.2\.80 ICMP .* ← filter FORWARD #1$/,
     );
     expect(await page.locator("#rules").textContent()).toContain("Chain FORWARD");
     // Rules being hit light up: keep pinging until a counter rises between two pushes.
