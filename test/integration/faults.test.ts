@@ -135,6 +135,45 @@ describe("faults", () => {
     await lab.exec("client", ["pkill", "-f", "sleep 20.5"]);
   });
 
+  it("the engine restarted during a run: a clear error, no hang, and the next run works", async () => {
+    const child = spawnFwlab("run", "test/fixtures/scenarios/faults/slow.scenario.yml");
+    let output = "";
+    child.stdout.on("data", (b) => (output += b));
+    child.stderr.on("data", (b) => (output += b));
+    const exited = new Promise<number>((r) => child.once("exit", (code) => r(code ?? -1)));
+    expect(
+      await until(
+        async () => (await lab.exec("client", ["pgrep", "-f", "sleep 20.5"])).exitCode === 0,
+        60_000,
+      ),
+    ).toBe(true);
+    execFileSync("pkill", ["-TERM", "-x", "dockerd"]);
+    const engineDown = () => {
+      try {
+        execFileSync("docker", ["version"], { stdio: "ignore", timeout: 2000 });
+        return false;
+      } catch {
+        return true;
+      }
+    };
+    expect(await until(engineDown, 30_000)).toBe(true);
+    // The run ends on its own, well before its 20 s wait would have: no hang.
+    const code = await Promise.race([
+      exited,
+      new Promise<string>((r) => setTimeout(() => r("hung"), 30_000)),
+    ]);
+    expect(code, output).toBe(1);
+    expect(output).toMatch(/the Docker engine went away during docker exec/);
+    execFileSync("sh", ["scripts/start-engine.sh"]);
+    // Live restore: the lab kept running, and fwlab works with it again.
+    const ping = await lab.exec("client", ["ping", "-c", "1", "-W", "1", "10.40.2.80"]);
+    expect(ping.exitCode, ping.stdout).toBe(0);
+    const next = await fwlab("run", "test/fixtures/scenarios/faults/lockdown.scenario.yml");
+    expect(next.code, next.stderr).toBe(0);
+    expect(next.stderr).toMatch(/put back the ruleset and sysctls a run that died/);
+    await lab.exec("client", ["pkill", "-f", "sleep 20.5"]);
+  });
+
   it("a node's container killed mid-scenario: the steps that need it fail saying so, the others run", async () => {
     const [r] = await runScenarios(["test/fixtures/scenarios/faults/node-killed.scenario.yml"], {
       runtime: await runtime,
