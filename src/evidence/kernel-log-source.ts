@@ -37,11 +37,13 @@ export async function watchKernelLog(
     });
   }
   let book = await addressBook(runtime);
-  let refreshing: Promise<void> | undefined;
+  let refreshing = false;
+  let timer: NodeJS.Timeout | undefined;
   let lastRefresh = Date.now();
-  const pending: string[] = [];
+  // Lines waiting for the address book, with the time each arrived (their event time).
+  let pending: { text: string; at: number }[] = [];
 
-  const publish = (text: string): boolean => {
+  const publish = (text: string, at: number): boolean => {
     const line = parseLogLine(text);
     if (!line) return true;
     const origin = book.attribute(line.fields);
@@ -52,25 +54,48 @@ export async function watchKernelLog(
       ...origin,
       prefix: line.prefix,
       fields: line.fields,
-      time: Date.now(),
+      time: at,
     });
     return true;
+  };
+  // Labs come and go, and a new one may reuse a removed one's addresses: a book older than a
+  // second is looked at again before it attributes a line (lines wait, in order, meanwhile).
+  const refresh = () => {
+    refreshing = true;
+    addressBook(runtime)
+      .then((b) => {
+        book = b;
+      })
+      .catch(() => {}) // the engine is away: the book we have is the best there is
+      .finally(() => {
+        lastRefresh = Date.now();
+        refreshing = false;
+        const waiting = pending;
+        pending = [];
+        // Lines of no lab at all (the host's own rules) are not kept.
+        for (const p of waiting) publish(p.text, p.at);
+      });
   };
 
   const reader = await followKernelLog(
     (record) => {
       const r = parseKmsgRecord(record);
-      if (!r || publish(r.text)) return;
-      // Not from a node we know: a lab may have started since. Look again, at most twice a second.
-      pending.push(r.text);
-      if (pending.length > 1000) pending.shift(); // lines of no lab at all (the host's own rules)
-      if (refreshing || Date.now() - lastRefresh < 500) return;
-      refreshing = addressBook(runtime).then((b) => {
-        book = b;
-        lastRefresh = Date.now();
-        for (const t of pending.splice(0)) publish(t);
-        refreshing = undefined;
-      });
+      if (!r) return;
+      const at = Date.now();
+      const stale = at - lastRefresh > 1000;
+      if (refreshing || stale || !publish(r.text, at)) {
+        pending.push({ text: r.text, at });
+        if (pending.length > 10_000) pending.shift();
+        // An unknown line: a lab may have started since. Look again, at most twice a second
+        // (later if need be: the line must not wait for another one to come).
+        if (refreshing || timer) return;
+        if (stale || at - lastRefresh >= 500) refresh();
+        else
+          timer = setTimeout(() => {
+            timer = undefined;
+            if (!refreshing) refresh();
+          }, 500 - (at - lastRefresh));
+      }
     },
     (lost, why) =>
       bus.publish({
@@ -82,7 +107,12 @@ export async function watchKernelLog(
       }),
     opts,
   );
-  return { stop: () => reader.close() };
+  return {
+    stop: () => {
+      clearTimeout(timer);
+      return reader.close();
+    },
+  };
 }
 
 async function addressBook(runtime: DockerRuntime): Promise<AddressBook> {

@@ -164,12 +164,17 @@ async function http({ url, timeoutMs, insecure, localPort }, signal) {
   return { verdict: "ok", detail: `HTTP ${status}`, facts: { status, body: r.stdout.slice(0, cut) } };
 }
 
-async function ftp({ host, user, password, path, mode, timeoutMs }) {
-  const s = timeoutMs / 1000;
+async function ftp({ host, user, password, path, mode, timeoutMs, localPort }, signal) {
+  // The control connection first, on its own (fwlab's source port): a drop is told in timeoutMs.
+  // curl's connect timeout then also covers the greeting and the login, which need more than a
+  // lab's round trip: at least a second.
+  const reach = await tcp({ host, port: 21, timeoutMs, localPort }, signal);
+  if (reach.verdict !== "ok") return { verdict: reach.verdict, detail: `ftp ${host}: ${reach.detail}`, facts: { stage: "control" } };
+  const s = Math.max(1, timeoutMs / 1000);
   const base = ["-sS", "--connect-timeout", String(s), "-m", String(s + 1), "--user", `${user}:${password}`];
   if (mode === "active") base.push("--ftp-port", "-");
   const dir = path.replace(/[^/]*$/, "");
-  const list = await run("curl", [...base, `ftp://${host}/${dir.replace(/^\//, "")}`], timeoutMs + 6000);
+  const list = await run("curl", [...base, `ftp://${host}/${dir.replace(/^\//, "")}`], timeoutMs + 6000, {}, signal);
   const bad = curlVerdict(list, `ftp LIST ${host}`);
   if (bad) return bad;
   if (list.code !== 0) {
@@ -178,7 +183,7 @@ async function ftp({ host, user, password, path, mode, timeoutMs }) {
     const v = list.code === 28 || /timed out|timeout/i.test(list.stderr) ? "timeout" : "refused";
     return { verdict: v, detail: `ftp LIST (${mode}) failed: ${list.stderr.trim() || `curl exit ${list.code}`}`, facts: { stage: "data", curl: list.code } };
   }
-  const retr = await run("curl", [...base, "-o", "-", `ftp://${host}/${path.replace(/^\//, "")}`], timeoutMs + 6000);
+  const retr = await run("curl", [...base, "-o", "-", `ftp://${host}/${path.replace(/^\//, "")}`], timeoutMs + 6000, {}, signal);
   if (retr.code !== 0) {
     const v = retr.code === 28 ? "timeout" : "refused";
     return { verdict: v, detail: `ftp RETR ${path} (${mode}) failed: ${retr.stderr.trim()}`, facts: { stage: "retr" } };
