@@ -58,8 +58,8 @@ export async function watchKernelLog(
     });
     return true;
   };
-  // Labs come and go, and a new one may reuse a removed one's addresses: a book older than a
-  // second is looked at again before it attributes a line (lines wait, in order, meanwhile).
+  // Labs come and go, and a new one may reuse a removed one's addresses: while lines flow, the
+  // book is looked at again in the background once a second (lines it knows never wait for it).
   const refresh = () => {
     refreshing = true;
     addressBook(runtime)
@@ -82,19 +82,24 @@ export async function watchKernelLog(
       const r = parseKmsgRecord(record);
       if (!r) return;
       const at = Date.now();
-      const stale = at - lastRefresh > 1000;
-      if (refreshing || stale || !publish(r.text, at)) {
+      const known = publish(r.text, at);
+      if (known) {
+        if (!refreshing && at - lastRefresh > 1000) refresh();
+      } else {
         pending.push({ text: r.text, at });
         if (pending.length > 10_000) pending.shift();
         // An unknown line: a lab may have started since. Look again, at most twice a second
         // (later if need be: the line must not wait for another one to come).
         if (refreshing || timer) return;
-        if (stale || at - lastRefresh >= 500) refresh();
+        if (at - lastRefresh >= 500) refresh();
         else
-          timer = setTimeout(() => {
-            timer = undefined;
-            if (!refreshing) refresh();
-          }, 500 - (at - lastRefresh));
+          timer = setTimeout(
+            () => {
+              timer = undefined;
+              if (!refreshing) refresh();
+            },
+            500 - (at - lastRefresh),
+          );
       }
     },
     (lost, why) =>

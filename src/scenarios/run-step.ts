@@ -34,9 +34,11 @@ export interface StepContext {
   sourcePort(): number;
 }
 
-// LOG lines reach fwlab within ~7 ms (p99, bench/events.ts): wait a little longer for steps
-// that check log lines; the counters read after the step takes longer than that anyway.
+// LOG lines reach fwlab within ~7 ms (p99, bench/events.ts) on a quiet machine; with several
+// labs busy on two cores, later. A step that expects log lines waits until they are there, up
+// to LOG_WAIT_MS; one that expects none waits GRACE_MS, long enough for a stray line to show.
 const GRACE_MS = 25;
+const LOG_WAIT_MS = 1000;
 
 /**
  * Runs one probe step. With `alongside` > 0 the step runs in a batch with others that assert no
@@ -76,7 +78,7 @@ export async function runProbeStep(
     t0,
   );
   const durationMs = performance.now() - t0;
-  if (step.evidence?.log || step.evidence?.logOrder) await new Promise((res) => setTimeout(res, GRACE_MS));
+  if (step.evidence?.log || step.evidence?.logOrder) await logsSettled(ctx, step, startedAt);
   const after = await readAllCounters(ctx);
   const counters: Record<string, CounterDelta[]> = {};
   for (const [node, tables] of after) {
@@ -178,6 +180,30 @@ async function probeOrDrop(
     watch.close();
     cancel.abort(); // after the race: stops a probe the trace decided, a no-op for one that answered
   }
+}
+
+/** Waits until the log lines a step expects (at least one of each prefix, the count when it
+ * names one) have arrived, or LOG_WAIT_MS; then GRACE_MS more for lines beyond them. */
+async function logsSettled(ctx: StepContext, step: ProbeStep, since: number): Promise<void> {
+  const ev = step.evidence!;
+  const wanted = [
+    ...(ev.log ?? [])
+      .filter((l) => l.count !== 0)
+      .map((l) => ({ node: l.node, prefix: l.prefix, n: l.count ?? 1 })),
+    ...(ev.logOrder?.prefixes ?? []).map((prefix) => ({ node: ev.logOrder!.node, prefix, n: 1 })),
+  ];
+  const have = (w: (typeof wanted)[number]) =>
+    ctx.events.filter(
+      (e) =>
+        e.kind === "packet-log" &&
+        e.lab === ctx.lab.name &&
+        e.node === w.node &&
+        e.time >= since - 5 &&
+        e.prefix.trim() === w.prefix.trim(),
+    ).length >= w.n;
+  const deadline = Date.now() + LOG_WAIT_MS;
+  while (Date.now() < deadline && !wanted.every(have)) await new Promise((r) => setTimeout(r, 5));
+  await new Promise((r) => setTimeout(r, GRACE_MS));
 }
 
 /** A traced packet between a probe's node and its target (probes without a known flow). */
