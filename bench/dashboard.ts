@@ -29,8 +29,14 @@ const pct = (xs: number[], p: number) => {
 const runtime = await DockerRuntime.connect();
 
 // 1. The page at 10,000 pings a minute.
-let page1: { drawn: number; lagP50: number; lagP99: number; heapMb: number; status: string };
-{
+let page1: { drawn: number; lagP50: number; lagP99: number; heapMb: number; status: string } = {
+  drawn: 0,
+  lagP50: Number.NaN,
+  lagP99: Number.NaN,
+  heapMb: 0,
+  status: "not run",
+};
+if (!process.env.BENCH_CLIENTS_ONLY) {
   await using lab = await startLab("bench/labs/small.yml", { runtime });
   await lab.loadRuleset("fw", "bench/labs/events.sh");
   const dash = await serveDashboard(runtime, { host: "127.0.0.1", port: 0 });
@@ -124,7 +130,26 @@ for (const file of findScenarios("scenarios").map((f) => relative(process.cwd(),
   });
   const { id, error } = (await r.json()) as { id?: string; error?: string };
   if (!id) throw new Error(`POST /api/runs ${file}: ${r.status} ${error}`);
-  results.push({ file, passed: await new Promise<boolean>((resolve) => done.set(id, resolve)) });
+  const passed = await new Promise<boolean>((resolve) => done.set(id, resolve));
+  results.push({ file, passed });
+  if (!passed) {
+    const run = (await (
+      await fetch(`${base}/api/runs/${id}`, { headers: { authorization: `Bearer ${token}` } })
+    ).json()) as {
+      error?: string;
+      results?: { error?: string; steps: { passed: boolean; name: string; reason?: string }[] }[];
+    };
+    const why =
+      run.error ??
+      run.results
+        ?.flatMap((r) => [
+          r.error ?? "",
+          ...r.steps.filter((s) => !s.passed).map((s) => `${s.name}: ${s.reason}`),
+        ])
+        .filter(Boolean)
+        .join("; ");
+    console.log(`  ✗ ${file}: ${why}`);
+  }
 }
 const runS = (performance.now() - t0) / 1000;
 await new Promise((r) => setTimeout(r, 500));
@@ -145,10 +170,14 @@ console.log(
   `  fwlab serve memory: ${idleRssMb.toFixed(0)} MiB idle, peak ${peak.toFixed(0)} MiB resident (VmHWM; target <= 200)`,
 );
 await saveResults({
-  page_lines_drawn: page1.drawn,
-  page_lines_sent: 2 * PINGS,
-  page_lag_p99_ms: page1.lagP99,
-  page_heap_mb: Number(page1.heapMb.toFixed(1)),
+  ...(process.env.BENCH_CLIENTS_ONLY
+    ? {}
+    : {
+        page_lines_drawn: page1.drawn,
+        page_lines_sent: 2 * PINGS,
+        page_lag_p99_ms: page1.lagP99,
+        page_heap_mb: Number(page1.heapMb.toFixed(1)),
+      }),
   ws50_delivery_p50_ms: pct(lat, 50),
   ws50_delivery_p99_ms: pct(lat, 99),
   ws50_dropped: dropped,

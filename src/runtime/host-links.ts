@@ -122,12 +122,23 @@ export async function listBridges(lab?: string): Promise<LabBridge[]> {
   return out;
 }
 
-/** Deletes bridges (their remaining veths go with them). Idempotent. */
+/**
+ * Deletes bridges and the host ends of the veths on them. Idempotent. The veths would vanish
+ * with their nodes' namespaces, but the kernel tears namespaces down later, in the background:
+ * a lab started again at once (same names) would find them still there.
+ */
 export async function removeBridges(bridges: readonly LabBridge[]): Promise<void> {
   if (bridges.length === 0) return;
-  // -force: go on past a bridge that a parallel `down` removed first.
+  const devices = new Set(bridges.map((b) => b.device));
+  const { stdout } = await run("ip", ["-o", "link", "show"]).catch(() => ({ stdout: "" }));
+  const veths = stdout
+    .split("\n")
+    .filter((l) => devices.has(/ master (\S+)/.exec(l)?.[1] ?? ""))
+    .map((l) => /^\d+: ([^:@\s]+)/.exec(l)?.[1])
+    .filter((d): d is string => !!d);
+  // -force: go on past a link or bridge that a parallel `down` removed first.
   await ipBatch(
-    bridges.map((b) => `link del dev ${b.device}`),
+    [...veths.map((v) => `link del dev ${v}`), ...bridges.map((b) => `link del dev ${b.device}`)],
     true,
   );
 }
