@@ -313,10 +313,12 @@ export class DockerRuntime {
     stderrRaw.on("data", (b: Buffer) => {
       if (pid !== undefined) return void stderr.write(b);
       head += b.toString("utf8");
-      const m = /^fwlab-pid (\d+)\n/.exec(head);
+      // The command runs in the background before the shell prints its PID, so its own first
+      // lines ("tcpdump: listening on ...") may come first: find the PID line anywhere.
+      const m = /(^|\n)fwlab-pid (\d+)\n/.exec(head);
       if (!m) return;
-      pid = Number(m[1]);
-      const rest = head.slice(m[0].length);
+      pid = Number(m[2]);
+      const rest = head.slice(0, m.index + m[1]!.length) + head.slice(m.index + m[0].length);
       if (rest) stderr.write(rest);
     });
     const ended = new Promise<void>((resolve) => {

@@ -34,10 +34,16 @@ export class WindowCapture {
       "-n",
     ]);
     const cap = new WindowCapture(stream);
+    let timer: NodeJS.Timeout | undefined;
     await new Promise<void>((resolve, reject) => {
       eachLine(stream.stderr, (l) => /listening on/.test(l) && resolve());
       stream.ended.then(() => reject(new Error(`[${node}] tcpdump ended before listening`)));
-    });
+      // Never wait forever on a line: a run must not hang on its capture.
+      timer = setTimeout(() => {
+        void stream.stop();
+        reject(new Error(`[${node}] tcpdump did not say it was listening within 15 s`));
+      }, 15_000);
+    }).finally(() => clearTimeout(timer));
     return cap;
   }
 
