@@ -1,5 +1,7 @@
 // The dashboard page: it renders the server's typed messages (src/server/protocol.ts) and calls
 // its REST API; it never parses tool output. Every request carries the token from the URL.
+import { mountTerminal } from "./terminal.js";
+
 const token = new URLSearchParams(location.search).get("token") ?? "";
 const api = (path, init = {}) =>
   fetch(path, { ...init, headers: { "content-type": "application/json", authorization: `Bearer ${token}`, ...(init.headers ?? {}) } }).then(async (r) => {
@@ -205,16 +207,8 @@ function connect() {
         $("run-state").textContent = msg.passed ? "passed" : `failed${msg.error ? `: ${msg.error}` : ""}`;
         $("run-state").className = msg.passed ? "ok" : "fail";
       }
-    } else if (msg.kind === "term-output") {
-      if (msg.id === termId) {
-        term?.write(msg.data);
-        // The shell is up: what was typed while it started goes now.
-        if (!termReady && typed) ws.send(JSON.stringify({ kind: "term-input", id: termId, data: typed }));
-        termReady = true;
-        typed = "";
-      }
-    } else if (msg.kind === "term-exit") {
-      if (msg.id === termId) endTerminal(msg.reason);
+    } else if (msg.kind === "term-output" || msg.kind === "term-exit") {
+      terminal.receive(msg);
     } else if (msg.kind === "dropped") {
       $("status").textContent = `live (${msg.count} dropped: ${msg.reason})`;
     }
@@ -319,37 +313,7 @@ function showStep(index) {
   box.replaceChildren(...parts);
 }
 
-// The terminal: a shell in the chosen node over the WebSocket (which needed the token).
-let term;
-let termId = "";
-let termReady = false;
-let typed = "";
-function endTerminal(reason) {
-  $("term-state").textContent = `ended: ${reason}`;
-  $("term-open").disabled = false;
-  $("term-close").disabled = true;
-  termId = "";
-}
-$("term-open").onclick = () => {
-  term?.dispose();
-  $("terminal").replaceChildren();
-  term = new window.Terminal({ cols: 100, rows: 24, fontSize: 12, convertEol: false });
-  term.open($("terminal"));
-  termId = `t${Date.now().toString(36)}`;
-  const node = $("term-node").value;
-  ws.send(JSON.stringify({ kind: "term-open", id: termId, lab, node, cols: term.cols, rows: term.rows }));
-  termReady = false;
-  term.onData((data) => {
-    if (!termId) return;
-    if (termReady) ws.send(JSON.stringify({ kind: "term-input", id: termId, data }));
-    else typed += data;
-  });
-  $("term-state").textContent = `${lab}/${node}`;
-  $("term-open").disabled = true;
-  $("term-close").disabled = false;
-  term.focus();
-};
-$("term-close").onclick = () => termId && ws.send(JSON.stringify({ kind: "term-close", id: termId }));
+const terminal = mountTerminal({ $, send: (msg) => ws.send(JSON.stringify(msg)), lab: () => lab });
 
 /** The ruleset as numbered lines; a load error is shown at its line. */
 function showRulesetLines(errorLine, message) {

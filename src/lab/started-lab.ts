@@ -78,8 +78,20 @@ export class StartedLab implements AsyncDisposable {
 
   /** Packets in and out of a node's interfaces so far (loopback aside). */
   async packets(node: string): Promise<number> {
-    return namespacePackets(await this.runtime.containerPid(this.node(node).container));
+    // The dashboard asks every node every second: the PID is looked up once, and again only
+    // when it no longer answers (the container was restarted).
+    const container = this.node(node).container;
+    const cached = this.pids.get(container);
+    if (cached !== undefined) {
+      const n = await namespacePackets(cached).catch(() => undefined);
+      if (n !== undefined) return n;
+    }
+    const pid = await this.runtime.containerPid(container);
+    this.pids.set(container, pid);
+    return namespacePackets(pid);
   }
+
+  private readonly pids = new Map<string, number>();
 
   /** Reads a net.* sysctl of a node (its own network namespace). */
   async getSysctl(node: string, key: string): Promise<string> {

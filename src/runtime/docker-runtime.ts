@@ -2,8 +2,12 @@ import { PassThrough, type Readable } from "node:stream";
 import Docker from "dockerode";
 import { FwlabError } from "../errors.ts";
 import { DockerImages } from "./docker-images.ts";
+import { execTty, type TtySession } from "./docker-tty.ts";
+import { engineCall, SOCKET } from "./engine-call.ts";
 import type { ExecResult } from "./exec-result.ts";
 import { LABEL } from "./labels.ts";
+
+export type { TtySession } from "./docker-tty.ts";
 
 export interface ContainerCreate {
   readonly name: string;
@@ -43,37 +47,6 @@ export interface ExecStream {
   write?(text: string): void;
   exitCode(): Promise<number>;
 }
-
-/** An interactive shell on a pseudo-terminal (the dashboard's terminal into a node). */
-export interface TtySession {
-  /** Terminal output: raw bytes, escape sequences included (a TTY has no separate stderr). */
-  readonly output: Readable;
-  readonly ended: Promise<void>;
-  write(data: string): void;
-  resize(cols: number, rows: number): Promise<void>;
-  stop(): Promise<void>;
-}
-
-/**
- * An engine that stopped answering mid-command says so in words, not as a socket error: the
- * command fails at once (no hang), and the next works once the engine is back.
- */
-export async function engineCall<T>(what: string, call: () => Promise<T>): Promise<T> {
-  try {
-    return await call();
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code && ["ECONNREFUSED", "ENOENT", "ECONNRESET", "EPIPE"].includes(code))
-      throw new FwlabError(
-        `the Docker engine went away during ${what} (${code} on ${SOCKET}); once it is back (\`npm run setup\` starts it), run the command again`,
-        1,
-        { cause: err },
-      );
-    throw err;
-  }
-}
-
-const SOCKET = process.env.DOCKER_SOCKET ?? "/var/run/docker.sock";
 
 /**
  * The only code in fwlab that talks to the Docker engine. Everything above it asks for
@@ -354,51 +327,9 @@ export class DockerRuntime {
     };
   }
 
-  /**
-   * Starts argv on a pseudo-terminal in a container, for a person typing. `stop()` closes the
-   * stream and hangs up the shell (its process group gets SIGHUP, as when a terminal closes).
-   */
-  async execTty(id: string, argv: string[], size: { cols: number; rows: number }): Promise<TtySession> {
-    const exec = await this.docker.getContainer(id).exec({
-      Cmd: argv,
-      AttachStdout: true,
-      AttachStderr: true,
-      AttachStdin: true,
-      Tty: true,
-      Env: ["TERM=xterm-256color"],
-    });
-    const stream = await exec.start({ hijack: true, stdin: true, Tty: true });
-    await exec.resize({ w: size.cols, h: size.rows }).catch(() => {});
-    const output = new PassThrough();
-    stream.pipe(output);
-    const ended = new Promise<void>((resolve) => {
-      stream.on("end", resolve);
-      stream.on("close", resolve);
-      stream.on("error", () => resolve());
-    });
-    let stopping: Promise<void> | undefined;
-    return {
-      output,
-      ended,
-      write: (data) => void stream.write(data),
-      resize: async (cols, rows) => {
-        await exec.resize({ w: cols, h: rows }).catch(() => {});
-      },
-      stop: () => {
-        stopping ??= (async () => {
-          // Pid is the host's view of the exec (the engine is local: fwlab also uses nsenter); on
-          // a TTY it leads its own process group, so the whole job is hung up.
-          const pid = (await exec.inspect().catch(() => undefined))?.Pid;
-          if (pid) {
-            try {
-              process.kill(-pid, "SIGHUP");
-            } catch {}
-          }
-          stream.destroy();
-        })();
-        return stopping;
-      },
-    };
+  /** A shell for a person typing, on a pseudo-terminal (runtime/docker-tty.ts). */
+  execTty(id: string, argv: string[], size: { cols: number; rows: number }): Promise<TtySession> {
+    return execTty(this.docker, id, argv, size);
   }
 
   /**
