@@ -36,10 +36,10 @@ if [ -f "$stamp" ] && cmp -s package-lock.json "$stamp"; then
   say "npm packages: up to date"
 else
   t=$(now)
-  say "npm packages: npm install (from package-lock.json) ..."
-  # npm install, not npm ci: ci rejects this lock file because the registry here serves no
-  # optional binaries for other platforms (biome), which the lock then omits.
-  npm install --no-audit --no-fund --loglevel=error >&2 || die "npm install failed"
+  say "npm packages: npm ci (exactly package-lock.json) ..."
+  # npm ci installs the lock file as committed and never rewrites it: a fresh checkout stays
+  # clean after set-up. (The lock lists every platform's optional biome binary; npm picks ours.)
+  npm ci --no-audit --no-fund --loglevel=error >&2 || die "npm ci failed"
   cp package-lock.json "$stamp"
   say "npm packages: installed in $(took "$t")"
 fi

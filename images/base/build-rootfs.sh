@@ -2,9 +2,34 @@
 # Builds the fwlab base root filesystem from Debian packages, with no container registry.
 # Usage: build-rootfs.sh DIR [MIRROR]   (run as root; needs debootstrap)
 # Everything a role needs is installed here once, so role images are thin COPY layers.
+# Without MIRROR, the mirror this machine's apt uses for bookworm (so set-up works wherever apt
+# does: a local mirror, a proxy, a snapshot), else deb.debian.org.
 set -eu
 dir=$1
-mirror=${2:-http://deb.debian.org/debian}
+
+# The first enabled "deb" source for the suite bookworm, from one-line .list files or deb822
+# .sources files.
+apt_mirror() {
+  for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+    [ -r "$f" ] || continue
+    awk '$1 == "deb" { i = 2; if ($i ~ /^\[/) { while (i < NF && $i !~ /\]$/) i++; i++ }
+                       if ($(i + 1) == "bookworm") { print $i; exit } }' "$f"
+  done
+  for f in /etc/apt/sources.list.d/*.sources; do
+    [ -r "$f" ] || continue
+    awk 'BEGIN { RS = ""; FS = "\n" }
+         { uris = ""; suites = ""; types = ""; on = 1
+           for (i = 1; i <= NF; i++) {
+             if ($i ~ /^URIs:/) { v = $i; sub(/^URIs:[ \t]*/, "", v); uris = v }
+             else if ($i ~ /^Suites:/) { v = $i; sub(/^Suites:[ \t]*/, "", v); suites = " " v " " }
+             else if ($i ~ /^Types:/) { v = $i; sub(/^Types:[ \t]*/, "", v); types = " " v " " }
+             else if ($i ~ /^Enabled:[ \t]*no/) on = 0
+           }
+           if (on && types ~ / deb / && suites ~ / bookworm /) { split(uris, u, " "); print u[1]; exit } }' "$f"
+  done
+}
+mirror=${2:-$(apt_mirror | head -n 1)}
+mirror=${mirror:-http://deb.debian.org/debian}
 here=$(cd "$(dirname "$0")" && pwd)
 packages=$(grep -v '^\s*#' "$here/packages.txt" | grep -v '^\s*$' | paste -sd, -)
 
