@@ -7,12 +7,26 @@ import { eachLine } from "./line-reader.ts";
 import { type ConntrackEntry, parseConntrackEntry, parseConntrackEvent } from "./parse-conntrack.ts";
 import { type Listener, supervise } from "./supervise.ts";
 
-// A fake entry fwlab inserts and deletes to prove the listener is live (no packet is sent).
-const SENTINEL = ["-p", "udp", "-s", "127.255.255.1", "-d", "127.255.255.2", "--sport", "9", "--dport", "9"];
+// A fake entry fwlab inserts and deletes (no packet is sent): its NEW event proves the listener
+// is live, and, from a port of its own, that every event before it was delivered (a marker).
+const sentinel = (sport: number) => [
+  "-p",
+  "udp",
+  "-s",
+  "127.255.255.1",
+  "-d",
+  "127.255.255.2",
+  "--sport",
+  String(sport),
+  "--dport",
+  "9",
+];
 const isSentinel = (e: ConntrackEntry) =>
   e.original.src === "127.255.255.1" && e.original.dst === "127.255.255.2";
 
 export interface ConntrackWatch {
+  /** Resolves once every event the node's kernel made before the call was published. */
+  sync(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -23,25 +37,40 @@ export interface ConntrackWatch {
  * of a listener. When the event socket overflows (conntrack prints ENOBUFS) the loss is
  * published and the table re-read, so consumers can resynchronise.
  */
-export function watchConntrack(
+export async function watchConntrack(
   lab: StartedLab,
   node: string,
   bus: EventBus,
   opts: { bufferBytes?: number } = {},
 ): Promise<ConntrackWatch> {
+  const markers = new Map<number, () => void>();
   // A listener that dies is restarted; the table is re-read so consumers can resynchronise.
-  return supervise(
+  const watch = await supervise(
     { lab: lab.name, node, source: "conntrack", name: "the conntrack event stream" },
     bus,
-    () => listen(lab, node, bus, opts),
+    () => listen(lab, node, bus, markers, opts),
     async () => bus.publish(await conntrackTable(lab, node, "resync")),
   );
+  let next = 10_000 + Math.floor(Math.random() * 50_000);
+  return {
+    sync: async () => {
+      next = next >= 60_000 ? 10_000 : next + 1;
+      const sport = next;
+      const seen = new Promise<void>((r) => markers.set(sport, r));
+      await lab.exec(node, ["conntrack", "-I", ...sentinel(sport), "--timeout", "1"]);
+      await seen;
+      markers.delete(sport);
+      await lab.exec(node, ["conntrack", "-D", ...sentinel(sport)]);
+    },
+    stop: () => watch.stop(),
+  };
 }
 
 async function listen(
   lab: StartedLab,
   node: string,
   bus: EventBus,
+  markers: ReadonlyMap<number, () => void>,
   opts: { bufferBytes?: number },
 ): Promise<Listener> {
   // 64 MiB: a burst of 40,000 new flows fits while the reader catches up (bench/events.ts).
@@ -59,7 +88,10 @@ async function listen(
   eachLine(stream.stdout, (line) => {
     const e = parseConntrackEvent(line);
     if (!e) return;
-    if (isSentinel(e.entry)) return live();
+    if (isSentinel(e.entry)) {
+      if (e.type === "NEW") markers.get(e.entry.original.sport ?? 0)?.();
+      return live();
+    }
     bus.publish({
       kind: "conntrack",
       lab: lab.name,
@@ -87,15 +119,15 @@ async function listen(
     }
   });
   for (let i = 0; i < 50; i++) {
-    await lab.exec(node, ["conntrack", "-I", ...SENTINEL, "--timeout", "1"]);
+    await lab.exec(node, ["conntrack", "-I", ...sentinel(9), "--timeout", "1"]);
     const ok = await Promise.race([
       isLive.then(() => true),
       new Promise((r) => setTimeout(() => r(false), 100)),
     ]);
     if (ok) break;
-    await lab.exec(node, ["conntrack", "-D", ...SENTINEL]);
+    await lab.exec(node, ["conntrack", "-D", ...sentinel(9)]);
   }
-  await lab.exec(node, ["conntrack", "-D", ...SENTINEL]);
+  await lab.exec(node, ["conntrack", "-D", ...sentinel(9)]);
   return { ended: stream.ended, stop: () => stream.stop() };
 }
 

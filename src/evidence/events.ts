@@ -61,6 +61,12 @@ export interface TraceEvent extends Origin {
   readonly ruleText: string;
   /** The packet as it entered this node (before any NAT here), when the trace printed it. */
   readonly packet?: TracePacket;
+  /**
+   * Not a rule of the ruleset: the packet got through every hook of this node and left it
+   * ("forwarded") or was delivered to its own sockets ("delivered"). Seen from fwlab's own
+   * last-priority chains, so it holds whatever backend the ruleset uses.
+   */
+  readonly passed?: "forwarded" | "delivered";
   readonly time: number;
 }
 

@@ -4,9 +4,12 @@ import type { DockerRuntime } from "../runtime/docker-runtime.ts";
 import { ensureLogAllNetns, followKernelLog } from "../runtime/host-kernel.ts";
 import { AddressBook } from "./address-book.ts";
 import type { EventBus } from "./event-bus.ts";
+import { MARKER } from "./markers.ts";
 import { parseKmsgRecord, parseLogLine } from "./parse-log-line.ts";
 
 export interface KernelLogWatch {
+  /** Resolves when the log marker of `token` sent from `sport` reaches the kernel log reader. */
+  marker(token: string, sport: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -43,9 +46,15 @@ export async function watchKernelLog(
   // Lines waiting for the address book, with the time each arrived (their event time).
   let pending: { text: string; at: number }[] = [];
 
+  // Markers (markers.ts) are fwlab's, never a lab's evidence: they only resolve waits.
+  const markers = new Map<string, () => void>();
   const publish = (text: string, at: number): boolean => {
     const line = parseLogLine(text);
     if (!line) return true;
+    if (line.prefix.startsWith(`${MARKER} `)) {
+      markers.get(`${line.prefix.slice(MARKER.length + 1)}:${line.fields.spt}`)?.();
+      return true;
+    }
     const origin = book.attribute(line.fields);
     if (!origin) return false;
     bus.publish({
@@ -113,6 +122,14 @@ export async function watchKernelLog(
     opts,
   );
   return {
+    marker: (token, sport) =>
+      new Promise((resolve) => {
+        const key = `${token}:${sport}`;
+        markers.set(key, () => {
+          markers.delete(key);
+          resolve();
+        });
+      }),
     stop: () => {
       clearTimeout(timer);
       return reader.close();

@@ -1,20 +1,28 @@
 import type { StartedLab } from "../lab/started-lab.ts";
 import type { EventBus } from "./event-bus.ts";
 import { eachLine } from "./line-reader.ts";
+import { MARKER } from "./markers.ts";
 import { parseLogLine } from "./parse-log-line.ts";
 import { type Listener, supervise } from "./supervise.ts";
 
 export interface NflogWatch {
   readonly groups: readonly number[];
+  /** Resolves once the log marker of `token` from `sport` came through every group watched. */
+  marker(token: string, sport: number): Promise<void>;
   stop(): Promise<void>;
 }
 
 /** The NFLOG groups a node's active ruleset uses (iptables `--nflog-group N`, nft `log group N`). */
 export async function nflogGroups(lab: StartedLab, node: string): Promise<number[]> {
   const text = (await lab.exec(node, ["fwlab-ruleset", "save"])).stdout;
+  return groupsIn(text);
+}
+
+export function groupsIn(ruleset: string): number[] {
   const groups = new Set<number>();
-  for (const m of text.matchAll(/--nflog-group (\d+)|log group (\d+)/g)) groups.add(Number(m[1] ?? m[2]));
-  if (/-j NFLOG(?![^\n]*--nflog-group)/.test(text)) groups.add(0);
+  for (const m of ruleset.matchAll(/--nflog-group (\d+)|log (?:prefix "[^"]*" )?group (\d+)/g))
+    groups.add(Number(m[1] ?? m[2]));
+  if (/-j NFLOG(?![^\n]*--nflog-group)/.test(ruleset)) groups.add(0);
   return [...groups].sort((a, b) => a - b);
 }
 
@@ -52,10 +60,22 @@ function ulogdConfig(group: number): string {
   ].join("\n");
 }
 
+/** The lines of one group in one node, however many watches in this process want them. */
+interface GroupListener {
+  readonly buses: Set<EventBus>;
+  readonly markers: Map<string, () => void>;
+  readonly started: Promise<{ stop(): Promise<void> }>;
+}
+
+// A group can be bound by one listener per namespace only: the dashboard and a scenario run it
+// starts (same process) share it instead of taking it from each other.
+const listeners = new Map<string, GroupListener>();
+
 /**
  * Streams a node's NFLOG messages to the bus, one ulogd2 per group. Resolves once every group
  * is bound in the node's kernel (/proc/net/netfilter/nfnetlink_log), so nothing logged after
- * that is missed. A listener that dies is reported as a loss.
+ * that is missed. A listener that dies is restarted and the gap reported as a loss; listeners
+ * this process stops on purpose (no watch needs their group any more) are no loss.
  */
 export async function watchNflog(
   lab: StartedLab,
@@ -65,64 +85,114 @@ export async function watchNflog(
 ): Promise<NflogWatch> {
   const wanted = groups ?? (await nflogGroups(lab, node));
   const use = wanted.length ? wanted : [0];
-  // A listener that dies (killed, or its node restarted) is restarted, and the gap reported.
-  const watch = await supervise(
-    { lab: lab.name, node, source: "nflog", name: `the NFLOG listener (groups ${use.join(",")})` },
-    bus,
-    () => listen(lab, node, bus, use),
-  );
-  return { groups: use, stop: () => watch.stop() };
+  const mine = await Promise.all(use.map((group) => join(lab, node, group, bus)));
+  return {
+    groups: use,
+    marker: (token, sport) =>
+      Promise.all(
+        mine.map(
+          (l) =>
+            new Promise<void>((resolve) => {
+              const key = `${token}:${sport}`;
+              l.markers.set(key, () => {
+                l.markers.delete(key);
+                resolve();
+              });
+            }),
+        ),
+      ).then(() => {}),
+    stop: async () => {
+      await Promise.all(use.map((group) => leave(lab.name, node, group, bus)));
+    },
+  };
+}
+
+async function join(lab: StartedLab, node: string, group: number, bus: EventBus): Promise<GroupListener> {
+  const key = `${lab.name}/${node}/${group}`;
+  let l = listeners.get(key);
+  if (!l) {
+    const buses = new Set<EventBus>();
+    const markers = new Map<string, () => void>();
+    const started = supervise(
+      { lab: lab.name, node, source: "nflog", name: `the NFLOG listener (group ${group})` },
+      {
+        publish: (e) => {
+          for (const b of buses) b.publish(e);
+        },
+      },
+      () => listen(lab, node, group, buses, markers),
+    );
+    l = { buses, markers, started };
+    listeners.set(key, l);
+    started.catch(() => listeners.delete(key));
+  }
+  l.buses.add(bus);
+  try {
+    await l.started;
+  } catch (err) {
+    l.buses.delete(bus);
+    throw err;
+  }
+  return l;
+}
+
+async function leave(lab: string, node: string, group: number, bus: EventBus): Promise<void> {
+  const key = `${lab}/${node}/${group}`;
+  const l = listeners.get(key);
+  if (!l?.buses.delete(bus) || l.buses.size > 0) return;
+  listeners.delete(key);
+  await (await l.started).stop();
 }
 
 async function listen(
   lab: StartedLab,
   node: string,
-  bus: EventBus,
-  use: readonly number[],
+  group: number,
+  buses: ReadonlySet<EventBus>,
+  markers: Map<string, () => void>,
 ): Promise<Listener> {
-  // One listener per group and namespace: a listener left by a killed fwlab would keep the
-  // group (exec'd processes outlive their client). The portid column is the holder's PID.
-  const stale = (await boundGroups(lab, node)).filter((b) => use.includes(b.group));
-  if (stale.length) await lab.exec(node, ["kill", ...stale.map((b) => String(b.pid))]);
-  const streams = await Promise.all(
-    use.map(async (group) => {
-      const conf = `/run/fwlab/ulogd-${group}.conf`;
-      await lab.exec(node, ["sh", "-c", `mkdir -p /run/fwlab && cat > ${conf}`], {
-        stdin: ulogdConfig(group),
-      });
-      const stream = await lab.execStream(node, ["ulogd", "-c", conf]);
-      eachLine(stream.stdout, (text) => {
-        // LOGEMU starts each line with a syslog-style date and the host name.
-        const line = parseLogLine(text.replace(/^\w{3} +\d+ \d\d:\d\d:\d\d \S+ /, ""));
-        if (!line) return;
-        bus.publish({
-          kind: "packet-log",
-          source: "NFLOG",
-          lab: lab.name,
-          node,
-          group,
-          prefix: line.prefix,
-          fields: line.fields,
-          time: Date.now(),
-        });
-      });
-      return { group, stream };
-    }),
-  );
+  // A group binds to one listener per namespace. One left by a fwlab that died goes away with
+  // its stream (its watchdog kills it); one of another live fwlab is not ours to take.
+  for (let i = 0; ; i++) {
+    const holder = (await boundGroups(lab, node)).find((b) => b.group === group);
+    if (!holder) break;
+    if (i >= 40)
+      throw new Error(
+        `[${node}] NFLOG group ${group} is held by another listener (pid ${holder.pid} in the node), another fwlab process's: its lines go there`,
+      );
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const conf = `/run/fwlab/ulogd-${group}.conf`;
+  await lab.exec(node, ["sh", "-c", `mkdir -p /run/fwlab && cat > ${conf}`], { stdin: ulogdConfig(group) });
+  const stream = await lab.execStream(node, ["ulogd", "-c", conf]);
+  eachLine(stream.stdout, (text) => {
+    // LOGEMU starts each line with a syslog-style date and the host name.
+    const line = parseLogLine(text.replace(/^\w{3} +\d+ \d\d:\d\d:\d\d \S+ /, ""));
+    if (!line) return;
+    if (line.prefix.startsWith(`${MARKER} `))
+      return markers.get(`${line.prefix.slice(MARKER.length + 1)}:${line.fields.spt}`)?.();
+    const e = {
+      kind: "packet-log" as const,
+      source: "NFLOG" as const,
+      lab: lab.name,
+      node,
+      group,
+      prefix: line.prefix,
+      fields: line.fields,
+      time: Date.now(),
+    };
+    for (const b of buses) b.publish(e);
+  });
   // Bound: the group shows in the node's nfnetlink_log instances.
   for (let i = 0; ; i++) {
-    const bound = (await boundGroups(lab, node)).map((b) => b.group);
-    if (use.every((g) => bound.includes(g))) break;
+    if ((await boundGroups(lab, node)).some((b) => b.group === group)) break;
     if (i >= 100) {
-      await Promise.all(streams.map((s) => s.stream.stop()));
-      throw new Error(`[${node}] the NFLOG listener for groups ${use.join(",")} did not bind within 5s`);
+      await stream.stop();
+      throw new Error(`[${node}] the NFLOG listener for group ${group} did not bind within 5s`);
     }
     await new Promise((r) => setTimeout(r, 50));
   }
-  const stop = () => Promise.all(streams.map((s) => s.stream.stop())).then(() => {});
-  // One group's listener gone is the whole watch gone: the others are stopped and all restarted.
-  const ended = Promise.race(streams.map((s) => s.stream.ended)).then(stop);
-  return { ended, stop };
+  return { ended: stream.ended, stop: () => stream.stop() };
 }
 
 /** The NFLOG groups bound in a node's namespace, and the PID (netlink port id) holding each. */

@@ -1,85 +1,80 @@
-/** One line of `xtables-monitor --trace`: a rule (or policy) a traced packet passed. */
-export interface TraceLine {
-  readonly packetId: string;
-  readonly table: string;
-  readonly chain: string;
-  /** "rule" for a rule, "policy" for the chain's policy, "return" at the end of a user chain. */
-  readonly what: "rule" | "policy" | "return";
-  readonly verdict: string;
-  /** The rule as iptables-save prints it, after `-A CHAIN` ("" for a policy). */
-  readonly spec: string;
-}
-
-/**
- * Parses ` TRACE: 2 9c7f5818 filter:FORWARD:rule:0x5:ACCEPT  -4 -t filter -A FORWARD -p icmp -j ACCEPT`
- * and ` TRACE: 2 7ea56cf6 filter:FORWARD:policy:DROP`. PACKET lines and others give undefined.
- * The 0x5 is nft's rule handle, not the rule's number: callers number rules from the ruleset.
- */
-export function parseTraceLine(line: string): TraceLine | undefined {
-  const m =
-    /^\s*TRACE: \d+ ([0-9a-f]+) (\w+):([^:\s]+):(rule|policy|return)(?::0x[0-9a-f]+)?(?::(\w+))?\s*(.*)$/.exec(
-      line,
-    );
-  if (!m) return undefined;
-  const spec = (m[6] ?? "")
-    .replace(/^-4\s+/, "")
-    .replace(/^-t \w+ /, "")
-    .replace(/^-A \S+ ?/, "")
-    .trim();
-  return {
-    packetId: m[1]!,
-    table: m[2]!,
-    chain: m[3]!,
-    what: m[4] as TraceLine["what"],
-    verdict: m[5] ?? (m[4] === "return" ? "RETURN" : "CONTINUE"),
-    spec,
-  };
-}
-
-/** The packet of a `PACKET:` line of `xtables-monitor --trace`, as the hook saw it. */
+/** The packet a trace event carries (the first event at each hook), as that hook saw it. */
 export interface TracePacket {
   readonly packetId: string;
   readonly in?: string;
   readonly out?: string;
   readonly src: string;
   readonly dst: string;
-  /** "tcp" or "udp" when the line has ports, else "other" (ICMP prints no type or id). */
+  /** "tcp" or "udp", else "other" (ICMP and the rest). */
   readonly proto: "tcp" | "udp" | "other";
   readonly sport?: number;
   readonly dport?: number;
   /** TCP flags (SYN, ACK, ...). */
   readonly flags: readonly string[];
+  readonly ttl?: number;
+  readonly icmpType?: number;
 }
 
-const TCP_FLAGS = new Set(["SYN", "ACK", "FIN", "RST", "PSH", "URG", "ECE", "CWR"]);
+/** One trace event: a rule (or policy) a traced packet passed, from fwlab's `nftrace` reader. */
+export interface TraceLine {
+  readonly packetId: string;
+  readonly family: string;
+  readonly table: string;
+  readonly chain: string;
+  /** "rule" for a rule, "policy" for the chain's policy, "return" at the end of a user chain. */
+  readonly what: "rule" | "policy" | "return";
+  /** ACCEPT, DROP, CONTINUE, JUMP, RETURN, ... (upper case, as iptables names them). */
+  readonly verdict: string;
+  /** The rule's nft handle (0 for a policy). */
+  readonly handle: number;
+  /** Present on the first event of a packet at each hook. */
+  readonly packet?: TracePacket;
+}
 
 /**
- * Parses `PACKET: 2 f4a34d92 IN=lan OUT=dmz MACSRC=... SRC=10.0.1.10 DST=10.0.2.80 LEN=60 ...
- * SPORT=49960 DPORT=81 SYN`. TCP is told from UDP by its flags (UDP lines have ports, no flags).
+ * Parses a line of images/common/usr/local/lib/fwlab/nftrace:
+ *   `trace id=9c7f5818 type=rule table=filter chain=FORWARD handle=5 verdict=accept family=ip
+ *    iif=lan oif=dmz src=10.0.1.10 dst=10.0.2.80 len=60 ttl=63 ipid=1 proto=tcp sport=61001
+ *    dport=80 flags=SYN`
+ * Other lines (ready, lost) give undefined.
  */
-export function parseTracePacket(line: string): TracePacket | undefined {
-  const m = /^PACKET: \d+ ([0-9a-f]+) (.*)$/.exec(line.trim());
-  if (!m) return undefined;
-  const words = m[2]!.split(/\s+/);
+export function parseTraceLine(line: string): TraceLine | undefined {
+  if (!line.startsWith("trace ")) return undefined;
   const kv = new Map<string, string>();
-  for (const w of words) {
+  for (const w of line.slice(6).split(" ")) {
     const i = w.indexOf("=");
     if (i > 0) kv.set(w.slice(0, i), w.slice(i + 1));
   }
-  const src = kv.get("SRC");
-  const dst = kv.get("DST");
-  if (!src || !dst) return undefined;
-  const flags = words.filter((w) => TCP_FLAGS.has(w));
-  const sport = kv.has("SPORT") ? Number(kv.get("SPORT")) : undefined;
+  const id = kv.get("id");
+  const what = kv.get("type");
+  if (!id || (what !== "rule" && what !== "policy" && what !== "return")) return undefined;
+  const num = (k: string) => (kv.has(k) ? Number(kv.get(k)) : undefined);
+  const src = kv.get("src");
+  const dst = kv.get("dst");
+  const proto = kv.get("proto");
   return {
-    packetId: m[1]!,
-    in: kv.get("IN") || undefined,
-    out: kv.get("OUT") || undefined,
-    src,
-    dst,
-    proto: sport === undefined ? "other" : flags.length ? "tcp" : "udp",
-    sport,
-    dport: kv.has("DPORT") ? Number(kv.get("DPORT")) : undefined,
-    flags,
+    packetId: id,
+    family: kv.get("family") ?? "ip",
+    table: kv.get("table") ?? "",
+    chain: kv.get("chain") ?? "",
+    what,
+    verdict: (kv.get("verdict") || (what === "return" ? "return" : "continue")).split(":")[0]!.toUpperCase(),
+    handle: num("handle") ?? 0,
+    packet:
+      src && dst
+        ? {
+            packetId: id,
+            in: kv.get("iif"),
+            out: kv.get("oif"),
+            src,
+            dst,
+            proto: proto === "tcp" || proto === "udp" ? proto : "other",
+            sport: num("sport"),
+            dport: num("dport"),
+            flags: kv.get("flags")?.split(",") ?? [],
+            ttl: num("ttl"),
+            icmpType: num("icmptype"),
+          }
+        : undefined,
   };
 }

@@ -1,5 +1,9 @@
-import type { EventBus } from "./event-bus.ts";
-import type { LossEvent } from "./events.ts";
+import type { EvidenceEvent, LossEvent } from "./events.ts";
+
+/** Where a listener's losses go: an EventBus, or several. */
+export interface Publisher {
+  publish(e: EvidenceEvent): void;
+}
 
 /** A running evidence listener: it ends on its own only when something killed it. */
 export interface Listener {
@@ -17,7 +21,7 @@ const clock = (t: number) => new Date(t).toISOString().slice(11, 23);
  */
 export async function supervise(
   what: { lab: string; node: string; source: LossEvent["source"]; name: string },
-  bus: EventBus,
+  bus: Publisher,
   start: () => Promise<Listener>,
   afterRestart?: () => Promise<void>,
 ): Promise<{ stop(): Promise<void> }> {

@@ -1,53 +1,83 @@
-import { parseSave, type SavedTable } from "../firewall/parse-save.ts";
+import { handleKey, type RuleHandles, ruleHandles } from "../firewall/rule-handles.ts";
 import type { StartedLab } from "../lab/started-lab.ts";
 import type { EventBus } from "./event-bus.ts";
 import { eachLine } from "./line-reader.ts";
-import { parseTraceLine, parseTracePacket, type TracePacket } from "./parse-trace.ts";
+import { parseTraceLine, type TraceLine, type TracePacket } from "./parse-trace.ts";
 
 export interface TraceMonitor {
-  /** Re-reads the ruleset that trace lines are numbered against (after a ruleset load). */
+  /** Re-reads the ruleset that trace events are numbered against (after a ruleset load). */
   renumber(): Promise<void>;
   readonly ended: Promise<void>;
   stop(): Promise<void>;
 }
 
 /**
- * Follows `xtables-monitor --trace` in a node and publishes each rule a traced packet passes,
- * numbered as `iptables -L --line-numbers` would (trace lines carry nft handles, not numbers),
- * with the packet as it entered the node. Lines for which `ownRule` is true (fwlab's own
- * tracing rules) are not the user's and are left out.
+ * Follows a node's nftables trace events (images/common/usr/local/lib/fwlab/nftrace) and
+ * publishes each rule a traced packet passes, numbered and written as `iptables -L
+ * --line-numbers` and iptables-save would (events carry nft handles), with the packet as it
+ * entered the node. Events of fwlab's own tracing rules (`own.rule`) are not the user's: they
+ * go to `own.line` instead of the bus. An overflow of the trace socket is published as a loss.
  */
 export async function followTrace(
   lab: StartedLab,
   node: string,
   bus: EventBus,
-  ownRule: (table: string, spec: string) => boolean,
+  own: {
+    rule(line: TraceLine, text: string): boolean;
+    /** The own rule that marks a packet for tracing: the first event of every traced packet. */
+    start(line: TraceLine, text: string): boolean;
+    line?(line: TraceLine, packet: TracePacket | undefined): void;
+  },
 ): Promise<TraceMonitor> {
-  let rules: SavedTable[] = [];
+  let rules: RuleHandles = new Map();
   const renumber = async () => {
-    rules = parseSave((await lab.exec(node, ["iptables-nft-save"])).stdout);
+    const r = await lab.exec(node, [
+      "sh",
+      "-c",
+      "nft -a list ruleset 2>/dev/null; echo '#fwlab#'; iptables-nft-save 2>/dev/null",
+    ]);
+    const [listing, save] = r.stdout.split("#fwlab#\n");
+    rules = ruleHandles(listing ?? "", save ?? "");
   };
   await renumber();
-  const numberOf = (table: string, chain: string, spec: string) =>
-    rules
-      .find((t) => t.name === table)
-      ?.chains.find((c) => c.name === chain)
-      ?.rules.find((r) => r.spec === spec)?.num;
-  // The first PACKET line of a packet id is where it entered this node; ids are reused by the
-  // kernel only much later, so a small bounded map is enough.
-  const packets = new Map<string, TracePacket>();
-  const stream = await lab.execStream(node, ["xtables-monitor", "--trace"]);
+  // A packet id is a hash of the kernel's packet buffer, soon reused by another packet: the
+  // packet of the event that marks it for tracing is where this one entered the node (the
+  // packet of its later hooks is shown after NAT).
+  const latest = new Map<string, TracePacket>();
+  const entered = new Map<string, TracePacket>();
+  const remember = (m: Map<string, TracePacket>, p: TracePacket) => {
+    m.set(p.packetId, p);
+    if (m.size > 4096) m.delete(m.keys().next().value!);
+  };
+  const stream = await lab.execStream(node, ["/usr/local/lib/fwlab/nftrace"]);
+  let ready!: () => void;
+  const isReady = new Promise<void>((r) => {
+    ready = r;
+  });
   eachLine(stream.stdout, (line) => {
-    if (line.startsWith("PACKET:")) {
-      const p = parseTracePacket(line);
-      if (p && !packets.has(p.packetId)) {
-        packets.set(p.packetId, p);
-        if (packets.size > 4096) packets.delete(packets.keys().next().value!);
-      }
+    if (line === "ready") return ready();
+    if (line.startsWith("lost ")) {
+      bus.publish({
+        kind: "loss",
+        lab: lab.name,
+        node,
+        source: "trace",
+        reason: `[${node}] the packet trace socket overflowed: some packets' traces were lost`,
+        time: Date.now(),
+      });
       return;
     }
     const t = parseTraceLine(line);
-    if (!t || ownRule(t.table, t.spec)) return;
+    if (!t) return;
+    if (t.packet) remember(latest, t.packet);
+    const rule = t.what === "rule" ? rules.get(handleKey(t.family, t.table, t.chain, t.handle)) : undefined;
+    const text = rule?.text ?? "";
+    if (own.start(t, text)) {
+      const p = latest.get(t.packetId);
+      if (p) remember(entered, p);
+    }
+    const packet = entered.get(t.packetId) ?? latest.get(t.packetId);
+    if (own.rule(t, text)) return own.line?.(t, packet);
     bus.publish({
       kind: "trace",
       lab: lab.name,
@@ -55,12 +85,30 @@ export async function followTrace(
       packetId: t.packetId,
       table: t.table,
       chain: t.chain,
-      rule: t.what === "rule" ? numberOf(t.table, t.chain, t.spec) : undefined,
+      rule: rule?.num,
       verdict: t.verdict,
-      ruleText: t.what === "rule" ? `-A ${t.chain} ${t.spec}` : `${t.what} ${t.verdict}`,
-      packet: packets.get(t.packetId),
+      ruleText: t.what === "rule" ? (rule?.text ?? `handle ${t.handle}`) : `${t.what} ${t.verdict}`,
+      packet,
       time: Date.now(),
     });
   });
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    isReady,
+    stream.ended.then(() => {
+      throw new Error(`[${node}] the packet trace reader ended before it listened`);
+    }),
+    new Promise((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`[${node}] the packet trace reader did not start within 15 s`)),
+        15_000,
+      );
+    }),
+  ])
+    .catch(async (err: unknown) => {
+      await stream.stop();
+      throw err;
+    })
+    .finally(() => clearTimeout(timer));
   return { renumber, ended: stream.ended, stop: () => stream.stop() };
 }

@@ -13,7 +13,7 @@ const COMMENT = "fwlab-trace";
 /**
  * Traces packets that match `match` (iptables match syntax: "-p tcp --dport 22 -s 10.0.1.10")
  * through every rule of a node: fwlab inserts its own TRACE rules at the top of raw PREROUTING
- * and raw OUTPUT, follows `xtables-monitor --trace`, and publishes each step with the rule's
+ * and raw OUTPUT, follows the node's trace events, and publishes each step with the rule's
  * number and text. `stop()` removes its rules; the user's ruleset is otherwise untouched.
  * Works on nodes whose ruleset was loaded with iptables-nft (the default).
  */
@@ -43,7 +43,9 @@ export async function tracePackets(
     "-c",
     `iptables-nft -t raw -S | grep -- '--comment ${COMMENT}' | sed 's/^-A /-D /' | while read -r r; do eval "iptables-nft -t raw $r"; done`,
   ]);
-  const monitor = await followTrace(lab, node, bus, (_table, spec) => spec.includes(COMMENT));
+  // fwlab's TRACE rules come first in raw PREROUTING and OUTPUT: each packet's first line.
+  const ours = (_t: unknown, text: string) => text.includes(COMMENT);
+  const monitor = await followTrace(lab, node, bus, { rule: ours, start: ours });
   const rule = (op: "-I" | "-D", chain: string) => [
     "iptables-nft",
     "-t",

@@ -1,29 +1,42 @@
-import type { ProbeStep } from "../scenarios/scenario-schema.ts";
-import type { Probe } from "./probe.ts";
+import { z } from "zod";
+import { target } from "./params.ts";
+import { defineProbe } from "./probe.ts";
 
-type Step = Extract<ProbeStep, { probe: "ftp" }>;
 const HELLO = "hello from the fwlab ftp server\n";
 
-export const ftp: Probe<Step> = {
-  request: (s, to, timeoutMs, sourcePort) => ({
-    host: to,
-    user: s.user ?? "student",
-    password: s.password ?? "student",
-    path: s.file ?? "files/hello.txt",
-    mode: s.mode,
-    timeoutMs,
-    localPort: sourcePort,
+/** One FTP session: one control connection, LIST and RETR each over a data connection. */
+export const ftp = defineProbe(
+  z.strictObject({
+    probe: z.literal("ftp"),
+    to: target,
+    mode: z.enum(["passive", "active"]),
+    user: z.string().optional(),
+    password: z.string().optional(),
+    file: z.string().optional().describe("path to RETR (default files/hello.txt)"),
+    content: z.string().optional().describe("the file's exact content"),
   }),
-  // The agent connects the control connection once with this port first: a dropped SYN decides.
-  // (A dropped data connection is left to curl's timeout: its port is not known in advance.)
-  flow: (_s, to, sourcePort) => ({ proto: "tcp", dst: to, dport: 21, sport: sourcePort }),
-  check: (s, r) => {
-    if (r.verdict !== "ok") return [];
-    const want = s.content ?? (s.file ? undefined : HELLO);
-    const got = String(r.facts?.content ?? "");
-    return want !== undefined && got !== want
-      ? [`RETR gave ${JSON.stringify(got.slice(0, 80))}, expected ${JSON.stringify(want)}`]
-      : [];
+  {
+    singleFlow: false,
+    watchesFlows: () => true,
+    target: (s) => s.to,
+    request: (s, run) => ({
+      host: run.to,
+      user: s.user ?? "student",
+      password: s.password ?? "student",
+      path: s.file ?? "files/hello.txt",
+      mode: s.mode,
+      waitMs: run.waitMs,
+      localPort: run.ports[0],
+      dataPorts: run.ports.slice(1, 3),
+    }),
+    check: (s, r) => {
+      if (r.verdict !== "ok") return [];
+      const want = s.content ?? (s.file ? undefined : HELLO);
+      const got = String(r.facts?.content ?? "");
+      return want !== undefined && got !== want
+        ? [`RETR gave ${JSON.stringify(got.slice(0, 80))}, expected ${JSON.stringify(want)}`]
+        : [];
+    },
+    describe: (s, to) => `FTP ${s.mode} -> ${to}:21`,
   },
-  describe: (s, to) => `FTP ${s.mode} -> ${to}:21`,
-};
+);

@@ -1,29 +1,44 @@
-import type { ProbeStep } from "../scenarios/scenario-schema.ts";
-import { type Probe, seenIn } from "./probe.ts";
+import { z } from "zod";
+import { port, target } from "./params.ts";
+import { defineProbe, seenIn } from "./probe.ts";
 
-type Step = Extract<ProbeStep, { probe: "http" }>;
-
-const url = (s: Step, to: string) =>
+const url = (s: { https?: boolean; port?: number; path?: string }, to: string) =>
   `${s.https ? "https" : "http"}://${to}${s.port ? `:${s.port}` : ""}${s.path ?? "/"}`;
 
-export const http: Probe<Step> = {
-  request: (s, to, timeoutMs, sourcePort) => ({ url: url(s, to), timeoutMs, localPort: sourcePort }),
-  flow: (s, to, sourcePort) => ({
-    proto: "tcp",
-    dst: to,
-    dport: s.port ?? (s.https ? 443 : 80),
-    sport: sourcePort,
+/** One HTTP(S) GET with curl over one connection. */
+export const http = defineProbe(
+  z.strictObject({
+    probe: z.literal("http"),
+    to: target,
+    port: port.optional(),
+    https: z.boolean().optional(),
+    path: z.string().optional(),
+    status: z.number().int().optional(),
+    body: z.string().optional().describe("a substring the body must contain"),
   }),
-  check: (s, r) => {
-    if (r.verdict !== "ok") return [];
-    const out: string[] = [];
-    const status = Number(r.facts?.status);
-    if (s.status !== undefined && status !== s.status) out.push(`status ${status}, expected ${s.status}`);
-    const body = String(r.facts?.body ?? "");
-    if (s.body !== undefined && !body.includes(s.body))
-      out.push(`body ${JSON.stringify(body.slice(0, 80))} lacks ${JSON.stringify(s.body)}`);
-    return out;
+  {
+    singleFlow: true,
+    watchesFlows: () => true,
+    target: (s) => s.to,
+    request: (s, run) => ({
+      host: run.to,
+      port: s.port,
+      https: s.https,
+      path: s.path,
+      waitMs: run.waitMs,
+      localPort: run.ports[0],
+    }),
+    check: (s, r) => {
+      if (r.verdict !== "ok") return [];
+      const out: string[] = [];
+      const status = Number(r.facts?.status);
+      if (s.status !== undefined && status !== s.status) out.push(`status ${status}, expected ${s.status}`);
+      const body = String(r.facts?.body ?? "");
+      if (s.body !== undefined && !body.includes(s.body))
+        out.push(`body ${JSON.stringify(body.slice(0, 80))} lacks ${JSON.stringify(s.body)}`);
+      return out;
+    },
+    seenFrom: (r) => seenIn(r.facts?.body),
+    describe: (s, to) => `HTTP${s.https ? "S" : ""} GET ${url(s, to)}`,
   },
-  seenFrom: (r) => seenIn(r.facts?.body),
-  describe: (s, to) => `HTTP${s.https ? "S" : ""} GET ${url(s, to)}`,
-};
+);

@@ -3,6 +3,20 @@ import type { StartedLab } from "../lab/started-lab.ts";
 import type { ExecStream } from "../runtime/docker-runtime.ts";
 import type { Verdict } from "./verdict.ts";
 
+/** A connection or datagram flow the agent announces before its first packet leaves. */
+export interface ProbeFlow {
+  readonly proto: "tcp" | "udp" | "icmp";
+  readonly dst: string;
+  readonly sport?: number;
+  readonly dport?: number;
+}
+
+export interface RunOptions {
+  readonly signal?: AbortSignal;
+  /** Each flow as the agent announces it, and again (answered) once its first packet was answered. */
+  readonly onFlow?: (flow: ProbeFlow, answered: boolean) => void;
+}
+
 export interface AgentResult {
   readonly verdict: Verdict;
   readonly detail: string;
@@ -19,6 +33,7 @@ export class ProbeAgent {
   private nextId = 1;
   private ended = false;
   private readonly pending = new Map<number, (r: AgentResult) => void>();
+  private readonly flows = new Map<number, NonNullable<RunOptions["onFlow"]>>();
 
   private constructor(
     readonly node: string,
@@ -33,10 +48,17 @@ export class ProbeAgent {
     });
     const agent = new ProbeAgent(node, stream);
     eachLine(stream.stdout, (line) => {
-      const msg = JSON.parse(line) as { ready?: boolean; id?: number } & AgentResult;
+      const msg = JSON.parse(line) as {
+        ready?: boolean;
+        id?: number;
+        flow?: ProbeFlow;
+        answered?: boolean;
+      } & AgentResult;
       if (msg.ready) return ready();
+      if (msg.flow) return agent.flows.get(msg.id!)?.(msg.flow, msg.answered === true);
       const resolve = agent.pending.get(msg.id!);
       agent.pending.delete(msg.id!);
+      agent.flows.delete(msg.id!);
       resolve?.(msg);
     });
     stream.ended.then(() => {
@@ -58,7 +80,8 @@ export class ProbeAgent {
     return agent;
   }
 
-  run(probe: string, params: Record<string, unknown>, signal?: AbortSignal): Promise<AgentResult> {
+  run(probe: string, params: Record<string, unknown>, opts: RunOptions = {}): Promise<AgentResult> {
+    const { signal, onFlow } = opts;
     // An agent whose stream ended (its node died, the engine went away) answers nothing more.
     if (this.ended)
       return Promise.resolve({
@@ -71,6 +94,7 @@ export class ProbeAgent {
       // The agent stops the probe too (its socket or program), so nothing of it lingers.
       const onAbort = () => {
         this.pending.delete(id);
+        this.flows.delete(id);
         this.stream.write!(`${JSON.stringify({ id, cancel: true })}\n`);
         resolve({ verdict: "error", detail: "aborted", durationMs: 0 });
       };
@@ -79,6 +103,7 @@ export class ProbeAgent {
         signal?.removeEventListener("abort", onAbort);
         resolve(r);
       });
+      if (onFlow) this.flows.set(id, onFlow);
       this.stream.write!(`${JSON.stringify({ id, probe, params })}\n`);
     });
   }

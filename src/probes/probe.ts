@@ -1,33 +1,57 @@
-import type { ProbeStep } from "../scenarios/scenario-schema.ts";
+import type { z } from "zod";
 import type { AgentResult } from "./probe-agent.ts";
 
-/** What one probe kind knows: how to ask the agent, and how to check what came back. */
-export interface Probe<S extends ProbeStep = ProbeStep> {
+/** The step keys every probe kind has: which kind, and (in its own schema) what it needs. */
+export type ProbeSchema = z.ZodObject<{ probe: z.ZodLiteral<string> }>;
+
+/** How fwlab runs one probe: its target as an address, how long the agent may wait, its ports. */
+export interface ProbeRun {
+  /** The target resolved to an address. */
+  readonly to: string;
+  /** How long the agent itself waits for an answer before it says `timeout`. */
+  readonly waitMs: number;
+  /** The step's own timeout (the scenario's `timeoutMs`, default 500). */
+  readonly timeoutMs: number;
   /**
-   * The agent request for this step, with its target already resolved to an address and the
-   * source port fwlab chose for it (probes that can bind one do, so its packets are its own).
+   * Source ports of fwlab's own range reserved for this probe: its first connection uses the
+   * first, further ones (FTP's data connections) the next. No other socket uses them.
    */
-  request(step: S, to: string, timeoutMs: number, sourcePort: number): Record<string, unknown>;
+  readonly ports: readonly number[];
+}
+
+/**
+ * One probe kind: its step schema, how to ask a node's agent for it (the agent's handler is
+ * images/common/usr/local/lib/fwlab/probes/<name>.js), and how to check what came back.
+ */
+export interface ProbeKind<S extends ProbeSchema = ProbeSchema> {
+  readonly name: z.infer<S>["probe"];
+  /** The step keys of this kind (besides the ones every step has), strict. */
+  readonly schema: S;
   /**
-   * The flow whose first packet decides the probe: a firewall seen dropping it means `timeout`
-   * at once. Undefined where one dropped packet does not decide (several pings, scans, FTP's
-   * second connection).
+   * Its traffic is one flow that is its own (its own source port): it may run beside other
+   * such probes without taking their evidence.
    */
-  flow?(step: S, to: string, sourcePort: number): ProbeFlow | undefined;
+  readonly singleFlow: boolean;
+  /**
+   * Whether the agent announces its flows for fwlab to race against the firewalls' traces
+   * (then the agent waits long, and fwlab decides silence); a scan does not.
+   */
+  watchesFlows(step: z.infer<S>): boolean;
+  /** The target as the step writes it (a node, node:network, or an address). */
+  target(step: z.infer<S>): string;
+  request(step: z.infer<S>, run: ProbeRun): Record<string, unknown>;
   /** Mismatches beyond the verdict (answer, output, status, bytes, per-port states). */
-  check(step: S, r: AgentResult): string[];
+  check(step: z.infer<S>, r: AgentResult): string[];
   /** The client address the far side reported, when the probe learns it. */
   seenFrom?(r: AgentResult): string | undefined;
   /** A one-line description of the packet, for failure reasons: "TCP 10.0.1.10:41234 -> 10.0.2.22:22". */
-  describe(step: S, to: string, r: AgentResult): string;
+  describe(step: z.infer<S>, to: string, r: AgentResult): string;
 }
 
-export interface ProbeFlow {
-  readonly proto: "tcp" | "udp" | "icmp";
-  readonly dst: string;
-  readonly sport?: number;
-  readonly dport?: number;
-}
+export const defineProbe = <S extends ProbeSchema>(
+  schema: S,
+  def: Omit<ProbeKind<S>, "name" | "schema">,
+): ProbeKind<S> => ({ name: schema.shape.probe.value as z.infer<S>["probe"], schema, ...def });
 
 export const local = (r: AgentResult): string => String(r.facts?.local ?? "?");
 

@@ -1,24 +1,46 @@
-import type { ProbeStep } from "../scenarios/scenario-schema.ts";
-import type { Probe } from "./probe.ts";
+import { z } from "zod";
+import { target } from "./params.ts";
+import { defineProbe } from "./probe.ts";
 
-type Step = Extract<ProbeStep, { probe: "scan" }>;
-
-export const scan: Probe<Step> = {
-  request: (s, to, timeoutMs) => ({
-    host: to,
-    technique: s.technique,
-    ports: Object.keys(s.ports).join(","),
-    timeoutMs,
+/** A port scan with nmap (one technique); per port, nmap's state. */
+export const scan = defineProbe(
+  z.strictObject({
+    probe: z.literal("scan"),
+    to: target,
+    technique: z.enum(["syn", "null", "xmas", "ack", "fin", "connect", "udp"]),
+    flags: z
+      .string()
+      .regex(/^(URG|ACK|PSH|RST|SYN|FIN|ECE|CWR)+$/)
+      .optional()
+      .describe('custom TCP flags (nmap --scanflags), e.g. "URGACKPSHRSTSYNFIN" for every flag'),
+    ports: z
+      .record(z.string().regex(/^\d+$/), z.string())
+      .describe('per port, nmap\'s state: {"22": "filtered"}'),
   }),
-  check: (s, r) => {
-    if (r.verdict !== "ok") return [];
-    const got = (r.facts?.ports ?? {}) as Record<string, { state: string; reason: string }>;
-    return Object.entries(s.ports).flatMap(([p, want]) =>
-      got[p]?.state === want
-        ? []
-        : [`port ${p}: ${got[p] ? `${got[p].state} (${got[p].reason})` : "not reported"}, expected ${want}`],
-    );
+  {
+    singleFlow: false,
+    // Many packets with nmap's own retries and timing: its states are its verdicts.
+    watchesFlows: () => false,
+    target: (s) => s.to,
+    request: (s, run) => ({
+      host: run.to,
+      technique: s.technique,
+      flags: s.flags,
+      ports: Object.keys(s.ports).join(","),
+      waitMs: run.waitMs,
+    }),
+    check: (s, r) => {
+      if (r.verdict !== "ok") return [];
+      const got = (r.facts?.ports ?? {}) as Record<string, { state: string; reason: string }>;
+      return Object.entries(s.ports).flatMap(([p, want]) =>
+        got[p]?.state === want
+          ? []
+          : [
+              `port ${p}: ${got[p] ? `${got[p].state} (${got[p].reason})` : "not reported"}, expected ${want}`,
+            ],
+      );
+    },
+    describe: (s, to) =>
+      `${s.flags ? `${s.flags} (${s.technique})` : s.technique.toUpperCase()} scan -> ${to}:${Object.keys(s.ports).join(",")}`,
   },
-  describe: (s, to) =>
-    `${s.flags ? `${s.flags} (${s.technique})` : s.technique.toUpperCase()} scan -> ${to}:${Object.keys(s.ports).join(",")}`,
-};
+);

@@ -1,18 +1,31 @@
-import type { ProbeStep } from "../scenarios/scenario-schema.ts";
-import { local, type Probe, replyLacks, seenIn } from "./probe.ts";
+import { z } from "zod";
+import { port, target } from "./params.ts";
+import { defineProbe, local, replyLacks, seenIn } from "./probe.ts";
 
-type Step = Extract<ProbeStep, { probe: "tcp" }>;
-
-export const tcp: Probe<Step> = {
-  request: (s, to, timeoutMs, sourcePort) => ({
-    host: to,
-    port: s.port,
-    timeoutMs,
-    send: s.send ?? (s.reply ? "\n" : undefined),
-    localPort: sourcePort,
+/** One TCP connection; with `send`, the server's answer is read (until it holds `reply`). */
+export const tcp = defineProbe(
+  z.strictObject({
+    probe: z.literal("tcp"),
+    to: target,
+    port,
+    sourcePort: port.optional(),
+    send: z.string().optional(),
+    reply: z.string().optional().describe("a substring the server's answer must contain"),
   }),
-  flow: (s, to, sourcePort) => ({ proto: "tcp", dst: to, dport: s.port, sport: sourcePort }),
-  check: (s, r) => replyLacks(s.reply, r),
-  seenFrom: (r) => seenIn(r.facts?.received),
-  describe: (s, to, r) => `TCP ${local(r)} -> ${to}:${s.port}`,
-};
+  {
+    singleFlow: true,
+    watchesFlows: () => true,
+    target: (s) => s.to,
+    request: (s, run) => ({
+      host: run.to,
+      port: s.port,
+      send: s.send ?? (s.reply ? "\n" : undefined),
+      expect: s.reply,
+      waitMs: run.waitMs,
+      localPort: s.sourcePort ?? run.ports[0],
+    }),
+    check: (s, r) => replyLacks(s.reply, r),
+    seenFrom: (r) => seenIn(r.facts?.received),
+    describe: (s, to, r) => `TCP ${local(r)} -> ${to}:${s.port}`,
+  },
+);

@@ -1,18 +1,30 @@
-import type { ProbeStep } from "../scenarios/scenario-schema.ts";
-import { local, type Probe, replyLacks, seenIn } from "./probe.ts";
+import { z } from "zod";
+import { port, target } from "./params.ts";
+import { defineProbe, local, replyLacks, seenIn } from "./probe.ts";
 
-type Step = Extract<ProbeStep, { probe: "udp" }>;
-
-export const udp: Probe<Step> = {
-  request: (s, to, timeoutMs, sourcePort) => ({
-    host: to,
-    port: s.port,
-    timeoutMs,
-    payload: s.payload,
-    localPort: sourcePort,
+/** One UDP datagram; a reply, an ICMP port unreachable and silence are told apart. */
+export const udp = defineProbe(
+  z.strictObject({
+    probe: z.literal("udp"),
+    to: target,
+    port,
+    sourcePort: port.optional(),
+    payload: z.string().optional(),
+    reply: z.string().optional(),
   }),
-  flow: (s, to, sourcePort) => ({ proto: "udp", dst: to, dport: s.port, sport: sourcePort }),
-  check: (s, r) => replyLacks(s.reply, r),
-  seenFrom: (r) => seenIn(r.facts?.received),
-  describe: (s, to, r) => `UDP ${local(r)} -> ${to}:${s.port}`,
-};
+  {
+    singleFlow: true,
+    watchesFlows: () => true,
+    target: (s) => s.to,
+    request: (s, run) => ({
+      host: run.to,
+      port: s.port,
+      payload: s.payload,
+      waitMs: run.waitMs,
+      localPort: s.sourcePort ?? run.ports[0],
+    }),
+    check: (s, r) => replyLacks(s.reply, r),
+    seenFrom: (r) => seenIn(r.facts?.received),
+    describe: (s, to, r) => `UDP ${local(r)} -> ${to}:${s.port}`,
+  },
+);

@@ -118,3 +118,25 @@ function tupleMatches(t: ConntrackTuple, want?: Partial<ConntrackTuple>): boolea
 
 const fmt = (t: Partial<ConntrackTuple>) =>
   `${t.src ?? "*"}${t.sport ? `:${t.sport}` : ""}->${t.dst ?? "*"}${t.dport ? `:${t.dport}` : ""}`;
+
+/**
+ * A node's conntrack table as it was at `at`: the entries a read after `at` found, with each
+ * entry's state at `at` as its events tell it (by conntrack id, kernel time), and entries the
+ * events show alive at `at` that expired before the read (a 1-second UDP timeout, say).
+ */
+export function tableAt(
+  read: readonly ConntrackEntry[],
+  events: readonly ConntrackChangeEvent[],
+  at: number,
+): ConntrackEntry[] {
+  const last = new Map<number, ConntrackChangeEvent>();
+  for (const e of events) {
+    const id = e.entry.ctId;
+    if (id === undefined || (e.kernelTime ?? e.time) > at) continue;
+    const prev = last.get(id);
+    if (!prev || (prev.kernelTime ?? prev.time) <= (e.kernelTime ?? e.time)) last.set(id, e);
+  }
+  const out = read.filter((e) => e.ctId === undefined || !last.has(e.ctId));
+  for (const e of last.values()) if (e.type !== "DESTROY") out.push(e.entry);
+  return out;
+}

@@ -2,6 +2,7 @@ import { dirname, join, resolve } from "node:path";
 import type { z } from "zod";
 import { InputError } from "../errors.ts";
 import { checkRulesetFile } from "../firewall/ruleset-file.ts";
+import { PROBE_NAMES } from "../probes/index.ts";
 import { fileProblem, readInputFile } from "../topology/input-file.ts";
 import type { LabSpec } from "../topology/lab-spec.ts";
 import { resolveInProject } from "../topology/project-path.ts";
@@ -14,8 +15,7 @@ import type { Path } from "../util/yaml-location.ts";
 import {
   execStep,
   loadStep,
-  PROBES,
-  probeStepSchema,
+  probeStepSchemas,
   type Scenario,
   scenarioSchema,
   sysctlStep,
@@ -50,9 +50,9 @@ export function readScenarioFile(file: string, opts: { labName?: string } = {}):
   const raw = data as { steps?: { probe?: unknown }[] };
   // An unknown probe gets its own message: the union's error would list every other key.
   for (const [i, s] of (Array.isArray(raw?.steps) ? raw.steps : []).entries()) {
-    if (s && typeof s === "object" && "probe" in s && !PROBES.includes(s.probe as never)) {
+    if (s && typeof s === "object" && "probe" in s && !PROBE_NAMES.includes(String(s.probe))) {
       throw new InputError(
-        `${where(["steps", i, "probe"])}unknown probe ${JSON.stringify(s.probe)}${hint(String(s.probe), PROBES)}; probes: ${PROBES.join(", ")}`,
+        `${where(["steps", i, "probe"])}unknown probe ${JSON.stringify(s.probe)}${hint(String(s.probe), PROBE_NAMES)}; probes: ${PROBE_NAMES.join(", ")}`,
       );
     }
   }
@@ -135,7 +135,10 @@ export function readScenarioFile(file: string, opts: { labName?: string } = {}):
 /** The schema of a step, told by its keys (a probe step by its probe). */
 function schemaOfStep(step: unknown): z.ZodObject | undefined {
   if (!step || typeof step !== "object") return undefined;
-  if ("probe" in step) return probeStepSchema.options.find((o) => o.shape.probe.value === step.probe);
+  if ("probe" in step)
+    return (probeStepSchemas as readonly z.ZodObject[]).find((o) =>
+      o.shape.probe?.def.values?.includes(step.probe),
+    );
   if ("load" in step) return loadStep;
   if ("exec" in step) return execStep;
   if ("sysctl" in step) return sysctlStep;
@@ -160,7 +163,7 @@ function schemaMessage(
       const own = inner.path.length === 0 ? Object.keys(schema.shape) : [];
       return schemaMessage({ ...inner, path: [...p, ...inner.path] }, raw, where, own);
     }
-    return `${where(p)}not a valid step: a step has "probe" (${PROBES.join(", ")}), "load", "exec" or "sysctl"`;
+    return `${where(p)}not a valid step: a step has "probe" (${PROBE_NAMES.join(", ")}), "load", "exec" or "sysctl"`;
   }
   if (issue.code === "unrecognized_keys") {
     const key = issue.keys[0]!;

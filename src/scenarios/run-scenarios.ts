@@ -1,26 +1,32 @@
 import { relative } from "node:path";
-import { watchConntrack } from "../evidence/conntrack-source.ts";
 import { EventBus } from "../evidence/event-bus.ts";
 import type { EvidenceEvent } from "../evidence/events.ts";
 import { watchKernelLog } from "../evidence/kernel-log-source.ts";
-import { type NflogWatch, nflogGroups, watchNflog } from "../evidence/nflog-source.ts";
-import { type EveryPacketTrace, traceEveryPacket } from "../evidence/trace-every-packet.ts";
 import { labStatus } from "../lab/lab-status.ts";
 import { startLabSpec } from "../lab/start-lab.ts";
 import { StartedLab } from "../lab/started-lab.ts";
+import { probeKind } from "../probes/index.ts";
 import { ProbeAgent } from "../probes/probe-agent.ts";
 import { DockerRuntime } from "../runtime/docker-runtime.ts";
 import { hostSysctl } from "../runtime/host-kernel.ts";
 import { type Progress, silent } from "../util/progress.ts";
 import { projectRoot } from "../util/project-root.ts";
-import { DropVerdicts } from "./drop-verdicts.ts";
+import { FlowVerdicts } from "./flow-verdicts.ts";
+import { LabWatchers } from "./lab-watchers.ts";
 import { NodeDeaths } from "./node-deaths.ts";
 import { type LoadedScenario, readScenarioFile } from "./read-scenario-file.ts";
-import { runExecStep, runLoadStep, runProbeStep, runSysctlStep, type StepContext, slug } from "./run-step.ts";
+import {
+  PORT_BLOCK,
+  runExecStep,
+  runLoadStep,
+  runProbeStep,
+  runSysctlStep,
+  type StepContext,
+  slug,
+} from "./run-step.ts";
 import { recoverDeadRun, restoreState, saveState } from "./saved-state.ts";
 import type { ProbeStep, Step } from "./scenario-schema.ts";
 import type { ScenarioResult, StepResult } from "./step-result.ts";
-import { WindowCapture } from "./window-capture.ts";
 
 export interface RunOptions {
   readonly labName?: string;
@@ -49,11 +55,15 @@ export async function runScenarios(
   const bus = new EventBus(200_000);
   const events: EvidenceEvent[] = [];
   bus.subscribe((e) => events.push(e));
-  const drops = new DropVerdicts(bus);
+  const flows = new FlowVerdicts(bus);
   // fwlab's probes bind ports above the kernel's ephemeral range (32768-60999), so no other
-  // socket shares them; a random start keeps back-to-back runs off each other's conntrack entries.
-  let nextPort = Math.floor(Math.random() * PORTS);
-  const sourcePort = () => FIRST_PORT + (nextPort++ % PORTS);
+  // socket shares them; a random start keeps back-to-back runs off each other's conntrack
+  // entries. Each probe gets a block (FTP's data connections use the ports after its first).
+  let nextBlock = Math.floor(Math.random() * (PORTS / PORT_BLOCK));
+  const sourcePorts = () => {
+    const first = FIRST_PORT + (nextBlock++ % (PORTS / PORT_BLOCK)) * PORT_BLOCK;
+    return Array.from({ length: PORT_BLOCK }, (_, i) => first + i);
+  };
   const kernel = await watchKernelLog(runtime, bus);
   const labs = new Map<
     string,
@@ -95,8 +105,15 @@ export async function runScenarios(
         return agents.get(key)!;
       };
       // Conntrack listeners and captures live as long as the run: starting them costs more
-      // than most scenarios' steps.
-      entry.watchers ??= await LabWatchers.start(lab, bus);
+      // than most scenarios' steps. Markers and rule reads go through the nodes' agents.
+      const run = async (node: string, argv: string[]) => {
+        const r = await (await agent(node)).run("exec", { argv });
+        return { stdout: String(r.facts?.stdout ?? "") };
+      };
+      const mark = (node: string) => async (sport: number) => {
+        await (await agent(node)).run("mark", { sport });
+      };
+      entry.watchers ??= await LabWatchers.start(lab, bus, kernel, run, mark);
       events.length = 0;
       results.push(
         await runScenario(
@@ -106,7 +123,7 @@ export async function runScenarios(
           events,
           agent,
           entry.watchers,
-          { drops, sourcePort },
+          { flows, sourcePorts },
           entry.deaths,
         ),
       );
@@ -116,7 +133,7 @@ export async function runScenarios(
     for (const l of labs.values()) l.deaths.stop();
     await Promise.all([...agents.values()].map(async (a) => (await a.catch(() => undefined))?.stop()));
     await kernel.stop();
-    drops.close();
+    flows.close();
     for (const { lab, started } of labs.values()) if (started) await lab.stop();
   }
   return results;
@@ -129,7 +146,7 @@ async function runScenario(
   events: EvidenceEvent[],
   agent: (node: string) => Promise<ProbeAgent>,
   watchers: LabWatchers,
-  probes: Pick<StepContext, "drops" | "sourcePort">,
+  probes: Pick<StepContext, "flows" | "sourcePorts">,
   deaths: NodeDeaths,
 ): Promise<ScenarioResult> {
   const t0 = performance.now();
@@ -178,11 +195,10 @@ async function runScenario(
       bundleDir: opts.bundleDir ?? "fwlab-results",
       firewalls,
       events,
-      captures: watchers.captures,
+      watchers,
       signal: opts.signal,
       agent,
       path: s.path,
-      rulesetsChanged: () => watchers.rulesetsChanged(),
     };
     const list = s.scenario.steps;
     for (let i = 0; i < list.length; ) {
@@ -225,8 +241,14 @@ async function runScenario(
   } catch (err) {
     error = (err as Error).message;
   } finally {
-    for (const [key, old] of hostSaved.reverse()) await hostSysctl(key, old).catch(() => {});
-    await restoreState(lab, saved);
+    const problems: string[] = [];
+    for (const [key, old] of hostSaved.reverse())
+      await hostSysctl(key, old).catch((err: Error) =>
+        problems.push(`host: could not put back ${key}=${old}: ${err.message}`),
+      );
+    problems.push(...(await restoreState(lab, saved)));
+    // The lab is not as the scenario found it: that fails the scenario, saying what is left.
+    if (problems.length) error = [error, ...problems].filter(Boolean).join("; ");
   }
   const durationMs = performance.now() - t0;
   const incidents = deaths.incidents();
@@ -246,60 +268,4 @@ const BATCH = 8;
 const FIRST_PORT = 61000;
 const PORTS = 4000;
 const batchable = (step: Step): step is ProbeStep =>
-  "probe" in step && !step.evidence && ["ping", "tcp", "udp", "dns", "http"].includes(step.probe);
-
-/** A lab's evidence listeners for a whole run: conntrack, a capture and a packet trace per
- * firewall node, and NFLOG listeners that follow the groups the loaded rulesets use. */
-class LabWatchers {
-  private nflog = new Map<string, { groups: string; watch: NflogWatch }>();
-
-  private constructor(
-    private readonly lab: StartedLab,
-    private readonly bus: EventBus,
-    private readonly conntrack: { stop(): Promise<void> }[],
-    readonly captures: Map<string, WindowCapture>,
-    private readonly traces: EveryPacketTrace[],
-  ) {}
-
-  static async start(lab: StartedLab, bus: EventBus): Promise<LabWatchers> {
-    const firewalls = lab.nodes.filter((n) => n.firewall).map((n) => n.name);
-    const [conntrack, captures, traces] = await Promise.all([
-      Promise.all(firewalls.map((n) => watchConntrack(lab, n, bus))),
-      Promise.all(firewalls.map(async (n) => [n, await WindowCapture.start(lab, n)] as const)),
-      Promise.all(firewalls.map((n) => traceEveryPacket(lab, n, bus))),
-    ]);
-    return new LabWatchers(lab, bus, conntrack, new Map(captures), traces);
-  }
-
-  /** After a ruleset load: NFLOG groups may have changed, trace lines are renumbered. */
-  async rulesetsChanged(): Promise<void> {
-    await Promise.all([this.followNflogGroups(), ...this.traces.map((t) => t.refresh())]);
-  }
-
-  /** (Re)starts a node's NFLOG listeners only when the groups its ruleset uses changed. */
-  async followNflogGroups(): Promise<void> {
-    await Promise.all(
-      this.lab.nodes
-        .filter((n) => n.firewall)
-        .map(async ({ name }) => {
-          const groups = await nflogGroups(this.lab, name);
-          const key = (groups.length ? groups : [0]).join(",");
-          const cur = this.nflog.get(name);
-          if (cur?.groups === key) return;
-          await cur?.watch.stop();
-          this.nflog.set(name, { groups: key, watch: await watchNflog(this.lab, name, this.bus, groups) });
-        }),
-    );
-  }
-
-  async stop(): Promise<void> {
-    await Promise.all(
-      [
-        ...this.conntrack,
-        ...this.captures.values(),
-        ...this.traces,
-        ...[...this.nflog.values()].map((x) => x.watch),
-      ].map((w) => w.stop().catch(() => {})),
-    );
-  }
-}
+  "probe" in step && !step.evidence && probeKind(step).singleFlow;

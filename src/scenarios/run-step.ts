@@ -6,14 +6,15 @@ import type { ConntrackChangeEvent, EvidenceEvent, PacketLogEvent, TraceEvent } 
 import type { ConntrackEntry } from "../evidence/parse-conntrack.ts";
 import { parseSave, type SavedTable } from "../firewall/parse-save.ts";
 import type { StartedLab } from "../lab/started-lab.ts";
-import { probeFor } from "../probes/index.ts";
-import type { AgentResult, ProbeAgent } from "../probes/probe-agent.ts";
-import { checkEvidence } from "./check-evidence.ts";
-import { type DropVerdicts, packetOf, type WatchedFlow } from "./drop-verdicts.ts";
+import { probeKind } from "../probes/index.ts";
+import type { ProbeAgent } from "../probes/probe-agent.ts";
+import { checkEvidence, tableAt } from "./check-evidence.ts";
 import { decidingRule } from "./explain.ts";
+import { type FlowVerdicts, packetOf } from "./flow-verdicts.ts";
+import { CATCH_UP_MS, type LabWatchers } from "./lab-watchers.ts";
+import { ANSWER_LIMIT_MS, raceProbe } from "./probe-race.ts";
 import type { ExecStep, LoadStep, ProbeStep, SysctlStep } from "./scenario-schema.ts";
 import type { Check, StepResult } from "./step-result.ts";
-import type { WindowCapture } from "./window-capture.ts";
 
 /** What a step needs from the scenario that runs it. */
 export interface StepContext {
@@ -22,23 +23,18 @@ export interface StepContext {
   readonly bundleDir: string;
   readonly firewalls: readonly string[];
   readonly events: readonly EvidenceEvent[];
-  readonly captures: ReadonlyMap<string, WindowCapture>;
+  readonly watchers: LabWatchers;
   readonly signal?: AbortSignal;
   agent(node: string): Promise<ProbeAgent>;
   path(p: string): string;
-  /** Called after a load step: the NFLOG groups may have changed. */
-  rulesetsChanged(): Promise<void>;
-  /** Tells a probe at once when a firewall drops its packet (absent: probes wait out timeouts). */
-  readonly drops?: DropVerdicts;
-  /** A source port of fwlab's own range, unused by the run's other probes for a long while. */
-  sourcePort(): number;
+  /** What the firewalls' traces say about probes' flows (absent: probes wait out timeouts). */
+  readonly flows?: FlowVerdicts;
+  /** A block of PORT_BLOCK source ports of fwlab's own range, unused by the run's other probes for a long while. */
+  sourcePorts(): number[];
 }
 
-// LOG lines reach fwlab within ~7 ms (p99, bench/events.ts) on a quiet machine; with several
-// labs busy on two cores, later. A step that expects log lines waits until they are there, up
-// to LOG_WAIT_MS; one that expects none waits GRACE_MS, long enough for a stray line to show.
-const GRACE_MS = 25;
-const LOG_WAIT_MS = 1000;
+/** Source ports each probe gets: its first connection, and FTP's two data connections. */
+export const PORT_BLOCK = 4;
 
 /**
  * Runs one probe step. With `alongside` > 0 the step runs in a batch with others that assert no
@@ -51,34 +47,32 @@ export async function runProbeStep(
   alongside = 0,
 ): Promise<StepResult> {
   const { lab } = ctx;
-  const probe = probeFor(step);
-  const target = "to" in step ? step.to : step.server;
-  const to = resolveTarget(lab, step.from, target);
-  // A lab's round trip is well under a millisecond: half a second of silence is a drop. (dig and
-  // ssh count whole seconds, so their probes wait at least one.)
+  const probe = probeKind(step);
+  const to = resolveTarget(lab, step.from, probe.target(step));
+  // A lab's round trip is well under a millisecond: half a second of silence that no firewall
+  // explains is a drop. An answer a firewall passed on is waited for (ANSWER_LIMIT_MS).
   const timeoutMs = step.timeoutMs ?? 500;
   const agent = await ctx.agent(step.from);
-  const sport = ("sourcePort" in step ? step.sourcePort : undefined) ?? ctx.sourcePort();
-  const flowOf = probe.flow?.(step as never, to, sport);
-  const flow: WatchedFlow | undefined = flowOf && {
-    ...flowOf,
-    lab: lab.name,
-    fromNode: step.from,
-    src: Object.values(lab.node(step.from).addresses),
-  };
+  const ports = ctx.sourcePorts();
+  const raced = ctx.flows && probe.watchesFlows(step);
+  const waitMs = raced ? Math.max(timeoutMs, ANSWER_LIMIT_MS) : timeoutMs;
   const before = await readAllCounters(ctx);
   const startedAt = Date.now();
   const t0 = performance.now();
-  const r = await probeOrDrop(
-    ctx,
+  const { result: r, flows } = await raceProbe({
     agent,
-    step.probe,
-    probe.request(step as never, to, timeoutMs, sport),
-    flow,
-    t0,
-  );
+    kind: step.probe,
+    request: probe.request(step, { to, waitMs, timeoutMs, ports }),
+    lab: lab.name,
+    fromNode: step.from,
+    src: Object.values(lab.node(step.from).addresses),
+    timeoutMs,
+    flows: raced ? ctx.flows : undefined,
+    syncTraces: () => ctx.watchers.syncTraces(),
+    signal: ctx.signal,
+  });
   const durationMs = performance.now() - t0;
-  if (step.evidence?.log || step.evidence?.logOrder) await logsSettled(ctx, step, startedAt);
+  const caughtUp = await settle(ctx, step);
   const after = await readAllCounters(ctx);
   const counters: Record<string, CounterDelta[]> = {};
   for (const [node, tables] of after) {
@@ -91,22 +85,30 @@ export async function runProbeStep(
   const conntrack = ctx.events.filter(
     (e): e is ConntrackChangeEvent => e.kind === "conntrack" && inWindow(e),
   );
-  const seenFrom = probe.seenFrom?.(r as never);
+  const seenFrom = probe.seenFrom?.(r);
   const trace = ctx.events.filter(
     (e): e is TraceEvent =>
       e.kind === "trace" &&
       inWindow(e) &&
       !!e.packet &&
-      (flow ? packetOf(flow, e.packet, true) : touches(e, lab, step.from, to)),
+      (flows.length ? flows.some((f) => packetOf(f, e.packet!, true)) : touches(e, lab, step.from, to)),
   );
   const tables: Record<string, ConntrackEntry[]> = {};
   for (const node of new Set((step.evidence?.conntrackTable ?? []).map((c) => c.node))) {
-    tables[node] = (await conntrackTable(lab, node)).entries as ConntrackEntry[];
+    const read = (await conntrackTable(lab, node)).entries as ConntrackEntry[];
+    // A short timeout may expire an entry between the step's end and this read: what the
+    // events say was there at the end counts too.
+    tables[node] = tableAt(
+      read,
+      conntrack.filter((e) => e.node === node),
+      caughtUp.at,
+    );
   }
 
   const checks: Check[] = [
     { what: `verdict ${step.expect}`, ok: r.verdict === step.expect, detail: `${r.verdict}: ${r.detail}` },
-    ...probe.check(step as never, r).map((m) => ({ what: `${step.probe} result`, ok: false, detail: m })),
+    ...probe.check(step, r).map((m) => ({ what: `${step.probe} result`, ok: false, detail: m })),
+    ...caughtUp.missing.map((m) => ({ what: "evidence complete", ok: false, detail: m })),
     ...(step.evidence ? checkEvidence(step.evidence, { logs, conntrack, counters, seenFrom, tables }) : []),
   ];
   const passed = checks.every((c) => c.ok);
@@ -116,7 +118,7 @@ export async function runProbeStep(
     const decided = alongside ? `(ran beside ${alongside} other steps)` : decidingRule(counters);
     reason =
       r.verdict !== step.expect
-        ? `expected ${step.expect}, observed ${r.verdict}: ${probe.describe(step as never, to, r)}${decided ? ` ${decided}` : ""}${
+        ? `expected ${step.expect}, observed ${r.verdict}: ${probe.describe(step, to, r)}${decided ? ` ${decided}` : ""}${
             r.verdict === "error" ? ` (${r.detail.split("\n").at(-1)})` : ""
           }`
         : `${first.what}: ${first.detail}`;
@@ -144,66 +146,33 @@ export async function runProbeStep(
 }
 
 /**
- * Runs the probe in its node and, where its flow is known, races it against the firewalls'
- * traces: a packet of the flow seen dropped decides `timeout` at once, naming the rule.
+ * Waits until the evidence streams a step reads have delivered everything up to its end: the
+ * firewalls' traces always (the step keeps its packets' paths), LOG and NFLOG lines and
+ * conntrack events of the nodes its expectations name. Each stream is caught up with a marker
+ * of its own (markers.ts), not a guess of how long a busy machine takes. Says what could not be
+ * caught up with, and when the step ended.
  */
-async function probeOrDrop(
-  ctx: StepContext,
-  agent: ProbeAgent,
-  kind: string,
-  request: Record<string, unknown>,
-  flow: WatchedFlow | undefined,
-  t0: number,
-): Promise<AgentResult> {
-  const watch = flow && ctx.drops?.watch(flow);
-  if (!watch) return agent.run(kind, request, ctx.signal);
-  const cancel = new AbortController();
-  const signal = ctx.signal ? AbortSignal.any([ctx.signal, cancel.signal]) : cancel.signal;
-  try {
-    return await Promise.race([
-      agent.run(kind, request, signal),
-      watch.dropped.then((e): AgentResult => {
-        const where =
-          e.rule === undefined
-            ? `${e.table} ${e.chain} policy DROP`
-            : `${e.table} ${e.chain} rule ${e.rule} (${e.ruleText})`;
-        const ms = Math.round(performance.now() - t0);
-        return {
-          verdict: "timeout",
-          detail: `dropped by ${e.node} ${where}; seen ${ms} ms after sending, no client timeout waited`,
-          durationMs: performance.now() - t0,
-          facts: { local: `${flow.src[0]}:${flow.sport ?? ""}`, droppedBy: e },
-        };
-      }),
-    ]);
-  } finally {
-    watch.close();
-    cancel.abort(); // after the race: stops a probe the trace decided, a no-op for one that answered
-  }
-}
-
-/** Waits until the log lines a step expects (at least one of each prefix, the count when it
- * names one) have arrived, or LOG_WAIT_MS; then GRACE_MS more for lines beyond them. */
-async function logsSettled(ctx: StepContext, step: ProbeStep, since: number): Promise<void> {
-  const ev = step.evidence!;
-  const wanted = [
-    ...(ev.log ?? [])
-      .filter((l) => l.count !== 0)
-      .map((l) => ({ node: l.node, prefix: l.prefix, n: l.count ?? 1 })),
-    ...(ev.logOrder?.prefixes ?? []).map((prefix) => ({ node: ev.logOrder!.node, prefix, n: 1 })),
-  ];
-  const have = (w: (typeof wanted)[number]) =>
-    ctx.events.filter(
-      (e) =>
-        e.kind === "packet-log" &&
-        e.lab === ctx.lab.name &&
-        e.node === w.node &&
-        e.time >= since - 5 &&
-        e.prefix.trim() === w.prefix.trim(),
-    ).length >= w.n;
-  const deadline = Date.now() + LOG_WAIT_MS;
-  while (Date.now() < deadline && !wanted.every(have)) await new Promise((r) => setTimeout(r, 5));
-  await new Promise((r) => setTimeout(r, GRACE_MS));
+async function settle(ctx: StepContext, step: ProbeStep): Promise<{ at: number; missing: string[] }> {
+  const at = Date.now();
+  const ev = step.evidence;
+  const logNodes = new Set([
+    ...(ev?.log ?? []).map((l) => l.node),
+    ...(ev?.logOrder ? [ev.logOrder.node] : []),
+  ]);
+  const ctNodes = new Set([...(ev?.conntrack ?? []), ...(ev?.conntrackTable ?? [])].map((c) => c.node));
+  const missing: string[] = [];
+  await Promise.all([
+    ctx.watchers.syncTraces(),
+    ...[...logNodes].map(async (n) => {
+      if (!(await ctx.watchers.syncLogs(n)))
+        missing.push(`[${n}] its LOG/NFLOG lines did not catch up within ${CATCH_UP_MS / 1000} s`);
+    }),
+    ...[...ctNodes].map(async (n) => {
+      if (!(await ctx.watchers.syncConntrack(n)))
+        missing.push(`[${n}] its conntrack events did not catch up within ${CATCH_UP_MS / 1000} s`);
+    }),
+  ]);
+  return { at, missing };
 }
 
 /** A traced packet between a probe's node and its target (probes without a known flow). */
@@ -223,7 +192,7 @@ export async function runLoadStep(ctx: StepContext, step: LoadStep, index: numbe
       backend: step.load.backend,
     });
     detail = `loaded ${r.rules} rules (${r.format}, ${r.backend})`;
-    await ctx.rulesetsChanged();
+    await ctx.watchers.rulesetsChanged();
   } catch (err) {
     observed = "fails";
     detail = (err as Error).message;
@@ -327,7 +296,7 @@ async function writeBundle(ctx: StepContext, r: StepResult, from: number, to: nu
     ]);
     await writeFile(join(dir, `${node}-rules.txt`), rules.stdout + rules.stderr);
     await writeFile(join(dir, `${node}-conntrack.txt`), ct.stdout + ct.stderr);
-    await ctx.captures.get(node)?.write(join(dir, `${node}.pcap`), from - 50, to);
+    await ctx.watchers.captures.get(node)?.write(join(dir, `${node}.pcap`), from - 50, to);
   }
   return dir;
 }

@@ -69,16 +69,43 @@ export async function saveState(
   return { rulesets, sysctls };
 }
 
-/** Puts rulesets and sysctls back and closes the journals. */
-export async function restoreState(lab: StartedLab, saved: SavedState): Promise<void> {
+/**
+ * Puts rulesets and sysctls back and closes the journals. Returns what could not be put back,
+ * one line each (a journal stays where its ruleset or sysctl was not restored: the next run tries
+ * again).
+ */
+export async function restoreState(lab: StartedLab, saved: SavedState): Promise<string[]> {
+  const failed = new Set<string>();
+  const problems: string[] = [];
+  const fail = (node: string, what: string) => {
+    failed.add(node);
+    problems.push(`[${node}] could not put back ${what}`);
+  };
   await Promise.all(
-    saved.rulesets.map((r) =>
-      lab.exec(r.node, ["fwlab-ruleset", "load", r.backend], { stdin: r.rules }).catch(() => {}),
-    ),
+    saved.rulesets.map(async (r) => {
+      const res = await lab
+        .exec(r.node, ["fwlab-ruleset", "load", r.backend], { stdin: r.rules })
+        .catch((err: Error) => ({ exitCode: -1, stderr: err.message }));
+      if (res.exitCode !== 0) fail(r.node, `its ruleset: ${res.stderr.trim()}`);
+    }),
   );
-  for (const s of saved.sysctls)
-    await lab.exec(s.node, ["sysctl", "-w", `${s.key}=${s.value}`]).catch(() => {});
-  await Promise.all(saved.rulesets.map((r) => lab.exec(r.node, ["rm", "-f", JOURNAL]).catch(() => {})));
+  // The same way they were set: from the host side in the node's namespace (/proc/sys is
+  // read-only inside a container).
+  for (const s of saved.sysctls) {
+    await lab
+      .setSysctl(s.node, s.key, s.value)
+      .catch((err: Error) => fail(s.node, `${s.key}=${s.value}: ${err.message}`));
+  }
+  await Promise.all(
+    saved.rulesets
+      .filter((r) => !failed.has(r.node))
+      .map((r) =>
+        lab
+          .exec(r.node, ["rm", "-f", JOURNAL])
+          .catch((err: Error) => fail(r.node, `(journal) ${err.message}`)),
+      ),
+  );
+  return problems;
 }
 
 const alive = (owner: string) => {
@@ -109,9 +136,11 @@ export async function recoverDeadRun(lab: StartedLab, progress: Progress): Promi
       continue;
     }
     if (alive(journal.owner)) continue;
-    await restoreState(lab, { rulesets: [journal.ruleset], sysctls: journal.sysctls });
+    const problems = await restoreState(lab, { rulesets: [journal.ruleset], sysctls: journal.sysctls });
     await lab.exec(n.name, ["sh", "-c", `nft delete table ip ${TRACE_TABLE} 2>/dev/null; true`]);
-    const msg = `[${n.name}] put back the ruleset and sysctls a run that died (${journal.owner}, started ${journal.started}) left behind`;
+    const msg = problems.length
+      ? `[${n.name}] a run that died (${journal.owner}) left changes behind; ${problems.join("; ")}`
+      : `[${n.name}] put back the ruleset and sysctls a run that died (${journal.owner}, started ${journal.started}) left behind`;
     progress(msg);
     done.push(msg);
   }

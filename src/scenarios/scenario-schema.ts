@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { PROBE_KINDS } from "../probes/index.ts";
 import { VERDICTS } from "../probes/verdict.ts";
 import { BACKENDS } from "../topology/compose-schema.ts";
 
@@ -8,10 +9,6 @@ import { BACKENDS } from "../topology/compose-schema.ts";
  * JSON Schema (scenarios/scenario.schema.json) for editors.
  */
 const verdict = z.enum(VERDICTS);
-const target = z
-  .string()
-  .min(1)
-  .describe('a node ("web"), a node on one network ("fw:wan"), or an IPv4 address');
 const port = z.number().int().min(1).max(65535);
 
 const logExpectation = z.strictObject({
@@ -85,84 +82,6 @@ const common = {
   why: z.string().optional().describe("what the step shows, in a sentence (goes into the report)"),
 };
 
-const pingStep = z.strictObject({
-  ...common,
-  probe: z.literal("ping"),
-  to: target,
-  count: z.number().int().min(1).max(20).optional(),
-});
-const tcpStep = z.strictObject({
-  ...common,
-  probe: z.literal("tcp"),
-  to: target,
-  port,
-  sourcePort: port.optional(),
-  send: z.string().optional(),
-  reply: z.string().optional().describe("a substring the server's answer must contain"),
-});
-const udpStep = z.strictObject({
-  ...common,
-  probe: z.literal("udp"),
-  to: target,
-  port,
-  sourcePort: port.optional(),
-  payload: z.string().optional(),
-  reply: z.string().optional(),
-});
-const dnsStep = z.strictObject({
-  ...common,
-  probe: z.literal("dns"),
-  server: target,
-  query: z.string().min(1),
-  type: z.string().optional(),
-  tcp: z.boolean().optional(),
-  answer: z.union([z.string(), z.array(z.string())]).optional(),
-});
-const sshStep = z.strictObject({
-  ...common,
-  probe: z.literal("ssh"),
-  to: target,
-  port: port.optional(),
-  user: z.string().optional(),
-  auth: z.enum(["key", "password"]).optional(),
-  password: z.string().optional(),
-  command: z.string().optional(),
-  output: z.string().optional().describe("a substring the command's output must contain"),
-});
-const ftpStep = z.strictObject({
-  ...common,
-  probe: z.literal("ftp"),
-  to: target,
-  mode: z.enum(["passive", "active"]),
-  user: z.string().optional(),
-  password: z.string().optional(),
-  file: z.string().optional().describe("path to RETR (default files/hello.txt)"),
-  content: z.string().optional().describe("the file's exact content"),
-});
-const httpStep = z.strictObject({
-  ...common,
-  probe: z.literal("http"),
-  to: target,
-  port: port.optional(),
-  https: z.boolean().optional(),
-  path: z.string().optional(),
-  status: z.number().int().optional(),
-  body: z.string().optional().describe("a substring the body must contain"),
-});
-const scanStep = z.strictObject({
-  ...common,
-  probe: z.literal("scan"),
-  to: target,
-  technique: z.enum(["syn", "null", "xmas", "ack", "fin", "connect", "udp"]),
-  flags: z
-    .string()
-    .regex(/^(URG|ACK|PSH|RST|SYN|FIN|ECE|CWR)+$/)
-    .optional()
-    .describe('custom TCP flags (nmap --scanflags), e.g. "URGACKPSHRSTSYNFIN" for every flag'),
-  ports: z
-    .record(z.string().regex(/^\d+$/), z.string())
-    .describe('per port, nmap\'s state: {"22": "filtered"}'),
-});
 export const loadStep = z.strictObject({
   name: z.string().min(1),
   load: z.strictObject({ node: z.string(), file: z.string(), backend: z.enum(BACKENDS).optional() }),
@@ -187,18 +106,20 @@ export const sysctlStep = z.strictObject({
   why: z.string().optional(),
 });
 
-export const PROBES = ["ping", "tcp", "udp", "dns", "ssh", "ftp", "http", "scan"] as const;
+type WithCommon<T> =
+  T extends z.ZodObject<infer Shape, infer Config>
+    ? z.ZodObject<Omit<Shape, keyof typeof common> & typeof common, Config>
+    : never;
+type WithCommonAll<T extends readonly { schema: unknown }[]> = {
+  -readonly [K in keyof T]: WithCommon<T[K]["schema"]>;
+};
+type ProbeStepSchemas = WithCommonAll<typeof PROBE_KINDS>;
 
-export const probeStepSchema = z.discriminatedUnion("probe", [
-  pingStep,
-  tcpStep,
-  udpStep,
-  dnsStep,
-  sshStep,
-  ftpStep,
-  httpStep,
-  scanStep,
-]);
+/** Each probe kind's own keys (probes/) plus the keys every probe step has. */
+export const probeStepSchemas = PROBE_KINDS.map((k) =>
+  k.schema.extend(common),
+) as unknown as ProbeStepSchemas;
+export const probeStepSchema = z.discriminatedUnion("probe", probeStepSchemas);
 export const stepSchema = z.union([probeStepSchema, loadStep, execStep, sysctlStep]);
 
 const rulesetRef = z.union([

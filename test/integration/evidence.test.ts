@@ -145,7 +145,7 @@ describe("evidence from real packets", () => {
     } finally {
       await watch.stop();
     }
-    expect(banner).toMatch(/^220 fwlab tcp\/25 198\.51\.100\.1:\d+/);
+    expect(banner).toMatch(/^220 inet ESMTP fwlab \(you are 198\.51\.100\.1:\d+\)/);
     const nw = rec
       .of((e): e is ConntrackChangeEvent => e.kind === "conntrack")
       .find((e) => e.type === "NEW" && e.entry.original.dport === 25)!;

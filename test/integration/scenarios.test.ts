@@ -54,8 +54,11 @@ describe("the scenario runner against real containers", () => {
       );
     for (const name of ["batch https", "batch ping", "batch dns"])
       expect(by[name]!.observed, name).toBe("ok");
-    // A packet lost where no firewall traces it: the client's own timeout is the fallback.
-    expect(by["silent elsewhere"]!.detail).toBe("no answer from 10.0.2.99:81 within 500 ms");
+    // A packet lost where no firewall traces it: the step's own timeout is the fallback, said
+    // once the firewalls' traces have caught up.
+    expect(by["silent elsewhere"]!.detail).toBe("no answer within 500 ms, and no firewall saw the packet");
+    // One a firewall passed on is waited for: here its answer is fw's ICMP host unreachable.
+    expect(by["no such host behind fw"]!.detail).toMatch(/EHOSTUNREACH/);
   });
 
   it("proves from the far side which address a connection came from", () => {

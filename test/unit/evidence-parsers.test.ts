@@ -4,7 +4,7 @@ import { EventBus } from "../../src/evidence/event-bus.ts";
 import type { EvidenceEvent } from "../../src/evidence/events.ts";
 import { parseConntrackEntry, parseConntrackEvent } from "../../src/evidence/parse-conntrack.ts";
 import { parseKmsgRecord, parseLogLine } from "../../src/evidence/parse-log-line.ts";
-import { parseTraceLine } from "../../src/evidence/parse-trace.ts";
+import { handleKey, ruleHandles } from "../../src/firewall/rule-handles.ts";
 
 // Lines recorded from the default lab (iptables 1.8.9, conntrack-tools 1.4.7, kernel 6.18).
 describe("parseLogLine", () => {
@@ -125,26 +125,58 @@ describe("parseConntrack", () => {
   });
 });
 
-describe("parseTraceLine", () => {
-  it("reads a rule step with its verdict and rule text, and a policy step", () => {
-    expect(
-      parseTraceLine(
-        " TRACE: 2 9c7f5818 filter:FORWARD:rule:0x5:ACCEPT  -4 -t filter -A FORWARD -s 10.0.1.0/24 -p icmp -j ACCEPT",
-      ),
-    ).toEqual({
-      packetId: "9c7f5818",
-      table: "filter",
-      chain: "FORWARD",
-      what: "rule",
-      verdict: "ACCEPT",
-      spec: "-s 10.0.1.0/24 -p icmp -j ACCEPT",
+describe("ruleHandles", () => {
+  // Recorded from the default lab's firewall: `nft -a list ruleset` and `iptables-nft-save`.
+  const listing = [
+    "table ip filter { # handle 1",
+    "\tchain FORWARD { # handle 1",
+    "\t\ttype filter hook forward priority filter; policy accept;",
+    "\t\ttcp dport 22 ct state new  counter packets 0 bytes 0 accept # handle 2",
+    "\t\tcounter packets 3 bytes 180 drop # handle 3",
+    "\t}",
+    "",
+    "\tchain USR { # handle 4",
+    "\t\tcounter packets 0 bytes 0 return # handle 5",
+    "\t}",
+    "}",
+    "table inet mine { # handle 7",
+    "\tset ports { # handle 2",
+    "\t\ttype inet_service",
+    "\t\telements = { 22, 80 }",
+    "\t}",
+    "\tchain input { # handle 1",
+    "\t\ttype filter hook input priority filter; policy drop;",
+    "\t\ttcp dport @ports accept # handle 3",
+    "\t}",
+    "}",
+  ].join("\n");
+  const save = [
+    "*filter",
+    ":INPUT ACCEPT [0:0]",
+    ":FORWARD ACCEPT [0:0]",
+    ":USR - [0:0]",
+    '-A FORWARD -p tcp -m tcp --dport 22 -m conntrack --ctstate NEW -m comment --comment "hi there" -j ACCEPT',
+    "-A FORWARD -j DROP",
+    "-A USR -j RETURN",
+    "COMMIT",
+  ].join("\n");
+  it("numbers and writes each rule of a trace by its handle: iptables text where iptables made it", () => {
+    const rules = ruleHandles(listing, save);
+    expect(rules.get(handleKey("ip", "filter", "FORWARD", 2))).toEqual({
+      num: 1,
+      text: '-A FORWARD -p tcp -m tcp --dport 22 -m conntrack --ctstate NEW -m comment --comment "hi there" -j ACCEPT',
     });
-    expect(parseTraceLine(" TRACE: 2 7ea56cf6 filter:FORWARD:policy:DROP ")).toMatchObject({
-      what: "policy",
-      verdict: "DROP",
-      spec: "",
+    expect(rules.get(handleKey("ip", "filter", "FORWARD", 3))).toEqual({
+      num: 2,
+      text: "-A FORWARD -j DROP",
     });
-    expect(parseTraceLine("PACKET: 2 9c7f5818 IN=lan MACSRC=2:42:a:0:1:a")).toBeUndefined();
+    expect(rules.get(handleKey("ip", "filter", "USR", 5))).toEqual({ num: 1, text: "-A USR -j RETURN" });
+    // nft's own tables keep nft's text (counters left out); sets are not chains.
+    expect(rules.get(handleKey("inet", "mine", "input", 3))).toEqual({
+      num: 1,
+      text: "tcp dport @ports accept",
+    });
+    expect(rules.size).toBe(4);
   });
 });
 

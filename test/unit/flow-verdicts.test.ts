@@ -1,20 +1,29 @@
 import { describe, expect, it } from "vitest";
 import { EventBus } from "../../src/evidence/event-bus.ts";
 import type { TraceEvent } from "../../src/evidence/events.ts";
-import { parseTracePacket } from "../../src/evidence/parse-trace.ts";
-import { DropVerdicts, packetOf, type WatchedFlow } from "../../src/scenarios/drop-verdicts.ts";
+import { parseTraceLine, type TracePacket } from "../../src/evidence/parse-trace.ts";
+import { FlowVerdicts, packetOf, type WatchedFlow } from "../../src/scenarios/flow-verdicts.ts";
 
-// PACKET lines recorded from the default lab's firewall (xtables-monitor 1.8.9).
+// Lines of images/common/usr/local/lib/fwlab/nftrace, recorded from the default lab's firewall.
 const SYN =
-  "PACKET: 2 f4a34d92 IN=lan MACSRC=2:42:a:0:1:a MACDST=2:42:a:0:1:1 MACPROTO=0800 SRC=10.0.1.10 DST=10.0.2.80 LEN=60 TOS=0x0 TTL=64 ID=27463 DF SPORT=61001 DPORT=80 SYN ";
+  "trace id=f4a34d92 type=rule table=fwlab_trace chain=pre handle=9 verdict=continue family=ip iif=lan src=10.0.1.10 dst=10.0.2.80 len=60 ttl=64 ipid=27463 proto=tcp sport=61001 dport=80 flags=SYN";
 const UDP =
-  "PACKET: 2 c70479d3 IN=lan OUT=dmz MACSRC=2:42:a:0:1:a MACDST=2:42:a:0:1:1 MACPROTO=0800 SRC=10.0.1.10 DST=10.0.2.53 LEN=74 TOS=0x0 TTL=63 ID=32103 SPORT=61002 DPORT=53 ";
+  "trace id=c70479d3 type=rule table=filter chain=FORWARD handle=4 verdict=accept family=ip iif=lan oif=dmz src=10.0.1.10 dst=10.0.2.53 len=74 ttl=63 ipid=32103 proto=udp sport=61002 dport=53";
 const ICMP =
-  "PACKET: 2 8c38023b IN=lan MACSRC=2:42:a:0:1:a MACDST=2:42:a:0:1:1 MACPROTO=0800 SRC=10.0.1.10 DST=10.0.2.80 LEN=84 TOS=0x0 TTL=64 ID=60028 DF ";
+  "trace id=8c38023b type=policy table=filter chain=FORWARD handle=0 verdict=drop family=ip iif=lan src=10.0.1.10 dst=10.0.2.80 len=84 ttl=64 ipid=60028 proto=icmp icmptype=8 icmpcode=0";
+const packetOf_ = (line: string): TracePacket => parseTraceLine(line)!.packet!;
 
-describe("parseTracePacket", () => {
-  it("reads addresses, ports, flags and tells TCP, UDP and the rest apart", () => {
-    expect(parseTracePacket(SYN)).toEqual({
+describe("parseTraceLine", () => {
+  it("reads the event, and its packet's addresses, ports and flags, and tells TCP, UDP and the rest apart", () => {
+    expect(parseTraceLine(SYN)).toMatchObject({
+      packetId: "f4a34d92",
+      table: "fwlab_trace",
+      chain: "pre",
+      what: "rule",
+      verdict: "CONTINUE",
+      handle: 9,
+    });
+    expect(packetOf_(SYN)).toEqual({
       packetId: "f4a34d92",
       in: "lan",
       out: undefined,
@@ -24,16 +33,19 @@ describe("parseTracePacket", () => {
       sport: 61001,
       dport: 80,
       flags: ["SYN"],
+      ttl: 64,
+      icmpType: undefined,
     });
-    expect(parseTracePacket(UDP)).toMatchObject({
-      proto: "udp",
-      out: "dmz",
-      sport: 61002,
-      dport: 53,
-      flags: [],
-    });
-    expect(parseTracePacket(ICMP)).toMatchObject({ proto: "other", sport: undefined });
-    expect(parseTracePacket(" TRACE: 2 7ea56cf6 filter:FORWARD:policy:DROP ")).toBeUndefined();
+    expect(packetOf_(UDP)).toMatchObject({ proto: "udp", out: "dmz", sport: 61002, dport: 53, flags: [] });
+    expect(parseTraceLine(ICMP)).toMatchObject({ what: "policy", verdict: "DROP" });
+    expect(packetOf_(ICMP)).toMatchObject({ proto: "other", sport: undefined, icmpType: 8 });
+    expect(
+      parseTraceLine(
+        "trace id=7ea56cf6 type=policy table=filter chain=FORWARD handle=0 verdict=drop family=ip",
+      )?.packet,
+    ).toBeUndefined();
+    expect(parseTraceLine("lost reason=ENOBUFS")).toBeUndefined();
+    expect(parseTraceLine("ready")).toBeUndefined();
   });
 });
 
@@ -56,7 +68,7 @@ const drop = (line: string, over: Partial<TraceEvent> = {}): TraceEvent => ({
   chain: "FORWARD",
   verdict: "DROP",
   ruleText: "policy DROP",
-  packet: parseTracePacket(line),
+  packet: packetOf_(line),
   time: Date.now() + 1,
   ...over,
 });
@@ -65,7 +77,7 @@ const settled = async (p: Promise<unknown>) =>
 
 describe("packetOf", () => {
   it("matches the flow's SYN both ways, and not another port or a non-SYN segment", () => {
-    const syn = parseTracePacket(SYN)!;
+    const syn = packetOf_(SYN)!;
     expect(packetOf(flow(), syn)).toBe(true);
     expect(packetOf(flow({ sport: 61009 }), syn)).toBe(false);
     const synAck = {
@@ -79,18 +91,18 @@ describe("packetOf", () => {
     expect(packetOf(flow(), synAck)).toBe(true);
     expect(packetOf(flow(), { ...syn, flags: ["FIN", "ACK"] })).toBe(false);
     expect(packetOf(flow(), { ...syn, flags: ["FIN", "ACK"] }, true)).toBe(true);
-    expect(
-      packetOf(flow({ proto: "icmp", sport: undefined, dport: undefined }), parseTracePacket(ICMP)!),
-    ).toBe(true);
+    expect(packetOf(flow({ proto: "icmp", sport: undefined, dport: undefined }), packetOf_(ICMP)!)).toBe(
+      true,
+    );
   });
 });
 
-describe("DropVerdicts", () => {
+describe("FlowVerdicts", () => {
   it("gives each watch only its own flow's drop, and only DROP rules and policies", async () => {
     const bus = new EventBus();
-    const drops = new DropVerdicts(bus);
-    const a = drops.watch(flow());
-    const b = drops.watch(flow({ sport: 61002, proto: "udp", dst: "10.0.2.53", dport: 53 }));
+    const drops = new FlowVerdicts(bus);
+    const a = drops.watch(flow(), 0);
+    const b = drops.watch(flow({ sport: 61002, proto: "udp", dst: "10.0.2.53", dport: 53 }), 0);
     bus.publish(
       drop(SYN, {
         rule: 3,
@@ -109,11 +121,11 @@ describe("DropVerdicts", () => {
 
   it("leaves two flows it cannot tell apart to their timeouts, and OUTPUT drops to the sender", async () => {
     const bus = new EventBus();
-    const drops = new DropVerdicts(bus);
+    const drops = new FlowVerdicts(bus);
     const icmp = flow({ proto: "icmp", sport: undefined, dport: undefined });
-    const one = drops.watch(icmp);
-    const two = drops.watch(icmp);
-    const own = drops.watch(flow({ fromNode: "fw" }));
+    const one = drops.watch(icmp, 0);
+    const two = drops.watch(icmp, 0);
+    const own = drops.watch(flow({ fromNode: "fw" }), 0);
     bus.publish(drop(ICMP));
     bus.publish(drop(SYN, { node: "fw", chain: "OUTPUT" }));
     expect(await settled(one.dropped)).toBe(false);

@@ -1,0 +1,118 @@
+// What the probe handlers in probes/ share: one TCP connection that tells fwlab its flow before
+// its first packet leaves, reading a socket until an answer is complete, running a client
+// program, and ICMP errors in a student's words.
+"use strict";
+const net = require("node:net");
+const { execFile } = require("node:child_process");
+
+const UNREACHABLE = new Set(["EHOSTUNREACH", "ENETUNREACH", "EACCES", "EPERM"]);
+
+/** A socket error as a verdict: a reset is `refused`, an ICMP error `unreachable`. */
+function socketVerdict(err, where) {
+  if (err.code === "ECONNREFUSED") return { verdict: "refused", detail: `${where} refused the connection (TCP reset)` };
+  if (UNREACHABLE.has(err.code)) return { verdict: "unreachable", detail: `${where}: ${err.code} (ICMP error)` };
+  if (err.code === "ECONNRESET") return { verdict: "refused", detail: `${where} reset the connection` };
+  return { verdict: "error", detail: `${where}: ${err.code || err.message}` };
+}
+
+/**
+ * Opens exactly one TCP connection from `localPort` (the flow fwlab watches, announced before
+ * its SYN leaves and marked answered once connected). Resolves with
+ * `{ socket }` once connected, else with a verdict: refused, unreachable, or timeout after
+ * `waitMs` (fwlab cancels sooner when a firewall is seen dropping the SYN). Never rejects.
+ */
+function connect(ctx, { host, port, localPort, waitMs }) {
+  return new Promise((resolve) => {
+    const flow = { proto: "tcp", dst: host, dport: port, sport: localPort };
+    ctx.flow(flow);
+    const s = net.connect({ host, port, localPort });
+    s.on("error", () => {}); // later errors are the caller's to read; none may crash the agent
+    let settled = false;
+    const finish = (r) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      ctx.signal.removeEventListener("abort", onAbort);
+      if (!r.socket) s.destroy();
+      resolve(r);
+    };
+    const timer = setTimeout(
+      () => finish({ verdict: "timeout", detail: `no answer from ${host}:${port} within ${waitMs} ms` }),
+      waitMs,
+    );
+    const onAbort = () => finish({ verdict: "timeout", detail: "cancelled" });
+    ctx.signal.addEventListener("abort", onAbort, { once: true });
+    s.once("connect", () => {
+      ctx.answered(flow); // what follows is the exchange, not silence after a first packet
+      finish({ socket: s, local: `${s.localAddress}:${s.localPort}` });
+    });
+    s.once("error", (e) => finish(socketVerdict(e, `${host}:${port}`)));
+  });
+}
+
+/**
+ * Reads a socket until `enough(text, ended)` holds, the peer closes, or `waitMs` passes.
+ * Resolves `{ text, ended, timedOut, error }`; never rejects.
+ */
+function readUntil(socket, enough, waitMs, signal) {
+  return new Promise((resolve) => {
+    let text = "";
+    let settled = false;
+    const finish = (r) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      socket.off("data", onData);
+      socket.off("end", onEnd);
+      socket.off("close", onEnd);
+      socket.off("error", onError);
+      signal?.removeEventListener("abort", onAbort);
+      resolve({ text, ended: false, timedOut: false, ...r });
+    };
+    const onData = (d) => {
+      text += d.toString("latin1");
+      if (enough(text, false)) finish({});
+    };
+    const onEnd = () => finish({ ended: true });
+    const onError = (e) => finish({ ended: true, error: e });
+    const onAbort = () => finish({ timedOut: true });
+    const timer = setTimeout(() => finish({ timedOut: true }), waitMs);
+    socket.on("data", onData);
+    socket.on("end", onEnd);
+    socket.on("close", onEnd);
+    socket.on("error", onError);
+    signal?.addEventListener("abort", onAbort, { once: true });
+    if (socket.destroyed || socket.readableEnded) finish({ ended: true });
+  });
+}
+
+/** Runs a client program in this node; resolves with its exit code and output (never rejects). */
+function run(file, args, { timeoutMs, env, signal } = {}) {
+  return new Promise((resolve) => {
+    execFile(
+      file,
+      args,
+      {
+        timeout: timeoutMs,
+        signal,
+        killSignal: "SIGKILL",
+        maxBuffer: 64 * 1024 * 1024,
+        encoding: "latin1",
+        env: { ...process.env, ...env },
+      },
+      (err, stdout, stderr) => {
+        const code = err ? (typeof err.code === "number" ? err.code : err.killed ? "killed" : (err.code ?? 1)) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
+  });
+}
+
+/** ICMP errors as ping, dig and curl print them. */
+function icmpVerdict(text) {
+  if (/Port Unreachable|port unreachable|Connection refused/i.test(text)) return "refused";
+  if (/Prohibited|Unreachable|No route to host|unreachable/i.test(text)) return "unreachable";
+  return undefined;
+}
+
+module.exports = { connect, readUntil, run, icmpVerdict, socketVerdict, UNREACHABLE };

@@ -1,0 +1,17 @@
+// ping: exactly `count` echo requests (iputils ping). One echo is a flow fwlab watches.
+"use strict";
+const { run, icmpVerdict } = require("../probe-lib.js");
+
+module.exports = async function ping({ host, count, waitMs }, ctx) {
+  const n = count ?? 1;
+  if (n === 1) ctx.flow({ proto: "icmp", dst: host });
+  const waitS = Math.max(0.2, waitMs / 1000); // iputils takes fractions of a second
+  const r = await run("ping", ["-n", "-c", String(n), "-W", String(waitS), host], { timeoutMs: waitMs + n * 1000 + 2000, signal: ctx.signal });
+  const received = Number(/(\d+) received/.exec(r.stdout)?.[1] ?? 0);
+  if (received > 0) return { verdict: "ok", detail: `${received} echo replies from ${host}`, facts: { received } };
+  const icmp = icmpVerdict(r.stdout + r.stderr);
+  const line = (r.stdout.split("\n").find((l) => /From |Unreachable|Prohibited/i.test(l)) ?? "").trim();
+  if (icmp) return { verdict: icmp, detail: line || `ICMP error for echo to ${host}` };
+  if (r.code === 2 && !/transmitted/.test(r.stdout)) return { verdict: "error", detail: (r.stderr || r.stdout).trim() };
+  return { verdict: "timeout", detail: `no echo reply from ${host} within ${waitS} s` };
+};

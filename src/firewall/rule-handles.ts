@@ -1,0 +1,55 @@
+import { parseSave } from "./parse-save.ts";
+
+/** A rule as a trace names it (by nft handle): its number in its chain and its text. */
+export interface HandledRule {
+  /** 1-based position in its chain, as `--line-numbers` shows it. */
+  readonly num: number;
+  /** As iptables-save prints it (`-A FORWARD -p tcp ... -j DROP`) for iptables-nft tables, else nft's own text. */
+  readonly text: string;
+}
+
+export type RuleHandles = ReadonlyMap<string, HandledRule>;
+
+export const handleKey = (family: string, table: string, chain: string, handle: number): string =>
+  `${family} ${table} ${chain} ${handle}`;
+
+/**
+ * Every rule of a node by its nft handle, from `nft -a list ruleset` and `iptables-nft-save`:
+ * tables iptables-nft manages hold one nft rule per iptables rule, in the same order, so the
+ * n-th rule of a chain in one listing is the n-th in the other.
+ */
+export function ruleHandles(nftListing: string, iptablesSave: string): RuleHandles {
+  const saved = new Map<string, string[]>();
+  for (const t of parseSave(iptablesSave))
+    for (const c of t.chains)
+      saved.set(
+        `ip ${t.name} ${c.name}`,
+        c.rules.map((r) => `-A ${c.name} ${r.spec}`),
+      );
+  const out = new Map<string, HandledRule>();
+  let table: { family: string; name: string } | undefined;
+  let chain: string | undefined;
+  let num = 0;
+  // nft's listing indents by tabs: tables at 0, chains (and sets, maps, ...) at 1, rules at 2.
+  for (const line of nftListing.split("\n")) {
+    const t = /^table (\S+) (\S+) \{/.exec(line);
+    if (t) {
+      table = { family: t[1]!, name: t[2]! };
+      chain = undefined;
+      continue;
+    }
+    if (/^\t\S/.test(line)) {
+      chain = /^\tchain (\S+) \{/.exec(line)?.[1];
+      num = 0;
+      continue;
+    }
+    const rule = /^\t\t(?!type |policy )(\S.*?)\s*# handle (\d+)$/.exec(line);
+    if (!rule || !table || !chain) continue;
+    num++;
+    const text =
+      saved.get(`${table.family} ${table.name} ${chain}`)?.[num - 1] ??
+      rule[1]!.replace(/\s*counter packets \d+ bytes \d+/, "").trim();
+    out.set(handleKey(table.family, table.name, chain, Number(rule[2])), { num, text });
+  }
+  return out;
+}

@@ -1,0 +1,122 @@
+import { type ConntrackWatch, watchConntrack } from "../evidence/conntrack-source.ts";
+import type { EventBus } from "../evidence/event-bus.ts";
+import type { KernelLogWatch } from "../evidence/kernel-log-source.ts";
+import { type MarkerSender, markerPorts, within } from "../evidence/markers.ts";
+import { groupsIn, type NflogWatch, watchNflog } from "../evidence/nflog-source.ts";
+import { type EveryPacketTrace, traceEveryPacket } from "../evidence/trace-every-packet.ts";
+import type { StartedLab } from "../lab/started-lab.ts";
+import { WindowCapture } from "./window-capture.ts";
+
+/** How long a step waits for an evidence stream to catch up before saying it could not. */
+export const CATCH_UP_MS = 15_000;
+
+/** A node's commands, through whatever is cheapest (its probe agent). */
+export type NodeRunner = (node: string, argv: string[]) => Promise<{ stdout: string }>;
+
+/**
+ * A lab's evidence listeners for a whole run: conntrack, a capture and a packet trace per
+ * firewall node, and NFLOG listeners that follow the groups the loaded rulesets use. Each
+ * stream can be caught up with (markers.ts): a step's evidence is read once the streams have
+ * delivered everything up to its end.
+ */
+export class LabWatchers {
+  private nflog = new Map<string, { groups: string; watch: NflogWatch }>();
+  private readonly logPorts = markerPorts.cycle("logs");
+
+  private constructor(
+    private readonly lab: StartedLab,
+    private readonly bus: EventBus,
+    private readonly kernel: KernelLogWatch,
+    private readonly run: NodeRunner,
+    private readonly send: (node: string) => MarkerSender,
+    private readonly conntrack: Map<string, ConntrackWatch>,
+    readonly captures: Map<string, WindowCapture>,
+    private readonly traces: Map<string, EveryPacketTrace>,
+  ) {}
+
+  static async start(
+    lab: StartedLab,
+    bus: EventBus,
+    kernel: KernelLogWatch,
+    run: NodeRunner,
+    send: (node: string) => MarkerSender,
+  ): Promise<LabWatchers> {
+    const firewalls = lab.nodes.filter((n) => n.firewall).map((n) => n.name);
+    const [conntrack, captures, traces] = await Promise.all([
+      Promise.all(firewalls.map(async (n) => [n, await watchConntrack(lab, n, bus)] as const)),
+      Promise.all(firewalls.map(async (n) => [n, await WindowCapture.start(lab, n)] as const)),
+      Promise.all(firewalls.map(async (n) => [n, await traceEveryPacket(lab, n, bus, send(n))] as const)),
+    ]);
+    return new LabWatchers(
+      lab,
+      bus,
+      kernel,
+      run,
+      send,
+      new Map(conntrack),
+      new Map(captures),
+      new Map(traces),
+    );
+  }
+
+  /** After a ruleset load: NFLOG groups may have changed, trace lines are renumbered. */
+  async rulesetsChanged(): Promise<void> {
+    await Promise.all(
+      [...this.traces].map(async ([node, trace]) => {
+        await trace.refresh();
+        await this.followNflogGroups(node, trace);
+      }),
+    );
+  }
+
+  /** Every firewall's trace lines up to now are in; false if one could not tell in time. */
+  async syncTraces(): Promise<boolean> {
+    const done = await Promise.all([...this.traces.values()].map((t) => within(t.sync(), CATCH_UP_MS)));
+    return done.every(Boolean);
+  }
+
+  /** A node's LOG and NFLOG lines up to now are in; false if they could not be caught up with. */
+  async syncLogs(node: string): Promise<boolean> {
+    const trace = this.traces.get(node);
+    if (!trace) return false;
+    const sport = this.logPorts();
+    const arrived = Promise.all([
+      this.kernel.marker(trace.token, sport),
+      this.nflog.get(node)?.watch.marker(trace.token, sport),
+      trace.marker(sport),
+    ]);
+    await this.send(node)(sport);
+    return within(arrived, CATCH_UP_MS);
+  }
+
+  /** A node's conntrack events up to now are in. */
+  async syncConntrack(node: string): Promise<boolean> {
+    const w = this.conntrack.get(node);
+    return w ? within(w.sync(), CATCH_UP_MS) : false;
+  }
+
+  /** (Re)starts a node's NFLOG listeners only when the groups its ruleset uses changed. */
+  private async followNflogGroups(node: string, trace: EveryPacketTrace): Promise<void> {
+    const groups = groupsIn((await this.run(node, ["fwlab-ruleset", "save"])).stdout);
+    const use = groups.length ? groups : [0];
+    const key = use.join(",");
+    const cur = this.nflog.get(node);
+    if (cur?.groups !== key) {
+      const watch = await watchNflog(this.lab, node, this.bus, use);
+      await cur?.watch.stop(); // after the new one joined: a group both need keeps its listener
+      this.nflog.set(node, { groups: key, watch });
+    }
+    await trace.logGroups(use);
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(
+      [
+        ...this.conntrack.values(),
+        ...this.captures.values(),
+        ...this.traces.values(),
+        ...[...this.nflog.values()].map((x) => x.watch),
+      ].map((w) => w.stop().catch(() => {})),
+    );
+  }
+}

@@ -1,0 +1,118 @@
+import type { TraceEvent } from "../evidence/events.ts";
+import type { AgentResult, ProbeAgent, ProbeFlow } from "../probes/probe-agent.ts";
+import type { FlowVerdicts, FlowWatch, WatchedFlow } from "./flow-verdicts.ts";
+
+/**
+ * How long a probe waits for an answer that is in flight: a firewall passed its packet on, or
+ * its connection is up and the exchange goes on. The answer comes from a server's process, which
+ * on a busy machine may take long to be scheduled; the verdict must not depend on that.
+ */
+export const ANSWER_LIMIT_MS = 5000;
+
+export interface ProbeRace {
+  readonly agent: ProbeAgent;
+  readonly kind: string;
+  readonly request: Record<string, unknown>;
+  /** The lab and node the probe runs from, and the node's addresses (its packets' sources). */
+  readonly lab: string;
+  readonly fromNode: string;
+  readonly src: readonly string[];
+  /** The step's own timeout: silence for this long, with no firewall seeing the packet, is `timeout`. */
+  readonly timeoutMs: number;
+  /** The firewalls' traces (absent: the probe decides on its own, with its own timeout). */
+  readonly flows?: FlowVerdicts;
+  /** Resolves true once every firewall's trace lines up to now are in (false: it could not tell). */
+  readonly syncTraces: () => Promise<boolean>;
+  readonly signal?: AbortSignal;
+}
+
+export interface RaceResult {
+  readonly result: AgentResult;
+  /** Every flow the probe announced. */
+  readonly flows: readonly WatchedFlow[];
+}
+
+/**
+ * Runs a probe in its node and decides it with the firewalls' traces:
+ *  - a firewall that drops one of its flows' first packets (or the answer) decides `timeout`
+ *    at once, naming the rule;
+ *  - after the step's timeout with no answer, a flow that a firewall passed on waits for its
+ *    answer (the agent's own limit, ANSWER_LIMIT_MS);
+ *  - one that no firewall passed on is `timeout`, said only once every firewall's trace has
+ *    caught up (a marker came back): positive evidence, not a guess against a busy machine.
+ */
+export async function raceProbe(p: ProbeRace): Promise<RaceResult> {
+  const since = Date.now();
+  const t0 = performance.now();
+  const flows: WatchedFlow[] = [];
+  if (!p.flows) return { result: await p.agent.run(p.kind, p.request, { signal: p.signal }), flows };
+  const cancel = new AbortController();
+  const signal = p.signal ? AbortSignal.any([p.signal, cancel.signal]) : cancel.signal;
+  let decide!: (r: AgentResult) => void;
+  const decided = new Promise<AgentResult>((r) => {
+    decide = r;
+  });
+  const open: { flow: ProbeFlow; watch: FlowWatch; timer: NodeJS.Timeout; answered: boolean }[] = [];
+  const ms = () => Math.round(performance.now() - t0);
+  const local = (f: WatchedFlow) => `${f.src[0]}:${f.sport ?? ""}`;
+
+  const onFlow = (flow: ProbeFlow, answered: boolean) => {
+    if (answered) {
+      for (const o of open) if (sameFlow(o.flow, flow)) o.answered = true;
+      return;
+    }
+    const wf: WatchedFlow = { ...flow, lab: p.lab, fromNode: p.fromNode, src: p.src };
+    flows.push(wf);
+    const watch = p.flows!.watch(wf, since);
+    const entry = { flow, watch, answered: false, timer: setTimeout(() => void silence(), p.timeoutMs) };
+    open.push(entry);
+    void watch.dropped.then((e) => decide(dropped(e, wf, ms())));
+    const silence = async () => {
+      const waiting = () => entry.answered || !!watch.passed();
+      if (waiting() || !(await p.syncTraces()) || waiting()) return;
+      const seen = watch.seen();
+      decide({
+        verdict: "timeout",
+        detail: seen
+          ? `${seen.node} took the packet in but did not pass it on; no answer within ${p.timeoutMs} ms`
+          : `no answer within ${p.timeoutMs} ms, and no firewall saw the packet`,
+        durationMs: performance.now() - t0,
+        facts: { local: local(wf), silence: true },
+      });
+    };
+  };
+  try {
+    const result = await Promise.race([p.agent.run(p.kind, p.request, { signal, onFlow }), decided]);
+    // A probe that never connected does not know its own address: its first flow says it.
+    const first = flows[0];
+    return {
+      result:
+        result.facts?.local === undefined && first
+          ? { ...result, facts: { ...result.facts, local: local(first) } }
+          : result,
+      flows,
+    };
+  } finally {
+    for (const o of open) {
+      clearTimeout(o.timer);
+      o.watch.close();
+    }
+    cancel.abort(); // after the race: stops a probe fwlab decided, a no-op for one that answered
+  }
+}
+
+const sameFlow = (a: ProbeFlow, b: ProbeFlow) =>
+  a.proto === b.proto && a.dst === b.dst && a.sport === b.sport && a.dport === b.dport;
+
+function dropped(e: TraceEvent, flow: WatchedFlow, ms: number): AgentResult {
+  const where =
+    e.rule === undefined
+      ? `${e.table} ${e.chain} policy DROP`
+      : `${e.table} ${e.chain} rule ${e.rule} (${e.ruleText})`;
+  return {
+    verdict: "timeout",
+    detail: `dropped by ${e.node} ${where}; seen ${ms} ms after sending, no client timeout waited`,
+    durationMs: ms,
+    facts: { local: `${flow.src[0]}:${flow.sport ?? ""}`, droppedBy: e },
+  };
+}
