@@ -9,7 +9,7 @@ import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import Table from "cli-table3";
 
-const BENCHES = ["lab-lifecycle", "events", "scenarios", "up-50-nodes", "dashboard"];
+const BENCHES = ["lab-lifecycle", "events", "scenarios", "up-50-nodes", "dashboard", "under-load"];
 const failed: string[] = [];
 for (const name of BENCHES) {
   process.stdout.write(`\n=== bench/${name}.ts ===\n`);
@@ -31,6 +31,7 @@ const targets: [field: string, what: string, op: "<=" | ">=", target: number][] 
   ["conntrack_events_per_s", "conntrack events parsed per second in a burst", ">=", 20_000],
   ["up_50_nodes_s", "50-node lab up with readiness (s)", "<=", 12],
   ["rss_mb", "peak memory, dashboard streaming a run (MiB)", "<=", 200],
+  ["verdict_changes_under_load", "steps whose verdict differs with 5 packs at once (3 rounds)", "<=", 0],
 ];
 const table = new Table({ head: ["figure", "what", "value", "target", ""] });
 for (const [field, what, op, target] of targets) {

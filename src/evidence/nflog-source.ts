@@ -1,4 +1,5 @@
 import type { StartedLab } from "../lab/started-lab.ts";
+import { OWNER, ownerAlive } from "../util/owner.ts";
 import type { EventBus } from "./event-bus.ts";
 import { eachLine } from "./line-reader.ts";
 import { MARKER } from "./markers.ts";
@@ -151,18 +152,23 @@ async function listen(
   buses: ReadonlySet<EventBus>,
   markers: Map<string, () => void>,
 ): Promise<Listener> {
-  // A group binds to one listener per namespace. One left by a fwlab that died goes away with
-  // its stream (its watchdog kills it); one of another live fwlab is not ours to take.
-  for (let i = 0; ; i++) {
-    const holder = (await boundGroups(lab, node)).find((b) => b.group === group);
-    if (!holder) break;
-    if (i >= 40)
+  // A group binds to one listener per namespace. Each listener's config names the fwlab process
+  // that started it: one of a fwlab that died (its stream's watchdog did not get to it: an engine
+  // restart, say) is taken over; one of another live fwlab is not ours to take.
+  const holder = (await boundGroups(lab, node)).find((b) => b.group === group);
+  if (holder) {
+    const cmd = (await lab.exec(node, ["cat", `/proc/${holder.pid}/cmdline`])).stdout.split("\0");
+    const signed = /ulogd-\d+-(.+)\.conf$/.exec(cmd.find((w) => w.endsWith(".conf")) ?? "")?.[1];
+    const owner = signed && decodeURIComponent(signed);
+    if (owner && ownerAlive(owner))
       throw new Error(
-        `[${node}] NFLOG group ${group} is held by another listener (pid ${holder.pid} in the node), another fwlab process's: its lines go there`,
+        `[${node}] NFLOG group ${group} is held by another fwlab (${owner}): its lines go there until it ends`,
       );
-    await new Promise((r) => setTimeout(r, 50));
+    await lab.exec(node, ["kill", String(holder.pid)]);
+    for (let i = 0; i < 40 && (await boundGroups(lab, node)).some((b) => b.group === group); i++)
+      await new Promise((r) => setTimeout(r, 50));
   }
-  const conf = `/run/fwlab/ulogd-${group}.conf`;
+  const conf = `/run/fwlab/ulogd-${group}-${encodeURIComponent(OWNER)}.conf`;
   await lab.exec(node, ["sh", "-c", `mkdir -p /run/fwlab && cat > ${conf}`], { stdin: ulogdConfig(group) });
   const stream = await lab.execStream(node, ["ulogd", "-c", conf]);
   eachLine(stream.stdout, (text) => {

@@ -120,9 +120,10 @@ const fmt = (t: Partial<ConntrackTuple>) =>
   `${t.src ?? "*"}${t.sport ? `:${t.sport}` : ""}->${t.dst ?? "*"}${t.dport ? `:${t.dport}` : ""}`;
 
 /**
- * A node's conntrack table as it was at `at`: the entries a read after `at` found, with each
- * entry's state at `at` as its events tell it (by conntrack id, kernel time), and entries the
- * events show alive at `at` that expired before the read (a 1-second UDP timeout, say).
+ * A node's conntrack table at the end of a step: the entries a read right after it found, and
+ * the entries its events show alive at `at` (kernel time) that a short timeout expired before the
+ * read (a 1-second UDP timeout on a busy machine, say). Both versions of an entry that changed in
+ * between are kept: a check for either state holds.
  */
 export function tableAt(
   read: readonly ConntrackEntry[],
@@ -136,7 +137,10 @@ export function tableAt(
     const prev = last.get(id);
     if (!prev || (prev.kernelTime ?? prev.time) <= (e.kernelTime ?? e.time)) last.set(id, e);
   }
-  const out = read.filter((e) => e.ctId === undefined || !last.has(e.ctId));
-  for (const e of last.values()) if (e.type !== "DESTROY") out.push(e.entry);
+  const out = [...read];
+  for (const e of last.values()) {
+    const same = read.some((r) => r.ctId === e.entry.ctId && r.state === e.entry.state);
+    if (e.type !== "DESTROY" && !same) out.push(e.entry);
+  }
   return out;
 }

@@ -1,6 +1,6 @@
-import { hostname } from "node:os";
 import { TRACE_TABLE } from "../evidence/trace-every-packet.ts";
 import type { StartedLab } from "../lab/started-lab.ts";
+import { OWNER, ownerAlive } from "../util/owner.ts";
 import type { Progress } from "../util/progress.ts";
 import type { LoadedScenario } from "./read-scenario-file.ts";
 
@@ -14,7 +14,6 @@ export interface SavedState {
 // owner. A run killed with -9 cannot restore anything; the next run finds
 // the journal of a dead owner and puts the lab back first.
 const JOURNAL = "/run/fwlab/run-journal.json";
-const OWNER = `${hostname()}:${process.pid}`;
 
 interface Journal {
   readonly owner: string;
@@ -108,17 +107,6 @@ export async function restoreState(lab: StartedLab, saved: SavedState): Promise<
   return problems;
 }
 
-const alive = (owner: string) => {
-  const [host, pid] = owner.split(":");
-  if (host !== hostname()) return true; // another machine's run: not ours to judge
-  try {
-    process.kill(Number(pid), 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
-};
-
 /**
  * Puts back what a killed run left on the lab's firewalls (its scenario's ruleset and sysctls,
  * fwlab's trace table) when that run's process is gone. Returns what it put back.
@@ -135,7 +123,7 @@ export async function recoverDeadRun(lab: StartedLab, progress: Progress): Promi
       await lab.exec(n.name, ["rm", "-f", JOURNAL]);
       continue;
     }
-    if (alive(journal.owner)) continue;
+    if (ownerAlive(journal.owner)) continue;
     const problems = await restoreState(lab, { rulesets: [journal.ruleset], sysctls: journal.sysctls });
     await lab.exec(n.name, ["sh", "-c", `nft delete table ip ${TRACE_TABLE} 2>/dev/null; true`]);
     const msg = problems.length

@@ -151,4 +151,29 @@ describe("the dashboard server", () => {
     });
     expect(invalid.status).toBe(400);
   });
+
+  it("runs seed 003's chains scenario (it switches backend and NFLOG groups) with every step green and no loss", async () => {
+    const ws = new WebSocket(`${base.replace("http", "ws")}/ws?token=${dash.token}`, { origin: base });
+    const got: ServerMessage[] = [];
+    ws.on("message", (m) => got.push(JSON.parse(String(m))));
+    await new Promise((r) => ws.once("open", r));
+    const res = await fetch(`${base}/api/runs`, {
+      method: "POST",
+      headers: auth(),
+      body: JSON.stringify({ file: "scenarios/seed-003/chains.scenario.yml", lab: lab.name }),
+    });
+    expect(res.status).toBe(202);
+    const deadline = Date.now() + 90_000;
+    while (Date.now() < deadline && !got.some((m) => m.kind === "run-done"))
+      await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, 1500)); // a late loss report would come within a second
+    ws.close();
+    const failed = got.flatMap((m) =>
+      m.kind === "run-step" && !m.step.passed ? [`${m.step.name}: ${m.step.reason}`] : [],
+    );
+    expect(failed).toEqual([]);
+    expect(got.find((m) => m.kind === "run-done")).toMatchObject({ passed: true });
+    const losses = got.flatMap((m) => (m.kind === "events" ? m.events : [])).filter((e) => e.kind === "loss");
+    expect(losses).toEqual([]);
+  });
 });

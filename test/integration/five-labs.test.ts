@@ -1,13 +1,14 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, relative } from "node:path";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { removeLab } from "../../src/index.ts";
 import { DockerRuntime } from "../../src/runtime/docker-runtime.ts";
 import { findScenarios } from "../../src/scenarios/find-scenarios.ts";
 import { runScenarios } from "../../src/scenarios/run-scenarios.ts";
 import type { ScenarioResult, StepResult } from "../../src/scenarios/step-result.ts";
-import { isPackAddress, labNames, type PackCopy, renumberPack } from "./renumber-pack.ts";
+import { differences, verdicts } from "../support/pack-verdicts.ts";
+import { isPackAddress, labNames, type PackCopy, renumberPack } from "../support/renumber-pack.ts";
 
 // Issue 6, "Load": five labs running the seed pack at the same time on one machine; every run's
 // verdicts are those of a run alone, and no evidence crosses labs. Each run is a renumbered copy
@@ -34,44 +35,6 @@ async function runCopy(c: PackCopy): Promise<{ results: ScenarioResult[]; ms: nu
     bundleDir: join(BUNDLES, `copy${c.index}`),
   });
   return { results, ms: performance.now() - t0 };
-}
-
-/** Per scenario (by its path inside the pack): the steps' name, observed verdict and outcome. */
-const verdicts = (c: PackCopy, results: readonly ScenarioResult[]) =>
-  Object.fromEntries(
-    results.map((s) => [
-      relative(c.scenarios, s.file),
-      {
-        error: s.error,
-        steps: s.steps.map((x) => `${x.name}: ${x.observed} ${x.passed ? "passed" : "FAILED"}`),
-      },
-    ]),
-  );
-
-type Verdicts = ReturnType<typeof verdicts>;
-
-/** Steps whose name, verdict or outcome differ from the run alone, each with why it failed. */
-function differences(c: PackCopy, alone: Verdicts, results: readonly ScenarioResult[]): string[] {
-  const got = verdicts(c, results);
-  const out: string[] = [];
-  for (const file of new Set([...Object.keys(alone), ...Object.keys(got)])) {
-    const [a, g] = [alone[file], got[file]];
-    if (!a || !g) {
-      out.push(`copy ${c.index} ${file}: ${a ? "not run" : "not run alone"}`);
-      continue;
-    }
-    if (g.error !== a.error) out.push(`copy ${c.index} ${file}: error ${g.error} (alone: ${a.error})`);
-    const steps = results.find((s) => relative(c.scenarios, s.file) === file)!.steps;
-    for (let i = 0; i < Math.max(a.steps.length, g.steps.length); i++) {
-      if (a.steps[i] === g.steps[i]) continue;
-      const st = steps[i];
-      out.push(
-        `copy ${c.index} ${file} #${i + 1} "${g.steps[i] ?? "missing"}" (alone: "${a.steps[i] ?? "missing"}")` +
-          `${st?.reason ? `: ${st.reason}` : ""} [${Math.round(st?.durationMs ?? 0)} ms, ${st?.bundle ?? "no bundle"}]`,
-      );
-    }
-  }
-  return out;
 }
 
 /** Everything in a step's evidence that names another lab, or an address or MAC of another lab. */

@@ -1,0 +1,120 @@
+import { beforeAll, describe, expect, it } from "vitest";
+import type { StartedLab } from "../../src/index.ts";
+import { runScenarios } from "../../src/scenarios/run-scenarios.ts";
+import type { ScenarioResult, StepResult } from "../../src/scenarios/step-result.ts";
+import { sharedLab } from "./shared-lab.ts";
+
+// Issue 10: a probe sends exactly the traffic it names, so rulesets that count or limit new
+// connections judge it as they would judge a real client; and the internet side speaks the
+// protocols on its ports.
+let lab: StartedLab;
+beforeAll(async () => {
+  lab = await sharedLab();
+});
+
+const run = async (file: string): Promise<ScenarioResult> =>
+  (
+    await runScenarios([`test/fixtures/scenarios/${file}`], {
+      labName: lab.name,
+      bundleDir: "test-results/bundles",
+    })
+  )[0]!;
+
+const failures = (r: ScenarioResult) => [
+  ...(r.error ? [r.error] : []),
+  ...r.steps.filter((s) => !s.passed).map((s) => `${s.name}: ${s.reason}`),
+];
+
+describe("probes send exactly the traffic they name", () => {
+  it("a ruleset that allows 3 new connections per source: the 4th ssh login and FTP session are dropped, by the rule", async () => {
+    const r = await run("new-connection-limits.scenario.yml");
+    expect(failures(r)).toEqual([]);
+    const by = Object.fromEntries(r.steps.map((s) => [s.name, s]));
+    expect(by["ssh 4"]!.detail).toMatch(
+      /^dropped by fw filter FORWARD rule 2 \(-A FORWARD -p tcp -m tcp --dport 22 .*--hitcount 4 --name fwlab_ssh .*-j DROP\)/,
+    );
+    expect(by["ftp 4"]!.detail).toMatch(
+      /^dropped by fw filter FORWARD rule 4 \(-A FORWARD .*--dport 21 .*-j DROP\)/,
+    );
+  });
+
+  it("counted on the lan wire: one SYN per tcp, http, https, ssh and dns-over-tcp probe, one per FTP connection, count echoes", async () => {
+    const capture = await lab.execStream("fw", [
+      "tcpdump",
+      "-i",
+      "lan",
+      "-n",
+      "-l",
+      "-tt",
+      "--immediate-mode",
+      "(tcp[tcpflags] & (tcp-syn|tcp-ack)) == tcp-syn or udp or icmp[icmptype] == icmp-echo",
+    ]);
+    const lines: { at: number; text: string }[] = [];
+    let pending = "";
+    capture.stdout.on("data", (b: Buffer) => {
+      pending += b.toString();
+      const parts = pending.split("\n");
+      pending = parts.pop()!;
+      for (const p of parts) lines.push({ at: Number(p.split(" ")[0]) * 1000, text: p });
+    });
+    let r: ScenarioResult;
+    try {
+      await new Promise((res) => setTimeout(res, 500)); // tcpdump listening
+      r = await run("one-of-each.scenario.yml");
+      await new Promise((res) => setTimeout(res, 300));
+    } finally {
+      await capture.stop();
+    }
+    expect(failures(r)).toEqual([]);
+    const sent = (s: StepResult) => {
+      const mine = lines.filter((l) => l.at >= s.startedAt - 5 && l.at <= s.startedAt + s.durationMs + 100);
+      const count = (re: RegExp) => mine.filter((l) => re.test(l.text)).length;
+      return {
+        synOut: count(/ 10\.0\.1\.10\.\d+ > .*Flags \[S\]/),
+        synIn: count(/ > 10\.0\.1\.10\.\d+: Flags \[S\]/),
+        udpOut: count(/ 10\.0\.1\.10\.\d+ > .*(UDP|\d+\+)/),
+        echo: count(/ 10\.0\.1\.10 > .*ICMP echo request/),
+      };
+    };
+    const by = Object.fromEntries(r!.steps.filter((s) => s.kind === "probe").map((s) => [s.name, sent(s)]));
+    const none = { synOut: 0, synIn: 0, udpOut: 0, echo: 0 };
+    expect(by).toEqual({
+      tcp: { ...none, synOut: 1 },
+      http: { ...none, synOut: 1 },
+      https: { ...none, synOut: 1 },
+      ssh: { ...none, synOut: 1 },
+      "ftp passive": { ...none, synOut: 3 }, // control, LIST's data, RETR's data
+      "ftp active": { ...none, synOut: 1, synIn: 2 }, // control out; the server's two data connections in
+      "dns udp": { ...none, udpOut: 1 },
+      "dns tcp": { ...none, synOut: 1 },
+      udp: { ...none, udpOut: 1 },
+      "ping x3": { ...none, echo: 3 },
+    });
+  });
+});
+
+describe("the internet host", () => {
+  it("answers HTTP (with /whoami), HTTPS, SSH, SMTP and UDP echo for real, seen through MASQUERADE", async () => {
+    const r = await run("internet.scenario.yml");
+    expect(failures(r)).toEqual([]);
+    const whoami = r.steps.find((s) => s.name === "http /whoami shows fw's wan address")!;
+    expect(whoami.evidence?.seenFrom).toBe("198.51.100.1");
+  });
+});
+
+describe("a scenario's sysctls", () => {
+  it("are all put back when it ends, on the firewall and on any other node", async () => {
+    const keys: [string, string][] = [
+      ["fw", "net.netfilter.nf_conntrack_udp_timeout"],
+      ["fw", "net.netfilter.nf_conntrack_tcp_timeout_time_wait"],
+      ["fw", "net.ipv4.ip_default_ttl"],
+      ["client", "net.ipv4.ip_default_ttl"],
+    ];
+    const read = () => Promise.all(keys.map(([n, k]) => lab.getSysctl(n, k)));
+    const before = await read();
+    const r = await run("sysctls.scenario.yml");
+    expect(failures(r)).toEqual([]);
+    expect(await read()).toEqual(before);
+    expect(before).not.toContain("33"); // the scenario did change them
+  });
+});
