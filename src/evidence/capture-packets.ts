@@ -2,7 +2,7 @@ import { createWriteStream } from "node:fs";
 import { finished } from "node:stream/promises";
 import { FwlabError } from "../errors.ts";
 import type { StartedLab } from "../lab/started-lab.ts";
-import { eachLine } from "./line-reader.ts";
+import { eachLine } from "../util/each-line.ts";
 
 export interface Capture {
   /** Ends the capture; resolves with the number of packets written once the file is complete. */

@@ -1,7 +1,7 @@
 import type { StartedLab } from "../lab/started-lab.ts";
 import { OWNER, ownerAlive } from "../util/owner.ts";
 import type { EventBus } from "./event-bus.ts";
-import { eachLine } from "./line-reader.ts";
+import { eachLine } from "../util/each-line.ts";
 import { MARKER } from "./markers.ts";
 import { parseLogLine } from "./parse-log-line.ts";
 import { type Listener, supervise } from "./supervise.ts";

@@ -1,7 +1,7 @@
 import { handleKey, type RuleHandles, ruleHandles } from "../firewall/rule-handles.ts";
 import type { StartedLab } from "../lab/started-lab.ts";
 import type { EventBus } from "./event-bus.ts";
-import { eachLine } from "./line-reader.ts";
+import { eachLine } from "../util/each-line.ts";
 import { parseTraceLine, type TraceLine, type TracePacket } from "./parse-trace.ts";
 
 export interface TraceMonitor {

@@ -1,4 +1,4 @@
-import { eachLine } from "../evidence/line-reader.ts";
+import { eachLine } from "../util/each-line.ts";
 import type { StartedLab } from "../lab/started-lab.ts";
 import type { ExecStream } from "../runtime/docker-runtime.ts";
 import type { Verdict } from "./verdict.ts";

@@ -1,7 +1,7 @@
 import type { Readable } from "node:stream";
 import type Docker from "dockerode";
 import { FwlabError } from "../errors.ts";
-import { isNotFound } from "./docker-runtime.ts";
+import { isNotFound } from "./engine-errors.ts";
 
 /** Images, for the builder and the checks before a lab starts: part of the Docker seam. */
 export class DockerImages {

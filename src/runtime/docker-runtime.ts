@@ -4,6 +4,7 @@ import { FwlabError } from "../errors.ts";
 import { DockerImages } from "./docker-images.ts";
 import { execTty, type TtySession } from "./docker-tty.ts";
 import { engineCall, SOCKET } from "./engine-call.ts";
+import { ignoreNotFound } from "./engine-errors.ts";
 import type { ExecResult } from "./exec-result.ts";
 import { LABEL } from "./labels.ts";
 
@@ -368,20 +369,6 @@ function labelFilters(labels: Record<string, string | true>): string[] {
   const entries = Object.entries(labels);
   if (entries.length === 0) return [LABEL.lab];
   return entries.map(([k, v]) => (v === true ? k : `${k}=${v}`));
-}
-
-export function isNotFound(err: unknown): boolean {
-  return (err as { statusCode?: number })?.statusCode === 404;
-}
-
-async function ignoreNotFound(p: Promise<unknown>): Promise<void> {
-  try {
-    await p;
-  } catch (err) {
-    // 404: already gone; 409 "removal already in progress": someone else is removing it.
-    const code = (err as { statusCode?: number })?.statusCode;
-    if (code !== 404 && code !== 409) throw err;
-  }
 }
 
 /** Docker's multiplexed log format: 8-byte frame headers before each chunk. */

@@ -1,5 +1,5 @@
 import { writeFile } from "node:fs/promises";
-import { eachLine } from "../evidence/line-reader.ts";
+import { eachLine } from "../util/each-line.ts";
 import type { StartedLab } from "../lab/started-lab.ts";
 import type { ExecStream } from "../runtime/docker-runtime.ts";
 
