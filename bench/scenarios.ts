@@ -89,9 +89,9 @@ for (let round = 1; round <= ROUNDS; round++) {
   fw.push(a.ms);
   for (const st of a.results.flatMap((r) => r.steps)) {
     if (st.probeMs !== undefined && !st.detail.startsWith("dropped by"))
-      overheads.push(st.durationMs - st.probeMs);
+      overheads.push(st.verdictMs! - st.probeMs);
     // From sending to the verdict: the firewall's trace decided, or the client's timeout did.
-    if (st.observed === "timeout" && st.detail.startsWith("dropped by")) drops.push(st.durationMs);
+    if (st.observed === "timeout" && st.detail.startsWith("dropped by")) drops.push(st.verdictMs!);
     else if (st.observed === "timeout") fallbacks++;
   }
   const b = await simpleWay();

@@ -1,9 +1,9 @@
 import { execFile } from "node:child_process";
 import type { StartedLab } from "../lab/started-lab.ts";
 import { conntrackEntryBytes } from "../runtime/host-kernel.ts";
+import { eachLine } from "../util/each-line.ts";
 import type { EventBus } from "./event-bus.ts";
 import type { ConntrackTableEvent } from "./events.ts";
-import { eachLine } from "../util/each-line.ts";
 import { type ConntrackEntry, parseConntrackEntry, parseConntrackEvent } from "./parse-conntrack.ts";
 import { type Listener, supervise } from "./supervise.ts";
 

@@ -8,7 +8,12 @@ import { MARKER } from "./markers.ts";
 import { parseKmsgRecord, parseLogLine } from "./parse-log-line.ts";
 
 export interface KernelLogWatch {
-  /** Resolves when the log marker of `token` sent from `sport` reaches the kernel log reader. */
+  /** Whether LOG lines of lab nodes reach the kernel log at all (nf_log_all_netns). */
+  readonly visible: boolean;
+  /**
+   * Resolves when the log marker of `token` sent from `sport` reaches the kernel log reader (at
+   * once when LOG lines cannot reach it: there is nothing to wait for).
+   */
   marker(token: string, sport: number): Promise<void>;
   stop(): Promise<void>;
 }
@@ -121,9 +126,12 @@ export async function watchKernelLog(
       }),
     opts,
   );
+  const visible = sysctl === "already" || sysctl === "enabled";
   return {
+    visible,
     marker: (token, sport) =>
       new Promise((resolve) => {
+        if (!visible) return resolve();
         const key = `${token}:${sport}`;
         markers.set(key, () => {
           markers.delete(key);

@@ -1,7 +1,8 @@
+import { groupsIn } from "../firewall/nflog-groups.ts";
 import type { StartedLab } from "../lab/started-lab.ts";
+import { eachLine } from "../util/each-line.ts";
 import { OWNER, ownerAlive } from "../util/owner.ts";
 import type { EventBus } from "./event-bus.ts";
-import { eachLine } from "../util/each-line.ts";
 import { MARKER } from "./markers.ts";
 import { parseLogLine } from "./parse-log-line.ts";
 import { type Listener, supervise } from "./supervise.ts";
@@ -17,14 +18,6 @@ export interface NflogWatch {
 export async function nflogGroups(lab: StartedLab, node: string): Promise<number[]> {
   const text = (await lab.exec(node, ["fwlab-ruleset", "save"])).stdout;
   return groupsIn(text);
-}
-
-export function groupsIn(ruleset: string): number[] {
-  const groups = new Set<number>();
-  for (const m of ruleset.matchAll(/--nflog-group (\d+)|log (?:prefix "[^"]*" )?group (\d+)/g))
-    groups.add(Number(m[1] ?? m[2]));
-  if (/-j NFLOG(?![^\n]*--nflog-group)/.test(ruleset)) groups.add(0);
-  return [...groups].sort((a, b) => a - b);
 }
 
 const PLUGINS = "/usr/lib/x86_64-linux-gnu/ulogd";

@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import type { RulesetListing } from "../firewall/rule-handles.ts";
 import type { StartedLab } from "../lab/started-lab.ts";
 import type { EventBus } from "./event-bus.ts";
 import { MARKER, type MarkerSender, markerPorts } from "./markers.ts";
@@ -48,8 +49,12 @@ const MARKER_DPORT = 9;
 export interface EveryPacketTrace {
   /** The token the node's log markers carry ("fwlab-sync TOKEN"). */
   readonly token: string;
+  /** The table as an `nft -f` document that replaces it: a ruleset load puts it back with this. */
+  ownTable(): string;
   /** Puts the tracing table back if a ruleset load flushed it, and renumbers rules. */
   refresh(): Promise<void>;
+  /** Numbers trace lines against a ruleset a load read back (no exec). */
+  renumber(listing: RulesetListing): Promise<void>;
   /** Resolves once every trace line of a packet this node saw before the call was published. */
   sync(): Promise<void>;
   /** Waits for the trace of the marker sent from `sport` (a log marker's, say). */
@@ -74,11 +79,11 @@ export async function traceEveryPacket(
 ): Promise<EveryPacketTrace> {
   const token = randomBytes(4).toString("hex");
   let groups: readonly number[] = [];
+  // One transaction: the table is replaced, never absent (no packet goes untraced meanwhile).
+  const ownTable = () =>
+    `table ip ${TRACE_TABLE} {}\ndelete table ip ${TRACE_TABLE}\n${table(token, groups)}\n`;
   const install = async () => {
-    // One transaction: the table is replaced, never absent (no packet goes untraced meanwhile).
-    const r = await lab.exec(node, ["nft", "-f", "-"], {
-      stdin: `table ip ${TRACE_TABLE} {}\ndelete table ip ${TRACE_TABLE}\n${table(token, groups)}\n`,
-    });
+    const r = await lab.exec(node, ["nft", "-f", "-"], { stdin: ownTable() });
     if (r.exitCode !== 0) throw new Error(`[${node}] nft could not add the trace table: ${r.stderr.trim()}`);
   };
   await install();
@@ -128,6 +133,8 @@ export async function traceEveryPacket(
     });
   return {
     token,
+    ownTable,
+    renumber: (listing) => monitor.renumber(listing),
     refresh: async () => {
       const r = await lab.exec(node, ["nft", "list", "table", "ip", TRACE_TABLE]);
       if (r.exitCode !== 0) await install();

@@ -1,12 +1,15 @@
-import { handleKey, type RuleHandles, ruleHandles } from "../firewall/rule-handles.ts";
+import { handleKey, type RuleHandles, type RulesetListing, ruleHandles } from "../firewall/rule-handles.ts";
 import type { StartedLab } from "../lab/started-lab.ts";
-import type { EventBus } from "./event-bus.ts";
 import { eachLine } from "../util/each-line.ts";
+import type { EventBus } from "./event-bus.ts";
 import { parseTraceLine, type TraceLine, type TracePacket } from "./parse-trace.ts";
 
 export interface TraceMonitor {
-  /** Re-reads the ruleset that trace events are numbered against (after a ruleset load). */
-  renumber(): Promise<void>;
+  /**
+   * Numbers trace events against the ruleset now loaded: the listing a load read back, or
+   * (without one) read from the node.
+   */
+  renumber(listing?: RulesetListing): Promise<void>;
   readonly ended: Promise<void>;
   stop(): Promise<void>;
 }

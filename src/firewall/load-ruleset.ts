@@ -1,15 +1,14 @@
 import { resolve } from "node:path";
 import { FwlabError, InputError } from "../errors.ts";
-import type { ExecResult } from "../runtime/exec-result.ts";
+import type { ExecResult, NodeExec } from "../runtime/exec-result.ts";
 import type { Backend } from "../topology/lab-spec.ts";
 import { displayPath } from "../util/display-path.ts";
+import { groupsIn } from "./nflog-groups.ts";
 import { nftFileDocument, type RestoreDocument, restoreFileDocument } from "./restore-document.ts";
+import type { RulesetListing } from "./rule-handles.ts";
 import { readRulesetFile } from "./ruleset-file.ts";
 import { detectRulesetFormat, type RulesetFormat } from "./ruleset-format.ts";
 import { ScriptError, scriptToRestore } from "./script-to-restore.ts";
-
-/** Runs a command inside one node: the only thing the loader needs from a lab. */
-export type NodeExec = (argv: string[], opts?: { stdin?: string }) => Promise<ExecResult>;
 
 export interface LoadedRuleset {
   readonly node: string;
@@ -17,7 +16,22 @@ export interface LoadedRuleset {
   readonly format: RulesetFormat;
   readonly backend: Backend;
   readonly rules: number;
+  /** The NFLOG groups the ruleset logs to. */
+  readonly nflogGroups: readonly number[];
+  /** With `listing`: the node's ruleset as traces are numbered against. */
+  readonly listing?: RulesetListing;
   readonly durationMs: number;
+}
+
+export interface LoadOptions {
+  /** What the user asked for (default: the node's own, else iptables-nft; nft files: nft). */
+  readonly backend?: Backend;
+  /** The node's backend (x-fwlab.backend). */
+  readonly defaultBackend?: Backend;
+  /** fwlab's own nft tables to put back right after the user's ruleset replaced them. */
+  readonly ownTables?: string;
+  /** Also read back the loaded ruleset for numbering trace lines (same exec). */
+  readonly listing?: boolean;
 }
 
 /**
@@ -30,7 +44,7 @@ export async function loadRuleset(
   node: string,
   exec: NodeExec,
   file: string,
-  opts: { backend?: Backend; defaultBackend?: Backend } = {},
+  opts: LoadOptions = {},
 ): Promise<LoadedRuleset> {
   const started = performance.now();
   const path = resolve(file);
@@ -46,8 +60,16 @@ export async function loadRuleset(
     format === "nft" ? "nft" : opts.backend === "nft" || !opts.backend ? "iptables-nft" : opts.backend;
   const doc = toDocument(node, shown, format, text);
 
-  const r = await exec(["fwlab-ruleset", "load", backend], { stdin: doc.text });
+  const own = opts.ownTables ? `#fwlab-own#\n${opts.ownTables}\n` : "";
+  const r = await exec(["fwlab-ruleset", "load", backend, ...(opts.listing ? ["listing"] : [])], {
+    stdin: doc.text + own,
+  });
+  if (r.exitCode === 5)
+    throw new FwlabError(
+      `[${node}] ruleset ${shown} is loaded, but fwlab's trace table could not be put back after it (${r.stderr.trim()}): this run cannot tell drops from timeouts on ${node}`,
+    );
   if (r.exitCode !== 0) throw loadError(node, shown, text, doc, backend, r);
+  const [nft, iptablesSave] = r.stdout.split("#fwlab#\n");
   return {
     node,
     file: path,
@@ -55,6 +77,8 @@ export async function loadRuleset(
     backend,
     rules:
       format === "nft" ? countNftRules(text) : doc.text.split("\n").filter((l) => l.startsWith("-A ")).length,
+    nflogGroups: groupsIn(doc.text),
+    listing: opts.listing ? { nft: nft ?? "", iptablesSave: iptablesSave ?? "" } : undefined,
     durationMs: performance.now() - started,
   };
 }

@@ -10,6 +10,12 @@ export interface HandledRule {
 
 export type RuleHandles = ReadonlyMap<string, HandledRule>;
 
+/** What a node's ruleset is numbered from: `nft -a list ruleset` and `iptables-nft-save`. */
+export interface RulesetListing {
+  readonly nft: string;
+  readonly iptablesSave: string;
+}
+
 export const handleKey = (family: string, table: string, chain: string, handle: number): string =>
   `${family} ${table} ${chain} ${handle}`;
 

@@ -1,9 +1,8 @@
 import { FwlabError } from "../errors.ts";
-import { type LoadedRuleset, loadRuleset } from "../firewall/load-ruleset.ts";
+import { type LoadedRuleset, type LoadOptions, loadRuleset } from "../firewall/load-ruleset.ts";
 import type { DockerRuntime, ExecOptions, ExecStream, TtySession } from "../runtime/docker-runtime.ts";
-import type { ExecResult } from "../runtime/exec-result.ts";
+import type { ExecResult, NodeExec } from "../runtime/exec-result.ts";
 import { namespacePackets, runInNetns, spawnInNetns } from "../runtime/host-netns.ts";
-import type { Backend } from "../topology/lab-spec.ts";
 import { hint } from "../util/did-you-mean.ts";
 import { labNodes } from "./find-lab.ts";
 import type { LabNode } from "./lab-node.ts";
@@ -119,8 +118,15 @@ export class StartedLab implements AsyncDisposable {
     if (r.exitCode !== 0) throw new FwlabError(`[${node}] sysctl -w ${key}=${value}: ${r.stderr.trim()}`);
   }
 
-  /** Loads a ruleset file into a firewall node, all or nothing (see firewall/load-ruleset.ts). */
-  async loadRuleset(node: string, file: string, opts: { backend?: Backend } = {}): Promise<LoadedRuleset> {
+  /**
+   * Loads a ruleset file into a firewall node, all or nothing (see firewall/load-ruleset.ts);
+   * `via` runs the loader (the node's probe agent, say) instead of a docker exec.
+   */
+  async loadRuleset(
+    node: string,
+    file: string,
+    opts: Omit<LoadOptions, "defaultBackend"> & { via?: NodeExec } = {},
+  ): Promise<LoadedRuleset> {
     const n = this.node(node);
     if (!n.firewall) {
       throw new FwlabError(
@@ -128,8 +134,8 @@ export class StartedLab implements AsyncDisposable {
         2,
       );
     }
-    return loadRuleset(node, (argv, o) => this.runtime.exec(n.container, argv, o), file, {
-      backend: opts.backend,
+    return loadRuleset(node, opts.via ?? ((argv, o) => this.runtime.exec(n.container, argv, o)), file, {
+      ...opts,
       defaultBackend: n.backend,
     });
   }

@@ -1,6 +1,7 @@
-import { eachLine } from "../util/each-line.ts";
 import type { StartedLab } from "../lab/started-lab.ts";
 import type { ExecStream } from "../runtime/docker-runtime.ts";
+import type { NodeExec } from "../runtime/exec-result.ts";
+import { eachLine } from "../util/each-line.ts";
 import type { Verdict } from "./verdict.ts";
 
 /** A connection or datagram flow the agent announces before its first packet leaves. */
@@ -112,3 +113,16 @@ export class ProbeAgent {
     return this.stream.stop();
   }
 }
+
+/** A NodeExec through a node's agent: a line each way instead of a docker exec. */
+export const agentExec =
+  (agent: () => Promise<ProbeAgent>): NodeExec =>
+  async (argv, opts = {}) => {
+    const r = await (await agent()).run("exec", { argv, stdin: opts.stdin });
+    return {
+      exitCode: typeof r.facts?.code === "number" ? r.facts.code : -1,
+      stdout: String(r.facts?.stdout ?? ""),
+      stderr: String(r.facts?.stderr ?? (r.verdict === "ok" ? "" : r.detail)),
+      durationMs: r.durationMs,
+    };
+  };

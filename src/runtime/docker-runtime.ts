@@ -308,9 +308,11 @@ export class DockerRuntime {
     let stopping: Promise<void> | undefined;
     const stop = () => {
       stopping ??= (async () => {
-        // SIGTERM, then let the command flush and exit (tcpdump writes its last packets and its
-        // counts then); cut the stream only if it does not end within 2 s.
-        if (pid !== undefined) await this.exec(id, ["kill", String(pid)]).catch(() => {});
+        // The end of its input ends the command: its watchdog sends SIGTERM (a command reading
+        // stdin itself ends at its end), it flushes and exits (tcpdump writes its last packets
+        // and its counts then), and its last output still comes back. No docker exec to kill
+        // it; the stream is cut only if it does not end within 2 s.
+        stream.end();
         await Promise.race([ended, new Promise((r) => setTimeout(r, 2000).unref())]);
         stream.destroy();
       })();

@@ -5,3 +5,9 @@ export interface ExecResult {
   readonly stderr: string;
   readonly durationMs: number;
 }
+
+/**
+ * Runs a command inside one node: through the engine (`docker exec`, ~43 ms), or through the
+ * node's probe agent (a line each way, ~1 ms) where one runs.
+ */
+export type NodeExec = (argv: string[], opts?: { stdin?: string }) => Promise<ExecResult>;

@@ -2,16 +2,21 @@ import { type ConntrackWatch, watchConntrack } from "../evidence/conntrack-sourc
 import type { EventBus } from "../evidence/event-bus.ts";
 import type { KernelLogWatch } from "../evidence/kernel-log-source.ts";
 import { type MarkerSender, markerPorts, within } from "../evidence/markers.ts";
-import { groupsIn, type NflogWatch, watchNflog } from "../evidence/nflog-source.ts";
+import { type NflogWatch, watchNflog } from "../evidence/nflog-source.ts";
 import { type EveryPacketTrace, traceEveryPacket } from "../evidence/trace-every-packet.ts";
+import type { LoadedRuleset } from "../firewall/load-ruleset.ts";
+import { groupsIn } from "../firewall/nflog-groups.ts";
+import { parseSave, type SavedTable } from "../firewall/parse-save.ts";
 import type { StartedLab } from "../lab/started-lab.ts";
+import type { NodeExec } from "../runtime/exec-result.ts";
+import { Coalesced } from "../util/coalesced.ts";
 import { WindowCapture } from "./window-capture.ts";
 
 /** How long a step waits for an evidence stream to catch up before saying it could not. */
 export const CATCH_UP_MS = 15_000;
 
 /** A node's commands, through whatever is cheapest (its probe agent). */
-export type NodeRunner = (node: string, argv: string[]) => Promise<{ stdout: string }>;
+export type NodeRunner = (node: string) => NodeExec;
 
 /**
  * A lab's evidence listeners for a whole run: conntrack, a capture and a packet trace per
@@ -22,6 +27,8 @@ export type NodeRunner = (node: string, argv: string[]) => Promise<{ stdout: str
 export class LabWatchers {
   private nflog = new Map<string, { groups: string; watch: NflogWatch }>();
   private readonly logPorts = markerPorts.cycle("logs");
+  /** Every firewall's rules and counters; steps side by side share reads. */
+  readonly counters = new Coalesced(() => this.readCounters());
 
   private constructor(
     private readonly lab: StartedLab,
@@ -59,12 +66,29 @@ export class LabWatchers {
     );
   }
 
-  /** After a ruleset load: NFLOG groups may have changed, trace lines are renumbered. */
+  /** fwlab's own tables in a firewall node, for a ruleset load to put back (see fwlab-ruleset). */
+  ownTables(node: string): string | undefined {
+    return this.traces.get(node)?.ownTable();
+  }
+
+  /**
+   * After a load that put fwlab's tables back and read the ruleset back (the cheap path: no
+   * exec unless the NFLOG groups changed): trace lines renumbered, NFLOG listeners followed.
+   */
+  async rulesetLoaded(node: string, loaded: Pick<LoadedRuleset, "listing" | "nflogGroups">): Promise<void> {
+    const trace = this.traces.get(node);
+    if (!trace) return;
+    await (loaded.listing ? trace.renumber(loaded.listing) : trace.refresh());
+    await this.followNflogGroups(node, trace, loaded.nflogGroups);
+  }
+
+  /** After changes made some other way: trace table checked, lines renumbered, NFLOG followed. */
   async rulesetsChanged(): Promise<void> {
     await Promise.all(
       [...this.traces].map(async ([node, trace]) => {
         await trace.refresh();
-        await this.followNflogGroups(node, trace);
+        const save = await this.run(node)(["fwlab-ruleset", "save"]);
+        await this.followNflogGroups(node, trace, groupsIn(save.stdout));
       }),
     );
   }
@@ -96,8 +120,11 @@ export class LabWatchers {
   }
 
   /** (Re)starts a node's NFLOG listeners only when the groups its ruleset uses changed. */
-  private async followNflogGroups(node: string, trace: EveryPacketTrace): Promise<void> {
-    const groups = groupsIn((await this.run(node, ["fwlab-ruleset", "save"])).stdout);
+  private async followNflogGroups(
+    node: string,
+    trace: EveryPacketTrace,
+    groups: readonly number[],
+  ): Promise<void> {
     const use = groups.length ? groups : [0];
     const key = use.join(",");
     const cur = this.nflog.get(node);
@@ -107,6 +134,17 @@ export class LabWatchers {
       this.nflog.set(node, { groups: key, watch });
     }
     await trace.logGroups(use);
+  }
+
+  private async readCounters(): Promise<Map<string, SavedTable[]>> {
+    const out = new Map<string, SavedTable[]>();
+    await Promise.all(
+      [...this.traces.keys()].map(async (n) => {
+        const r = await this.run(n)(["fwlab-ruleset", "save"]);
+        out.set(n, parseSave(r.stdout)); // an nft ruleset has no iptables tables: []
+      }),
+    );
+    return out;
   }
 
   async stop(): Promise<void> {

@@ -4,10 +4,10 @@ import { conntrackTable } from "../evidence/conntrack-source.ts";
 import { type CounterDelta, counterDeltas } from "../evidence/counters.ts";
 import type { ConntrackChangeEvent, EvidenceEvent, PacketLogEvent, TraceEvent } from "../evidence/events.ts";
 import type { ConntrackEntry } from "../evidence/parse-conntrack.ts";
-import { parseSave, type SavedTable } from "../firewall/parse-save.ts";
 import type { StartedLab } from "../lab/started-lab.ts";
 import { probeKind } from "../probes/index.ts";
 import type { ProbeAgent } from "../probes/probe-agent.ts";
+import type { NodeExec } from "../runtime/exec-result.ts";
 import { checkEvidence, tableAt } from "./check-evidence.ts";
 import { decidingRule } from "./explain.ts";
 import { type FlowVerdicts, packetOf } from "./flow-verdicts.ts";
@@ -26,6 +26,8 @@ export interface StepContext {
   readonly watchers: LabWatchers;
   readonly signal?: AbortSignal;
   agent(node: string): Promise<ProbeAgent>;
+  /** A node's commands through its agent. */
+  exec(node: string): NodeExec;
   path(p: string): string;
   /** What the firewalls' traces say about probes' flows (absent: probes wait out timeouts). */
   readonly flows?: FlowVerdicts;
@@ -56,7 +58,8 @@ export async function runProbeStep(
   const ports = ctx.sourcePorts();
   const raced = ctx.flows && probe.watchesFlows(step);
   const waitMs = raced ? Math.max(timeoutMs, ANSWER_LIMIT_MS) : timeoutMs;
-  const before = await readAllCounters(ctx);
+  const stepT0 = performance.now();
+  const before = await ctx.watchers.counters.any();
   const startedAt = Date.now();
   const t0 = performance.now();
   const { result: r, flows } = await raceProbe({
@@ -71,9 +74,9 @@ export async function runProbeStep(
     syncTraces: () => ctx.watchers.syncTraces(),
     signal: ctx.signal,
   });
-  const durationMs = performance.now() - t0;
+  const verdictMs = performance.now() - t0;
   const caughtUp = await settle(ctx, step);
-  const after = await readAllCounters(ctx);
+  const after = await ctx.watchers.counters.fresh(caughtUp.readFrom);
   const counters: Record<string, CounterDelta[]> = {};
   for (const [node, tables] of after) {
     counters[node] = counterDeltas(before.get(node) ?? [], tables).filter((d) => d.packets !== 0);
@@ -136,7 +139,8 @@ export async function runProbeStep(
     reason,
     detail: r.detail,
     why: step.why,
-    durationMs,
+    durationMs: performance.now() - stepT0,
+    verdictMs,
     probeMs: r.durationMs,
     checks,
     evidence: { logs, conntrack, counters, seenFrom, trace },
@@ -152,8 +156,12 @@ export async function runProbeStep(
  * of its own (markers.ts), not a guess of how long a busy machine takes. Says what could not be
  * caught up with, and when the step ended.
  */
-async function settle(ctx: StepContext, step: ProbeStep): Promise<{ at: number; missing: string[] }> {
+async function settle(
+  ctx: StepContext,
+  step: ProbeStep,
+): Promise<{ at: number; readFrom: number; missing: string[] }> {
   const at = Date.now();
+  const readFrom = performance.now();
   const ev = step.evidence;
   const logNodes = new Set([
     ...(ev?.log ?? []).map((l) => l.node),
@@ -172,7 +180,7 @@ async function settle(ctx: StepContext, step: ProbeStep): Promise<{ at: number; 
         missing.push(`[${n}] its conntrack events did not catch up within ${CATCH_UP_MS / 1000} s`);
     }),
   ]);
-  return { at, missing };
+  return { at, readFrom, missing };
 }
 
 /** A traced packet between a probe's node and its target (probes without a known flow). */
@@ -190,9 +198,12 @@ export async function runLoadStep(ctx: StepContext, step: LoadStep, index: numbe
   try {
     const r = await ctx.lab.loadRuleset(step.load.node, ctx.path(step.load.file), {
       backend: step.load.backend,
+      via: ctx.exec(step.load.node),
+      ownTables: ctx.watchers.ownTables(step.load.node),
+      listing: true,
     });
     detail = `loaded ${r.rules} rules (${r.format}, ${r.backend})`;
-    await ctx.watchers.rulesetsChanged();
+    await ctx.watchers.rulesetLoaded(step.load.node, r);
   } catch (err) {
     observed = "fails";
     detail = (err as Error).message;
@@ -222,7 +233,7 @@ export async function runLoadStep(ctx: StepContext, step: LoadStep, index: numbe
 export async function runExecStep(ctx: StepContext, step: ExecStep, index: number): Promise<StepResult> {
   const startedAt = Date.now();
   const t0 = performance.now();
-  const r = await ctx.lab.exec(step.exec.node, step.exec.command);
+  const r = await ctx.exec(step.exec.node)(step.exec.command);
   const observed = r.exitCode === 0 ? "succeeds" : "fails";
   const expected = step.expect ?? "succeeds";
   const detail = `exit ${r.exitCode}${r.stderr.trim() ? `: ${r.stderr.trim()}` : ""}${r.stdout.trim() ? ` | ${r.stdout.trim().slice(0, 300)}` : ""}`;
@@ -262,18 +273,6 @@ export function resolveTarget(lab: StartedLab, from: string, target: string): st
   const mine = lab.node(from).addresses;
   const shared = Object.keys(node.addresses).find((n) => n in mine);
   return shared ? node.addresses[shared]! : Object.values(node.addresses)[0]!;
-}
-
-async function readAllCounters(ctx: StepContext): Promise<Map<string, SavedTable[]>> {
-  const out = new Map<string, SavedTable[]>();
-  await Promise.all(
-    ctx.firewalls.map(async (n) => {
-      // Through the node's probe agent: a docker exec per read would cost ~43 ms, twice a step.
-      const r = await (await ctx.agent(n)).run("exec", { argv: ["fwlab-ruleset", "save"] });
-      out.set(n, parseSave(String(r.facts?.stdout ?? ""))); // an nft ruleset has no iptables tables: []
-    }),
-  );
-  return out;
 }
 
 /** A failed step leaves what the firewall knew: rules with counters, conntrack, log lines, pcap. */

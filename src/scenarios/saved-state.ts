@@ -1,5 +1,8 @@
 import { TRACE_TABLE } from "../evidence/trace-every-packet.ts";
+import type { LoadedRuleset } from "../firewall/load-ruleset.ts";
+import { groupsIn } from "../firewall/nflog-groups.ts";
 import type { StartedLab } from "../lab/started-lab.ts";
+import type { NodeExec } from "../runtime/exec-result.ts";
 import { OWNER, ownerAlive } from "../util/owner.ts";
 import type { Progress } from "../util/progress.ts";
 import type { LoadedScenario } from "./read-scenario-file.ts";
@@ -22,15 +25,23 @@ interface Journal {
   readonly sysctls: SavedState["sysctls"];
 }
 
-/** Reads what the scenario will change, and writes it to each firewall's journal. */
+/**
+ * Reads what the scenario will change, and writes it to each firewall's journal (sysctls of
+ * other nodes go to the first firewall's). `exec` runs the commands (the nodes' agents). Rulesets
+ * an earlier scenario of the run left in place (`kept`) are still the ones to put back.
+ */
 export async function saveState(
   lab: StartedLab,
   firewalls: readonly string[],
   s: LoadedScenario,
+  exec: (node: string) => NodeExec = (node) => (argv, o) => lab.exec(node, argv, o),
+  kept: SavedState["rulesets"] = [],
 ): Promise<SavedState> {
   const rulesets = await Promise.all(
     firewalls.map(async (node) => {
-      const r = await lab.exec(node, [
+      const k = kept.find((x) => x.node === node);
+      if (k) return k;
+      const r = await exec(node)([
         "sh",
         "-c",
         "cat /run/fwlab/active.backend 2>/dev/null || echo iptables-nft; echo ---; cat /run/fwlab/active.rules 2>/dev/null",
@@ -52,15 +63,16 @@ export async function saveState(
     if (!sysctls.some((x) => x.node === node && x.key === key))
       sysctls.push({ node, key, value: await lab.getSysctl(node, key) });
   }
+  const others = sysctls.filter((x) => !firewalls.includes(x.node));
   await Promise.all(
-    rulesets.map((ruleset) => {
+    rulesets.map((ruleset, i) => {
       const journal: Journal = {
         owner: OWNER,
         started: new Date().toISOString(),
         ruleset,
-        sysctls: sysctls.filter((x) => x.node === ruleset.node),
+        sysctls: [...sysctls.filter((x) => x.node === ruleset.node), ...(i === 0 ? others : [])],
       };
-      return lab.exec(ruleset.node, ["sh", "-c", `mkdir -p /run/fwlab && cat > ${JOURNAL}`], {
+      return exec(ruleset.node)(["sh", "-c", `mkdir -p /run/fwlab && cat > ${JOURNAL}`], {
         stdin: JSON.stringify(journal),
       });
     }),
@@ -69,23 +81,53 @@ export async function saveState(
 }
 
 /**
- * Puts rulesets and sysctls back and closes the journals. Returns what could not be put back,
- * one line each (a journal stays where its ruleset or sysctl was not restored: the next run tries
- * again).
+ * Puts rulesets and sysctls back and closes the journals. Says what could not be put back, one
+ * line each (a journal stays where its ruleset or sysctl was not restored: the next run tries
+ * again), and, with `ownTables`, each reloaded ruleset as traces are numbered against.
  */
-export async function restoreState(lab: StartedLab, saved: SavedState): Promise<string[]> {
+export async function restoreState(
+  lab: StartedLab,
+  saved: SavedState,
+  opts: {
+    exec?: (node: string) => NodeExec;
+    ownTables?: (node: string) => string | undefined;
+    /** Nodes whose ruleset is left as it is (the next scenario replaces it): returned as `kept`. */
+    keep?: ReadonlySet<string>;
+  } = {},
+): Promise<{
+  problems: string[];
+  listings: Map<string, Pick<LoadedRuleset, "listing" | "nflogGroups">>;
+  kept: SavedState["rulesets"];
+}> {
+  const exec =
+    opts.exec ??
+    ((node: string): NodeExec =>
+      (argv, o) =>
+        lab.exec(node, argv, o));
   const failed = new Set<string>();
   const problems: string[] = [];
+  const listings = new Map<string, Pick<LoadedRuleset, "listing" | "nflogGroups">>();
   const fail = (node: string, what: string) => {
     failed.add(node);
     problems.push(`[${node}] could not put back ${what}`);
   };
+  const kept = saved.rulesets.filter((r) => opts.keep?.has(r.node));
   await Promise.all(
     saved.rulesets.map(async (r) => {
-      const res = await lab
-        .exec(r.node, ["fwlab-ruleset", "load", r.backend], { stdin: r.rules })
-        .catch((err: Error) => ({ exitCode: -1, stderr: err.message }));
-      if (res.exitCode !== 0) fail(r.node, `its ruleset: ${res.stderr.trim()}`);
+      if (kept.includes(r)) return;
+      const own = opts.ownTables?.(r.node);
+      const res = await exec(r.node)(["fwlab-ruleset", "load", r.backend, ...(own ? ["listing"] : [])], {
+        stdin: own
+          ? `${r.rules}${r.rules.endsWith("\n") || !r.rules ? "" : "\n"}#fwlab-own#\n${own}\n`
+          : r.rules,
+      }).catch((err: Error) => ({ exitCode: -1, stdout: "", stderr: err.message }));
+      if (res.exitCode !== 0) return fail(r.node, `its ruleset: ${res.stderr.trim()}`);
+      if (!own) return;
+      const [nft, iptablesSave] = res.stdout.split("#fwlab#\n");
+      listings.set(r.node, {
+        listing: { nft: nft ?? "", iptablesSave: iptablesSave ?? "" },
+        nflogGroups: groupsIn(r.rules),
+      });
     }),
   );
   // The same way they were set: from the host side in the node's namespace (/proc/sys is
@@ -95,16 +137,15 @@ export async function restoreState(lab: StartedLab, saved: SavedState): Promise<
       .setSysctl(s.node, s.key, s.value)
       .catch((err: Error) => fail(s.node, `${s.key}=${s.value}: ${err.message}`));
   }
+  // A kept ruleset's journal stays: after a crash, the next run puts that ruleset back.
   await Promise.all(
     saved.rulesets
-      .filter((r) => !failed.has(r.node))
+      .filter((r) => !failed.has(r.node) && !kept.includes(r))
       .map((r) =>
-        lab
-          .exec(r.node, ["rm", "-f", JOURNAL])
-          .catch((err: Error) => fail(r.node, `(journal) ${err.message}`)),
+        exec(r.node)(["rm", "-f", JOURNAL]).catch((err: Error) => fail(r.node, `(journal) ${err.message}`)),
       ),
   );
-  return problems;
+  return { problems, listings, kept };
 }
 
 /**
@@ -124,7 +165,7 @@ export async function recoverDeadRun(lab: StartedLab, progress: Progress): Promi
       continue;
     }
     if (ownerAlive(journal.owner)) continue;
-    const problems = await restoreState(lab, { rulesets: [journal.ruleset], sysctls: journal.sysctls });
+    const { problems } = await restoreState(lab, { rulesets: [journal.ruleset], sysctls: journal.sysctls });
     await lab.exec(n.name, ["sh", "-c", `nft delete table ip ${TRACE_TABLE} 2>/dev/null; true`]);
     const msg = problems.length
       ? `[${n.name}] a run that died (${journal.owner}) left changes behind; ${problems.join("; ")}`

@@ -32,7 +32,10 @@ export interface StepResult {
   readonly reason?: string;
   readonly detail: string;
   readonly why?: string;
+  /** The whole step's wall time, ms: the probe, and reading and checking its evidence. */
   readonly durationMs: number;
+  /** From asking the node's agent to the verdict, ms (probe steps): fwlab's side of the probe. */
+  readonly verdictMs?: number;
   /** Time the probe took inside the node, ms (probe steps). */
   readonly probeMs?: number;
   readonly checks: readonly Check[];

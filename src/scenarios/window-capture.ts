@@ -1,7 +1,7 @@
 import { writeFile } from "node:fs/promises";
-import { eachLine } from "../util/each-line.ts";
 import type { StartedLab } from "../lab/started-lab.ts";
 import type { ExecStream } from "../runtime/docker-runtime.ts";
+import { eachLine } from "../util/each-line.ts";
 
 const LIMIT = 64 * 1024 * 1024;
 

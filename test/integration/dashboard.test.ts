@@ -173,7 +173,9 @@ describe("the dashboard server", () => {
     );
     expect(failed).toEqual([]);
     expect(got.find((m) => m.kind === "run-done")).toMatchObject({ passed: true });
-    const losses = got.flatMap((m) => (m.kind === "events" ? m.events : [])).filter((e) => e.kind === "loss");
+    const losses = got
+      .flatMap((m) => (m.kind === "events" ? m.events : []))
+      .flatMap((e) => (e.kind === "loss" ? [`${e.source}: ${e.reason}`] : []));
     expect(losses).toEqual([]);
   });
 });
