@@ -6,10 +6,13 @@ import type { LabSpec } from "../src/topology/lab-spec.ts";
  * The engine's own floor for a lab: the same containers (image, command, environment,
  * capabilities, sysctls) created and started in parallel through the API, on no network and
  * with no readiness, then removed in parallel. What no tool starting these containers on this
- * engine can beat; `up` and `down` are measured against it in the same run.
+ * engine can beat; `up` and `down` are measured against it in the same run. Two floors: on
+ * Docker's `none` network (a libnetwork sandbox per container), and with networking disabled
+ * (an own namespace with loopback only: how fwlab creates nodes since it halved the floor).
  */
 export async function engineFloor(
   spec: LabSpec,
+  opts: { networkDisabled: boolean },
   docker = new Docker(),
 ): Promise<{ upMs: number; downMs: number }> {
   const prefix = `floor${process.pid}`;
@@ -25,7 +28,12 @@ export async function engineFloor(
         // No links will come: the init must not wait for them.
         Env: Object.entries({ ...c.env, FWLAB_IFACES: "" }).map(([k, v]) => `${k}=${v}`),
         Labels: { "fwlab.bench": "floor" },
-        HostConfig: { CapAdd: c.capAdd, Sysctls: c.sysctls, NetworkMode: "none" },
+        HostConfig: {
+          CapAdd: c.capAdd,
+          Sysctls: c.sysctls,
+          ...(opts.networkDisabled ? {} : { NetworkMode: "none" }),
+        },
+        NetworkDisabled: opts.networkDisabled,
       });
       await created.start();
       return created.id;

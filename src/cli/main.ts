@@ -1,37 +1,62 @@
 #!/usr/bin/env node
+import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { Command } from "commander";
 import { FwlabError } from "../errors.ts";
 import { fileProblem } from "../topology/input-file.ts";
 import { displayPath } from "../util/display-path.ts";
-import { demoCommand } from "./commands/demo.ts";
-import { doctorCommand } from "./commands/doctor.ts";
-import { evidenceCommands } from "./commands/evidence.ts";
-import { imagesCommand } from "./commands/images.ts";
-import { lifecycleCommands } from "./commands/lifecycle.ts";
-import { nodeCommands } from "./commands/node.ts";
-import { runCommand } from "./commands/run.ts";
-import { serveCommand } from "./commands/serve.ts";
+
+type Register = (program: Command) => void;
+
+declare const FWLAB_VERSION: string | undefined;
+/** The package's version: put in by the bundle (scripts/build-cli.mjs), read from package.json under tsx. */
+const VERSION =
+  typeof FWLAB_VERSION === "string"
+    ? FWLAB_VERSION
+    : (
+        JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
+          version: string;
+        }
+      ).version;
+
+// Each command's module loads only when that command runs (a bundle chunk each: `fwlab status`
+// loads no web server, YAML parser or schema library); help and unknown names load them all.
+const lifecycle = () => import("./commands/lifecycle.ts").then((m): Register => m.lifecycleCommands);
+const node = () => import("./commands/node.ts").then((m): Register => m.nodeCommands);
+const evidence = () => import("./commands/evidence.ts").then((m): Register => m.evidenceCommands);
+const COMMANDS: Record<string, () => Promise<Register>> = {
+  up: lifecycle,
+  down: lifecycle,
+  status: lifecycle,
+  exec: node,
+  load: node,
+  rules: node,
+  logs: evidence,
+  conntrack: evidence,
+  counters: evidence,
+  trace: evidence,
+  capture: evidence,
+  run: () => import("./commands/run.ts").then((m): Register => m.runCommand),
+  serve: () => import("./commands/serve.ts").then((m): Register => m.serveCommand),
+  images: () => import("./commands/images.ts").then((m): Register => m.imagesCommand),
+  doctor: () => import("./commands/doctor.ts").then((m): Register => m.doctorCommand),
+  demo: () => import("./commands/demo.ts").then((m): Register => m.demoCommand),
+};
 
 const program = new Command("fwlab")
   .description("a firewall testbed: real containers, a real ruleset, real packets")
+  .version(VERSION)
   .showHelpAfterError()
   .exitOverride((err) => {
     // Usage errors are invalid input: exit 2, like every other input error.
     process.exit(err.exitCode === 0 ? 0 : 2);
   });
 
-for (const register of [
-  lifecycleCommands,
-  nodeCommands,
-  runCommand,
-  serveCommand,
-  evidenceCommands,
-  imagesCommand,
-  doctorCommand,
-  demoCommand,
-])
-  register(program);
+const named = process.argv.slice(2).find((a) => !a.startsWith("-"));
+const versionOnly = !named && process.argv.slice(2).every((a) => a === "-V" || a === "--version");
+const wanted =
+  named && COMMANDS[named] ? [COMMANDS[named]] : versionOnly ? [] : [...new Set(Object.values(COMMANDS))];
+for (const register of await Promise.all(wanted.map((load) => load()))) register(program);
 
 try {
   await program.parseAsync(process.argv);

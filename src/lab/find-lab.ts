@@ -20,18 +20,35 @@ export async function listLabs(runtime: DockerRuntime): Promise<Map<string, Cont
  * else "fwlab" (the default lab's name).
  */
 export async function resolveLabName(runtime: DockerRuntime, name?: string): Promise<string> {
-  if (name) return name;
-  if (process.env.FWLAB_NAME) return process.env.FWLAB_NAME;
-  const labs = [...(await listLabs(runtime)).keys()];
-  if (labs.length === 1) return labs[0]!;
-  if (labs.length > 1 && !labs.includes("fwlab")) {
-    throw new FwlabError(`several labs are running (${labs.join(", ")}); say which with --name`, 2);
+  return (await findLab(runtime, name)).name;
+}
+
+/**
+ * The lab a command means, with its containers, from one listing: the one named, else
+ * FWLAB_NAME, else the only lab there is, else "fwlab" (the default lab's name).
+ */
+export async function findLab(
+  runtime: DockerRuntime,
+  name?: string,
+): Promise<{ name: string; containers: ContainerInfo[] }> {
+  const labs = await listLabs(runtime);
+  const pick = (n: string) => ({ name: n, containers: labs.get(n) ?? [] });
+  if (name) return pick(name);
+  if (process.env.FWLAB_NAME) return pick(process.env.FWLAB_NAME);
+  const names = [...labs.keys()];
+  if (names.length === 1) return pick(names[0]!);
+  if (names.length > 1 && !names.includes("fwlab")) {
+    throw new FwlabError(`several labs are running (${names.join(", ")}); say which with --name`, 2);
   }
-  return "fwlab";
+  return pick("fwlab");
 }
 
 export async function labNodes(runtime: DockerRuntime, lab: string): Promise<LabNode[]> {
-  const containers = await runtime.listContainers({ [LABEL.lab]: lab });
+  return nodesOf(await runtime.listContainers({ [LABEL.lab]: lab }));
+}
+
+/** A lab's nodes from its containers (listed by label). */
+export function nodesOf(containers: readonly ContainerInfo[]): LabNode[] {
   return containers
     .map((c) => ({
       name: c.labels[LABEL.node] ?? c.name,
@@ -43,6 +60,8 @@ export async function labNodes(runtime: DockerRuntime, lab: string): Promise<Lab
       image: c.image,
       state: c.state,
       addresses: parseAddresses(c.labels[LABEL.addresses] ?? ""),
+      created: c.created,
+      readyBy: c.created + Number(c.labels[LABEL.readyTimeout] ?? 120) + 10,
     }))
     .sort((a, b) => a.name.localeCompare(b.name));
 }

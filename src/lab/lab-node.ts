@@ -13,6 +13,9 @@ export interface LabNode {
   readonly state: string;
   /** network name (as in the lab file) → IPv4 address */
   readonly addresses: Readonly<Record<string, string>>;
+  /** When its container was created, and by when its services answer (seconds since the epoch). */
+  readonly created: number;
+  readonly readyBy: number;
 }
 
 export const containerName = (lab: string, node: string): string => `${lab}-${node}`;

@@ -14,12 +14,26 @@ export interface LabStatus {
 }
 
 export async function labStatus(runtime: DockerRuntime, lab: string): Promise<LabStatus> {
-  const nodes = await Promise.all(
-    (await labNodes(runtime, lab)).map(async (n) => {
+  return statusOf(runtime, lab, await labNodes(runtime, lab));
+}
+
+/**
+ * Whether each running node's init said "fwlab-ready": read from its output up to the time it
+ * had to say so (a busy DNS server's query log after that never pushes the line out of reach),
+ * every node at once.
+ */
+export async function statusOf(
+  runtime: DockerRuntime,
+  lab: string,
+  nodes: readonly LabNode[],
+): Promise<LabStatus> {
+  const status = await Promise.all(
+    nodes.map(async (n) => {
       const ready =
-        n.state === "running" && (await runtime.logs(n.container, 1000)).split("\n").includes("fwlab-ready");
+        n.state === "running" &&
+        (await runtime.logs(n.container, { until: n.readyBy })).split("\n").includes("fwlab-ready");
       return { ...n, ready };
     }),
   );
-  return { lab, ready: nodes.length > 0 && nodes.every((n) => n.ready), nodes };
+  return { lab, ready: status.length > 0 && status.every((n) => n.ready), nodes: status };
 }

@@ -22,6 +22,10 @@ export function nodeContainer(lab: LabSpec, node: NodeSpec, readyTimeoutS: numbe
       FWLAB_GATEWAY: node.gateway ?? "",
       FWLAB_ROUTES: node.routes.map((r) => `${r.to}=${r.via}`).join(" "),
       FWLAB_DNS: node.dns.join(" "),
+      // "web=10.0.2.80 web.lab=10.0.2.80 ...": the init writes them into /etc/hosts.
+      FWLAB_HOSTS: hostsEntries(lab)
+        .map((h) => h.replace(":", "="))
+        .join(" "),
       FWLAB_DOMAIN: lab.domain,
       FWLAB_READY_TIMEOUT: String(readyTimeoutS),
     },
@@ -33,6 +37,7 @@ export function nodeContainer(lab: LabSpec, node: NodeSpec, readyTimeoutS: numbe
       [LABEL.file]: lab.file,
       [LABEL.firewall]: String(node.firewall),
       [LABEL.backend]: node.backend,
+      [LABEL.readyTimeout]: String(readyTimeoutS),
       [LABEL.addresses]: formatAddresses(
         Object.fromEntries(node.interfaces.map((i) => [i.network, i.address])),
       ),
@@ -44,7 +49,6 @@ export function nodeContainer(lab: LabSpec, node: NodeSpec, readyTimeoutS: numbe
       "net.ipv6.conf.default.disable_ipv6": "1",
       ...node.sysctls,
     },
-    extraHosts: hostsEntries(lab),
   };
 }
 

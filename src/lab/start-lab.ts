@@ -4,6 +4,7 @@ import { allowLabBridges } from "../runtime/host-firewall.ts";
 import {
   bridgeDevice,
   createBridges,
+  type LabBridge,
   linkQueue,
   listBridges,
   macFor,
@@ -27,7 +28,17 @@ export interface StartLabOptions {
   /** How long a node's services may take to answer (default 30 s). */
   readonly readyTimeoutMs?: number;
   readonly runtime?: DockerRuntime;
+  /** Where the time went, stage by stage (ms from the call): for `fwlab up --timings`. */
+  readonly timings?: (stage: StartStage, ms: number) => void;
 }
+
+/**
+ * Stages of `up`, in the order they end: checks (what runs, images, subnets), bridges (and the
+ * host rules), created (the last container), started (the last one), linked (its veths), ready
+ * (the last node's services answer), loaded (rulesets). Starts overlap: a node gets ready while
+ * others start.
+ */
+export type StartStage = "checks" | "bridges" | "created" | "started" | "linked" | "ready" | "loaded";
 
 /**
  * Starts a lab from a lab file and returns once every node's service answers (DNS answers a
@@ -44,6 +55,7 @@ export async function startLabSpec(spec: LabSpec, opts: StartLabOptions = {}): P
   const progress = opts.progress ?? silent;
   const runtime = opts.runtime ?? (await DockerRuntime.connect());
   const started = performance.now();
+  const stage = (s: StartStage) => opts.timings?.(s, performance.now() - started);
 
   const existing = await labStatus(runtime, spec.name);
   if (existing.nodes.length > 0) {
@@ -58,9 +70,11 @@ export async function startLabSpec(spec: LabSpec, opts: StartLabOptions = {}): P
     );
   }
   // Bridges without containers can be left too (a kill before the containers were made).
-  await removeLab(runtime, spec.name);
-  await checkImages(runtime, spec);
-  await checkSubnets(spec);
+  const [bridgesNow] = await Promise.all([listBridges(), checkImages(runtime, spec)]);
+  if (existing.nodes.length > 0 || bridgesNow.some((b) => b.lab === spec.name))
+    await removeLab(runtime, spec.name);
+  checkSubnets(spec, bridgesNow);
+  stage("checks");
 
   const readyTimeoutMs = opts.readyTimeoutMs ?? 30_000;
   progress(`Starting lab ${spec.name}: ${spec.networks.length} networks, ${spec.nodes.length} nodes ...`);
@@ -74,6 +88,10 @@ export async function startLabSpec(spec: LabSpec, opts: StartLabOptions = {}): P
   const ids = spec.nodes.map((n) =>
     runtime.createContainer(nodeContainer(spec, n, Math.ceil(readyTimeoutMs / 1000))),
   );
+  void Promise.all(ids).then(
+    () => stage("created"),
+    () => {},
+  );
   for (const id of ids) id.catch(() => {}); // awaited below; a failure is thrown from there
   const link = linkQueue();
   const ready: Promise<void>[] = [];
@@ -84,6 +102,7 @@ export async function startLabSpec(spec: LabSpec, opts: StartLabOptions = {}): P
       spec.name,
       bridges.map((b) => b.device),
     );
+    stage("bridges");
     // Starts share the engine's CPU: all at once, each takes as long as all of them and every
     // node waits for its links meanwhile. A few at a time, a node is linked and getting ready
     // while the next start. Slow-to-ready roles (daemons to start) go first.
@@ -93,6 +112,7 @@ export async function startLabSpec(spec: LabSpec, opts: StartLabOptions = {}): P
       const t0 = performance.now();
       const id = await ids[i]!;
       const pid = await runtime.startContainer(id);
+      stage("started");
       // The node's init waits for these links, then addresses them and starts its services.
       await link(
         n.interfaces.map((itf) => ({
@@ -103,6 +123,7 @@ export async function startLabSpec(spec: LabSpec, opts: StartLabOptions = {}): P
           mac: macFor(itf.address),
         })),
       );
+      stage("linked");
       const r = waitReady(runtime, spec.name, n, id, t0, readyTimeoutMs, progress, opts.signal);
       r.catch(() => {
         failed = true; // start no more nodes: the lab is removed anyway
@@ -111,12 +132,14 @@ export async function startLabSpec(spec: LabSpec, opts: StartLabOptions = {}): P
     });
     if (opts.signal?.aborted) throw new FwlabError(`lab ${spec.name}: start aborted`, 130);
     await Promise.all(ready);
+    stage("ready");
     const lab = new StartedLab(spec.name, runtime, await labNodes(runtime, spec.name));
     for (const n of spec.nodes) {
       if (!n.ruleset) continue;
       const loaded = await lab.loadRuleset(n.name, n.ruleset, { backend: n.backend });
       progress(`  ${n.name}: loaded ${loaded.rules} rules from ${n.ruleset}`);
     }
+    stage("loaded");
     progress(`Lab ${spec.name} is up in ${seconds(started)}`);
     return lab;
   } catch (err) {
@@ -198,8 +221,8 @@ async function checkImages(runtime: DockerRuntime, spec: LabSpec): Promise<void>
  * would make their evidence ambiguous (the host's kernel log does not say which namespace a
  * LOG line came from; addresses and MACs do). So subnets may not overlap across labs.
  */
-async function checkSubnets(spec: LabSpec): Promise<void> {
-  const others = (await listBridges()).filter((b) => b.lab !== spec.name);
+function checkSubnets(spec: LabSpec, bridges: readonly LabBridge[]): void {
+  const others = bridges.filter((b) => b.lab !== spec.name);
   for (const net of spec.networks) {
     const mine = parseCidr(net.subnet)!;
     const clash = others.find((o) => cidrsOverlap(mine, parseCidr(o.subnet)!));

@@ -1,4 +1,4 @@
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { promisify } from "node:util";
 import { FwlabError } from "../errors.ts";
 
@@ -18,23 +18,11 @@ const run = promisify(execFile);
 const CHAIN = "DOCKER-USER";
 
 export async function allowLabBridges(lab: string, bridges: readonly string[]): Promise<void> {
-  if (!(await chainExists())) return; // dockerd runs without iptables: nothing drops lab frames
-  for (const br of bridges) {
-    await iptables([
-      "-I",
-      CHAIN,
-      "-i",
-      br,
-      "-o",
-      br,
-      "-m",
-      "comment",
-      "--comment",
-      `fwlab:${lab}`,
-      "-j",
-      "ACCEPT",
-    ]);
-  }
+  if (bridges.length === 0 || !(await chainExists())) return; // no iptables: nothing drops lab frames
+  // One iptables-restore for all of them: every iptables process takes the xtables lock.
+  await restore(
+    bridges.map((br) => `-I ${CHAIN} -i ${br} -o ${br} -m comment --comment fwlab:${lab} -j ACCEPT`),
+  );
 }
 
 /** Removes the rules of one lab, or of every lab. Idempotent. */
@@ -50,10 +38,12 @@ export async function removeLabBridgeRules(lab: string | { all: true }): Promise
           ? l.includes(`"fwlab:${lab}"`) || l.includes(` fwlab:${lab} `)
           : l.includes("fwlab:")),
     );
-  for (const rule of mine) {
-    const args = splitRule(rule.replace(/^-A /, "-D "));
-    await iptables(args).catch(() => {}); // removed meanwhile by a parallel `down`
-  }
+  if (mine.length === 0) return 0;
+  // One batch; if a parallel `down` removed one meanwhile (the batch fails), one at a time.
+  const deletes = mine.map((rule) => rule.replace(/^-A /, "-D "));
+  await restore(deletes).catch(async () => {
+    for (const d of deletes) await iptables(splitRule(d)).catch(() => {});
+  });
   return mine.length;
 }
 
@@ -85,6 +75,24 @@ async function iptables(args: string[]): Promise<{ stdout: string }> {
     }
     throw new FwlabError(`host iptables ${args.join(" ")} failed: ${(e.stderr ?? e.message).trim()}`);
   }
+}
+
+/** Applies rules to the host's filter table in one transaction, leaving every other rule as it is. */
+function restore(rules: readonly string[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn("iptables-restore", ["--noflush", "-w", "5"], { stdio: ["pipe", "ignore", "pipe"] });
+    let stderr = "";
+    child.stderr.on("data", (d: Buffer) => {
+      stderr += d.toString();
+    });
+    child.on("error", (err) =>
+      reject(new FwlabError(`the host has no usable iptables-restore (${err.message}); install iptables`)),
+    );
+    child.on("close", (code) =>
+      code === 0 ? resolve() : reject(new FwlabError(`host iptables-restore failed: ${stderr.trim()}`)),
+    );
+    child.stdin.end(`*filter\n${rules.join("\n")}\nCOMMIT\n`);
+  });
 }
 
 /** iptables -S quotes comments with double quotes; split the rule back into argv. */

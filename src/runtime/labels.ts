@@ -8,5 +8,7 @@ export const LABEL = {
   addresses: "fwlab.addresses",
   firewall: "fwlab.firewall",
   backend: "fwlab.backend",
+  /** Seconds the node's services may take to answer: its "fwlab-ready" line comes before then. */
+  readyTimeout: "fwlab.ready-timeout",
   inputs: "fwlab.inputs",
 } as const;

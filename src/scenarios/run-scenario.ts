@@ -45,6 +45,7 @@ export async function runScenario(
   const steps: StepResult[] = [];
   let error: string | undefined;
   const hostSaved: [string, string][] = [];
+  let stepsMs = 0;
   try {
     for (const [key, value] of Object.entries(s.scenario.host?.sysctls ?? {})) {
       hostSaved.push([key, await hostSysctl(key, String(value))]);
@@ -94,7 +95,9 @@ export async function runScenario(
       exec,
       path: s.path,
     };
+    const t1 = performance.now();
     error = await runSteps(s, ctx, run, steps, opts);
+    stepsMs = performance.now() - t1;
   } catch (err) {
     error = (err as Error).message;
   } finally {
@@ -124,6 +127,7 @@ export async function runScenario(
     steps,
     passed: !error && steps.every((x) => x.passed),
     durationMs: performance.now() - t0,
+    stepsMs,
     error,
     ...(incidents.length ? { incidents } : {}),
   };

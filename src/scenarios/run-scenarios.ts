@@ -24,6 +24,8 @@ export interface RunOptions {
   readonly progress?: Progress;
   readonly onStep?: (scenario: LoadedScenario, step: StepResult) => void;
   readonly runtime?: DockerRuntime;
+  /** Every evidence event of the run as it comes (the dashboard's run worker forwards some). */
+  readonly onEvent?: (e: EvidenceEvent) => void;
 }
 
 /**
@@ -41,6 +43,7 @@ export async function runScenarios(
   const bus = new EventBus(200_000);
   const events: EvidenceEvent[] = [];
   bus.subscribe((e) => events.push(e));
+  if (opts.onEvent) bus.subscribe(opts.onEvent);
   const flows = new FlowVerdicts(bus);
   // fwlab's probes bind ports above the kernel's ephemeral range (32768-60999), so no other
   // socket shares them; a random start keeps back-to-back runs off each other's conntrack

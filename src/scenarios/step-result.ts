@@ -52,6 +52,8 @@ export interface ScenarioResult {
   readonly steps: StepResult[];
   readonly passed: boolean;
   readonly durationMs: number;
+  /** Of which its steps (side by side ones once): the rest is loading, setting up, putting back. */
+  readonly stepsMs?: number;
   /** Why the scenario did not run to its end (aborted, a node died, ...). */
   readonly error?: string;
   readonly skipped?: string;

@@ -1,14 +1,27 @@
+import { fork } from "node:child_process";
 import { existsSync, readdirSync } from "node:fs";
 import { join, relative, resolve, sep } from "node:path";
+import { fileURLToPath } from "node:url";
 import { z } from "zod";
+import type { EvidenceEvent } from "../evidence/events.ts";
 import type { DockerRuntime } from "../runtime/docker-runtime.ts";
 import { LABEL } from "../runtime/labels.ts";
 import { readScenarioFile } from "../scenarios/read-scenario-file.ts";
-import { runScenarios } from "../scenarios/run-scenarios.ts";
 import type { ScenarioResult } from "../scenarios/step-result.ts";
 import { projectRoot } from "../util/project-root.ts";
 import { newToken } from "./auth.ts";
 import type { ServerMessage } from "./protocol.ts";
+import type { WorkerMessage, WorkerRequest } from "./run-worker-protocol.ts";
+
+/** What a run needs from the server around it. */
+export interface RunHooks {
+  /** The lab's NFLOG groups are the run's while it runs: the server lets go of them first. */
+  lend(lab: string): Promise<void>;
+  /** ... and takes them back after. */
+  takeBack(lab: string): Promise<void>;
+  /** Evidence the run forwards (its NFLOG lines, losses). */
+  publish(e: EvidenceEvent): void;
+}
 
 export const runBody = z.strictObject({
   file: z.string().regex(/^scenarios\/[\w./-]+\.scenario\.ya?ml$/, "a *.scenario.yml under scenarios/"),
@@ -27,17 +40,20 @@ interface Run {
 
 /**
  * Scenario runs started from the page: each is announced with its steps, each finished step
- * is pushed with its evidence, and failure bundles are served from the run's own folder.
- * One run at a time per lab: two runs loading rulesets into one firewall would judge each
- * other's packets.
+ * is pushed with its evidence, and failure bundles are served from the run's own folder. A run
+ * goes on in a process of its own (run-worker.ts): its probes, traces and counters never hold
+ * up the pages' event stream. One run at a time per lab: two runs loading rulesets into one
+ * firewall would judge each other's packets.
  */
 export class ScenarioRuns {
   private readonly runs = new Map<string, Run>();
   private readonly busy = new Set<string>();
+  private readonly workers = new Set<ReturnType<typeof fork>>();
 
   constructor(
     private readonly runtime: DockerRuntime,
     private readonly send: (m: ServerMessage) => void,
+    private readonly hooks: RunHooks,
   ) {}
 
   /**
@@ -72,34 +88,70 @@ export class ScenarioRuns {
       lab,
       scenarios: [{ name: loaded.scenario.name, steps: loaded.scenario.steps.map((s) => s.name) }],
     });
-    runScenarios([file], {
-      runtime: this.runtime,
-      labName,
-      bundleDir: run.bundleDir,
-      onStep: (s, step) => {
-        // Bundle files by their path under the run's folder: what GET /api/runs/:id/bundle serves.
-        const dir = step.bundle && relative(run.bundleDir, step.bundle);
-        const files = dir ? readdirSync(step.bundle!).map((f) => `${dir}/${f}`) : undefined;
-        this.send({
-          kind: "run-step",
-          id,
-          scenario: s.scenario.name,
-          step: { ...step, bundle: dir },
-          bundleFiles: files,
-        });
-      },
-    })
-      .then((results) => {
-        Object.assign(run, { done: true, results });
-        const error = results.find((r) => r.error)?.error;
-        this.send({ kind: "run-done", id, passed: results.every((r) => r.passed), error });
-      })
-      .catch((err: Error) => {
-        Object.assign(run, { done: true, error: err.message });
-        this.send({ kind: "run-done", id, passed: false, error: err.message });
-      })
-      .finally(() => this.busy.delete(lab));
+    void this.inWorker(id, run, lab, { kind: "run", file, labName, bundleDir: run.bundleDir });
     return id;
+  }
+
+  /** Runs a request in a worker process; the run's messages go to the pages as they come. */
+  private async inWorker(id: string, run: Run, lab: string, req: WorkerRequest): Promise<void> {
+    const finish = (results: ScenarioResult[] | undefined, error?: string) => {
+      if (run.done) return;
+      Object.assign(run, { done: true, results, error });
+      const passed = !error && !!results?.every((r) => r.passed);
+      this.send({ kind: "run-done", id, passed, error: error ?? results?.find((r) => r.error)?.error });
+    };
+    try {
+      await this.hooks.lend(lab);
+      const worker = forkWorker();
+      this.workers.add(worker);
+      worker.on("message", (m: WorkerMessage) => {
+        if (m.kind === "event") this.hooks.publish(m.event);
+        else if (m.kind === "step") this.stepDone(id, run, m.scenario, m.step);
+        else if (m.kind === "done") finish(m.results);
+        else finish(undefined, m.error);
+      });
+      worker.send(req);
+      const code = await new Promise<number | null>((r) => worker.once("exit", r));
+      this.workers.delete(worker);
+      finish(undefined, `the run's process ended (exit ${code}) before the run did`);
+    } catch (err) {
+      finish(undefined, (err as Error).message);
+    } finally {
+      this.busy.delete(lab);
+      await this.hooks.takeBack(lab).catch((err: Error) =>
+        this.hooks.publish({
+          kind: "notice",
+          lab,
+          level: "warn",
+          message: `the dashboard could not follow lab ${lab}'s NFLOG lines again: ${err.message}`,
+          time: Date.now(),
+        }),
+      );
+    }
+  }
+
+  private stepDone(id: string, run: Run, scenario: string, step: ScenarioResult["steps"][number]): void {
+    // Bundle files by their path under the run's folder: what GET /api/runs/:id/bundle serves.
+    const dir = step.bundle && relative(run.bundleDir, step.bundle);
+    const files = dir ? readdirSync(step.bundle!).map((f) => `${dir}/${f}`) : undefined;
+    this.send({ kind: "run-step", id, scenario, step: { ...step, bundle: dir }, bundleFiles: files });
+  }
+
+  /** Stops every run (the server is closing): each ends after its current step. */
+  async close(): Promise<void> {
+    await Promise.all(
+      [...this.workers].map(async (w) => {
+        w.send({ kind: "abort" } satisfies WorkerRequest);
+        const ended = new Promise((r) => w.once("exit", r));
+        if (
+          !(await Promise.race([
+            ended.then(() => true),
+            new Promise((r) => setTimeout(() => r(false), 10_000)),
+          ]))
+        )
+          w.kill("SIGKILL");
+      }),
+    );
   }
 
   get(id: string): Omit<Run, "bundleDir"> | undefined {
@@ -115,4 +167,20 @@ export class ScenarioRuns {
     if (!full.startsWith(run.bundleDir + sep) || !existsSync(full)) return undefined;
     return full;
   }
+}
+
+/**
+ * The run worker: the bundle's own entry (dist/run-worker.mjs) when fwlab runs bundled, else the
+ * TypeScript source through tsx (tests, `npm run` scripts).
+ */
+function forkWorker() {
+  const here = fileURLToPath(import.meta.url);
+  if (here.endsWith(".ts"))
+    return fork(join(projectRoot(), "src/server/run-worker.ts"), [], {
+      execArgv: ["--import", join(projectRoot(), "node_modules/tsx/dist/esm/index.mjs")],
+      stdio: ["ignore", "inherit", "inherit", "ipc"],
+    });
+  return fork(join(projectRoot(), "dist/run-worker.mjs"), [], {
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
+  });
 }

@@ -8,7 +8,7 @@ import { z } from "zod";
 import { conntrackTable, watchConntrack } from "../evidence/conntrack-source.ts";
 import { EventBus } from "../evidence/event-bus.ts";
 import { watchKernelLog } from "../evidence/kernel-log-source.ts";
-import { watchNflog } from "../evidence/nflog-source.ts";
+import { type NflogWatch, watchNflog } from "../evidence/nflog-source.ts";
 import { parseSave } from "../firewall/parse-save.ts";
 import { labNodes, listLabs } from "../lab/find-lab.ts";
 import { StartedLab } from "../lab/started-lab.ts";
@@ -50,16 +50,23 @@ export async function serveDashboard(
   bus.subscribe((e) => coalescer.add(e));
   const watchers: { stop(): Promise<void> }[] = [await watchKernelLog(runtime, bus)];
   // Labs whose evidence is followed, attached once: the timers below must not list containers
-  // several times a second.
+  // several times a second. A lab's NFLOG listeners are lent to a scenario run while it runs.
   const watched = new Map<string, StartedLab>();
+  const nflog = new Map<string, NflogWatch[]>();
+  const lent = new Set<string>();
+  const followNflog = async (lab: StartedLab) => {
+    if (nflog.has(lab.name) || lent.has(lab.name)) return;
+    const firewalls = lab.nodes.filter((x) => x.firewall);
+    nflog.set(lab.name, await Promise.all(firewalls.map((n) => watchNflog(lab, n.name, bus))));
+  };
   const followLabs = async () => {
     for (const [name, containers] of await listLabs(runtime)) {
       if (watched.has(name) || containers.some((c) => c.state !== "running")) continue;
       const lab = await StartedLab.attach(runtime, name);
       watched.set(name, lab);
-      for (const n of lab.nodes.filter((x) => x.firewall)) {
-        watchers.push(await watchConntrack(lab, n.name, bus), await watchNflog(lab, n.name, bus));
-      }
+      for (const n of lab.nodes.filter((x) => x.firewall))
+        watchers.push(await watchConntrack(lab, n.name, bus));
+      await followNflog(lab);
     }
   };
   await followLabs().catch(() => {});
@@ -73,7 +80,19 @@ export async function serveDashboard(
   });
   const lab = async (name: string) => StartedLab.attach(runtime, name);
   // send() is defined with the WebSocket server below; runs only call it once a request came.
-  const runs = new ScenarioRuns(runtime, (m) => send(m));
+  const runs = new ScenarioRuns(runtime, (m) => send(m), {
+    lend: async (lab) => {
+      lent.add(lab);
+      await Promise.all((nflog.get(lab) ?? []).map((w) => w.stop()));
+      nflog.delete(lab);
+    },
+    takeBack: async (lab) => {
+      lent.delete(lab);
+      const l = watched.get(lab);
+      if (l) await followNflog(l);
+    },
+    publish: (e) => bus.publish(e),
+  });
   const wrap = (fn: (req: Request, res: Response) => Promise<unknown>) => (req: Request, res: Response) =>
     fn(req, res).catch((err: Error & { exitCode?: number }) =>
       res.status(err.exitCode === 2 ? 400 : 500).json({ error: err.message }),
@@ -274,10 +293,11 @@ export async function serveDashboard(
     close: async () => {
       clearInterval(timer);
       clearInterval(countersTimer);
+      await runs.close();
       await terminals.close();
       for (const ws of wss.clients) ws.terminate();
       await new Promise((r) => server.close(r));
-      await Promise.all(watchers.map((w) => w.stop().catch(() => {})));
+      await Promise.all([...watchers, ...[...nflog.values()].flat()].map((w) => w.stop().catch(() => {})));
     },
   };
 }

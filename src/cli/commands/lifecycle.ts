@@ -1,8 +1,7 @@
 import type { Command } from "commander";
-import { resolveLabName } from "../../lab/find-lab.ts";
-import { labStatus } from "../../lab/lab-status.ts";
+import { findLab, nodesOf, resolveLabName } from "../../lab/find-lab.ts";
+import { statusOf } from "../../lab/lab-status.ts";
 import { removeLab } from "../../lab/remove-lab.ts";
-import { startLab } from "../../lab/start-lab.ts";
 import { DockerRuntime } from "../../runtime/docker-runtime.ts";
 import { toStderr } from "../../util/progress.ts";
 import { interruptSignal } from "../context.ts";
@@ -17,15 +16,29 @@ export function lifecycleCommands(program: Command): void {
     .argument("[file]", "lab file (Compose format)", DEFAULT_LAB_FILE)
     .option("-n, --name <name>", "lab name (default: x-fwlab.name in the file, else fwlab)")
     .option("--timeout <seconds>", "how long services may take to answer", "30")
-    .action(async (file: string, opts: { name?: string; timeout: string }) => {
+    .option("--timings", "say where the time went: the CLI's own start, then each stage")
+    .action(async (file: string, opts: { name?: string; timeout: string; timings?: boolean }) => {
+      // Milliseconds since the process started: what the CLI itself cost before any work.
+      const cliMs = performance.now();
+      const times: [string, number][] = [];
       const runtime = await DockerRuntime.connect();
+      // The lab file's reader (YAML, schemas) loads only here: down and status need none of it.
+      const { startLab } = await import("../../lab/start-lab.ts");
       const lab = await startLab(file, {
         name: opts.name,
         runtime,
         progress: toStderr,
         signal: interruptSignal(),
         readyTimeoutMs: Number(opts.timeout) * 1000,
+        timings: opts.timings ? (stage, ms) => times.push([stage, ms]) : undefined,
       });
+      if (opts.timings) {
+        // Stages that happen per node (created, started, linked) end with their last node.
+        const last = new Map(times);
+        toStderr(
+          `timings: cli start ${Math.round(cliMs)} ms; then ${[...last].map(([s, ms]) => `${s} ${Math.round(ms)}`).join(", ")} ms`,
+        );
+      }
       // startLab returned: every node answered, no need to ask Docker again.
       console.log(statusTable(lab.nodes.map((n) => ({ ...n, ready: true }))));
     });
@@ -54,7 +67,9 @@ export function lifecycleCommands(program: Command): void {
     .option("--json", "machine-readable output")
     .action(async (opts: { name?: string; json?: boolean }) => {
       const runtime = await DockerRuntime.connect();
-      const status = await labStatus(runtime, await resolveLabName(runtime, opts.name));
+      // One listing finds the lab and its nodes; their outputs are read all at once.
+      const lab = await findLab(runtime, opts.name);
+      const status = await statusOf(runtime, lab.name, nodesOf(lab.containers));
       if (opts.json) return console.log(JSON.stringify(status, null, 2));
       if (status.nodes.length === 0) return console.log(`lab ${status.lab} is not running`);
       console.log(`lab ${status.lab}: ${status.ready ? "ready" : "not ready"}`);

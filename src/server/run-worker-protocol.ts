@@ -1,0 +1,20 @@
+import type { EvidenceEvent } from "../evidence/events.ts";
+import type { ScenarioResult, StepResult } from "../scenarios/step-result.ts";
+
+/** What the dashboard asks its run worker (src/server/run-worker.ts) over the IPC channel. */
+export type WorkerRequest =
+  | {
+      readonly kind: "run";
+      readonly file: string;
+      readonly labName?: string;
+      readonly bundleDir: string;
+    }
+  | { readonly kind: "abort" };
+
+/** What the worker tells the dashboard. */
+export type WorkerMessage =
+  | { readonly kind: "step"; readonly scenario: string; readonly step: StepResult }
+  /** Evidence the dashboard cannot see while the run has it (NFLOG lines), and losses. */
+  | { readonly kind: "event"; readonly event: EvidenceEvent }
+  | { readonly kind: "done"; readonly results: ScenarioResult[] }
+  | { readonly kind: "failed"; readonly error: string };

@@ -1,0 +1,34 @@
+/**
+ * A scenario run started from the dashboard, in a process of its own: its probes, traces,
+ * counters and evidence streams do not share the event loop that feeds the dashboard's pages.
+ * Started by ScenarioRuns (scenario-runs.ts) with Node's IPC channel; one run per process.
+ */
+import { runScenarios } from "../scenarios/run-scenarios.ts";
+import type { WorkerMessage, WorkerRequest } from "./run-worker-protocol.ts";
+
+const send = (m: WorkerMessage) => process.send?.(m);
+const abort = new AbortController();
+// The dashboard went away (its channel closed): the run stops after its current step.
+process.on("disconnect", () => abort.abort());
+
+process.on("message", async (req: WorkerRequest) => {
+  if (req.kind === "abort") return abort.abort();
+  try {
+    const results = await runScenarios([req.file], {
+      labName: req.labName,
+      bundleDir: req.bundleDir,
+      signal: abort.signal,
+      onStep: (s, step) => send({ kind: "step", scenario: s.scenario.name, step }),
+      // The NFLOG lines of the lab are this run's while it runs (a group binds to one listener
+      // per namespace): they go back to the dashboard, with any loss the run meets.
+      onEvent: (event) => {
+        if ((event.kind === "packet-log" && event.source === "NFLOG") || event.kind === "loss")
+          send({ kind: "event", event });
+      },
+    });
+    send({ kind: "done", results });
+  } catch (err) {
+    send({ kind: "failed", error: (err as Error).message });
+  }
+  process.disconnect?.();
+});
