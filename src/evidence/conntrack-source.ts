@@ -1,14 +1,13 @@
-import { execFile } from "node:child_process";
 import type { StartedLab } from "../lab/started-lab.ts";
 import { conntrackEntryBytes } from "../runtime/host-kernel.ts";
-import { eachLine } from "../util/each-line.ts";
+import { ctFrames, parseCtMessages } from "./ctnetlink.ts";
 import type { EventBus } from "./event-bus.ts";
 import type { ConntrackTableEvent } from "./events.ts";
-import { type ConntrackEntry, parseConntrackEntry, parseConntrackEvent } from "./parse-conntrack.ts";
+import { type ConntrackEntry, type ConntrackEventType, parseConntrackEntry } from "./parse-conntrack.ts";
 import { type Listener, supervise } from "./supervise.ts";
 
-// A fake entry fwlab inserts and deletes (no packet is sent): its NEW event proves the listener
-// is live, and, from a port of its own, that every event before it was delivered (a marker).
+// A fake entry fwlab inserts and deletes (no packet is sent): its NEW event, from a port of its
+// own, proves every event before it was delivered (a marker).
 const sentinel = (sport: number) => [
   "-p",
   "udp",
@@ -73,69 +72,101 @@ async function listen(
   markers: ReadonlyMap<number, () => void>,
   opts: { bufferBytes?: number },
 ): Promise<Listener> {
-  // 64 MiB: a burst of 40,000 new flows fits while the reader catches up (bench/events.ts).
-  const buffer = String(opts.bufferBytes ?? 64 * 1024 * 1024);
-  const argv = ["conntrack", "-E", "-o", "timestamp,id,extended", "--buffer-size", buffer];
-  // The host's conntrack in the node's namespace when there is one (a direct pipe keeps up with
-  // a burst); else the node's own through docker exec.
-  const stream = (await hostHasConntrack())
-    ? await lab.streamInNetns(node, argv)
-    : await lab.execStream(node, argv);
+  // The node's own reader (images/common/usr/local/lib/fwlab/ctevents): netlink with a 64 MiB
+  // buffer, the kernel's messages passed on untouched a read at a time, parsed here; no host tool.
+  const stream = await lab.execStream(node, [
+    "/usr/local/lib/fwlab/ctevents",
+    ...(opts.bufferBytes ? [String(opts.bufferBytes)] : []),
+  ]);
   let live!: () => void;
   const isLive = new Promise<void>((r) => {
     live = r;
   });
-  eachLine(stream.stdout, (line) => {
-    const e = parseConntrackEvent(line);
-    if (!e) return;
-    if (isSentinel(e.entry)) {
-      if (e.type === "NEW") markers.get(e.entry.original.sport ?? 0)?.();
-      return live();
-    }
-    bus.publish({
-      kind: "conntrack",
-      lab: lab.name,
-      node,
-      type: e.type,
-      entry: e.entry,
-      kernelTime: e.timeMs,
-      time: Date.now(),
-    });
+  // The entries the table has as far as the events tell: after an overflow, the table the reader
+  // dumps says exactly which NEW and DESTROY events did not come.
+  let known = new Set<number>();
+  let gap = false;
+  stream.stdout.on(
+    "data",
+    ctFrames(({ kind, payload }) => {
+      if (kind === "R") return live();
+      if (kind === "L") return void (gap = true);
+      if (kind === "D") {
+        const now = new Set<number>();
+        for (const m of parseCtMessages(payload, true)) if (m.entry.ctId !== undefined) now.add(m.entry.ctId);
+        if (gap) reportLoss(lab, node, bus, known, now);
+        known = now;
+        gap = false;
+        return;
+      }
+      for (const e of parseCtMessages(payload)) {
+        const id = e.entry.ctId;
+        if (id !== undefined) {
+          if (e.type === "DESTROY") known.delete(id);
+          else known.add(id);
+        }
+        if (isSentinel(e.entry)) {
+          if (e.type === "NEW") markers.get(e.entry.original.sport ?? 0)?.();
+          continue;
+        }
+        bus.publish({
+          kind: "conntrack",
+          lab: lab.name,
+          node,
+          type: e.type as ConntrackEventType,
+          entry: e.entry,
+          kernelTime: e.timeMs,
+          kernelStart: e.startMs,
+          time: Date.now(),
+        });
+      }
+    }),
+  );
+  // Subscribed: since 5.19 the kernel makes events only while someone listens, and from now on
+  // it does (the reader says "ready" once it has joined the groups).
+  let timer: NodeJS.Timeout | undefined;
+  const ended = stream.ended.then(() => "ended" as const);
+  const late = new Promise<"late">((r) => {
+    timer = setTimeout(() => r("late"), 15_000);
   });
-  eachLine(stream.stderr, (line) => {
-    if (/ENOBUFS/.test(line)) {
-      bus.publish({
-        kind: "loss",
-        lab: lab.name,
-        node,
-        source: "conntrack",
-        reason: "conntrack event socket overflowed (ENOBUFS); table re-read",
-        time: Date.now(),
-      });
-      void conntrackTable(lab, node, "resync").then(
-        (t) => bus.publish(t),
-        () => {},
-      );
-    }
-  });
-  for (let i = 0; i < 50; i++) {
-    await lab.exec(node, ["conntrack", "-I", ...sentinel(9), "--timeout", "1"]);
-    const ok = await Promise.race([
-      isLive.then(() => true),
-      new Promise((r) => setTimeout(() => r(false), 100)),
-    ]);
-    if (ok) break;
-    await lab.exec(node, ["conntrack", "-D", ...sentinel(9)]);
+  const why = await Promise.race([isLive.then(() => "ready" as const), ended, late]).finally(() =>
+    clearTimeout(timer),
+  );
+  if (why !== "ready") {
+    await stream.stop();
+    throw new Error(
+      `[${node}] the conntrack event reader ${why === "late" ? "did not start within 15 s" : "ended before it listened"}`,
+    );
   }
-  await lab.exec(node, ["conntrack", "-D", ...sentinel(9)]);
   return { ended: stream.ended, stop: () => stream.stop() };
 }
 
-let hostConntrack: Promise<boolean> | undefined;
-const hostHasConntrack = () =>
-  (hostConntrack ??= new Promise((resolve) =>
-    execFile("conntrack", ["--version"], (err) => resolve(!err && process.getuid?.() === 0)),
-  ));
+/** Publishes what an overflow lost: the table now against the entries the events said it had. */
+function reportLoss(
+  lab: StartedLab,
+  node: string,
+  bus: EventBus,
+  known: ReadonlySet<number>,
+  now: ReadonlySet<number>,
+) {
+  let added = 0;
+  let gone = 0;
+  for (const id of now) if (!known.has(id)) added++;
+  for (const id of known) if (!now.has(id)) gone++;
+  bus.publish({
+    kind: "loss",
+    lab: lab.name,
+    node,
+    source: "conntrack",
+    lost: added + gone,
+    reason: `[${node}] the conntrack event socket overflowed: ${added} NEW and ${gone} DESTROY events were lost (the table compared with what the events said; flows that came and went within the gap, and UPDATE events, cannot be counted); table re-read`,
+    time: Date.now(),
+  });
+  void conntrackTable(lab, node, "resync").then(
+    (t) => bus.publish(t),
+    () => {},
+  );
+}
 
 /** A node's whole conntrack table, its entry count and memory estimate. */
 export async function conntrackTable(

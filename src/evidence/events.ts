@@ -25,8 +25,10 @@ export interface ConntrackChangeEvent extends Origin {
   readonly kind: "conntrack";
   readonly type: ConntrackEventType;
   readonly entry: ConntrackEntry;
-  /** Kernel time of the event, when conntrack printed one. */
+  /** Kernel time of the event, when the kernel gives one (a DESTROY's: its entry's end). */
   readonly kernelTime?: number;
+  /** For a DESTROY, the kernel time its entry began. */
+  readonly kernelStart?: number;
   readonly time: number;
 }
 

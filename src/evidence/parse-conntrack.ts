@@ -31,13 +31,6 @@ export interface ConntrackEntry {
 
 export type ConntrackEventType = "NEW" | "UPDATE" | "DESTROY";
 
-export interface ConntrackEventLine {
-  readonly type: ConntrackEventType;
-  /** Kernel time of the event, in ms since the epoch (with `-o timestamp`). */
-  readonly timeMs?: number;
-  readonly entry: ConntrackEntry;
-}
-
 const PORT_KEYS = new Set(["src", "dst", "sport", "dport"]);
 const ICMP_KEYS = new Set(["src", "dst", "type", "code", "id"]);
 
@@ -104,15 +97,6 @@ export function parseConntrackEntry(line: string): ConntrackEntry | undefined {
     ctId: num("id"),
     nat: { snat: reply.dst !== original.src, dnat: reply.src !== original.dst },
   };
-}
-
-/** Parses a `conntrack -E -o timestamp,id` line: `[1795256054.540710]	 [NEW] ipv4 2 tcp 6 ...`. */
-export function parseConntrackEvent(line: string): ConntrackEventLine | undefined {
-  const m = /^\s*(?:\[(\d+\.\d+)\]\s+)?\[(NEW|UPDATE|DESTROY)\]\s+(.*)$/.exec(line);
-  if (!m) return undefined;
-  const entry = parseConntrackEntry(m[3]!);
-  if (!entry) return undefined;
-  return { type: m[2] as ConntrackEventType, timeMs: m[1] ? Number(m[1]) * 1000 : undefined, entry };
 }
 
 function tuple(t: Record<string, string>): ConntrackTuple {

@@ -47,6 +47,9 @@ export function nodeContainer(lab: LabSpec, node: NodeSpec, readyTimeoutS: numbe
     sysctls: {
       "net.ipv6.conf.all.disable_ipv6": "1",
       "net.ipv6.conf.default.disable_ipv6": "1",
+      // A firewall's conntrack events carry the kernel's own time (a step's evidence is judged
+      // at the step's end, however late a busy machine delivers it).
+      ...(node.firewall ? { "net.netfilter.nf_conntrack_timestamp": "1" } : {}),
       ...node.sysctls,
     },
   };

@@ -2,7 +2,7 @@ import { FwlabError } from "../errors.ts";
 import { type LoadedRuleset, type LoadOptions, loadRuleset } from "../firewall/load-ruleset.ts";
 import type { DockerRuntime, ExecOptions, ExecStream, TtySession } from "../runtime/docker-runtime.ts";
 import type { ExecResult, NodeExec } from "../runtime/exec-result.ts";
-import { namespacePackets, runInNetns, spawnInNetns } from "../runtime/host-netns.ts";
+import { namespacePackets, runInNetns } from "../runtime/host-netns.ts";
 import { hint } from "../util/did-you-mean.ts";
 import { labNodes } from "./find-lab.ts";
 import type { LabNode } from "./lab-node.ts";
@@ -65,14 +65,6 @@ export class StartedLab implements AsyncDisposable {
   /** An interactive shell in a node on a pseudo-terminal (the dashboard's terminal). */
   shell(node: string, size: { cols: number; rows: number }): Promise<TtySession> {
     return this.runtime.execTty(this.node(node).container, ["bash", "-l"], size);
-  }
-
-  /**
-   * Runs a host program in a node's network namespace and streams its output: for high-rate
-   * streams (conntrack events), where `execStream` through dockerd is too slow.
-   */
-  async streamInNetns(node: string, argv: string[]): Promise<ExecStream> {
-    return spawnInNetns(await this.runtime.containerPid(this.node(node).container), argv);
   }
 
   /** Packets in and out of a node's interfaces so far (loopback aside). */

@@ -1,54 +1,5 @@
-import { execFile, spawn } from "node:child_process";
+import { execFile } from "node:child_process";
 import { readFile } from "node:fs/promises";
-import { PassThrough } from "node:stream";
-import type { ExecStream } from "./docker-runtime.ts";
-
-/**
- * Runs a host program inside a container's network namespace (nsenter -t PID -n). For
- * high-rate streams only: a `docker exec` stream passes every byte through dockerd and tops out
- * near 6,000 conntrack events per second here, where a direct pipe carries what the kernel
- * makes (28,000/s in bench/events.ts). The program must be installed on the host.
- */
-export function spawnInNetns(pid: number, argv: string[]): ExecStream {
-  // setpriv --pdeathsig: the program dies with fwlab, even with fwlab killed -9 (nsenter execs
-  // it in the same process, so the parent-death signal holds).
-  const child = spawn("setpriv", ["--pdeathsig", "KILL", "nsenter", "-t", String(pid), "-n", "--", ...argv], {
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  child.stdout.pipe(stdout);
-  child.stderr.pipe(stderr);
-  let code = -1;
-  const ended = new Promise<void>((resolve) => {
-    child.on("close", (c) => {
-      code = c ?? -1;
-      resolve();
-    });
-    child.on("error", (err) => {
-      stderr.write(`nsenter: ${err.message}\n`);
-      resolve();
-    });
-  });
-  let stopping: Promise<void> | undefined;
-  return {
-    stdout,
-    stderr,
-    ended,
-    stop: () => {
-      stopping ??= (async () => {
-        child.kill("SIGTERM");
-        await Promise.race([ended, new Promise((r) => setTimeout(r, 2000).unref())]);
-        child.kill("SIGKILL");
-      })();
-      return stopping;
-    },
-    exitCode: async () => {
-      await ended;
-      return code;
-    },
-  };
-}
 
 /**
  * Runs a host program to completion in a container's network namespace. Used for the node's

@@ -121,26 +121,39 @@ const fmt = (t: Partial<ConntrackTuple>) =>
 
 /**
  * A node's conntrack table at the end of a step: the entries a read right after it found, and
- * the entries its events show alive at `at` (kernel time) that a short timeout expired before the
- * read (a 1-second UDP timeout on a busy machine, say). Both versions of an entry that changed in
- * between are kept: a check for either state holds.
+ * the entries its events show alive at `at` that a short timeout expired before the read (a
+ * 1-second UDP timeout on a busy machine, say). An entry's life runs from its start to its end
+ * as the kernel timed them where it did (DESTROY events carry both), else as the events came.
+ * Both versions of an entry that changed in between are kept: a check for either state holds.
  */
 export function tableAt(
   read: readonly ConntrackEntry[],
   events: readonly ConntrackChangeEvent[],
   at: number,
 ): ConntrackEntry[] {
-  const last = new Map<number, ConntrackChangeEvent>();
+  const lives = new Map<
+    number,
+    { start: number; end?: number; state?: ConntrackChangeEvent; first?: ConntrackChangeEvent }
+  >();
   for (const e of events) {
     const id = e.entry.ctId;
-    if (id === undefined || (e.kernelTime ?? e.time) > at) continue;
-    const prev = last.get(id);
-    if (!prev || (prev.kernelTime ?? prev.time) <= (e.kernelTime ?? e.time)) last.set(id, e);
+    if (id === undefined) continue;
+    const life = lives.get(id) ?? { start: e.time };
+    if (e.type === "DESTROY") {
+      life.end = e.kernelTime ?? e.time;
+      if (e.kernelStart !== undefined) life.start = e.kernelStart;
+    } else {
+      life.first ??= e;
+      if (e.time <= at) life.state = e;
+    }
+    lives.set(id, life);
   }
   const out = [...read];
-  for (const e of last.values()) {
-    const same = read.some((r) => r.ctId === e.entry.ctId && r.state === e.entry.state);
-    if (e.type !== "DESTROY" && !same) out.push(e.entry);
+  for (const life of lives.values()) {
+    const state = life.state ?? life.first;
+    if (!state || life.start > at || (life.end !== undefined && life.end <= at)) continue;
+    if (!read.some((r) => r.ctId === state.entry.ctId && r.state === state.entry.state))
+      out.push(state.entry);
   }
   return out;
 }

@@ -6,7 +6,7 @@
 import { runScenarios } from "../scenarios/run-scenarios.ts";
 import type { WorkerMessage, WorkerRequest } from "./run-worker-protocol.ts";
 
-const send = (m: WorkerMessage) => process.send?.(m);
+const send = (m: WorkerMessage, then?: () => void) => process.send?.(m, undefined, {}, then);
 const abort = new AbortController();
 // The dashboard went away (its channel closed): the run stops after its current step.
 process.on("disconnect", () => abort.abort());
@@ -26,9 +26,9 @@ process.on("message", async (req: WorkerRequest) => {
           send({ kind: "event", event });
       },
     });
-    send({ kind: "done", results });
+    // The last message is on its way before the channel closes (the process then ends).
+    send({ kind: "done", results }, () => process.disconnect?.());
   } catch (err) {
-    send({ kind: "failed", error: (err as Error).message });
+    send({ kind: "failed", error: (err as Error).message }, () => process.disconnect?.());
   }
-  process.disconnect?.();
 });

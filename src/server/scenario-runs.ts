@@ -49,6 +49,8 @@ export class ScenarioRuns {
   private readonly runs = new Map<string, Run>();
   private readonly busy = new Set<string>();
   private readonly workers = new Set<ReturnType<typeof fork>>();
+  /** Per lab, the server taking back what it lent the last run. */
+  private readonly settling = new Map<string, Promise<unknown>>();
 
   constructor(
     private readonly runtime: DockerRuntime,
@@ -92,42 +94,45 @@ export class ScenarioRuns {
     return id;
   }
 
-  /** Runs a request in a worker process; the run's messages go to the pages as they come. */
+  /**
+   * Runs a request in a worker process; the run's messages go to the pages as they come, and
+   * `run-done` once its process has ended (the lab is free for the next run then).
+   */
   private async inWorker(id: string, run: Run, lab: string, req: WorkerRequest): Promise<void> {
-    const finish = (results: ScenarioResult[] | undefined, error?: string) => {
-      if (run.done) return;
-      Object.assign(run, { done: true, results, error });
-      const passed = !error && !!results?.every((r) => r.passed);
-      this.send({ kind: "run-done", id, passed, error: error ?? results?.find((r) => r.error)?.error });
-    };
+    let results: ScenarioResult[] | undefined;
+    let error: string | undefined;
     try {
+      await this.settling.get(lab); // the dashboard taking back the lab's listeners after the last run
       await this.hooks.lend(lab);
       const worker = forkWorker();
       this.workers.add(worker);
       worker.on("message", (m: WorkerMessage) => {
         if (m.kind === "event") this.hooks.publish(m.event);
         else if (m.kind === "step") this.stepDone(id, run, m.scenario, m.step);
-        else if (m.kind === "done") finish(m.results);
-        else finish(undefined, m.error);
+        else if (m.kind === "done") results = m.results;
+        else error = m.error;
       });
       worker.send(req);
       const code = await new Promise<number | null>((r) => worker.once("exit", r));
       this.workers.delete(worker);
-      finish(undefined, `the run's process ended (exit ${code}) before the run did`);
+      if (!results && !error) error = `the run's process ended (exit ${code}) before the run did`;
     } catch (err) {
-      finish(undefined, (err as Error).message);
-    } finally {
-      this.busy.delete(lab);
-      await this.hooks.takeBack(lab).catch((err: Error) =>
-        this.hooks.publish({
-          kind: "notice",
-          lab,
-          level: "warn",
-          message: `the dashboard could not follow lab ${lab}'s NFLOG lines again: ${err.message}`,
-          time: Date.now(),
-        }),
-      );
+      error = (err as Error).message;
     }
+    const settled = this.hooks.takeBack(lab).catch((err: Error) =>
+      this.hooks.publish({
+        kind: "notice",
+        lab,
+        level: "warn",
+        message: `the dashboard could not follow lab ${lab}'s NFLOG lines again: ${err.message}`,
+        time: Date.now(),
+      }),
+    );
+    this.settling.set(lab, settled);
+    Object.assign(run, { done: true, results, error });
+    this.busy.delete(lab);
+    const passed = !error && !!results?.every((r) => r.passed);
+    this.send({ kind: "run-done", id, passed, error: error ?? results?.find((r) => r.error)?.error });
   }
 
   private stepDone(id: string, run: Run, scenario: string, step: ScenarioResult["steps"][number]): void {

@@ -14,6 +14,7 @@ import { labNodes, listLabs } from "../lab/find-lab.ts";
 import { StartedLab } from "../lab/started-lab.ts";
 import type { DockerRuntime } from "../runtime/docker-runtime.ts";
 import { findScenarios } from "../scenarios/find-scenarios.ts";
+import { every } from "../util/every.ts";
 import { projectRoot } from "../util/project-root.ts";
 import { newToken, originAllowed, tokenMatches, tokenOf } from "./auth.ts";
 import { Coalescer } from "./coalescer.ts";
@@ -243,46 +244,67 @@ export async function serveDashboard(
   // Once a second: each node's packets per second, and rule counters so the page can light up
   // the rules being hit.
   const lastPackets = new Map<string, { count: number; at: number }>();
-  const countersTimer = setInterval(async () => {
-    if (wss.clients.size === 0) return;
-    await followLabs().catch(() => {}); // labs started since (a scenario run's own lab)
-    const now = performance.now();
-    for (const [name, l] of watched) {
-      const pps: Record<string, number> = {};
-      for (const n of l.nodes) {
-        const count = await l.packets(n.name).catch(() => undefined);
-        const last = lastPackets.get(`${name}/${n.name}`);
-        if (count === undefined) continue;
-        lastPackets.set(`${name}/${n.name}`, { count, at: now });
-        if (last) pps[n.name] = Math.round(((count - last.count) * 1000) / (now - last.at));
+  const noticeOf = (what: string) => (err: unknown) =>
+    bus.publish({
+      kind: "notice",
+      level: "warn",
+      message: `${what}: ${(err as Error).message}`,
+      time: Date.now(),
+    });
+  const stopCounters = every(
+    1000,
+    async () => {
+      if (wss.clients.size === 0) return;
+      await followLabs().catch(() => {}); // labs started since (a scenario run's own lab)
+      const now = performance.now();
+      for (const [name, l] of watched) {
+        const pps: Record<string, number> = {};
+        for (const n of l.nodes) {
+          const count = await l.packets(n.name).catch(() => undefined);
+          const last = lastPackets.get(`${name}/${n.name}`);
+          if (count === undefined) continue;
+          lastPackets.set(`${name}/${n.name}`, { count, at: now });
+          if (last) pps[n.name] = Math.round(((count - last.count) * 1000) / (now - last.at));
+        }
+        send({ kind: "rates", lab: name, pps });
       }
-      send({ kind: "rates", lab: name, pps });
-    }
-    for (const [name, l] of watched) {
-      for (const n of l.nodes.filter((x) => x.firewall)) {
-        const r = await l.exec(n.name, ["fwlab-ruleset", "save"]).catch(() => undefined);
-        if (r)
-          bus.publish({
-            kind: "counters",
-            lab: name,
-            node: n.name,
-            tables: parseSave(r.stdout),
-            time: Date.now(),
-          });
+      for (const [name, l] of watched) {
+        for (const n of l.nodes.filter((x) => x.firewall)) {
+          const r = await l.exec(n.name, ["fwlab-ruleset", "save"]).catch(() => undefined);
+          if (r)
+            bus.publish({
+              kind: "counters",
+              lab: name,
+              node: n.name,
+              tables: parseSave(r.stdout),
+              time: Date.now(),
+            });
+        }
       }
-    }
-  }, 1000);
-  const timer = setInterval(async () => {
-    const { events, tables, dropped } = coalescer.flush(Date.now());
-    if (dropped) send({ kind: "dropped", count: dropped, reason: "more events than a page can show" });
-    for (const key of tables) {
-      const [l, n] = key.split("/") as [string, string];
-      const followed = watched.get(l);
-      if (followed) events.push(await conntrackTable(followed, n).catch(() => undefined as never));
-    }
-    const out = events.filter(Boolean);
-    if (out.length) send({ kind: "events", events: out });
-  }, 100);
+    },
+    noticeOf("counters and packet rates"),
+  );
+  // Every 100 ms, what came: sent at once. A node whose conntrack changed gets its table read
+  // (one read in flight per node) and sent when it is there: the batch never waits for a read.
+  const reading = new Set<string>();
+  const stopFlush = every(
+    100,
+    () => {
+      const { events, tables, dropped } = coalescer.flush(Date.now());
+      if (dropped) send({ kind: "dropped", count: dropped, reason: "more events than a page can show" });
+      if (events.length) send({ kind: "events", events });
+      for (const key of tables) {
+        const [l, n] = key.split("/") as [string, string];
+        const followed = watched.get(l);
+        if (!followed || reading.has(key)) continue;
+        reading.add(key);
+        conntrackTable(followed, n)
+          .then((t) => send({ kind: "events", events: [t] }), noticeOf(`[${n}] conntrack table`))
+          .finally(() => reading.delete(key));
+      }
+    },
+    noticeOf("event stream"),
+  );
 
   await new Promise<void>((resolve) => server.listen(opts.port, opts.host, resolve));
   const address = server.address() as { port: number };
@@ -291,8 +313,8 @@ export async function serveDashboard(
     url: `http://${shownHost}:${address.port}/?token=${token}`,
     token,
     close: async () => {
-      clearInterval(timer);
-      clearInterval(countersTimer);
+      stopFlush();
+      stopCounters();
       await runs.close();
       await terminals.close();
       for (const ws of wss.clients) ws.terminate();

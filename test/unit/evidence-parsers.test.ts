@@ -1,8 +1,10 @@
+import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { AddressBook } from "../../src/evidence/address-book.ts";
+import { type CtFrame, ctFrames, parseCtMessages } from "../../src/evidence/ctnetlink.ts";
 import { EventBus } from "../../src/evidence/event-bus.ts";
 import type { EvidenceEvent } from "../../src/evidence/events.ts";
-import { parseConntrackEntry, parseConntrackEvent } from "../../src/evidence/parse-conntrack.ts";
+import { parseConntrackEntry } from "../../src/evidence/parse-conntrack.ts";
 import { parseKmsgRecord, parseLogLine } from "../../src/evidence/parse-log-line.ts";
 import { handleKey, ruleHandles } from "../../src/firewall/rule-handles.ts";
 
@@ -67,39 +69,57 @@ describe("parseLogLine", () => {
   });
 });
 
-describe("parseConntrack", () => {
-  it("reads an event with timestamp, extended format and conntrack id", () => {
-    const e = parseConntrackEvent(
-      "[1795256054.540710]	    [NEW] ipv4     2 tcp      6 120 SYN_SENT src=10.0.1.10 dst=10.0.2.80 sport=33618 dport=80 [UNREPLIED] src=10.0.2.80 dst=10.0.1.10 sport=80 dport=33618 id=1158571224",
-    )!;
-    expect(e.type).toBe("NEW");
-    expect(e.timeMs).toBeCloseTo(1795256054540.71, 1);
-    expect(e.entry).toMatchObject({
-      proto: "tcp",
-      state: "SYN_SENT",
+describe("conntrack netlink messages (ctevents)", () => {
+  // Recorded from the default lab's firewall: ctevents' frames while a ping and a TCP connection
+  // crossed fw and the ping's entry was deleted (nf_conntrack_timestamp on).
+  const frames: CtFrame[] = [];
+  ctFrames((f) => frames.push(f))(readFileSync("test/fixtures/ctnetlink/events.bin"));
+  const events = frames.filter((f) => f.kind === "E").flatMap((f) => parseCtMessages(f.payload));
+
+  it("splits the reader's frames: the first table dump, ready, then events", () => {
+    expect(frames.map((f) => f.kind).slice(0, 3)).toEqual(["D", "R", "E"]);
+  });
+  it("reads NEW, UPDATE and DESTROY events with tuples, TCP states, flags and conntrack ids", () => {
+    expect(events.map((e) => [e.type, e.entry.proto, e.entry.state ?? "-"])).toEqual([
+      ["NEW", "icmp", "-"],
+      ["UPDATE", "icmp", "-"],
+      ["NEW", "tcp", "SYN_SENT"],
+      ["UPDATE", "tcp", "SYN_RECV"],
+      ["UPDATE", "tcp", "ESTABLISHED"],
+      ["UPDATE", "tcp", "FIN_WAIT"],
+      ["UPDATE", "tcp", "LAST_ACK"],
+      ["UPDATE", "tcp", "TIME_WAIT"],
+      ["DESTROY", "icmp", "-"],
+    ]);
+    const syn = events[2]!.entry;
+    expect(syn).toMatchObject({
       timeout: 120,
       unreplied: true,
       assured: false,
-      ctId: 1158571224,
+      nat: { snat: false, dnat: false },
     });
-    expect(e.entry.original).toEqual({
+    expect(syn.original).toEqual({
       src: "10.0.1.10",
       dst: "10.0.2.80",
-      sport: 33618,
+      sport: 38596,
       dport: 80,
       type: undefined,
       code: undefined,
       id: undefined,
     });
-    expect(e.entry.reply).toMatchObject({ src: "10.0.2.80", dst: "10.0.1.10", sport: 80, dport: 33618 });
+    expect(syn.reply).toMatchObject({ src: "10.0.2.80", dst: "10.0.1.10", sport: 80, dport: 38596 });
+    expect(events[4]!.entry).toMatchObject({ assured: true, unreplied: false, ctId: syn.ctId });
+    expect(events[0]!.entry.original).toMatchObject({ type: 8, code: 0, id: 62945 });
   });
-  it("keeps the conntrack id apart from the reply tuple when nothing stands between them", () => {
-    const e = parseConntrackEvent(
-      " [UPDATE] ipv4     2 tcp      6 60 SYN_RECV src=10.0.1.10 dst=10.0.2.22 sport=53846 dport=22 src=10.0.2.22 dst=10.0.1.10 sport=22 dport=53846 id=3632218416",
-    )!;
-    expect(e.entry.ctId).toBe(3632218416);
-    expect(e.entry.reply.id).toBeUndefined();
+  it("gives a DESTROY the kernel's times: when its entry began and ended", () => {
+    const d = events.at(-1)!;
+    expect(d.timeMs).toBeCloseTo(1796042025754.68, 1);
+    expect(d.startMs).toBeLessThan(d.timeMs!);
+    expect(d.entry.ctId).toBe(events[0]!.entry.ctId);
   });
+});
+
+describe("parseConntrackEntry", () => {
   it("tells ICMP's id from conntrack's id", () => {
     const e = parseConntrackEntry(
       "ipv4     2 icmp     1 26 src=10.0.1.10 dst=10.0.2.80 type=8 code=0 id=65408 src=10.0.2.80 dst=10.0.1.10 type=0 code=0 id=65408 mark=0 use=1 id=1765944360",
@@ -114,14 +134,6 @@ describe("parseConntrack", () => {
     )!;
     expect(e.nat).toEqual({ snat: true, dnat: false });
     expect(e).toMatchObject({ assured: true, zone: 3, helper: "ftp" });
-  });
-  it("reads a DESTROY event without a timeout", () => {
-    const e = parseConntrackEvent(
-      "[1795256060.000001] [DESTROY] ipv4 2 udp 17 src=10.0.1.10 dst=10.0.2.53 sport=38336 dport=53 src=10.0.2.53 dst=10.0.1.10 sport=53 dport=38336 id=2633663738",
-    )!;
-    expect(e.type).toBe("DESTROY");
-    expect(e.entry.timeout).toBeUndefined();
-    expect(e.entry.original.dport).toBe(53);
   });
 });
 
