@@ -9,7 +9,7 @@ import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import Table from "cli-table3";
 
-const BENCHES = ["lab-lifecycle", "events", "scenarios", "up-50-nodes", "dashboard", "under-load"];
+const BENCHES = ["lab-lifecycle", "cli", "events", "scenarios", "up-50-nodes", "dashboard", "under-load"];
 const failed: string[] = [];
 for (const name of BENCHES) {
   process.stdout.write(`\n=== bench/${name}.ts ===\n`);
@@ -22,14 +22,26 @@ const results = JSON.parse(readFileSync(new URL("./results.json", import.meta.ur
   number
 >;
 const targets: [field: string, what: string, op: "<=" | ">=", target: number][] = [
-  ["up_ratio_vs_compose", "fwlab up (with readiness) / docker-compose up -d", "<=", 0.8],
-  ["down_ratio_vs_compose", "fwlab down / docker-compose down", "<=", 0.6],
+  ["up_ratio_vs_compose", "fwlab up (with readiness) / docker-compose up -d", "<=", 0.5],
+  [
+    "up_ratio_vs_floor",
+    "fwlab up (with readiness) / the engine's floor (same containers, no networks)",
+    "<=",
+    1.2,
+  ],
+  ["down_ratio_vs_compose", "fwlab down / docker-compose down", "<=", 0.4],
+  ["up_50_ratio_vs_floor", "50-node lab up (with readiness) / the engine's floor", "<=", 1.1],
+  ["cli_status_ratio_vs_docker_ps", "fwlab status / docker ps -a", "<=", 3],
+  ["cli_load_ms", "fwlab load as a command (ms)", "<=", 600],
+  ["load_step_ms", "median load step in a scenario (ms)", "<=", 300],
+  ["load_ratio_vs_exec", "load step / a docker exec of iptables-save", "<=", 3],
+  ["scenario_overhead_ms", "a scenario's wall time minus its steps (ms, median)", "<=", 500],
   ["probe_overhead_ms", "time a probe adds beyond its network work (ms)", "<=", 5],
   ["drop_verdict_ms", "sending to timeout for a dropped packet (ms)", "<=", 250],
-  ["pack_speedup_vs_naive", "seed pack: simple way / fwlab", ">=", 5],
+  ["pack_speedup_vs_naive", "seed pack: simple way / fwlab", ">=", 10],
   ["event_p99_ms", "packet to subscriber, LOG/NFLOG/conntrack p99 (ms)", "<=", 100],
-  ["conntrack_events_per_s", "conntrack events parsed per second in a burst", ">=", 20_000],
-  ["up_50_nodes_s", "50-node lab up with readiness (s)", "<=", 12],
+  ["conntrack_events_per_s", "conntrack events delivered per second in a burst", ">=", 20_000],
+  ["ws50_delivery_p99_ms", "dashboard delivery p99, 50 clients during the pack (ms)", "<=", 250],
   ["rss_mb", "peak memory, dashboard streaming a run (MiB)", "<=", 200],
   ["verdict_changes_under_load", "steps whose verdict differs with 5 packs at once (3 rounds)", "<=", 0],
 ];

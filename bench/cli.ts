@@ -1,0 +1,48 @@
+/**
+ * The CLI where a user waits, against the engine's own CLI in the same run: `fwlab status`
+ * against `docker ps -a` (target: within 3x), `fwlab load` of a ruleset (target <= 600 ms) and
+ * the read-only commands (rules, conntrack, counters), each the median of 7 runs of the bundled
+ * CLI on the default lab.
+ *
+ *   node --import tsx bench/cli.ts [runs]
+ */
+import { DockerRuntime, removeLab, startLab } from "../src/index.ts";
+import { median, ms, saveResults, timed } from "./lib.ts";
+
+const runs = Number(process.argv[2] ?? 7);
+const LAB = "benchcli";
+const runtime = await DockerRuntime.connect();
+await removeLab(runtime, LAB);
+await using _lab = await startLab("docker-compose.yml", { runtime, name: LAB });
+
+const fwlab = (...a: string[]) => timed("bin/fwlab", [...a, "--name", LAB]);
+const series = async (f: () => Promise<number>) => {
+  await f(); // warm: the first run pays for the page cache
+  const xs: number[] = [];
+  for (let i = 0; i < runs; i++) xs.push(await f());
+  return median(xs);
+};
+const dockerPs = await series(() => timed("docker", ["ps", "-a"]));
+const status = await series(() => fwlab("status"));
+const load = await series(() => fwlab("load", "fw", "scenarios/seed-003/states.sh"));
+const rules = await series(() => fwlab("rules", "fw"));
+const conntrack = await series(() => fwlab("conntrack", "fw"));
+const counters = await series(() => fwlab("counters", "fw"));
+
+const statusRatio = status / dockerPs;
+console.log(`\nthe CLI on the default lab, medians of ${runs} runs (bundled CLI)`);
+console.log(`  docker ps -a        ${ms(dockerPs)}`);
+console.log(`  fwlab status        ${ms(status)}  (${statusRatio.toFixed(2)}x docker ps -a; target <= 3)`);
+console.log(`  fwlab load          ${ms(load)}  (target <= 600 ms)`);
+console.log(`  fwlab rules         ${ms(rules)}`);
+console.log(`  fwlab conntrack     ${ms(conntrack)}`);
+console.log(`  fwlab counters      ${ms(counters)}`);
+await saveResults({
+  docker_ps_ms: Math.round(dockerPs),
+  cli_status_ms: Math.round(status),
+  cli_status_ratio_vs_docker_ps: Number(statusRatio.toFixed(2)),
+  cli_load_ms: Math.round(load),
+  cli_rules_ms: Math.round(rules),
+  cli_conntrack_ms: Math.round(conntrack),
+  cli_counters_ms: Math.round(counters),
+});
