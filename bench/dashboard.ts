@@ -96,8 +96,8 @@ const url = await new Promise<string>((resolve, reject) => {
   });
   server.once("exit", () => reject(new Error(`fwlab serve exited: ${err}`)));
 });
-const token = new URL(url).searchParams.get("token")!;
-const base = url.replace(/\/\?token=.*/, "");
+const token = new URL(url).hash.replace("#token=", "");
+const base = url.replace(/\/#token=.*/, "");
 const peakRssMb = () =>
   Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${server.pid}/status`, "utf8"))?.[1] ?? 0) / 1024;
 const idleRssMb = peakRssMb();
@@ -108,7 +108,9 @@ const done = new Map<string, (passed: boolean) => void>();
 const results: { file: string; passed: boolean }[] = [];
 const clients = await Promise.all(
   Array.from({ length: CLIENTS }, async (_, i) => {
-    const ws = new WebSocket(`${base.replace("http", "ws")}/ws?token=${token}`, { origin: base });
+    const ws = new WebSocket(`${base.replace("http", "ws")}/ws`, ["fwlab.v1", `token.${token}`], {
+      origin: base,
+    });
     ws.on("message", (m) => {
       const now = Date.now();
       const msg = JSON.parse(String(m)) as ServerMessage;

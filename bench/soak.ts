@@ -30,8 +30,10 @@ await page.waitForSelector("#nodes tbody tr");
 await page.selectOption("#lab", lab.name);
 
 // A second, plain client records what the server says: losses and dropped batches.
-const base = dash.url.replace(/\/\?token=.*/, "");
-const ws = new WebSocket(`${base.replace("http", "ws")}/ws?token=${dash.token}`, { origin: base });
+const base = dash.url.replace(/\/#token=.*/, "");
+const ws = new WebSocket(`${base.replace("http", "ws")}/ws`, ["fwlab.v1", `token.${dash.token}`], {
+  origin: base,
+});
 const losses: LossEvent[] = [];
 let events = 0;
 let logLines = 0;

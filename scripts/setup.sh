@@ -79,10 +79,9 @@ else
   say "Docker engine: answers ($(docker version --format '{{.Server.Version}}')) after $(took "$t")"
 fi
 
-# Host tools fwlab itself calls: ip (lab bridges and links), iptables (DOCKER-USER rules), and
-# conntrack + nsenter (the evidence stream runs the host's conntrack inside a node's namespace:
-# a direct pipe keeps up with bursts that a docker exec stream cannot).
-for tool in ip:iproute2 iptables:iptables conntrack:conntrack nsenter:util-linux; do
+# Host tools fwlab itself calls: ip (lab bridges and links), iptables (DOCKER-USER rules), nft
+# (the tables that keep the host from answering a lab), nsenter (a node's sysctls).
+for tool in ip:iproute2 iptables:iptables nft:nftables nsenter:util-linux; do
   if ! command -v "${tool%%:*}" >/dev/null 2>&1; then
     is_root && is_debian || die "fwlab needs the ${tool%%:*} command: install ${tool#*:}"
     apt_install "${tool#*:}"

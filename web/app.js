@@ -1,8 +1,15 @@
 // The dashboard page: it renders the server's typed messages (src/server/protocol.ts) and calls
-// its REST API; it never parses tool output. Every request carries the token from the URL.
+// its REST API; it never parses tool output. Every request carries the token in a header.
 import { mountTerminal } from "./terminal.js";
 
-const token = new URLSearchParams(location.search).get("token") ?? "";
+// The printed URL carries the token in its fragment (no request sends a fragment): the page
+// keeps it (this tab only, for reloads) and takes it out of the address bar and history.
+const fromUrl = new URLSearchParams(location.hash.slice(1)).get("token");
+if (fromUrl) {
+  sessionStorage.setItem("fwlab-token", fromUrl);
+  history.replaceState(null, "", location.pathname);
+}
+const token = fromUrl ?? sessionStorage.getItem("fwlab-token") ?? "";
 const api = (path, init = {}) =>
   fetch(path, { ...init, headers: { "content-type": "application/json", authorization: `Bearer ${token}`, ...(init.headers ?? {}) } }).then(async (r) => {
     const body = await r.json();
@@ -173,7 +180,8 @@ function drawLogs() {
 
 let ws;
 function connect() {
-  ws = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws?token=${encodeURIComponent(token)}`);
+  // Browsers cannot set headers on a WebSocket: the token rides in the subprotocol list.
+  ws = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws`, ["fwlab.v1", `token.${token}`]);
   ws.onopen = () => ($("status").textContent = "live");
   ws.onclose = () => {
     $("status").textContent = "disconnected, retrying…";
@@ -304,7 +312,15 @@ function showStep(index) {
   if (msg.bundleFiles?.length) {
     const ul = document.createElement("ul");
     for (const f of msg.bundleFiles) {
-      const a = Object.assign(document.createElement("a"), { textContent: f, target: "_blank", href: `/api/runs/${msg.id}/bundle?path=${encodeURIComponent(f)}&token=${encodeURIComponent(token)}` });
+      // Fetched with the token in its header, saved as a download (never rendered here).
+      const a = Object.assign(document.createElement("a"), { textContent: f, href: "#" });
+      a.addEventListener("click", async (ev) => {
+        ev.preventDefault();
+        const r = await fetch(`/api/runs/${msg.id}/bundle?path=${encodeURIComponent(f)}`, { headers: { authorization: `Bearer ${token}` } });
+        const url = URL.createObjectURL(await r.blob());
+        Object.assign(document.createElement("a"), { href: url, download: f.split("/").pop() }).click();
+        setTimeout(() => URL.revokeObjectURL(url), 10_000);
+      });
       ul.append(Object.assign(document.createElement("li"), {}));
       ul.lastChild.append(a);
     }

@@ -90,7 +90,10 @@ async function listen(
     "data",
     ctFrames(({ kind, payload }) => {
       if (kind === "R") return live();
-      if (kind === "L") return void (gap = true);
+      if (kind === "L") {
+        gap = true;
+        return;
+      }
       if (kind === "D") {
         const now = new Set<number>();
         for (const m of parseCtMessages(payload, true)) if (m.entry.ctId !== undefined) now.add(m.entry.ctId);

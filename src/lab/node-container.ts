@@ -43,6 +43,9 @@ export function nodeContainer(lab: LabSpec, node: NodeSpec, readyTimeoutS: numbe
       ),
     },
     capAdd: [...node.capAdd],
+    privileged: node.privileged,
+    hostNamespaces: { ...node.hostNamespaces },
+    binds: [...node.binds],
     // No IPv6 on lab links unless asked for: no router solicitations or MLD in the evidence.
     sysctls: {
       "net.ipv6.conf.all.disable_ipv6": "1",

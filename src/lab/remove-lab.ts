@@ -1,5 +1,5 @@
 import type { DockerRuntime } from "../runtime/docker-runtime.ts";
-import { removeLabBridgeRules } from "../runtime/host-firewall.ts";
+import { removeHostIsolation, removeLabBridgeRules } from "../runtime/host-firewall.ts";
 import { listBridges, removeBridges } from "../runtime/host-links.ts";
 import { LABEL } from "../runtime/labels.ts";
 
@@ -21,5 +21,7 @@ export async function removeLab(runtime: DockerRuntime, lab: string | { all: tru
   const bridges = await listBridges(typeof lab === "string" ? lab : undefined);
   await removeBridges(bridges);
   await removeLabBridgeRules(lab);
+  // The host's isolation tables stay while any lab bridge is left.
+  if (typeof lab !== "string" || (await listBridges()).length === 0) await removeHostIsolation();
   return { containers: containers.length, networks: bridges.length };
 }

@@ -28,6 +28,8 @@ export interface StartLabOptions {
   /** How long a node's services may take to answer (default 30 s). */
   readonly readyTimeoutMs?: number;
   readonly runtime?: DockerRuntime;
+  /** Let the lab file grant what reaches beyond the lab (`--allow-unsafe`; topology/unsafe-options.ts). */
+  readonly allowUnsafe?: boolean;
   /** Where the time went, stage by stage (ms from the call): for `fwlab up --timings`. */
   readonly timings?: (stage: StartStage, ms: number) => void;
 }
@@ -47,7 +49,7 @@ export type StartStage = "checks" | "bridges" | "created" | "started" | "linked"
  * is removed before it throws.
  */
 export async function startLab(file: string, opts: StartLabOptions = {}): Promise<StartedLab> {
-  const spec = readLabFile(file, { name: opts.name });
+  const spec = readLabFile(file, { name: opts.name, allowUnsafe: opts.allowUnsafe });
   return startLabSpec(spec, opts);
 }
 

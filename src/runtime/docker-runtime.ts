@@ -19,6 +19,10 @@ export interface ContainerCreate {
   readonly labels: Record<string, string>;
   readonly capAdd: string[];
   readonly sysctls: Record<string, string>;
+  /** Only for a lab run with --allow-unsafe (topology/unsafe-options.ts). */
+  readonly privileged?: boolean;
+  readonly hostNamespaces?: Partial<Record<"pid" | "ipc" | "uts" | "userns_mode", "host">>;
+  readonly binds?: readonly string[];
 }
 
 export interface ContainerInfo {
@@ -103,6 +107,12 @@ export class DockerRuntime {
         CapAdd: spec.capAdd,
         Sysctls: spec.sysctls,
         Init: false,
+        Privileged: spec.privileged || undefined,
+        PidMode: spec.hostNamespaces?.pid,
+        IpcMode: spec.hostNamespaces?.ipc,
+        UTSMode: spec.hostNamespaces?.uts,
+        UsernsMode: spec.hostNamespaces?.userns_mode,
+        Binds: spec.binds?.length ? [...spec.binds] : undefined,
       },
       NetworkDisabled: true,
     });

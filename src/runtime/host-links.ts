@@ -51,11 +51,14 @@ export async function createBridges(bridges: readonly LabBridge[]): Promise<void
       `link set dev ${b.device} up`,
     ]),
   );
-  // No IPv4 forwarding from a lab bridge (a node cannot use the host as a router) and no IPv6
-  // at all (no stray router solicitations on the lab's wires).
+  // No IPv4 forwarding from a lab bridge (a node cannot use the host as a router), no ARP answer
+  // for any address (arp_ignore 8: the host's own ones included), and no IPv6 at all (no stray
+  // router solicitations on the lab's wires). fwlab's host tables drop all of it anyway (see
+  // host-firewall.ts): sysctls alone would not hold (an ip_forward toggle resets forwarding).
   await Promise.all(
     bridges.flatMap((b) => [
       writeFile(`/proc/sys/net/ipv4/conf/${b.device}/forwarding`, "0"),
+      writeFile(`/proc/sys/net/ipv4/conf/${b.device}/arp_ignore`, "8"),
       noIpv6(b.device),
     ]),
   );

@@ -34,7 +34,10 @@ export interface LoadedScenario {
  * probes, keys, missing ruleset files and non-firewall ruleset targets are InputErrors naming
  * the file, line and column.
  */
-export function readScenarioFile(file: string, opts: { labName?: string } = {}): LoadedScenario {
+export function readScenarioFile(
+  file: string,
+  opts: { labName?: string; allowUnsafe?: boolean } = {},
+): LoadedScenario {
   const path = resolve(file);
   const text = readInputFile(path, {
     what: "a YAML scenario",
@@ -77,7 +80,10 @@ export function readScenarioFile(file: string, opts: { labName?: string } = {}):
     : join(projectRoot(), "docker-compose.yml");
   // --name renames the default lab (several copies of it can run); other lab files keep theirs.
   const isDefault = labFile === join(projectRoot(), "docker-compose.yml");
-  const lab = readLabFile(labFile, { name: isDefault ? opts.labName : undefined });
+  const lab = readLabFile(labFile, {
+    name: isDefault ? opts.labName : undefined,
+    allowUnsafe: opts.allowUnsafe,
+  });
   const nodes = lab.nodes.map((n) => n.name);
   const node = (name: string, p: Path, key?: string) => {
     const n = lab.nodes.find((x) => x.name === name);

@@ -16,6 +16,8 @@ import type { ScenarioResult, StepResult } from "./step-result.ts";
 
 export interface RunOptions {
   readonly labName?: string;
+  /** Let lab files grant what reaches beyond the lab (`--allow-unsafe`). */
+  readonly allowUnsafe?: boolean;
   readonly signal?: AbortSignal;
   /** Where failure bundles go (default fwlab-results/). */
   readonly bundleDir?: string;
@@ -37,7 +39,9 @@ export async function runScenarios(
   files: readonly string[],
   opts: RunOptions = {},
 ): Promise<ScenarioResult[]> {
-  const loaded = files.map((f) => readScenarioFile(f, { labName: opts.labName }));
+  const loaded = files.map((f) =>
+    readScenarioFile(f, { labName: opts.labName, allowUnsafe: opts.allowUnsafe }),
+  );
   const runtime = opts.runtime ?? (await DockerRuntime.connect());
   const progress = opts.progress ?? silent;
   const bus = new EventBus(200_000);

@@ -52,10 +52,28 @@ export const nodeExtensionSchema = z.strictObject({
     .optional(),
 });
 
+/** A bind mount: "source:target[:ro]" or { type: bind, source, target, read_only }. */
+const volume = z.union([
+  z.string().regex(/^[^:]+:\/[^:]*(:(ro|rw))?$/, 'a volume "SOURCE:/TARGET" or "SOURCE:/TARGET:ro"'),
+  z.strictObject({
+    type: z.literal("bind"),
+    source: z.string(),
+    target: z.string().regex(/^\//, "an absolute path in the node"),
+    read_only: z.boolean().optional(),
+  }),
+]);
+
 export const serviceSchema = z.strictObject({
   image,
   hostname: hostname.optional(),
-  cap_add: z.array(z.string()).optional(),
+  cap_add: z.array(z.string().regex(/^[A-Za-z_]+$/, "a capability name such as NET_ADMIN")).optional(),
+  // Accepted only with --allow-unsafe (see unsafe-options.ts): they reach beyond the lab.
+  privileged: z.boolean().optional(),
+  pid: z.literal("host").optional(),
+  ipc: z.literal("host").optional(),
+  uts: z.literal("host").optional(),
+  userns_mode: z.literal("host").optional(),
+  volumes: z.array(volume).optional(),
   sysctls: sysctls.optional(),
   environment: stringMap.optional(),
   command: z.union([z.string().transform((s) => s.split(/\s+/).filter(Boolean)), z.array(scalar)]).optional(),

@@ -44,6 +44,10 @@ export interface NodeSpec {
   readonly labels: Readonly<Record<string, string>>;
   /** Absolute path of a ruleset loaded when the lab comes up. */
   readonly ruleset?: string;
+  /** Only with --allow-unsafe (topology/unsafe-options.ts). */
+  readonly privileged: boolean;
+  readonly hostNamespaces: Readonly<Partial<Record<"pid" | "ipc" | "uts" | "userns_mode", "host">>>;
+  readonly binds: readonly string[];
 }
 
 export const primaryAddress = (n: NodeSpec): string => n.interfaces[0]?.address ?? "";

@@ -18,6 +18,7 @@ import { cidrContains, cidrsOverlap, isNetworkOrBroadcast, parseCidr, parseIpv4 
 import type { LabSpec, NetworkSpec, NodeSpec } from "./lab-spec.ts";
 import { resolveInProject } from "./project-path.ts";
 import type { Role } from "./roles.ts";
+import { unsafeAsks } from "./unsafe-options.ts";
 import { parseYamlFile } from "./yaml-file.ts";
 
 const NAME = /^[a-z][a-z0-9-]{0,19}$/;
@@ -28,7 +29,7 @@ const MAX_BYTES = 1024 * 1024;
  * Reads and validates a lab file (Compose subset + x-fwlab). Every problem is an InputError
  * naming the file, line and column, and the key path: `lab.yml:12:7: services.fw.x-fwlab.role: ...`.
  */
-export function readLabFile(file: string, opts: { name?: string } = {}): LabSpec {
+export function readLabFile(file: string, opts: { name?: string; allowUnsafe?: boolean } = {}): LabSpec {
   const path = resolve(file);
   const text = readInputFile(path, {
     what: "a YAML lab file",
@@ -43,14 +44,15 @@ export function readLabFile(file: string, opts: { name?: string } = {}): LabSpec
   }
   const parsed = composeSchema.safeParse(data, { reportInput: true });
   if (!parsed.success) throw new InputError(schemaMessage(parsed.error, where));
-  return buildLab(path, parsed.data, where, opts.name);
+  return buildLab(path, parsed.data, where, opts.name, opts.allowUnsafe ?? false);
 }
 
 function buildLab(
   file: string,
   c: ComposeFile,
   where: (p: Path, key?: string) => string,
-  nameOpt?: string,
+  nameOpt: string | undefined,
+  allowUnsafe: boolean,
 ): LabSpec {
   const fail = (p: Path, msg: string, key?: string): never => {
     throw new InputError(`${where(p, key)}${msg}`);
@@ -110,6 +112,14 @@ function buildLab(
         ["services"],
         `node name ${JSON.stringify(node)}: lower-case letters, digits and "-", at most 20`,
         node,
+      );
+    }
+    const unsafe = unsafeAsks(svc);
+    if (unsafe.length && !allowUnsafe) {
+      const first = unsafe[0]!;
+      fail(
+        ["services", node, ...first.key],
+        `${first.what}. A lab file cannot grant this itself: run with --allow-unsafe to allow it${unsafe.length > 1 ? ` (and ${unsafe.length - 1} more such ask${unsafe.length > 2 ? "s" : ""} in "${node}")` : ""}`,
       );
     }
     nodes.push(buildNode(file, node, svc, cidrs, taken, fail));
@@ -227,6 +237,13 @@ function buildNode(
     command: (svc.command ?? []).map(String),
     labels: svc.labels ?? {},
     ruleset,
+    privileged: svc.privileged ?? false,
+    hostNamespaces: Object.fromEntries(
+      (["pid", "ipc", "uts", "userns_mode"] as const).flatMap((k) => (svc[k] ? [[k, svc[k]]] : [])),
+    ),
+    binds: (svc.volumes ?? []).map((v) =>
+      typeof v === "string" ? v : `${v.source}:${v.target}${v.read_only ? ":ro" : ""}`,
+    ),
   };
 }
 
@@ -236,6 +253,8 @@ function schemaMessage(error: z.ZodError, where: (p: Path, key?: string) => stri
   const path = issue.path.filter((p): p is string | number => typeof p !== "symbol");
   if (issue.code === "unrecognized_keys") {
     const key = issue.keys[0]!;
+    if (key === "network_mode" && path[0] === "services")
+      return `${where(path, key)}network_mode is not for lab nodes: fwlab wires every node's networks itself (networks:), and no node shares the host's network, even with --allow-unsafe`;
     const known = knownKeys(path);
     return `${where(path, key)}unknown key "${key}"${hint(key, known)}; fwlab reads ${known.join(", ")} here (see README "Lab files")`;
   }

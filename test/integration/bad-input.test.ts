@@ -121,6 +121,28 @@ const corpus: Case[] = [
     bad("lab-metachar-sysctl.yml"),
     /:9:16: services\.fw\.sysctls\.net\.ipv4\.ip_forward=1 kernel\.panic: a sysctl name/,
   ),
+  // What reaches beyond the lab: refused unless the command line says --allow-unsafe.
+  up(
+    bad("lab-cap-sys-admin.yml"),
+    /:15:26: services\.client\.cap_add\.1: capability SYS_ADMIN reaches beyond the lab; .*run with --allow-unsafe/,
+  ),
+  up(
+    bad("lab-cap-all.yml"),
+    /:15:15: services\.client\.cap_add\.0: capability ALL \(every capability\) reaches beyond the lab/,
+  ),
+  up(
+    bad("lab-privileged.yml"),
+    /:16:17: services\.client\.privileged: privileged gives the node the whole host\. .*--allow-unsafe/,
+  ),
+  up(bad("lab-host-pid.yml"), /:16:10: services\.client\.pid: pid: host shares the host's pid namespace/),
+  up(
+    bad("lab-host-mount.yml"),
+    /:16:15: services\.client\.volumes\.0: volume \/ mounts a host path into the node/,
+  ),
+  up(
+    bad("lab-network-mode-host.yml"),
+    /:16:5: services\.client\.network_mode: network_mode is not for lab nodes/,
+  ),
   // Scenarios: `fwlab run` (every file is checked before any lab starts).
   run(
     bad("scenario-yaml-syntax.scenario.yml"),

@@ -14,7 +14,7 @@ describe("the dashboard server", () => {
     lab = await sharedLab();
     await lab.loadRuleset("fw", "test/fixtures/rulesets/evidence.sh");
     dash = await serveDashboard(await DockerRuntime.connect(), { host: "127.0.0.1", port: 0 });
-    base = dash.url.replace(/\/\?token=.*/, "");
+    base = dash.url.replace(/\/#token=.*/, "");
   });
   afterAll(async () => {
     await dash.close();
@@ -31,15 +31,17 @@ describe("the dashboard server", () => {
   });
 
   it("refuses a WebSocket without the token or from another origin", async () => {
-    const refused = (url: string, origin: string) =>
+    const refused = (url: string, origin: string, protocols: string[] = ["fwlab.v1"]) =>
       new Promise<boolean>((resolve) => {
-        const ws = new WebSocket(url, { origin });
+        const ws = new WebSocket(url, protocols, { origin });
         ws.on("open", () => resolve(false));
         ws.on("error", () => resolve(true));
       });
     const ws = base.replace("http", "ws");
     expect(await refused(`${ws}/ws`, base)).toBe(true);
-    expect(await refused(`${ws}/ws?token=${dash.token}`, "http://evil.example")).toBe(true);
+    expect(await refused(`${ws}/ws`, "http://evil.example", ["fwlab.v1", `token.${dash.token}`])).toBe(true);
+    expect(await refused(`${ws}/ws?token=${dash.token}`, base)).toBe(true); // not in the URL any more
+    expect(await refused(`${ws}/ws`, base, ["fwlab.v1", `token.${dash.token}`])).toBe(false);
   });
 
   it("bound beyond loopback: nothing that runs a command in a node answers without the token", async () => {
@@ -84,7 +86,9 @@ describe("the dashboard server", () => {
   });
 
   it("opens a terminal into a node for a socket with the token, and refuses malformed messages", async () => {
-    const ws = new WebSocket(`${base.replace("http", "ws")}/ws?token=${dash.token}`, { origin: base });
+    const ws = new WebSocket(`${base.replace("http", "ws")}/ws`, ["fwlab.v1", `token.${dash.token}`], {
+      origin: base,
+    });
     const got: ServerMessage[] = [];
     ws.on("message", (m) => got.push(JSON.parse(String(m))));
     await new Promise((r) => ws.once("open", r));
@@ -110,7 +114,9 @@ describe("the dashboard server", () => {
   });
 
   it("streams attributed log lines and conntrack tables as typed messages", async () => {
-    const ws = new WebSocket(`${base.replace("http", "ws")}/ws?token=${dash.token}`, { origin: base });
+    const ws = new WebSocket(`${base.replace("http", "ws")}/ws`, ["fwlab.v1", `token.${dash.token}`], {
+      origin: base,
+    });
     const got: ServerMessage[] = [];
     ws.on("message", (m) => got.push(JSON.parse(String(m))));
     await new Promise((r) => ws.once("open", r));
@@ -153,7 +159,9 @@ describe("the dashboard server", () => {
   });
 
   it("runs seed 003's chains scenario (it switches backend and NFLOG groups) with every step green and no loss", async () => {
-    const ws = new WebSocket(`${base.replace("http", "ws")}/ws?token=${dash.token}`, { origin: base });
+    const ws = new WebSocket(`${base.replace("http", "ws")}/ws`, ["fwlab.v1", `token.${dash.token}`], {
+      origin: base,
+    });
     const got: ServerMessage[] = [];
     ws.on("message", (m) => got.push(JSON.parse(String(m))));
     await new Promise((r) => ws.once("open", r));

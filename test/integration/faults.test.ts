@@ -1,5 +1,4 @@
 import { execFileSync } from "node:child_process";
-import { readlinkSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { watchConntrack } from "../../src/evidence/conntrack-source.ts";
 import { EventBus } from "../../src/evidence/event-bus.ts";

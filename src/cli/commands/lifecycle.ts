@@ -17,31 +17,41 @@ export function lifecycleCommands(program: Command): void {
     .option("-n, --name <name>", "lab name (default: x-fwlab.name in the file, else fwlab)")
     .option("--timeout <seconds>", "how long services may take to answer", "30")
     .option("--timings", "say where the time went: the CLI's own start, then each stage")
-    .action(async (file: string, opts: { name?: string; timeout: string; timings?: boolean }) => {
-      // Milliseconds since the process started: what the CLI itself cost before any work.
-      const cliMs = performance.now();
-      const times: [string, number][] = [];
-      const runtime = await DockerRuntime.connect();
-      // The lab file's reader (YAML, schemas) loads only here: down and status need none of it.
-      const { startLab } = await import("../../lab/start-lab.ts");
-      const lab = await startLab(file, {
-        name: opts.name,
-        runtime,
-        progress: toStderr,
-        signal: interruptSignal(),
-        readyTimeoutMs: Number(opts.timeout) * 1000,
-        timings: opts.timings ? (stage, ms) => times.push([stage, ms]) : undefined,
-      });
-      if (opts.timings) {
-        // Stages that happen per node (created, started, linked) end with their last node.
-        const last = new Map(times);
-        toStderr(
-          `timings: cli start ${Math.round(cliMs)} ms; then ${[...last].map(([s, ms]) => `${s} ${Math.round(ms)}`).join(", ")} ms`,
-        );
-      }
-      // startLab returned: every node answered, no need to ask Docker again.
-      console.log(statusTable(lab.nodes.map((n) => ({ ...n, ready: true }))));
-    });
+    .option(
+      "--allow-unsafe",
+      "let the lab file grant what reaches beyond the lab (capabilities beyond the network ones, privileged, host namespaces, host mounts)",
+    )
+    .action(
+      async (
+        file: string,
+        opts: { name?: string; timeout: string; timings?: boolean; allowUnsafe?: boolean },
+      ) => {
+        // Milliseconds since the process started: what the CLI itself cost before any work.
+        const cliMs = performance.now();
+        const times: [string, number][] = [];
+        const runtime = await DockerRuntime.connect();
+        // The lab file's reader (YAML, schemas) loads only here: down and status need none of it.
+        const { startLab } = await import("../../lab/start-lab.ts");
+        const lab = await startLab(file, {
+          name: opts.name,
+          runtime,
+          progress: toStderr,
+          signal: interruptSignal(),
+          readyTimeoutMs: Number(opts.timeout) * 1000,
+          allowUnsafe: opts.allowUnsafe,
+          timings: opts.timings ? (stage, ms) => times.push([stage, ms]) : undefined,
+        });
+        if (opts.timings) {
+          // Stages that happen per node (created, started, linked) end with their last node.
+          const last = new Map(times);
+          toStderr(
+            `timings: cli start ${Math.round(cliMs)} ms; then ${[...last].map(([s, ms]) => `${s} ${Math.round(ms)}`).join(", ")} ms`,
+          );
+        }
+        // startLab returned: every node answered, no need to ask Docker again.
+        console.log(statusTable(lab.nodes.map((n) => ({ ...n, ready: true }))));
+      },
+    );
 
   program
     .command("down")

@@ -16,10 +16,18 @@ export function runCommand(program: Command): void {
     .option("--junit <file>", "also write a JUnit XML report")
     .option("--bundle-dir <dir>", "where failure bundles go", "fwlab-results")
     .option("--opt-in", "also run scenarios that change the host (optIn: true)")
+    .option("--allow-unsafe", "let lab files grant what reaches beyond the lab (see `fwlab up --help`)")
     .action(
       async (
         path: string,
-        opts: { name?: string; report: string; junit?: string; bundleDir: string; optIn?: boolean },
+        opts: {
+          name?: string;
+          report: string;
+          junit?: string;
+          bundleDir: string;
+          optIn?: boolean;
+          allowUnsafe?: boolean;
+        },
       ) => {
         if (opts.report !== "table" && opts.report !== "json") {
           process.stderr.write(`fwlab: --report takes table or json, not "${opts.report}"\n`);
@@ -32,6 +40,7 @@ export function runCommand(program: Command): void {
           signal,
           bundleDir: opts.bundleDir,
           optIn: opts.optIn,
+          allowUnsafe: opts.allowUnsafe,
           progress: toStderr,
           onStep: (_s, r) =>
             toStderr(`  ${r.passed ? "✓" : "✗"} ${r.name} (expected ${r.expected}, observed ${r.observed})`),

@@ -1,0 +1,97 @@
+import { type ConntrackWatch, watchConntrack } from "../evidence/conntrack-source.ts";
+import type { EventBus } from "../evidence/event-bus.ts";
+import { type NflogWatch, watchNflog } from "../evidence/nflog-source.ts";
+import { listLabs } from "../lab/find-lab.ts";
+import { StartedLab } from "../lab/started-lab.ts";
+import type { DockerRuntime } from "../runtime/docker-runtime.ts";
+
+interface Followed {
+  readonly lab: StartedLab;
+  /** Its containers when it was attached: other ones mean the lab was made again. */
+  readonly containers: string;
+  readonly conntrack: ConntrackWatch[];
+  nflog?: NflogWatch[];
+}
+
+/**
+ * The labs the dashboard follows, and their evidence listeners (conntrack, NFLOG). Labs come and
+ * go while it serves: one that went down is let go of (its listeners stopped on purpose, no loss
+ * reported), one made again (other containers) is followed anew, a new one is picked up. A lab's
+ * NFLOG listeners are lent to a scenario run while it runs (a group binds to one listener).
+ */
+export class LabFollower {
+  private readonly followed = new Map<string, Followed>();
+  private readonly lent = new Set<string>();
+
+  constructor(
+    private readonly runtime: DockerRuntime,
+    private readonly bus: EventBus,
+  ) {}
+
+  /** The labs followed now, attached. */
+  labs(): ReadonlyMap<string, StartedLab> {
+    return new Map([...this.followed].map(([name, f]) => [name, f.lab]));
+  }
+
+  /** Looks at the engine once: lets go of labs that are gone or changed, follows new ones. */
+  async refresh(): Promise<void> {
+    const now = await listLabs(this.runtime);
+    for (const [name, f] of this.followed) {
+      const containers = now.get(name);
+      const same =
+        containers && ids(containers) === f.containers && containers.every((c) => c.state === "running");
+      if (!same) await this.letGo(name);
+    }
+    for (const [name, containers] of now) {
+      if (this.followed.has(name) || containers.some((c) => c.state !== "running")) continue;
+      const lab = await StartedLab.attach(this.runtime, name);
+      const firewalls = lab.nodes.filter((n) => n.firewall);
+      const f: Followed = {
+        lab,
+        containers: ids(containers),
+        conntrack: await Promise.all(firewalls.map((n) => watchConntrack(lab, n.name, this.bus))),
+      };
+      this.followed.set(name, f);
+      await this.followNflog(f);
+    }
+  }
+
+  /** A run takes the lab's NFLOG groups: the dashboard lets go of them first. */
+  async lend(lab: string): Promise<void> {
+    this.lent.add(lab);
+    const f = this.followed.get(lab);
+    await Promise.all((f?.nflog ?? []).map((w) => w.stop()));
+    if (f) f.nflog = undefined;
+  }
+
+  /** ... and takes them back after the run. */
+  async takeBack(lab: string): Promise<void> {
+    this.lent.delete(lab);
+    const f = this.followed.get(lab);
+    if (f) await this.followNflog(f);
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all([...this.followed.keys()].map((name) => this.letGo(name)));
+  }
+
+  private async followNflog(f: Followed): Promise<void> {
+    if (f.nflog || this.lent.has(f.lab.name)) return;
+    const firewalls = f.lab.nodes.filter((x) => x.firewall);
+    f.nflog = await Promise.all(firewalls.map((n) => watchNflog(f.lab, n.name, this.bus)));
+  }
+
+  private async letGo(name: string): Promise<void> {
+    const f = this.followed.get(name);
+    this.followed.delete(name);
+    if (!f) return;
+    // Stopped on purpose: a listener whose lab is gone has nothing left to see.
+    await Promise.allSettled([...f.conntrack, ...(f.nflog ?? [])].map((w) => w.stop()));
+  }
+}
+
+const ids = (containers: readonly { id: string }[]) =>
+  containers
+    .map((c) => c.id)
+    .sort()
+    .join(",");

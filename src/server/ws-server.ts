@@ -1,0 +1,93 @@
+import type { IncomingMessage, Server } from "node:http";
+import type { Duplex } from "node:stream";
+import { type WebSocket, WebSocketServer } from "ws";
+import { hostAllowed, originAllowed, tokenMatches, WS_PROTOCOL, wsToken } from "./auth.ts";
+import { clientMessage, type ServerMessage } from "./protocol.ts";
+import type { Terminals } from "./terminals.ts";
+
+/** The largest message a page may send: a terminal's input is at most 64 KiB. */
+const MAX_PAYLOAD = 256 * 1024;
+
+/**
+ * The dashboard's WebSocket: only `/ws`, with the token in the subprotocol, from the page's own
+ * origin and host. Nothing a client sends can end the server: a refused or broken handshake, a
+ * socket reset mid-way, bad JSON, unknown kinds, oversized messages each end that client at most.
+ */
+export function wsServer(opts: {
+  server: Server;
+  token: string;
+  hosts: ReadonlySet<string>;
+  terminals: Terminals;
+  /** The first message of a socket: the labs, as the page starts from them. */
+  hello(): Promise<ServerMessage>;
+  /** Something went wrong that no client caused (the engine, say): for the server's notices. */
+  onError(what: string, err: unknown): void;
+}): { wss: WebSocketServer; send(msg: ServerMessage): void } {
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: MAX_PAYLOAD,
+    handleProtocols: (offered) => (offered.has(WS_PROTOCOL) ? WS_PROTOCOL : false),
+  });
+  opts.server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    // A client may reset the socket at any moment of the handshake.
+    socket.on("error", () => socket.destroy());
+    const path = (req.url ?? "").split("?")[0];
+    const ok =
+      path === "/ws" &&
+      hostAllowed(req.headers.host, opts.hosts) &&
+      originAllowed(req.headers.origin, req.headers.host) &&
+      tokenMatches(opts.token, wsToken(req.headers));
+    if (!ok) {
+      if (socket.writable)
+        socket.end("HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
+      else socket.destroy();
+      return;
+    }
+    try {
+      wss.handleUpgrade(req, socket, head, (ws) => wss.emit("connection", ws));
+    } catch (err) {
+      socket.destroy();
+      opts.onError("a WebSocket handshake", err);
+    }
+  });
+  const reply = (ws: WebSocket, m: ServerMessage) => {
+    if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(m));
+  };
+  wss.on("connection", (ws: WebSocket) => {
+    ws.on("error", () => ws.terminate()); // e.g. a message over MAX_PAYLOAD
+    ws.on("message", (data, isBinary) => {
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(isBinary ? "" : String(data));
+      } catch {
+        return reply(ws, { kind: "error", reason: "not JSON" });
+      }
+      const msg = clientMessage.safeParse(parsed);
+      if (!msg.success) {
+        const issue = msg.error.issues[0]!;
+        return reply(ws, { kind: "error", reason: `${issue.path.join(".") || "message"}: ${issue.message}` });
+      }
+      opts.terminals.handle(ws, msg.data).catch((err: Error) => {
+        reply(ws, { kind: "error", reason: err.message.split("\n")[0]! });
+      });
+    });
+    ws.on("close", () => {
+      opts.terminals.close(ws).catch((err: unknown) => opts.onError("closing a page's terminals", err));
+    });
+    opts.hello().then(
+      (m) => reply(ws, m),
+      (err: Error) =>
+        reply(ws, { kind: "error", reason: `the labs could not be listed: ${err.message.split("\n")[0]}` }),
+    );
+  });
+  const send = (msg: ServerMessage) => {
+    const text = JSON.stringify(msg);
+    for (const ws of wss.clients) {
+      // A page that cannot keep up loses batches, and is told so.
+      if (ws.bufferedAmount > 8 * 1024 * 1024)
+        reply(ws, { kind: "dropped", count: 1, reason: "the page fell behind" });
+      else if (ws.readyState === ws.OPEN) ws.send(text);
+    }
+  };
+  return { wss, send };
+}
