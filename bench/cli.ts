@@ -6,14 +6,14 @@
  *
  *   node --import tsx bench/cli.ts [runs]
  */
-import { DockerRuntime, removeLab, startLab } from "../src/index.ts";
+import { connectEngine, removeLab, startLab } from "../src/index.ts";
 import { median, ms, saveResults, timed } from "./lib.ts";
 
 const runs = Number(process.argv[2] ?? 7);
 const LAB = "benchcli";
-const runtime = await DockerRuntime.connect();
-await removeLab(runtime, LAB);
-await using _lab = await startLab("docker-compose.yml", { runtime, name: LAB });
+const engine = await connectEngine();
+await removeLab(engine, LAB);
+await using _lab = await startLab("docker-compose.yml", { engine, name: LAB });
 
 const fwlab = (...a: string[]) => timed("bin/fwlab", [...a, "--name", LAB]);
 const series = async (f: () => Promise<number>) => {

@@ -13,7 +13,7 @@ import { readFileSync } from "node:fs";
 import { relative } from "node:path";
 import { chromium } from "playwright-core";
 import WebSocket from "ws";
-import { DockerRuntime, removeLab, startLab } from "../src/index.ts";
+import { connectEngine, removeLab, startLab } from "../src/index.ts";
 import { findScenarios } from "../src/scenarios/find-scenarios.ts";
 import type { ServerMessage } from "../src/server/protocol.ts";
 import { serveDashboard } from "../src/server/serve.ts";
@@ -26,7 +26,7 @@ const pct = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length ? s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]! : Number.NaN;
 };
-const runtime = await DockerRuntime.connect();
+const engine = await connectEngine();
 
 // 1. The page at 10,000 pings a minute.
 let page1: { drawn: number; lagP50: number; lagP99: number; heapMb: number; status: string } = {
@@ -37,9 +37,9 @@ let page1: { drawn: number; lagP50: number; lagP99: number; heapMb: number; stat
   status: "not run",
 };
 if (!process.env.BENCH_CLIENTS_ONLY) {
-  await using lab = await startLab("bench/labs/small.yml", { runtime });
+  await using lab = await startLab("bench/labs/small.yml", { engine });
   await lab.loadRuleset("fw", "bench/labs/events.sh");
-  const dash = await serveDashboard(runtime, { host: "127.0.0.1", port: 0 });
+  const dash = await serveDashboard(engine, { host: "127.0.0.1", port: 0 });
   const browser = await chromium.launch({
     executablePath: "/usr/bin/chromium",
     args: ["--no-sandbox", "--disable-gpu"],
@@ -84,8 +84,8 @@ if (process.env.BENCH_PAGE_ONLY) process.exit(0);
 // 2. 50 clients while the seed pack runs through the dashboard: the real `fwlab serve` process
 // (its peak resident memory is the kernel's VmHWM), scenarios started by POST /api/runs.
 const LAB = "benchdash";
-await removeLab(runtime, LAB);
-await startLab("docker-compose.yml", { runtime, name: LAB });
+await removeLab(engine, LAB);
+await startLab("docker-compose.yml", { engine, name: LAB });
 const server = spawn("bin/fwlab", ["serve", "--port", "0"], { stdio: ["ignore", "ignore", "pipe"] });
 const url = await new Promise<string>((resolve, reject) => {
   let err = "";
@@ -159,8 +159,8 @@ const peak = peakRssMb();
 for (const ws of clients) ws.close();
 server.kill("SIGINT");
 await new Promise((r) => server.once("exit", r));
-await removeLab(runtime, LAB);
-await removeLab(runtime, "seed001");
+await removeLab(engine, LAB);
+await removeLab(engine, "seed001");
 console.log(
   `\n${CLIENTS} clients while the dashboard ran the seed pack (${results.length} scenarios, ${results.filter((r) => !r.passed).length} failed, ${runS.toFixed(1)} s):`,
 );

@@ -15,7 +15,7 @@ import { EventBus } from "../src/evidence/event-bus.ts";
 import type { EvidenceEvent } from "../src/evidence/events.ts";
 import { watchKernelLog } from "../src/evidence/kernel-log-source.ts";
 import { watchNflog } from "../src/evidence/nflog-source.ts";
-import { DockerRuntime, startLab } from "../src/index.ts";
+import { connectEngine, startLab } from "../src/index.ts";
 import { saveResults } from "./lib.ts";
 
 const pings = Number(process.argv[2] ?? 200);
@@ -25,14 +25,14 @@ const pct = (xs: number[], p: number) => {
   return s.length ? s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]! : Number.NaN;
 };
 
-const runtime = await DockerRuntime.connect();
-await using lab = await startLab("bench/labs/small.yml", { runtime });
+const engine = await connectEngine();
+await using lab = await startLab("bench/labs/small.yml", { engine });
 await lab.loadRuleset("fw", "bench/labs/events.sh");
 const bus = new EventBus(100_000);
 const got: { e: EvidenceEvent; at: number }[] = [];
 bus.subscribe((e) => got.push({ e, at: Date.now() }));
 const watches = [
-  await watchKernelLog(runtime, bus),
+  await watchKernelLog(engine, bus),
   await watchNflog(lab, "fw", bus),
   await watchConntrack(lab, "fw", bus),
 ];

@@ -20,12 +20,18 @@ export const median = (xs: number[]): number => {
 
 export const ms = (x: number): string => `${Math.round(x)} ms`;
 
-/** Merges figures into bench/results.json, which `npm run bench` reports. */
+/**
+ * Merges figures into bench/results.json, which `npm run bench` reports. With BENCH_PREFIX set
+ * (bench/remote.ts sets `remote_`), each figure is saved under that prefix: the same benchmark
+ * run against another engine fills another column instead of overwriting the local one.
+ */
 export async function saveResults(figures: Record<string, number | string>): Promise<void> {
   const file = new URL("./results.json", import.meta.url);
   const old = JSON.parse(await readFile(file, "utf8").catch(() => "{}"));
+  const prefix = process.env.BENCH_PREFIX ?? "";
+  const named = Object.fromEntries(Object.entries(figures).map(([k, v]) => [`${prefix}${k}`, v]));
   await writeFile(
     file,
-    `${JSON.stringify({ ...old, ...figures, updated: new Date().toISOString() }, null, 2)}\n`,
+    `${JSON.stringify({ ...old, ...named, updated: new Date().toISOString() }, null, 2)}\n`,
   );
 }

@@ -9,7 +9,16 @@ import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import Table from "cli-table3";
 
-const BENCHES = ["lab-lifecycle", "cli", "events", "scenarios", "up-50-nodes", "dashboard", "under-load"];
+const BENCHES = [
+  "lab-lifecycle",
+  "cli",
+  "events",
+  "scenarios",
+  "up-50-nodes",
+  "dashboard",
+  "under-load",
+  "remote",
+];
 const failed: string[] = [];
 for (const name of BENCHES) {
   process.stdout.write(`\n=== bench/${name}.ts ===\n`);
@@ -45,16 +54,27 @@ const targets: [field: string, what: string, op: "<=" | ">=", target: number][] 
   ["rss_mb", "peak memory, dashboard streaming a run (MiB)", "<=", 200],
   ["verdict_changes_under_load", "steps whose verdict differs with 5 packs at once (3 rounds)", "<=", 0],
 ];
-const table = new Table({ head: ["figure", "what", "value", "target", ""] });
+// The remote column: the same figure against a TCP engine (bench/remote.ts), where measured.
+const REMOTE = new Set([
+  "up_ratio_vs_compose",
+  "probe_overhead_ms",
+  "event_p99_ms",
+  "conntrack_events_per_s",
+]);
+const table = new Table({ head: ["figure", "what", "local", "remote", "target", ""] });
+const verdict = (v: number | undefined, op: string, target: number) =>
+  v === undefined ? "not measured" : (op === "<=" ? v <= target : v >= target) ? "met" : "MISSED";
 for (const [field, what, op, target] of targets) {
   const v = results[field];
-  const met = v !== undefined && (op === "<=" ? v <= target : v >= target);
+  const r = REMOTE.has(field) ? results[`remote_${field}`] : undefined;
+  const met = verdict(v, op, target);
   table.push([
     field,
     what,
     v ?? "—",
+    r ?? "",
     `${op} ${target}`,
-    v === undefined ? "not measured" : met ? "met" : "MISSED",
+    REMOTE.has(field) ? `${met} / remote ${verdict(r, op, target)}` : met,
   ]);
 }
 console.log(`\n${table.toString()}\nall figures: bench/results.json (${results.updated})`);

@@ -9,17 +9,17 @@
 import { chromium } from "playwright-core";
 import WebSocket from "ws";
 import type { LossEvent } from "../src/evidence/events.ts";
-import { DockerRuntime, startLab } from "../src/index.ts";
+import { connectEngine, startLab } from "../src/index.ts";
 import type { ServerMessage } from "../src/server/protocol.ts";
 import { serveDashboard } from "../src/server/serve.ts";
 import { saveResults } from "./lib.ts";
 
 const MINUTES = Number(process.env.SOAK_MINUTES ?? 30);
 const mb = (b: number) => Number((b / 2 ** 20).toFixed(1));
-const runtime = await DockerRuntime.connect();
-await using lab = await startLab("bench/labs/small.yml", { runtime });
+const engine = await connectEngine();
+await using lab = await startLab("bench/labs/small.yml", { engine });
 await lab.loadRuleset("fw", "bench/labs/events.sh");
-const dash = await serveDashboard(runtime, { host: "127.0.0.1", port: 0 });
+const dash = await serveDashboard(engine, { host: "127.0.0.1", port: 0 });
 const browser = await chromium.launch({
   executablePath: "/usr/bin/chromium",
   args: ["--no-sandbox", "--disable-gpu"],

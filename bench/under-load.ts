@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { removeLab } from "../src/index.ts";
-import { DockerRuntime } from "../src/runtime/docker-runtime.ts";
+import { connectEngine } from "../src/runtime/engine.ts";
 import { findScenarios } from "../src/scenarios/find-scenarios.ts";
 import { runScenarios } from "../src/scenarios/run-scenarios.ts";
 import type { ScenarioResult } from "../src/scenarios/step-result.ts";
@@ -21,16 +21,16 @@ import { median, saveResults } from "./lib.ts";
 const COPIES = 5;
 const ROUNDS = Number(process.env.ROUNDS ?? 3);
 
-const runtime = await DockerRuntime.connect();
+const engine = await connectEngine();
 const dir = mkdtempSync(join(tmpdir(), "fwlab-under-load-"));
 const copies = Array.from({ length: COPIES }, (_, k) => renumberPack(k, join(dir, `copy${k}`)));
 const removeAll = () =>
-  Promise.all(copies.flatMap((c) => labNames(c.index)).map((l) => removeLab(runtime, l)));
+  Promise.all(copies.flatMap((c) => labNames(c.index)).map((l) => removeLab(engine, l)));
 
 async function runCopy(c: PackCopy): Promise<{ results: ScenarioResult[]; ms: number }> {
   const t0 = performance.now();
   const results = await runScenarios(findScenarios(c.scenarios), {
-    runtime,
+    engine,
     bundleDir: join("test-results", "under-load", `copy${c.index}`),
   });
   return { results, ms: performance.now() - t0 };

@@ -192,7 +192,8 @@ function connect() {
     if (msg.kind === "hello") {
       labs = msg.labs;
       const sel = $("lab");
-      sel.replaceChildren(...labs.map((l) => Object.assign(document.createElement("option"), { value: l.name, textContent: l.name })));
+      // Which engine each lab runs on (a remote engine, a docker context): the option says.
+      sel.replaceChildren(...labs.map((l) => Object.assign(document.createElement("option"), { value: l.name, textContent: `${l.name} (engine ${l.engine})` })));
       lab = labs[0]?.name ?? "";
       sel.onchange = () => { lab = sel.value; firewall = ""; renderNodes(); };
       renderNodes();

@@ -1,11 +1,15 @@
 #!/bin/sh
-# Builds the fwlab base root filesystem from Debian packages, with no container registry.
-# Usage: build-rootfs.sh DIR [MIRROR]   (run as root; needs debootstrap)
-# Everything a role needs is installed here once, so role images are thin COPY layers.
+# Builds the fwlab base root filesystem from Debian packages, with no container registry, as a
+# tar file for `docker import` (through the engine API: the engine may be on another host).
+# Usage: build-rootfs.sh OUT.tar [MIRROR]
+# As root it uses debootstrap and chroot; as any other user mmdebstrap in a user namespace
+# (--mode=unshare: needs the mmdebstrap and uidmap packages and a /etc/subuid range for the
+# user). FWLAB_ROOTFS_BUILDER=debootstrap|mmdebstrap picks one. Everything a role needs is
+# installed here once, so role images are thin COPY layers.
 # Without MIRROR, the mirror this machine's apt uses for bookworm (so set-up works wherever apt
 # does: a local mirror, a proxy, a snapshot), else deb.debian.org.
 set -eu
-dir=$1
+out=$1
 
 # The first enabled "deb" source for the suite bookworm, from one-line .list files or deb822
 # .sources files.
@@ -32,35 +36,30 @@ mirror=${2:-$(apt_mirror | head -n 1)}
 mirror=${mirror:-http://deb.debian.org/debian}
 here=$(cd "$(dirname "$0")" && pwd)
 packages=$(grep -v '^\s*#' "$here/packages.txt" | grep -v '^\s*$' | paste -sd, -)
+count=$(echo "$packages" | tr ',' '\n' | wc -l)
+builder=${FWLAB_ROOTFS_BUILDER:-$([ "$(id -u)" = 0 ] && echo debootstrap || echo mmdebstrap)}
 
-echo "debootstrap: bookworm minbase + $(echo "$packages" | tr ',' '\n' | wc -l) packages from $mirror"
-debootstrap --variant=minbase --include="$packages" bookworm "$dir" "$mirror"
-
-in_root() { chroot "$dir" /bin/sh -eu -c "$1"; }
-
-echo "configure: lab user, keys, TLS certificate"
-# The lab's test user (ssh, ftp): password and key. Every image carries the same key pair, so the
-# client role can log in with it wherever the ssh role runs. The password gets a cheap hash on
-# purpose: the default (yescrypt) made each FTP or SSH password login cost 0.4-0.5 s on a busy
-# 2-core machine, longer than a probe timeout; it is a lab password.
-in_root '
-  useradd --create-home --shell /bin/bash student
-  echo student:student | chpasswd -c SHA512 -s 1000
-  mkdir -p /home/student/.ssh /home/student/files /etc/fwlab/keys /etc/fwlab/tls
-  ssh-keygen -q -t ed25519 -N "" -C student@fwlab -f /etc/fwlab/keys/student
-  cp /etc/fwlab/keys/student.pub /home/student/.ssh/authorized_keys
-  printf "hello from the fwlab ftp server\n" > /home/student/files/hello.txt
-  yes fwlab-data | head -c 1048576 > /home/student/files/data-1M.bin
-  chown -R student:student /home/student
-  chmod 700 /home/student/.ssh
-  chmod 644 /etc/fwlab/keys/student /etc/fwlab/keys/student.pub
-  openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj /CN=web.lab \
-    -keyout /etc/fwlab/tls/key.pem -out /etc/fwlab/tls/cert.pem 2>/dev/null
-'
-
-echo "trim: docs, man pages, locales, apt caches"
-rm -rf "$dir"/usr/share/doc/* "$dir"/usr/share/man/* "$dir"/usr/share/info/* \
-  "$dir"/usr/share/locale/* "$dir"/var/cache/apt/archives/*.deb "$dir"/var/lib/apt/lists/* \
-  "$dir"/var/log/*.log "$dir"/var/cache/debconf/*-old
-# Docker manages these per container.
-: > "$dir/etc/hostname"
+case $builder in
+debootstrap)
+  echo "builder: debootstrap as root, bookworm minbase + $count packages from $mirror"
+  dir=$(mktemp -d "${TMPDIR:-/tmp}/fwlab-rootfs-XXXXXX")
+  trap 'rm -rf "$dir"' EXIT
+  debootstrap --variant=minbase --include="$packages" bookworm "$dir" "$mirror"
+  sh "$here/configure-rootfs.sh" "$dir"
+  echo "tar: the root filesystem into $out"
+  tar -C "$dir" -cf "$out" .
+  ;;
+mmdebstrap)
+  echo "builder: mmdebstrap --mode=unshare as $(id -un) (no root), bookworm minbase + $count packages from $mirror"
+  command -v mmdebstrap >/dev/null 2>&1 || { echo "E: mmdebstrap is missing: apt-get install mmdebstrap uidmap" >&2; exit 1; }
+  command -v newuidmap >/dev/null 2>&1 || { echo "E: newuidmap is missing: apt-get install uidmap" >&2; exit 1; }
+  grep -q "^$(id -un):" /etc/subuid 2>/dev/null || { echo "E: $(id -un) has no range in /etc/subuid (usermod --add-subuids 100000-165535 --add-subgids 100000-165535 $(id -un))" >&2; exit 1; }
+  mmdebstrap --mode=unshare --variant=minbase --include="$packages" \
+    --customize-hook="sh '$here/configure-rootfs.sh' \"\$1\"" \
+    bookworm "$out" "$mirror"
+  ;;
+*)
+  echo "E: FWLAB_ROOTFS_BUILDER must be debootstrap or mmdebstrap, not $builder" >&2
+  exit 1
+  ;;
+esac

@@ -3,8 +3,10 @@ import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { Command } from "commander";
 import { FwlabError } from "../errors.ts";
+import { closeEngines } from "../runtime/engine.ts";
 import { fileProblem } from "../topology/input-file.ts";
 import { displayPath } from "../util/display-path.ts";
+import { chooseEngine } from "./context.ts";
 
 type Register = (program: Command) => void;
 
@@ -46,13 +48,30 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
 const program = new Command("fwlab")
   .description("a firewall testbed: real containers, a real ruleset, real packets")
   .version(VERSION)
+  // As the docker CLI: the engine to use, on any command (else $DOCKER_HOST, $DOCKER_CONTEXT,
+  // the docker CLI's current context, else the local socket).
+  .option(
+    "-H, --docker-host <url>",
+    "the engine's address: unix:///path, tcp://host:port (TLS from DOCKER_TLS_VERIFY, DOCKER_CERT_PATH) or ssh://user@host",
+  )
+  .option("-c, --context <name>", "a docker context (docker context ls)")
+  .hook("preAction", () => {
+    const o = program.opts<{ dockerHost?: string; context?: string }>();
+    chooseEngine({ host: o.dockerHost, context: o.context });
+  })
   .showHelpAfterError()
   .exitOverride((err) => {
     // Usage errors are invalid input: exit 2, like every other input error.
     process.exit(err.exitCode === 0 ? 0 : 2);
   });
 
-const named = process.argv.slice(2).find((a) => !a.startsWith("-"));
+// The command's name: the first word that is neither an option nor the value of -H or --context.
+const named = process.argv
+  .slice(2)
+  .find(
+    (a, i, all) =>
+      !a.startsWith("-") && !["-H", "--docker-host", "-c", "--context"].includes(all[i - 1] ?? ""),
+  );
 const versionOnly = !named && process.argv.slice(2).every((a) => a === "-V" || a === "--version");
 const wanted =
   named && COMMANDS[named] ? [COMMANDS[named]] : versionOnly ? [] : [...new Set(Object.values(COMMANDS))];
@@ -60,6 +79,8 @@ for (const register of await Promise.all(wanted.map((load) => load()))) register
 
 try {
   await program.parseAsync(process.argv);
+  // A command's work is done: whatever it left open on an engine ends with it (runtime/engine.ts).
+  await closeEngines();
 } catch (err) {
   if (err instanceof FwlabError) {
     process.stderr.write(`fwlab: ${err.message}\n`);

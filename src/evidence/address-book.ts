@@ -1,5 +1,5 @@
 import type { LabNode } from "../lab/lab-node.ts";
-import { macFor } from "../runtime/host-links.ts";
+import { macFor } from "../topology/mac-for.ts";
 import type { Origin } from "./events.ts";
 import type { PacketFields } from "./packet-fields.ts";
 

@@ -1,6 +1,7 @@
 import { labNodes, listLabs } from "../lab/find-lab.ts";
 import type { LabNode } from "../lab/lab-node.ts";
-import type { DockerRuntime } from "../runtime/docker-runtime.ts";
+import type { ContainerRuntime } from "../runtime/container-runtime.ts";
+import type { Engine } from "../runtime/engine.ts";
 import { ensureLogAllNetns, followKernelLog } from "../runtime/host-kernel.ts";
 import { AddressBook } from "./address-book.ts";
 import type { EventBus } from "./event-bus.ts";
@@ -23,11 +24,12 @@ export interface KernelLogWatch {
  * Makes them visible first (net.netfilter.nf_log_all_netns=1), or says why it cannot.
  */
 export async function watchKernelLog(
-  runtime: DockerRuntime,
+  engine: Engine,
   bus: EventBus,
   opts: { history?: boolean } = {},
 ): Promise<KernelLogWatch> {
-  const sysctl = await ensureLogAllNetns();
+  const { runtime, host } = engine;
+  const sysctl = await ensureLogAllNetns(host);
   if (sysctl === "enabled") {
     bus.publish({
       kind: "notice",
@@ -36,11 +38,18 @@ export async function watchKernelLog(
         "set net.netfilter.nf_log_all_netns=1 on the host so LOG lines from lab nodes reach the kernel log",
       time: Date.now(),
     });
+  } else if (sysctl === "unknown") {
+    bus.publish({
+      kind: "notice",
+      level: "info",
+      message: `the host of engine ${engine.name} is not the kernel's first network namespace: LOG lines from lab nodes show only if net.netfilter.nf_log_all_netns is 1 there`,
+      time: Date.now(),
+    });
   } else if (sysctl !== "already") {
     bus.publish({
       kind: "notice",
       level: "warn",
-      message: `LOG lines from lab nodes cannot be seen: net.netfilter.nf_log_all_netns is 0 and cannot be set (${sysctl.denied}); run \`sysctl -w net.netfilter.nf_log_all_netns=1\` as root, or use NFLOG`,
+      message: `LOG lines from lab nodes cannot be seen: net.netfilter.nf_log_all_netns is 0 on the host of engine ${engine.name} and cannot be set (${sysctl.denied}); run \`sysctl -w net.netfilter.nf_log_all_netns=1\` there as root, or use NFLOG`,
       time: Date.now(),
     });
   }
@@ -92,6 +101,7 @@ export async function watchKernelLog(
   };
 
   const reader = await followKernelLog(
+    host,
     (record) => {
       const r = parseKmsgRecord(record);
       if (!r) return;
@@ -126,7 +136,7 @@ export async function watchKernelLog(
       }),
     opts,
   );
-  const visible = sysctl === "already" || sysctl === "enabled";
+  const visible = sysctl === "already" || sysctl === "enabled" || sysctl === "unknown";
   return {
     visible,
     marker: (token, sport) =>
@@ -145,7 +155,7 @@ export async function watchKernelLog(
   };
 }
 
-async function addressBook(runtime: DockerRuntime): Promise<AddressBook> {
+async function addressBook(runtime: ContainerRuntime): Promise<AddressBook> {
   const labs = new Map<string, LabNode[]>();
   for (const lab of (await listLabs(runtime)).keys()) labs.set(lab, await labNodes(runtime, lab));
   return new AddressBook(labs);

@@ -1,12 +1,12 @@
 import { FwlabError } from "../errors.ts";
-import type { ContainerInfo, DockerRuntime } from "../runtime/docker-runtime.ts";
+import type { ContainerInfo, ContainerRuntime } from "../runtime/container-runtime.ts";
 import { LABEL } from "../runtime/labels.ts";
 import type { Backend } from "../topology/lab-spec.ts";
 import type { Role } from "../topology/roles.ts";
 import type { LabNode } from "./lab-node.ts";
 
 /** The names of the labs that have anything in Docker, with their node counts. */
-export async function listLabs(runtime: DockerRuntime): Promise<Map<string, ContainerInfo[]>> {
+export async function listLabs(runtime: ContainerRuntime): Promise<Map<string, ContainerInfo[]>> {
   const labs = new Map<string, ContainerInfo[]>();
   for (const c of await runtime.listContainers()) {
     const lab = c.labels[LABEL.lab]!;
@@ -19,7 +19,7 @@ export async function listLabs(runtime: DockerRuntime): Promise<Map<string, Cont
  * Which lab a command means: the one named, else FWLAB_NAME, else the only lab there is,
  * else "fwlab" (the default lab's name).
  */
-export async function resolveLabName(runtime: DockerRuntime, name?: string): Promise<string> {
+export async function resolveLabName(runtime: ContainerRuntime, name?: string): Promise<string> {
   return (await findLab(runtime, name)).name;
 }
 
@@ -28,7 +28,7 @@ export async function resolveLabName(runtime: DockerRuntime, name?: string): Pro
  * FWLAB_NAME, else the only lab there is, else "fwlab" (the default lab's name).
  */
 export async function findLab(
-  runtime: DockerRuntime,
+  runtime: ContainerRuntime,
   name?: string,
 ): Promise<{ name: string; containers: ContainerInfo[] }> {
   const labs = await listLabs(runtime);
@@ -43,7 +43,7 @@ export async function findLab(
   return pick("fwlab");
 }
 
-export async function labNodes(runtime: DockerRuntime, lab: string): Promise<LabNode[]> {
+export async function labNodes(runtime: ContainerRuntime, lab: string): Promise<LabNode[]> {
   return nodesOf(await runtime.listContainers({ [LABEL.lab]: lab }));
 }
 

@@ -1,4 +1,4 @@
-import type { DockerRuntime } from "../runtime/docker-runtime.ts";
+import type { ContainerRuntime } from "../runtime/container-runtime.ts";
 import { labNodes } from "./find-lab.ts";
 import type { LabNode } from "./lab-node.ts";
 
@@ -13,7 +13,7 @@ export interface LabStatus {
   readonly nodes: NodeStatus[];
 }
 
-export async function labStatus(runtime: DockerRuntime, lab: string): Promise<LabStatus> {
+export async function labStatus(runtime: ContainerRuntime, lab: string): Promise<LabStatus> {
   return statusOf(runtime, lab, await labNodes(runtime, lab));
 }
 
@@ -23,7 +23,7 @@ export async function labStatus(runtime: DockerRuntime, lab: string): Promise<La
  * every node at once.
  */
 export async function statusOf(
-  runtime: DockerRuntime,
+  runtime: ContainerRuntime,
   lab: string,
   nodes: readonly LabNode[],
 ): Promise<LabStatus> {

@@ -1,4 +1,4 @@
-import type { ContainerCreate } from "../runtime/docker-runtime.ts";
+import type { ContainerCreate } from "../runtime/container-runtime.ts";
 import { LABEL } from "../runtime/labels.ts";
 import { type LabSpec, type NodeSpec, primaryAddress } from "../topology/lab-spec.ts";
 import { formatAddresses } from "./find-lab.ts";

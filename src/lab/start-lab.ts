@@ -1,5 +1,6 @@
 import { FwlabError } from "../errors.ts";
-import { DockerRuntime } from "../runtime/docker-runtime.ts";
+import type { ContainerRuntime } from "../runtime/container-runtime.ts";
+import { connectEngine, type Engine } from "../runtime/engine.ts";
 import { allowLabBridges } from "../runtime/host-firewall.ts";
 import {
   bridgeDevice,
@@ -7,11 +8,11 @@ import {
   type LabBridge,
   linkQueue,
   listBridges,
-  macFor,
   vethDevice,
 } from "../runtime/host-links.ts";
 import { cidrsOverlap, parseCidr } from "../topology/ipv4.ts";
 import type { LabSpec } from "../topology/lab-spec.ts";
+import { macFor } from "../topology/mac-for.ts";
 import { readLabFile } from "../topology/read-lab-file.ts";
 import { type Progress, seconds, silent } from "../util/progress.ts";
 import { labNodes } from "./find-lab.ts";
@@ -27,7 +28,8 @@ export interface StartLabOptions {
   readonly signal?: AbortSignal;
   /** How long a node's services may take to answer (default 30 s). */
   readonly readyTimeoutMs?: number;
-  readonly runtime?: DockerRuntime;
+  /** The engine to start it on (default: the one the environment names; runtime/engine.ts). */
+  readonly engine?: Engine;
   /** Let the lab file grant what reaches beyond the lab (`--allow-unsafe`; topology/unsafe-options.ts). */
   readonly allowUnsafe?: boolean;
   /** Where the time went, stage by stage (ms from the call): for `fwlab up --timings`. */
@@ -55,7 +57,8 @@ export async function startLab(file: string, opts: StartLabOptions = {}): Promis
 
 export async function startLabSpec(spec: LabSpec, opts: StartLabOptions = {}): Promise<StartedLab> {
   const progress = opts.progress ?? silent;
-  const runtime = opts.runtime ?? (await DockerRuntime.connect());
+  const engine = opts.engine ?? (await connectEngine());
+  const { runtime, host } = engine;
   const started = performance.now();
   const stage = (s: StartStage) => opts.timings?.(s, performance.now() - started);
 
@@ -65,16 +68,16 @@ export async function startLabSpec(spec: LabSpec, opts: StartLabOptions = {}): P
     // their links, and those are cleaned and made again.
     if (existing.ready && existing.nodes.length === spec.nodes.length) {
       progress(`Lab ${spec.name} is already up (${existing.nodes.length} nodes)`);
-      return new StartedLab(spec.name, runtime, existing.nodes);
+      return new StartedLab(spec.name, engine, existing.nodes);
     }
     progress(
       `Removing what an earlier run of lab ${spec.name} left behind (${existing.nodes.length} containers)`,
     );
   }
   // Bridges without containers can be left too (a kill before the containers were made).
-  const [bridgesNow] = await Promise.all([listBridges(), checkImages(runtime, spec)]);
+  const [bridgesNow] = await Promise.all([listBridges(host), checkImages(runtime, spec)]);
   if (existing.nodes.length > 0 || bridgesNow.some((b) => b.lab === spec.name))
-    await removeLab(runtime, spec.name);
+    await removeLab(engine, spec.name);
   checkSubnets(spec, bridgesNow);
   stage("checks");
 
@@ -95,12 +98,13 @@ export async function startLabSpec(spec: LabSpec, opts: StartLabOptions = {}): P
     () => {},
   );
   for (const id of ids) id.catch(() => {}); // awaited below; a failure is thrown from there
-  const link = linkQueue();
+  const link = linkQueue(host);
   const ready: Promise<void>[] = [];
   let failed = false;
   try {
-    await createBridges(bridges);
+    await createBridges(host, bridges);
     await allowLabBridges(
+      host,
       spec.name,
       bridges.map((b) => b.device),
     );
@@ -135,7 +139,7 @@ export async function startLabSpec(spec: LabSpec, opts: StartLabOptions = {}): P
     if (opts.signal?.aborted) throw new FwlabError(`lab ${spec.name}: start aborted`, 130);
     await Promise.all(ready);
     stage("ready");
-    const lab = new StartedLab(spec.name, runtime, await labNodes(runtime, spec.name));
+    const lab = new StartedLab(spec.name, engine, await labNodes(runtime, spec.name));
     for (const n of spec.nodes) {
       if (!n.ruleset) continue;
       const loaded = await lab.loadRuleset(n.name, n.ruleset, { backend: n.backend });
@@ -147,7 +151,11 @@ export async function startLabSpec(spec: LabSpec, opts: StartLabOptions = {}): P
   } catch (err) {
     progress(`Lab ${spec.name} did not come up; removing what was created`);
     await Promise.allSettled([...ids, ...ready]); // nothing may be created after the removal
-    await removeLab(runtime, spec.name).catch(() => {});
+    await removeLab(engine, spec.name).catch((cleanup: Error) => {
+      progress(
+        `  removing it failed too (${cleanup.message}); \`fwlab down --name ${spec.name}\` tries again`,
+      );
+    });
     throw err;
   }
 }
@@ -178,7 +186,7 @@ async function inPool<T>(items: readonly T[], limit: number, fn: (item: T) => Pr
 
 /** Follows a node's output until its init reports "fwlab-ready" or why it is not. */
 async function waitReady(
-  runtime: DockerRuntime,
+  runtime: ContainerRuntime,
   lab: string,
   n: LabSpec["nodes"][number],
   id: string,
@@ -206,7 +214,7 @@ async function waitReady(
   );
 }
 
-async function checkImages(runtime: DockerRuntime, spec: LabSpec): Promise<void> {
+async function checkImages(runtime: ContainerRuntime, spec: LabSpec): Promise<void> {
   const images = [...new Set(spec.nodes.map((n) => n.image))];
   const missing = (
     await Promise.all(images.map(async (i) => ((await runtime.images.imageId(i)) ? undefined : i)))

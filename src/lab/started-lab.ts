@@ -1,8 +1,9 @@
 import { FwlabError } from "../errors.ts";
 import { type LoadedRuleset, type LoadOptions, loadRuleset } from "../firewall/load-ruleset.ts";
-import type { DockerRuntime, ExecOptions, ExecStream, TtySession } from "../runtime/docker-runtime.ts";
+import type { ExecOptions, ExecStream, TtySession } from "../runtime/container-runtime.ts";
+import type { Engine } from "../runtime/engine.ts";
 import type { ExecResult, NodeExec } from "../runtime/exec-result.ts";
-import { namespacePackets, runInNetns } from "../runtime/host-netns.ts";
+import { hangUp, namespacePackets, nodeSysctl } from "../runtime/host-netns.ts";
 import { hint } from "../util/did-you-mean.ts";
 import { labNodes } from "./find-lab.ts";
 import type { LabNode } from "./lab-node.ts";
@@ -17,15 +18,23 @@ export class StartedLab implements AsyncDisposable {
 
   constructor(
     readonly name: string,
-    private readonly runtime: DockerRuntime,
+    /** The engine it runs on: its containers and its host. */
+    readonly engine: Engine,
     private readonly nodeList: LabNode[],
   ) {}
 
   /** Finds a running lab by name (from Docker labels). */
-  static async attach(runtime: DockerRuntime, name: string): Promise<StartedLab> {
-    const nodes = await labNodes(runtime, name);
-    if (nodes.length === 0) throw new FwlabError(`lab "${name}" is not running; start it with \`fwlab up\``);
-    return new StartedLab(name, runtime, nodes);
+  static async attach(engine: Engine, name: string): Promise<StartedLab> {
+    const nodes = await labNodes(engine.runtime, name);
+    if (nodes.length === 0)
+      throw new FwlabError(
+        `lab "${name}" is not running on engine ${engine.name}; start it with \`fwlab up\``,
+      );
+    return new StartedLab(name, engine, nodes);
+  }
+
+  private get runtime() {
+    return this.engine.runtime;
   }
 
   get nodes(): readonly LabNode[] {
@@ -62,9 +71,25 @@ export class StartedLab implements AsyncDisposable {
     return this.runtime.execStream(this.node(node).container, argv, opts);
   }
 
-  /** An interactive shell in a node on a pseudo-terminal (the dashboard's terminal). */
-  shell(node: string, size: { cols: number; rows: number }): Promise<TtySession> {
-    return this.runtime.execTty(this.node(node).container, ["bash", "-l"], size);
+  /**
+   * An interactive shell in a node on a pseudo-terminal (the dashboard's terminal). Its stop()
+   * hangs the shell up (its process group gets SIGHUP, as when a terminal closes) from the
+   * engine's host: the engine API cannot signal an exec.
+   */
+  async shell(node: string, size: { cols: number; rows: number }): Promise<TtySession> {
+    const tty = await this.runtime.execTty(this.node(node).container, ["bash", "-l"], size);
+    let stopping: Promise<void> | undefined;
+    return {
+      ...tty,
+      stop: () => {
+        stopping ??= (async () => {
+          const pid = await tty.processId();
+          if (pid) await hangUp(this.engine.host, pid);
+          await tty.stop();
+        })();
+        return stopping;
+      },
+    };
   }
 
   /** Packets in and out of a node's interfaces so far (loopback aside). */
@@ -74,25 +99,24 @@ export class StartedLab implements AsyncDisposable {
     const container = this.node(node).container;
     const cached = this.pids.get(container);
     if (cached !== undefined) {
-      const n = await namespacePackets(cached).catch(() => undefined);
+      const n = await namespacePackets(this.engine.host, cached);
       if (n !== undefined) return n;
     }
     const pid = await this.runtime.containerPid(container);
     this.pids.set(container, pid);
-    return namespacePackets(pid);
+    const n = await namespacePackets(this.engine.host, pid);
+    if (n === undefined) throw new FwlabError(`[${node}] is not running`);
+    return n;
   }
 
   private readonly pids = new Map<string, number>();
 
   /** Reads a net.* sysctl of a node (its own network namespace). */
   async getSysctl(node: string, key: string): Promise<string> {
-    const r = await runInNetns(await this.runtime.containerPid(this.node(node).container), [
-      "sysctl",
-      "-n",
-      key,
-    ]);
-    if (r.exitCode !== 0) throw new FwlabError(`[${node}] sysctl -n ${key}: ${r.stderr.trim()}`, 2);
-    return r.stdout.trim();
+    const pid = await this.runtime.containerPid(this.node(node).container);
+    return nodeSysctl(this.engine.host, pid, key).catch((err: FwlabError) => {
+      throw new FwlabError(`[${node}] ${err.message}`, err.exitCode);
+    });
   }
 
   /**
@@ -102,12 +126,10 @@ export class StartedLab implements AsyncDisposable {
   async setSysctl(node: string, key: string, value: string): Promise<void> {
     if (!/^net\./.test(key))
       throw new FwlabError(`[${node}] only net.* sysctls belong to a node; ${key} is the host's`, 2);
-    const r = await runInNetns(await this.runtime.containerPid(this.node(node).container), [
-      "sysctl",
-      "-w",
-      `${key}=${value}`,
-    ]);
-    if (r.exitCode !== 0) throw new FwlabError(`[${node}] sysctl -w ${key}=${value}: ${r.stderr.trim()}`);
+    const pid = await this.runtime.containerPid(this.node(node).container);
+    await nodeSysctl(this.engine.host, pid, key, value).catch((err: FwlabError) => {
+      throw new FwlabError(`[${node}] ${err.message}`, err.exitCode);
+    });
   }
 
   /**
@@ -142,7 +164,7 @@ export class StartedLab implements AsyncDisposable {
   /** Removes every container and network of the lab. Idempotent. */
   async stop(): Promise<void> {
     if (this.stopped) return;
-    await removeLab(this.runtime, this.name);
+    await removeLab(this.engine, this.name);
     this.stopped = true;
   }
 

@@ -1,5 +1,5 @@
 import type { StartedLab } from "../lab/started-lab.ts";
-import type { ExecStream } from "../runtime/docker-runtime.ts";
+import type { ExecStream } from "../runtime/container-runtime.ts";
 import type { NodeExec } from "../runtime/exec-result.ts";
 import { eachLine } from "../util/each-line.ts";
 import type { Verdict } from "./verdict.ts";

@@ -1,10 +1,11 @@
 import type { Readable } from "node:stream";
 import type Docker from "dockerode";
 import { FwlabError } from "../errors.ts";
+import type { ImageBuild, ImageStore } from "./container-runtime.ts";
 import { isNotFound } from "./engine-errors.ts";
 
 /** Images, for the builder and the checks before a lab starts: part of the Docker seam. */
-export class DockerImages {
+export class DockerImages implements ImageStore {
   constructor(private readonly docker: Docker) {}
 
   /** The labels of an image, or undefined when there is no such image. */
@@ -36,16 +37,7 @@ export class DockerImages {
   }
 
   /** `docker build` of a context tar stream; `onLine` gets the builder's output. */
-  async buildImage(
-    context: Readable,
-    opts: {
-      ref: string;
-      dockerfile: string;
-      buildArgs: Record<string, string>;
-      labels: Record<string, string>;
-    },
-    onLine: (line: string) => void,
-  ): Promise<void> {
+  async buildImage(context: Readable, opts: ImageBuild, onLine: (line: string) => void): Promise<void> {
     const stream = await this.docker.buildImage(context as unknown as string, {
       t: opts.ref,
       dockerfile: opts.dockerfile,
@@ -55,6 +47,17 @@ export class DockerImages {
       forcerm: true,
     });
     await this.followProgress(stream as unknown as Readable, onLine);
+  }
+
+  async saveImages(refs: readonly string[]): Promise<Readable> {
+    return (await (this.docker as unknown as { getImages(o: object): Promise<unknown> }).getImages({
+      names: [...refs],
+    })) as unknown as Readable;
+  }
+
+  async loadImages(tar: Readable): Promise<void> {
+    const stream = await this.docker.loadImage(tar as unknown as string);
+    await this.followProgress(stream as unknown as Readable, () => {});
   }
 
   private followProgress(stream: Readable, onLine: (line: string) => void): Promise<void> {

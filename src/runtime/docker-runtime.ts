@@ -1,105 +1,77 @@
 import { PassThrough, type Readable } from "node:stream";
-import Docker from "dockerode";
+import type Docker from "dockerode";
 import { FwlabError } from "../errors.ts";
+import type {
+  ContainerCreate,
+  ContainerInfo,
+  ContainerRuntime,
+  EngineInfo,
+  EngineVersion,
+  ExecOptions,
+  ExecStream,
+  TtySession,
+} from "./container-runtime.ts";
 import { DockerImages } from "./docker-images.ts";
-import { execTty, type TtySession } from "./docker-tty.ts";
-import { engineCall, SOCKET } from "./engine-call.ts";
+import { execTty } from "./docker-tty.ts";
+import { engineCall } from "./engine-call.ts";
 import { ignoreNotFound } from "./engine-errors.ts";
 import type { ExecResult } from "./exec-result.ts";
 import { LABEL } from "./labels.ts";
 
-export type { TtySession } from "./docker-tty.ts";
-
-export interface ContainerCreate {
-  readonly name: string;
-  readonly image: string;
-  readonly hostname: string;
-  readonly command: string[];
-  readonly env: Record<string, string>;
-  readonly labels: Record<string, string>;
-  readonly capAdd: string[];
-  readonly sysctls: Record<string, string>;
-  /** Only for a lab run with --allow-unsafe (topology/unsafe-options.ts). */
-  readonly privileged?: boolean;
-  readonly hostNamespaces?: Partial<Record<"pid" | "ipc" | "uts" | "userns_mode", "host">>;
-  readonly binds?: readonly string[];
-}
-
-export interface ContainerInfo {
-  readonly id: string;
-  readonly name: string;
-  readonly image: string;
-  readonly state: string;
-  readonly labels: Record<string, string>;
-  /** When it was created, seconds since the epoch. */
-  readonly created: number;
-}
-
-export interface ExecOptions {
-  readonly stdin?: string;
-  readonly env?: Record<string, string>;
-  readonly user?: string;
-  readonly signal?: AbortSignal;
-}
-
-/** A long-running command inside a container, its output streamed. */
-export interface ExecStream {
-  readonly stdout: Readable;
-  readonly stderr: Readable;
-  /** Resolves when the command's output ends (it exited, or its container stopped). */
-  readonly ended: Promise<void>;
-  stop(): Promise<void>;
-  /** Writes to the command's stdin (streams started with `stdin: true`). */
-  write?(text: string): void;
-  exitCode(): Promise<number>;
-}
-
 /**
- * The only code in fwlab that talks to the Docker engine. Everything above it asks for
- * containers, execs and images in fwlab's own terms.
+ * The engine seam over the Docker engine API (dockerode): the only code in fwlab that talks to
+ * an engine. engine.ts builds one per engine, local or remote.
  */
-export class DockerRuntime {
-  private constructor(private readonly docker: Docker) {}
+export class DockerRuntime implements ContainerRuntime {
+  readonly images: DockerImages;
+  /** Streams and terminals open now, for close(). */
+  private readonly live = new Set<{ stop(): Promise<void> }>();
 
-  /** Connects and checks that the engine answers. */
-  static async connect(): Promise<DockerRuntime> {
-    const docker = new Docker({ socketPath: SOCKET });
-    try {
-      await docker.ping();
-    } catch (err) {
-      throw new FwlabError(
-        `the Docker engine does not answer at ${SOCKET} (${(err as Error).message}); ` +
-          "run `npm run setup` to install and start it, or start dockerd",
-        1,
-        { cause: err },
-      );
-    }
-    return new DockerRuntime(docker);
+  constructor(
+    private readonly docker: Docker,
+    /** The engine's name in messages (a context's name, or its address). */
+    private readonly engine: string,
+  ) {
+    this.images = new DockerImages(docker);
   }
 
-  async version(): Promise<{ version: string; apiVersion: string; kernel: string }> {
-    const v = await this.docker.version();
-    return { version: v.Version, apiVersion: v.ApiVersion, kernel: v.KernelVersion };
+  async version(): Promise<EngineVersion> {
+    const v = await engineCall(this.engine, "docker version", () => this.docker.version());
+    return { version: v.Version, apiVersion: v.ApiVersion, kernel: v.KernelVersion, os: v.Os, arch: v.Arch };
   }
 
-  async info(): Promise<{ driver: string; rootDir: string; warnings: string[] }> {
-    const i = await this.docker.info();
-    return { driver: i.Driver, rootDir: i.DockerRootDir, warnings: i.Warnings ?? [] };
+  async info(): Promise<EngineInfo> {
+    const i = await engineCall(this.engine, "docker info", () => this.docker.info());
+    return {
+      name: i.Name,
+      driver: i.Driver,
+      rootDir: i.DockerRootDir,
+      warnings: i.Warnings ?? [],
+      securityOptions: i.SecurityOptions ?? [],
+      operatingSystem: i.OperatingSystem ?? "",
+      swarm: {
+        nodeId: i.Swarm?.NodeID ?? "",
+        state: i.Swarm?.LocalNodeState ?? "inactive",
+        managers: i.Swarm?.Managers ?? 0,
+      },
+    };
   }
 
   // --- containers -----------------------------------------------------------------------
 
   /**
-   * Creates a node's container with networking disabled: a network namespace of its own with
-   * only loopback, and no libnetwork sandbox (Docker's `none` network costs one per container:
-   * half the time of starting a lab). fwlab wires the lab's links itself (see host-links.ts), and
-   * the node's init writes its /etc/hosts and resolv.conf (Docker manages neither then).
+   * Creates a container. A lab node's has networking disabled: a network namespace of its own
+   * with only loopback, and no libnetwork sandbox (Docker's `none` network costs one per
+   * container: half the time of starting a lab). fwlab wires the lab's links itself (see
+   * host-links.ts), and the node's init writes its /etc/hosts and resolv.conf (Docker manages
+   * neither then). The host helper's uses the host's network instead.
    */
   async createContainer(spec: ContainerCreate): Promise<string> {
     const c = await this.docker.createContainer({
       name: spec.name,
       Image: spec.image,
       Hostname: spec.hostname,
+      Entrypoint: spec.entrypoint,
       Cmd: spec.command,
       Env: Object.entries(spec.env).map(([k, v]) => `${k}=${v}`),
       Labels: spec.labels,
@@ -113,8 +85,16 @@ export class DockerRuntime {
         UTSMode: spec.hostNamespaces?.uts,
         UsernsMode: spec.hostNamespaces?.userns_mode,
         Binds: spec.binds?.length ? [...spec.binds] : undefined,
+        Mounts: spec.mounts?.length
+          ? spec.mounts.map((m) => ({ Type: "bind" as const, Source: m.source, Target: m.target }))
+          : undefined,
+        NetworkMode: spec.network === "host" ? "host" : undefined,
+        Devices: spec.devices?.map((d) => ({ PathOnHost: d, PathInContainer: d, CgroupPermissions: "r" })),
+        MaskedPaths: spec.unmaskedProc ? [] : undefined,
+        ReadonlyPaths: spec.unmaskedProc ? [] : undefined,
+        SecurityOpt: spec.securityOpt?.length ? [...spec.securityOpt] : undefined,
       },
-      NetworkDisabled: true,
+      NetworkDisabled: spec.network === "host" ? undefined : true,
     });
     return c.id;
   }
@@ -126,9 +106,10 @@ export class DockerRuntime {
     return (await c.inspect()).State.Pid;
   }
 
-  /** PID of the container's first process: its namespaces, for host tools (nsenter). */
+  /** PID of the container's first process on the engine's host: its namespaces, for the host helper. */
   async containerPid(id: string): Promise<number> {
-    return (await engineCall("docker inspect", () => this.docker.getContainer(id).inspect())).State.Pid;
+    return (await engineCall(this.engine, "docker inspect", () => this.docker.getContainer(id).inspect()))
+      .State.Pid;
   }
 
   async removeContainer(id: string): Promise<void> {
@@ -136,13 +117,14 @@ export class DockerRuntime {
   }
 
   async listContainers(labels: Record<string, string | true> = {}): Promise<ContainerInfo[]> {
-    const list = await engineCall("docker ps", () =>
+    const list = await engineCall(this.engine, "docker ps", () =>
       this.docker.listContainers({ all: true, filters: { label: labelFilters(labels) } }),
     );
     return list.map((c) => ({
       id: c.Id,
       name: (c.Names[0] ?? c.Id).replace(/^\//, ""),
       image: c.Image,
+      imageId: c.ImageID,
       state: c.State,
       labels: c.Labels ?? {},
       created: c.Created,
@@ -179,7 +161,7 @@ export class DockerRuntime {
    * `until` (seconds since the epoch) what it wrote before then.
    */
   async logs(id: string, opts: { tail?: number; until?: number } = {}): Promise<string> {
-    const buf = (await engineCall("docker logs", () =>
+    const buf = (await engineCall(this.engine, "docker logs", () =>
       this.docker.getContainer(id).logs({
         stdout: true,
         stderr: true,
@@ -235,7 +217,7 @@ export class DockerRuntime {
 
   /** Runs argv inside a container. Never throws on a non-zero exit: the caller decides. */
   exec(id: string, argv: string[], opts: ExecOptions = {}): Promise<ExecResult> {
-    return engineCall(`docker exec ${argv[0]}`, () => this.execRaw(id, argv, opts));
+    return engineCall(this.engine, `docker exec ${argv[0]}`, () => this.execRaw(id, argv, opts));
   }
 
   private async execRaw(id: string, argv: string[], opts: ExecOptions): Promise<ExecResult> {
@@ -284,7 +266,7 @@ export class DockerRuntime {
    * job's own stdin is /dev/null in a shell without job control).
    */
   execStream(id: string, argv: string[], opts: { stdin?: boolean } = {}): Promise<ExecStream> {
-    return engineCall(`docker exec ${argv[0]}`, () => this.execStreamRaw(id, argv, opts));
+    return engineCall(this.engine, `docker exec ${argv[0]}`, () => this.execStreamRaw(id, argv, opts));
   }
 
   private async execStreamRaw(id: string, argv: string[], opts: { stdin?: boolean }): Promise<ExecStream> {
@@ -326,18 +308,25 @@ export class DockerRuntime {
       stream.destroy(); // closes stdin: the watchdog of a command that ended goes too
     });
     let stopping: Promise<void> | undefined;
-    const stop = () => {
+    const stop = (): Promise<void> => {
       stopping ??= (async () => {
         // The end of its input ends the command: its watchdog sends SIGTERM (a command reading
         // stdin itself ends at its end), it flushes and exits (tcpdump writes its last packets
         // and its counts then), and its last output still comes back. No docker exec to kill
         // it; the stream is cut only if it does not end within 2 s.
+        // The timer keeps the process alive while a caller waits: a stream whose connection is
+        // unref'd (the helper session) must still finish stopping before the process exits.
         stream.end();
-        await Promise.race([ended, new Promise((r) => setTimeout(r, 2000).unref())]);
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([ended, new Promise((r) => (timer = setTimeout(r, 2000)))]);
+        clearTimeout(timer);
         stream.destroy();
       })();
       return stopping;
     };
+    const handle = { stop };
+    this.live.add(handle);
+    void ended.then(() => this.live.delete(handle));
     return {
       stdout,
       stderr,
@@ -347,12 +336,26 @@ export class DockerRuntime {
         stream.write(text);
       },
       exitCode: async () => (await exec.inspect()).ExitCode ?? -1,
+      keepAlive: (on: boolean) => {
+        // The hijacked connection: a socket (unix, TCP, TLS); an ssh channel has no such switch.
+        const socket = stream as { ref?: () => void; unref?: () => void };
+        if (on) socket.ref?.();
+        else socket.unref?.();
+      },
     };
   }
 
   /** A shell for a person typing, on a pseudo-terminal (runtime/docker-tty.ts). */
-  execTty(id: string, argv: string[], size: { cols: number; rows: number }): Promise<TtySession> {
-    return execTty(this.docker, id, argv, size);
+  async execTty(id: string, argv: string[], size: { cols: number; rows: number }): Promise<TtySession> {
+    const tty = await execTty(this.docker, id, argv, size);
+    this.live.add(tty);
+    void tty.ended.then(() => this.live.delete(tty));
+    return tty;
+  }
+
+  async close(): Promise<void> {
+    await Promise.allSettled([...this.live].map((s) => s.stop()));
+    this.live.clear();
   }
 
   /**
@@ -379,11 +382,6 @@ export class DockerRuntime {
     });
     stream.on("error", () => {});
     return { stop: () => stream.destroy() };
-  }
-
-  /** Image builds and look-ups (runtime/docker-images.ts). */
-  get images(): DockerImages {
-    return new DockerImages(this.docker);
   }
 }
 

@@ -1,19 +1,11 @@
-import { PassThrough, type Readable } from "node:stream";
+import { PassThrough } from "node:stream";
 import type Docker from "dockerode";
-
-/** An interactive shell on a pseudo-terminal (the dashboard's terminal into a node). */
-export interface TtySession {
-  /** Terminal output: raw bytes, escape sequences included (a TTY has no separate stderr). */
-  readonly output: Readable;
-  readonly ended: Promise<void>;
-  write(data: string): void;
-  resize(cols: number, rows: number): Promise<void>;
-  stop(): Promise<void>;
-}
+import type { TtySession } from "./container-runtime.ts";
 
 /**
  * Starts argv on a pseudo-terminal in a container, for a person typing. `stop()` closes the
- * stream and hangs up the shell (its process group gets SIGHUP, as when a terminal closes).
+ * stream; the engine API cannot signal an exec, so the shell is hung up by the host helper
+ * (StartedLab.shell) from the PID `processId()` reports.
  */
 export async function execTty(
   docker: Docker,
@@ -30,6 +22,7 @@ export async function execTty(
     Env: ["TERM=xterm-256color"],
   });
   const stream = await exec.start({ hijack: true, stdin: true, Tty: true });
+  // A resize that fails (the shell already gone) changes nothing a person would see.
   await exec.resize({ w: size.cols, h: size.rows }).catch(() => {});
   const output = new PassThrough();
   stream.pipe(output);
@@ -38,7 +31,6 @@ export async function execTty(
     stream.on("close", resolve);
     stream.on("error", () => resolve());
   });
-  let stopping: Promise<void> | undefined;
   return {
     output,
     ended,
@@ -46,19 +38,9 @@ export async function execTty(
     resize: async (cols, rows) => {
       await exec.resize({ w: cols, h: rows }).catch(() => {});
     },
-    stop: () => {
-      stopping ??= (async () => {
-        // Pid is the host's view of the exec (the engine is local: fwlab also uses nsenter); on
-        // a TTY it leads its own process group, so the whole job is hung up.
-        const pid = (await exec.inspect().catch(() => undefined))?.Pid;
-        if (pid) {
-          try {
-            process.kill(-pid, "SIGHUP");
-          } catch {}
-        }
-        stream.destroy();
-      })();
-      return stopping;
+    processId: async () => (await exec.inspect().catch(() => undefined))?.Pid || undefined,
+    stop: async () => {
+      stream.destroy();
     },
   };
 }

@@ -12,3 +12,8 @@ export async function ignoreNotFound(p: Promise<unknown>): Promise<void> {
     if (code !== 404 && code !== 409) throw err;
   }
 }
+
+/** The engine refused because the name is taken (HTTP 409): someone made it first. */
+export function isConflict(err: unknown): boolean {
+  return (err as { statusCode?: number })?.statusCode === 409;
+}

@@ -1,11 +1,9 @@
-import { execFile, spawn } from "node:child_process";
-import { promisify } from "node:util";
 import { FwlabError } from "../errors.ts";
-
-const run = promisify(execFile);
+import type { HostShell } from "./host-shell.ts";
 
 /**
- * The host's own firewall, the one outside world besides the engine that a lab touches.
+ * The engine host's own firewall, the one outside world besides the engine that a lab touches
+ * (changed through its host helper: HostShell).
  *
  * Docker sets net.bridge.bridge-nf-call-iptables=1, so frames bridged inside a lab network
  * also pass the host's FORWARD chain, where Docker's isolation rules for internal networks
@@ -38,12 +36,19 @@ table arp ${HOST_TABLE} {
 }
 `;
 
-export async function allowLabBridges(lab: string, bridges: readonly string[]): Promise<void> {
+export async function allowLabBridges(
+  host: HostShell,
+  lab: string,
+  bridges: readonly string[],
+): Promise<void> {
   if (bridges.length === 0) return;
-  await isolateHost();
-  if (!(await chainExists())) return; // no iptables: nothing drops lab frames
+  await nft(host, HOST_TABLES);
+  const iptables = await dockerIptables(host);
+  if (!iptables) return; // no DOCKER-USER chain: nothing drops lab frames
   // One iptables-restore for all of them: every iptables process takes the xtables lock.
   await restore(
+    host,
+    iptables,
     bridges.flatMap((br) => [
       `-I ${CHAIN} 1 -i ${br} -o ${br} -m comment --comment fwlab:${lab} -j ACCEPT`,
       `-I ${CHAIN} 2 -i ${br} -m comment --comment fwlab:${lab} -j DROP`,
@@ -51,108 +56,74 @@ export async function allowLabBridges(lab: string, bridges: readonly string[]): 
   );
 }
 
-/** fwlab's host tables (see above), replaced in one transaction: idempotent. */
-async function isolateHost(): Promise<void> {
-  await nft(["-f", "-"], HOST_TABLES);
-}
-
 /** Removes fwlab's host tables (when no lab bridge is left). */
-export async function removeHostIsolation(): Promise<void> {
+export async function removeHostIsolation(host: HostShell): Promise<void> {
   await nft(
-    ["-f", "-"],
+    host,
     `table inet ${HOST_TABLE} {}\ndelete table inet ${HOST_TABLE}\ntable arp ${HOST_TABLE} {}\ndelete table arp ${HOST_TABLE}\n`,
   );
 }
 
-function nft(args: string[], stdin: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn("nft", args, { stdio: ["pipe", "ignore", "pipe"] });
-    let stderr = "";
-    child.stderr.on("data", (d: Buffer) => {
-      stderr += d.toString();
-    });
-    child.on("error", (err) =>
-      reject(
-        new FwlabError(
-          `the host has no usable nft (${err.message}); install nftables (apt-get install nftables)`,
-        ),
-      ),
-    );
-    child.on("close", (code) =>
-      code === 0 ? resolve() : reject(new FwlabError(`host nft failed: ${stderr.trim()}`)),
-    );
-    child.stdin.end(stdin);
-  });
+async function nft(host: HostShell, script: string): Promise<void> {
+  const r = await host.run(["nft", "-f", "-"], { stdin: script });
+  if (r.exitCode !== 0) throw new FwlabError(`nft on the engine's host failed: ${r.stderr.trim()}`);
 }
 
 /** Removes the rules of one lab, or of every lab. Idempotent. */
-export async function removeLabBridgeRules(lab: string | { all: true }): Promise<number> {
-  if (!(await chainExists())) return 0;
-  const { stdout } = await iptables(["-S", CHAIN]);
-  const mine = stdout
-    .split("\n")
-    .filter(
-      (l) =>
-        l.startsWith("-A ") &&
-        (typeof lab === "string"
-          ? l.includes(`"fwlab:${lab}"`) || l.includes(` fwlab:${lab} `)
-          : l.includes("fwlab:")),
-    );
+export async function removeLabBridgeRules(host: HostShell, lab: string | { all: true }): Promise<number> {
+  const iptables = await dockerIptables(host);
+  if (!iptables) return 0;
+  const mine = (await listed(host, iptables)).filter(
+    (l) =>
+      l.startsWith("-A ") &&
+      (typeof lab === "string"
+        ? l.includes(`"fwlab:${lab}"`) || l.includes(` fwlab:${lab} `)
+        : l.includes("fwlab:")),
+  );
   if (mine.length === 0) return 0;
   // One batch; if a parallel `down` removed one meanwhile (the batch fails), one at a time.
   const deletes = mine.map((rule) => rule.replace(/^-A /, "-D "));
-  await restore(deletes).catch(async () => {
-    for (const d of deletes) await iptables(splitRule(d)).catch(() => {});
+  await restore(host, iptables, deletes).catch(async () => {
+    for (const d of deletes) await host.run([iptables, "-w", "5", ...splitRule(d)]);
   });
   return mine.length;
 }
 
 /** fwlab's rules in the host firewall, as `iptables -S` prints them. */
-export async function listLabBridgeRules(): Promise<string[]> {
-  if (!(await chainExists())) return [];
-  const { stdout } = await iptables(["-S", CHAIN]);
-  return stdout.split("\n").filter((l) => l.includes("fwlab:"));
+export async function listLabBridgeRules(host: HostShell): Promise<string[]> {
+  const iptables = await dockerIptables(host);
+  if (!iptables) return [];
+  return (await listed(host, iptables)).filter((l) => l.includes("fwlab:"));
 }
 
-async function chainExists(): Promise<boolean> {
-  try {
-    await iptables(["-n", "-L", CHAIN]);
-    return true;
-  } catch {
-    return false;
-  }
+/**
+ * The iptables that holds the engine's DOCKER-USER chain: iptables-nft on most hosts now,
+ * iptables-legacy where the engine uses that (the helper's image has both). Undefined when
+ * neither has it (an engine run with iptables off): nothing drops lab frames then.
+ */
+async function dockerIptables(host: HostShell): Promise<string | undefined> {
+  if ((await host.run(["iptables-nft", "-w", "5", "-n", "-L", CHAIN])).exitCode === 0) return "iptables-nft";
+  // Only where legacy tables exist: listing them would make them, on a host that has none.
+  if (!(await host.read("/proc/net/ip_tables_names"))?.trim()) return undefined;
+  if ((await host.run(["iptables-legacy", "-w", "5", "-n", "-L", CHAIN])).exitCode === 0)
+    return "iptables-legacy";
+  return undefined;
 }
 
-async function iptables(args: string[]): Promise<{ stdout: string }> {
-  try {
-    return await run("iptables", ["-w", "5", ...args]);
-  } catch (err) {
-    const e = err as NodeJS.ErrnoException & { stderr?: string };
-    if (e.code === "ENOENT") {
-      throw new FwlabError(
-        "the host has no iptables command; install it (apt-get install iptables) so lab traffic can cross Docker's bridges",
-      );
-    }
-    throw new FwlabError(`host iptables ${args.join(" ")} failed: ${(e.stderr ?? e.message).trim()}`);
-  }
+async function listed(host: HostShell, iptables: string): Promise<string[]> {
+  const r = await host.run([iptables, "-w", "5", "-S", CHAIN]);
+  if (r.exitCode !== 0)
+    throw new FwlabError(`${iptables} -S ${CHAIN} on the engine's host failed: ${r.stderr.trim()}`);
+  return r.stdout.split("\n");
 }
 
 /** Applies rules to the host's filter table in one transaction, leaving every other rule as it is. */
-function restore(rules: readonly string[]): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn("iptables-restore", ["--noflush", "-w", "5"], { stdio: ["pipe", "ignore", "pipe"] });
-    let stderr = "";
-    child.stderr.on("data", (d: Buffer) => {
-      stderr += d.toString();
-    });
-    child.on("error", (err) =>
-      reject(new FwlabError(`the host has no usable iptables-restore (${err.message}); install iptables`)),
-    );
-    child.on("close", (code) =>
-      code === 0 ? resolve() : reject(new FwlabError(`host iptables-restore failed: ${stderr.trim()}`)),
-    );
-    child.stdin.end(`*filter\n${rules.join("\n")}\nCOMMIT\n`);
+async function restore(host: HostShell, iptables: string, rules: readonly string[]): Promise<void> {
+  const r = await host.run([`${iptables}-restore`, "--noflush", "-w", "5"], {
+    stdin: `*filter\n${rules.join("\n")}\nCOMMIT\n`,
   });
+  if (r.exitCode !== 0)
+    throw new FwlabError(`${iptables}-restore on the engine's host failed: ${r.stderr.trim()}`);
 }
 
 /** iptables -S quotes comments with double quotes; split the rule back into argv. */

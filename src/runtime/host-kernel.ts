@@ -1,32 +1,38 @@
-import { constants } from "node:fs";
-import { open, readFile, writeFile } from "node:fs/promises";
-import { setTimeout as sleep } from "node:timers/promises";
+import { createInterface } from "node:readline";
+import { FwlabError } from "../errors.ts";
+import { HOSTD, type HostShell } from "./host-shell.ts";
 
 /**
- * The host kernel, for what only the host can see: the one kernel log that LOG lines from
- * every namespace land in, and the sysctls that decide whether they land there at all.
+ * The engine host's kernel, for what only its host can see: the one kernel log that LOG lines
+ * from every namespace land in, and the sysctls that decide whether they land there at all.
+ * Read and written through the host helper.
  */
 const LOG_ALL_NETNS = "/proc/sys/net/netfilter/nf_log_all_netns";
 
 /**
  * LOG lines from a container's namespace are dropped unless the host sets
- * net.netfilter.nf_log_all_netns=1. Sets it when it is 0 and fwlab may (root).
+ * net.netfilter.nf_log_all_netns=1. Sets it when it is 0 and the helper may.
  * Returns what happened, for the user to be told.
  */
-export async function ensureLogAllNetns(): Promise<"already" | "enabled" | { denied: string }> {
-  const now = (await readFile(LOG_ALL_NETNS, "utf8").catch(() => "")).trim();
+export async function ensureLogAllNetns(
+  host: HostShell,
+): Promise<"already" | "enabled" | "unknown" | { denied: string }> {
+  const now = (await host.read(LOG_ALL_NETNS))?.trim();
   if (now === "1") return "already";
+  // The sysctl exists only in the kernel's first network namespace: an engine whose "host" is
+  // another one (a test's simulated host) cannot see it. LOG lines show if the kernel's is 1.
+  if (now === undefined) return "unknown";
   try {
-    await writeFile(LOG_ALL_NETNS, "1");
+    await host.write(LOG_ALL_NETNS, "1");
     return "enabled";
   } catch (err) {
-    return { denied: now === "" ? "this kernel has no nf_log_all_netns" : (err as Error).message };
+    return { denied: (err as Error).message };
   }
 }
 
 /** Size in bytes of one conntrack entry on this kernel (slab object size of nf_conntrack). */
-export async function conntrackEntryBytes(): Promise<number | undefined> {
-  const slab = await readFile("/proc/slabinfo", "utf8").catch(() => "");
+export async function conntrackEntryBytes(host: HostShell): Promise<number | undefined> {
+  const slab = (await host.read("/proc/slabinfo").catch(() => undefined)) ?? ""; // no slabinfo: no estimate
   const line = slab.split("\n").find((l) => /^nf_conntrack\s/.test(l));
   const size = line?.trim().split(/\s+/)[3];
   return size ? Number(size) : undefined;
@@ -38,68 +44,53 @@ export interface KmsgReader {
 }
 
 /**
- * Follows /dev/kmsg from now on (or from the oldest record still in the ring, with history): each read returns one record ("prio,seq,usec,flags;text").
- * A gap in sequence numbers means the kernel's ring overwrote records before we read them
- * (EPIPE on read): `onGap` says how many.
+ * Follows the engine host's kernel log from now on (or from the oldest record still in the
+ * ring, with history): its netfilter LOG records, each "prio,seq,usec,flags;text". The helper
+ * reads /dev/kmsg and passes on only LOG records (hostd.js). A gap in sequence numbers means
+ * the kernel's ring overwrote records before they were read: `onGap` says how many. Resolves
+ * once the helper reads, so a packet sent after it is seen.
  */
 export async function followKernelLog(
+  host: HostShell,
   onRecord: (record: string) => void,
   onGap: (lost: number, why: string) => void,
   opts: { history?: boolean } = {},
 ): Promise<KmsgReader> {
-  // Non-blocking: a blocking read would hold a libuv thread until the next kernel message and
-  // keep close() waiting. Polling every 5 ms costs nothing and bounds the added latency.
-  const fh = await open("/dev/kmsg", constants.O_RDONLY | constants.O_NONBLOCK);
-  const startUsec = Math.floor(Number((await readFile("/proc/uptime", "utf8")).split(" ")[0]) * 1e6);
-  let closed = false;
-  let lastSeq: number | undefined;
-  const buf = Buffer.alloc(8192);
-  const loop = (async () => {
-    while (!closed) {
-      let n: number;
+  const stream = await host.stream(["node", HOSTD, "kmsg", ...(opts.history ? ["--history"] : [])]);
+  let stderr = "";
+  stream.stderr.on("data", (b: Buffer) => {
+    stderr = (stderr + b.toString("utf8")).slice(-2000);
+  });
+  const ready = new Promise<void>((resolve, reject) => {
+    createInterface({ input: stream.stdout }).on("line", (line) => {
+      let m: { ready?: boolean; r?: string; gap?: number; why?: string };
       try {
-        ({ bytesRead: n } = await fh.read(buf, 0, buf.length, null));
-      } catch (err) {
-        const code = (err as NodeJS.ErrnoException).code;
-        if (code === "EAGAIN") {
-          await sleep(5);
-          continue;
-        }
-        if (code === "EPIPE") {
-          onGap(0, "the kernel log ring overwrote records before they were read");
-          continue; // the next read returns the oldest record still there
-        }
-        if (closed) return;
-        throw err;
+        m = JSON.parse(line);
+      } catch {
+        return;
       }
-      if (n === 0) continue;
-      const record = buf.toString("utf8", 0, n);
-      const head = /^\d+,(\d+),(\d+),/.exec(record);
-      if (!head) continue;
-      const seq = Number(head[1]);
-      if (!opts.history && lastSeq === undefined && Number(head[2]) < startUsec) continue; // older than us
-      if (lastSeq !== undefined && seq > lastSeq + 1)
-        onGap(seq - lastSeq - 1, "kernel log records were overwritten");
-      if (lastSeq !== undefined && seq <= lastSeq) continue;
-      lastSeq = seq;
-      onRecord(record);
-    }
-  })();
-  loop.catch(() => {});
-  return {
-    close: async () => {
-      closed = true;
-      await loop.catch(() => {});
-      await fh.close().catch(() => {});
-    },
-  };
+      if (m.r !== undefined) onRecord(m.r);
+      else if (m.gap !== undefined) onGap(m.gap, m.why ?? "kernel log records were lost");
+      else if (m.ready) resolve();
+    });
+    void stream.ended.then(() =>
+      reject(
+        new FwlabError(
+          `the kernel log of the engine's host cannot be read: ${stderr.trim() || "its reader ended"}`,
+        ),
+      ),
+    );
+  });
+  await ready;
+  return { close: () => stream.stop() };
 }
 
 /** Reads and sets a host-wide net.netfilter sysctl (only opt-in scenarios do). */
-export async function hostSysctl(key: string, value?: string): Promise<string> {
+export async function hostSysctl(host: HostShell, key: string, value?: string): Promise<string> {
   if (!/^net\.netfilter\.[\w.]+$/.test(key)) throw new Error(`not a net.netfilter sysctl: ${key}`);
   const path = `/proc/sys/${key.replace(/\./g, "/")}`;
-  const old = (await readFile(path, "utf8")).trim();
-  if (value !== undefined) await writeFile(path, value);
+  const old = (await host.read(path))?.trim();
+  if (old === undefined) throw new FwlabError(`the engine's host has no sysctl ${key}`);
+  if (value !== undefined) await host.write(path, value);
   return old;
 }

@@ -1,10 +1,6 @@
-import { execFile, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { writeFile } from "node:fs/promises";
-import { promisify } from "node:util";
 import { FwlabError } from "../errors.ts";
-
-const run = promisify(execFile);
+import type { HostShell } from "./host-shell.ts";
 
 /**
  * Lab networks are plain Linux bridges that fwlab wires itself, the way containerlab wires its
@@ -15,7 +11,8 @@ const run = promisify(execFile);
  *  - fast: no libnetwork endpoints and no embedded-DNS rules per container; a node's veths
  *    vanish with its namespace when the container is killed (down takes a fraction of the time).
  * Bridges carry the alias `fwlab:<lab>:<network>:<subnet>`: that is how `down`, the next `up`
- * and subnet checks find them, even after a crash.
+ * and subnet checks find them, even after a crash. All of it happens on the engine's host,
+ * through its host helper (HostShell).
  */
 export interface LabBridge {
   readonly lab: string;
@@ -25,7 +22,7 @@ export interface LabBridge {
 }
 
 export interface VethLink {
-  /** PID of the node's init: its network namespace gets the peer. */
+  /** PID of the node's init on the engine's host: its network namespace gets the peer. */
   readonly pid: number;
   readonly bridge: string;
   /** The host end's name (unique on the host). */
@@ -42,8 +39,9 @@ export const vethDevice = (lab: string, node: string, network: string): string =
   `fwv-${shortHash(`${lab}/${node}/${network}`)}`;
 
 /** Creates the lab's bridges, up, with no address and no forwarding on the host side. */
-export async function createBridges(bridges: readonly LabBridge[]): Promise<void> {
+export async function createBridges(host: HostShell, bridges: readonly LabBridge[]): Promise<void> {
   await ipBatch(
+    host,
     bridges.flatMap((b) => [
       `link add name ${b.device} type bridge`,
       `link set dev ${b.device} alias fwlab:${b.lab}:${b.network}:${b.subnet}`,
@@ -57,30 +55,34 @@ export async function createBridges(bridges: readonly LabBridge[]): Promise<void
   // host-firewall.ts): sysctls alone would not hold (an ip_forward toggle resets forwarding).
   await Promise.all(
     bridges.flatMap((b) => [
-      writeFile(`/proc/sys/net/ipv4/conf/${b.device}/forwarding`, "0"),
-      writeFile(`/proc/sys/net/ipv4/conf/${b.device}/arp_ignore`, "8"),
-      noIpv6(b.device),
+      host.write(`/proc/sys/net/ipv4/conf/${b.device}/forwarding`, "0"),
+      host.write(`/proc/sys/net/ipv4/conf/${b.device}/arp_ignore`, "8"),
+      noIpv6(host, b.device),
     ]),
   );
 }
 
 /** Joins nodes to bridges: one veth pair per link, the node's end named and addressed by MAC. */
-export async function addLinks(links: readonly VethLink[]): Promise<void> {
+export async function addLinks(host: HostShell, links: readonly VethLink[]): Promise<void> {
   // The host end gets no IPv6 either (the node's end is made in a namespace that has none):
   // up with IPv6 it takes a link-local address and sends DAD, MLD and router solicitations into
   // the lab. addrgenmode none keeps it silent from the moment it is up; disable_ipv6 follows.
   await ipBatch(
+    host,
     links.flatMap((l) => [
       `link add name ${l.hostIf} type veth peer name ${l.nodeIf} address ${l.mac} netns ${l.pid}`,
       `link set dev ${l.hostIf} addrgenmode none`,
       `link set dev ${l.hostIf} master ${l.bridge} up`,
     ]),
   );
-  await Promise.all(links.map((l) => noIpv6(l.hostIf)));
+  await Promise.all(links.map((l) => noIpv6(host, l.hostIf)));
 }
 
-const noIpv6 = (dev: string): Promise<void> =>
-  writeFile(`/proc/sys/net/ipv6/conf/${dev}/disable_ipv6`, "1").catch(() => {}); // a host without IPv6
+/** IPv6 off on a device, where the host has IPv6 at all (no /proc/sys/net/ipv6 otherwise). */
+async function noIpv6(host: HostShell, dev: string): Promise<void> {
+  const path = `/proc/sys/net/ipv6/conf/${dev}/disable_ipv6`;
+  if ((await host.read(path)) !== undefined) await host.write(path, "1");
+}
 
 /**
  * addLinks for nodes that start one after another: links asked for while an `ip` process runs
@@ -88,7 +90,7 @@ const noIpv6 = (dev: string): Promise<void> =>
  * 50 nodes spawns a handful of processes instead of 50 (each spawn costs ~10 ms of a busy CPU
  * while the node's init polls for its links).
  */
-export function linkQueue(): (links: readonly VethLink[]) => Promise<void> {
+export function linkQueue(host: HostShell): (links: readonly VethLink[]) => Promise<void> {
   let pending: { links: readonly VethLink[]; done: (err?: unknown) => void }[] = [];
   let running = false;
   const drain = async () => {
@@ -96,7 +98,10 @@ export function linkQueue(): (links: readonly VethLink[]) => Promise<void> {
     while (pending.length > 0) {
       const batch = pending;
       pending = [];
-      const err = await addLinks(batch.flatMap((b) => b.links)).then(
+      const err = await addLinks(
+        host,
+        batch.flatMap((b) => b.links),
+      ).then(
         () => undefined,
         (e: unknown) => e,
       );
@@ -111,9 +116,9 @@ export function linkQueue(): (links: readonly VethLink[]) => Promise<void> {
     });
 }
 
-/** The lab bridges on this host, of one lab or of all. */
-export async function listBridges(lab?: string): Promise<LabBridge[]> {
-  const { stdout } = await run("ip", ["-o", "link", "show", "type", "bridge"]).catch(() => ({ stdout: "" }));
+/** The lab bridges on the engine's host, of one lab or of all. */
+export async function listBridges(host: HostShell, lab?: string): Promise<LabBridge[]> {
+  const { stdout } = await ip(host, ["-o", "link", "show", "type", "bridge"]);
   const out: LabBridge[] = [];
   for (const line of stdout.split("\n")) {
     const device = /^\d+: ([^:@\s]+)/.exec(line)?.[1];
@@ -130,10 +135,10 @@ export async function listBridges(lab?: string): Promise<LabBridge[]> {
  * with their nodes' namespaces, but the kernel tears namespaces down later, in the background:
  * a lab started again at once (same names) would find them still there.
  */
-export async function removeBridges(bridges: readonly LabBridge[]): Promise<void> {
+export async function removeBridges(host: HostShell, bridges: readonly LabBridge[]): Promise<void> {
   if (bridges.length === 0) return;
   const devices = new Set(bridges.map((b) => b.device));
-  const { stdout } = await run("ip", ["-o", "link", "show"]).catch(() => ({ stdout: "" }));
+  const { stdout } = await ip(host, ["-o", "link", "show"]);
   const veths = stdout
     .split("\n")
     .filter((l) => devices.has(/ master (\S+)/.exec(l)?.[1] ?? ""))
@@ -141,40 +146,28 @@ export async function removeBridges(bridges: readonly LabBridge[]): Promise<void
     .filter((d): d is string => !!d);
   // -force: go on past a link or bridge that a parallel `down` removed first.
   await ipBatch(
+    host,
     [...veths.map((v) => `link del dev ${v}`), ...bridges.map((b) => `link del dev ${b.device}`)],
     true,
   );
-}
-
-/** Docker-like MAC from the address (02:42 + the IPv4 bytes), so a MAC in a log names its node. */
-export function macFor(address: string): string {
-  return `02:42:${address
-    .split(".")
-    .map((o) => Number(o).toString(16).padStart(2, "0"))
-    .join(":")}`;
 }
 
 function shortHash(s: string): string {
   return createHash("sha256").update(s).digest("hex").slice(0, 10);
 }
 
-function ipBatch(commands: readonly string[], force = false): Promise<void> {
-  if (commands.length === 0) return Promise.resolve();
-  return new Promise((resolve, reject) => {
-    const child = spawn("ip", [...(force ? ["-force"] : []), "-batch", "-"], {
-      stdio: ["pipe", "ignore", "pipe"],
-    });
-    let stderr = "";
-    child.stderr.on("data", (d: Buffer) => {
-      stderr += d.toString();
-    });
-    child.on("error", (err) =>
-      reject(new FwlabError(`the host has no usable \`ip\` command (${err.message}); install iproute2`)),
-    );
-    child.on("close", (code) => {
-      if (code === 0 || force) resolve();
-      else reject(new FwlabError(`host \`ip -batch\` failed: ${stderr.trim()} (run as root?)`));
-    });
-    child.stdin.end(`${commands.join("\n")}\n`);
+async function ip(host: HostShell, args: string[]): Promise<{ stdout: string }> {
+  const r = await host.run(["ip", ...args]);
+  if (r.exitCode !== 0)
+    throw new FwlabError(`ip ${args.join(" ")} on the engine's host failed: ${r.stderr.trim()}`);
+  return r;
+}
+
+async function ipBatch(host: HostShell, commands: readonly string[], force = false): Promise<void> {
+  if (commands.length === 0) return;
+  const r = await host.run(["ip", ...(force ? ["-force"] : []), "-batch", "-"], {
+    stdin: `${commands.join("\n")}\n`,
   });
+  if (r.exitCode !== 0 && !force)
+    throw new FwlabError(`\`ip -batch\` on the engine's host failed: ${r.stderr.trim()}`);
 }

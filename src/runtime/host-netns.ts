@@ -1,34 +1,31 @@
-import { execFile } from "node:child_process";
-import { readFile } from "node:fs/promises";
+import { FwlabError } from "../errors.ts";
+import type { HostShell } from "./host-shell.ts";
 
 /**
- * Runs a host program to completion in a container's network namespace. Used for the node's
- * net.* sysctls: Docker mounts /proc/sys read-only inside containers, but from the host, in the
- * node's namespace, /proc/sys/net is the node's own and writable.
+ * A node's network namespace seen from the engine's host (through the host helper), by the PID
+ * of its first process as the engine reports it.
  */
-export function runInNetns(
-  pid: number,
-  argv: string[],
-): Promise<{ exitCode: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile("nsenter", ["-t", String(pid), "-n", "--", ...argv], (err, stdout, stderr) => {
-      const code = err
-        ? typeof (err as { code?: unknown }).code === "number"
-          ? (err as { code: number }).code
-          : 1
-        : 0;
-      resolve({ exitCode: code, stdout, stderr: stderr || (err && code === 1 ? err.message : "") });
-    });
-  });
+
+/**
+ * Reads or sets a net.* sysctl in a node's namespace: Docker mounts /proc/sys read-only inside
+ * containers, but from the host, in the node's namespace, /proc/sys/net is the node's own.
+ */
+export async function nodeSysctl(host: HostShell, pid: number, key: string, value?: string): Promise<string> {
+  const argv = value === undefined ? ["sysctl", "-n", key] : ["sysctl", "-w", `${key}=${value}`];
+  const r = await host.run(["nsenter", "-t", String(pid), "-n", "--", ...argv]);
+  if (r.exitCode !== 0)
+    throw new FwlabError(`${argv.join(" ")}: ${r.stderr.trim()}`, value === undefined ? 2 : 1);
+  return r.stdout.trim();
 }
 
 /**
- * Packets received plus sent on every interface of a process's network namespace except
- * loopback, read from /proc/PID/net/dev on the host: no exec, so a dashboard can ask every
- * node every second.
+ * Packets received plus sent on every interface of a namespace except loopback, from
+ * /proc/PID/net/dev on the host: no exec in the node, so a dashboard can ask every node every
+ * second. Undefined when the process is gone.
  */
-export async function namespacePackets(pid: number): Promise<number> {
-  const text = await readFile(`/proc/${pid}/net/dev`, "utf8");
+export async function namespacePackets(host: HostShell, pid: number): Promise<number | undefined> {
+  const text = await host.read(`/proc/${pid}/net/dev`);
+  if (text === undefined) return undefined;
   let total = 0;
   for (const line of text.split("\n").slice(2)) {
     const [name, rest] = line.split(":");
@@ -37,4 +34,9 @@ export async function namespacePackets(pid: number): Promise<number> {
     total += (f[1] ?? 0) + (f[9] ?? 0); // rx packets, tx packets
   }
   return total;
+}
+
+/** Hangs up a process group on the engine's host (a dashboard terminal's shell and its jobs). */
+export async function hangUp(host: HostShell, pid: number): Promise<void> {
+  await host.run(["kill", "-HUP", "--", `-${pid}`]); // already gone: nothing to hang up
 }

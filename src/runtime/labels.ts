@@ -11,4 +11,6 @@ export const LABEL = {
   /** Seconds the node's services may take to answer: its "fwlab-ready" line comes before then. */
   readyTimeout: "fwlab.ready-timeout",
   inputs: "fwlab.inputs",
+  /** "hostd": fwlab's helper on an engine's host (helper-container.ts), not part of any lab. */
+  helper: "fwlab.helper",
 } as const;

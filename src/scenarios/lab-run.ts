@@ -2,7 +2,6 @@ import type { EventBus } from "../evidence/event-bus.ts";
 import type { KernelLogWatch } from "../evidence/kernel-log-source.ts";
 import type { StartedLab } from "../lab/started-lab.ts";
 import { agentExec, ProbeAgent } from "../probes/probe-agent.ts";
-import type { DockerRuntime } from "../runtime/docker-runtime.ts";
 import type { NodeExec } from "../runtime/exec-result.ts";
 import { LabWatchers } from "./lab-watchers.ts";
 import { NodeDeaths } from "./node-deaths.ts";
@@ -36,14 +35,13 @@ export class LabRun {
   }
 
   static async start(
-    runtime: DockerRuntime,
     lab: StartedLab,
     started: boolean,
     bus: EventBus,
     kernel: KernelLogWatch,
   ): Promise<LabRun> {
     const firewalls = lab.nodes.filter((n) => n.firewall).map((n) => n.name);
-    const run = new LabRun(lab, started, await NodeDeaths.watch(runtime, lab.name, firewalls));
+    const run = new LabRun(lab, started, await NodeDeaths.watch(lab.engine.runtime, lab.name, firewalls));
     const mark = (node: string) => async (sport: number) => {
       await (await run.agent(node)).run("mark", { sport });
     };

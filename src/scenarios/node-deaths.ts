@@ -1,4 +1,4 @@
-import type { DockerRuntime } from "../runtime/docker-runtime.ts";
+import type { ContainerRuntime } from "../runtime/container-runtime.ts";
 import type { Step } from "./scenario-schema.ts";
 import type { StepResult } from "./step-result.ts";
 
@@ -23,7 +23,11 @@ export class NodeDeaths {
     private readonly firewalls: readonly string[],
   ) {}
 
-  static async watch(runtime: DockerRuntime, lab: string, firewalls: readonly string[]): Promise<NodeDeaths> {
+  static async watch(
+    runtime: ContainerRuntime,
+    lab: string,
+    firewalls: readonly string[],
+  ): Promise<NodeDeaths> {
     let self!: NodeDeaths;
     const watch = await runtime.watchDeaths(lab, (node, exitCode) =>
       self.deaths.set(node, { exitCode, at: Date.now() }),

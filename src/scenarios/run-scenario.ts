@@ -48,7 +48,7 @@ export async function runScenario(
   let stepsMs = 0;
   try {
     for (const [key, value] of Object.entries(s.scenario.host?.sysctls ?? {})) {
-      hostSaved.push([key, await hostSysctl(key, String(value))]);
+      hostSaved.push([key, await hostSysctl(lab.engine.host, key, String(value))]);
       opts.progress(`  host: ${key}=${value} (was ${hostSaved.at(-1)![1]}; put back at the end)`);
     }
     for (const [node, ref] of Object.entries(s.scenario.rulesets ?? {})) {
@@ -103,7 +103,7 @@ export async function runScenario(
   } finally {
     const problems: string[] = [];
     for (const [key, old] of hostSaved.reverse())
-      await hostSysctl(key, old).catch((err: Error) =>
+      await hostSysctl(lab.engine.host, key, old).catch((err: Error) =>
         problems.push(`host: could not put back ${key}=${old}: ${err.message}`),
       );
     // A scenario that did not end well puts everything back: its successor may not load at all.

@@ -4,7 +4,7 @@ import { watchKernelLog } from "../evidence/kernel-log-source.ts";
 import { labStatus } from "../lab/lab-status.ts";
 import { startLabSpec } from "../lab/start-lab.ts";
 import { StartedLab } from "../lab/started-lab.ts";
-import { DockerRuntime } from "../runtime/docker-runtime.ts";
+import { connectEngine, type Engine } from "../runtime/engine.ts";
 import { type Progress, silent } from "../util/progress.ts";
 import { FlowVerdicts } from "./flow-verdicts.ts";
 import { LabRun } from "./lab-run.ts";
@@ -25,7 +25,8 @@ export interface RunOptions {
   readonly optIn?: boolean;
   readonly progress?: Progress;
   readonly onStep?: (scenario: LoadedScenario, step: StepResult) => void;
-  readonly runtime?: DockerRuntime;
+  /** The engine its labs run on (default: the one the environment names; runtime/engine.ts). */
+  readonly engine?: Engine;
   /** Every evidence event of the run as it comes (the dashboard's run worker forwards some). */
   readonly onEvent?: (e: EvidenceEvent) => void;
 }
@@ -42,7 +43,7 @@ export async function runScenarios(
   const loaded = files.map((f) =>
     readScenarioFile(f, { labName: opts.labName, allowUnsafe: opts.allowUnsafe }),
   );
-  const runtime = opts.runtime ?? (await DockerRuntime.connect());
+  const engine = opts.engine ?? (await connectEngine());
   const progress = opts.progress ?? silent;
   const bus = new EventBus(200_000);
   const events: EvidenceEvent[] = [];
@@ -57,7 +58,7 @@ export async function runScenarios(
     const first = FIRST_PORT + (nextBlock++ % (PORTS / PORT_BLOCK)) * PORT_BLOCK;
     return Array.from({ length: PORT_BLOCK }, (_, i) => first + i);
   };
-  const kernel = await watchKernelLog(runtime, bus);
+  const kernel = await watchKernelLog(engine, bus);
   const labs = new Map<string, LabRun>();
   const results: ScenarioResult[] = [];
   const runs = (s: LoadedScenario) => !(s.scenario.optIn && !opts.optIn);
@@ -78,13 +79,13 @@ export async function runScenarios(
       }
       let run = labs.get(s.lab.name);
       if (!run) {
-        const status = await labStatus(runtime, s.lab.name);
+        const status = await labStatus(engine.runtime, s.lab.name);
         const up = status.ready && status.nodes.length === s.lab.nodes.length;
         const lab = up
-          ? await StartedLab.attach(runtime, s.lab.name)
-          : await startLabSpec(s.lab, { runtime, progress, signal: opts.signal });
+          ? await StartedLab.attach(engine, s.lab.name)
+          : await startLabSpec(s.lab, { engine, progress, signal: opts.signal });
         if (up) await recoverDeadRun(lab, progress);
-        run = await LabRun.start(runtime, lab, !up, bus, kernel);
+        run = await LabRun.start(lab, !up, bus, kernel);
         labs.set(s.lab.name, run);
       }
       // The next scenario of this lab in the run: the rulesets it loads need not be put back first.

@@ -1,6 +1,6 @@
 import { writeFile } from "node:fs/promises";
 import type { StartedLab } from "../lab/started-lab.ts";
-import type { ExecStream } from "../runtime/docker-runtime.ts";
+import type { ExecStream } from "../runtime/container-runtime.ts";
 import { eachLine } from "../util/each-line.ts";
 
 const LIMIT = 64 * 1024 * 1024;

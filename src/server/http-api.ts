@@ -7,7 +7,7 @@ import { conntrackTable } from "../evidence/conntrack-source.ts";
 import { parseSave } from "../firewall/parse-save.ts";
 import { listLabs, nodesOf } from "../lab/find-lab.ts";
 import { StartedLab } from "../lab/started-lab.ts";
-import type { DockerRuntime } from "../runtime/docker-runtime.ts";
+import type { Engine } from "../runtime/engine.ts";
 import { findScenarios } from "../scenarios/find-scenarios.ts";
 import { projectRoot } from "../util/project-root.ts";
 import { bearerToken, hostAllowed, SECURITY_HEADERS, tokenMatches } from "./auth.ts";
@@ -37,14 +37,15 @@ class ApiError extends Error {
  * before its body is read; every answer carries the security headers.
  */
 export function httpApi(opts: {
-  runtime: DockerRuntime;
+  engine: Engine;
   token: string;
   hosts: ReadonlySet<string>;
   runs: ScenarioRuns;
   /** Labs followed now (attached once: requests do not list containers each time). */
   follow(): Promise<void>;
 }): express.Express {
-  const { runtime, runs } = opts;
+  const { engine, runs } = opts;
+  const runtime = engine.runtime;
   const app = express();
   app.disable("x-powered-by");
   app.disable("etag");
@@ -60,7 +61,7 @@ export function httpApi(opts: {
     next();
   });
   app.use("/api", express.json({ limit: "5mb" }));
-  const lab = (name: string) => StartedLab.attach(runtime, name);
+  const lab = (name: string) => StartedLab.attach(engine, name);
   const wrap = (fn: (req: Request, res: Response) => Promise<unknown>) => (req: Request, res: Response) =>
     fn(req, res).catch((err: Error & { exitCode?: number; status?: number }) =>
       res.status(err.status ?? (err.exitCode === 2 ? 400 : 500)).json({ error: err.message.split("\n")[0] }),
@@ -72,6 +73,7 @@ export function httpApi(opts: {
       await opts.follow();
       const labs = [...(await listLabs(runtime))].map(([name, containers]) => ({
         name,
+        engine: engine.name,
         nodes: nodesOf(containers),
       }));
       res.json(labs);

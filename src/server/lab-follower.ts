@@ -3,7 +3,7 @@ import type { EventBus } from "../evidence/event-bus.ts";
 import { type NflogWatch, watchNflog } from "../evidence/nflog-source.ts";
 import { listLabs } from "../lab/find-lab.ts";
 import { StartedLab } from "../lab/started-lab.ts";
-import type { DockerRuntime } from "../runtime/docker-runtime.ts";
+import type { Engine } from "../runtime/engine.ts";
 
 interface Followed {
   readonly lab: StartedLab;
@@ -22,9 +22,12 @@ interface Followed {
 export class LabFollower {
   private readonly followed = new Map<string, Followed>();
   private readonly lent = new Set<string>();
+  /** Refreshes, lends and take-backs run one after another: two at once would both follow a lab. */
+  private queue: Promise<void> = Promise.resolve();
+  private stopped = false;
 
   constructor(
-    private readonly runtime: DockerRuntime,
+    private readonly engine: Engine,
     private readonly bus: EventBus,
   ) {}
 
@@ -33,9 +36,22 @@ export class LabFollower {
     return new Map([...this.followed].map(([name, f]) => [name, f.lab]));
   }
 
-  /** Looks at the engine once: lets go of labs that are gone or changed, follows new ones. */
-  async refresh(): Promise<void> {
-    const now = await listLabs(this.runtime);
+  /**
+   * Looks at the engine once: lets go of labs that are gone or changed, follows new ones. Calls
+   * from the poll timer, the API and start-up queue behind each other; after `stop()` none runs.
+   */
+  refresh(): Promise<void> {
+    return this.serial(() => this.refreshNow());
+  }
+
+  private serial(step: () => Promise<void>): Promise<void> {
+    const next = this.queue.then(() => (this.stopped ? undefined : step()));
+    this.queue = next.catch(() => {}); // the caller hears of its failure; the next step still runs
+    return next;
+  }
+
+  private async refreshNow(): Promise<void> {
+    const now = await listLabs(this.engine.runtime);
     for (const [name, f] of this.followed) {
       const containers = now.get(name);
       const same =
@@ -44,7 +60,7 @@ export class LabFollower {
     }
     for (const [name, containers] of now) {
       if (this.followed.has(name) || containers.some((c) => c.state !== "running")) continue;
-      const lab = await StartedLab.attach(this.runtime, name);
+      const lab = await StartedLab.attach(this.engine, name);
       const firewalls = lab.nodes.filter((n) => n.firewall);
       const f: Followed = {
         lab,
@@ -57,21 +73,28 @@ export class LabFollower {
   }
 
   /** A run takes the lab's NFLOG groups: the dashboard lets go of them first. */
-  async lend(lab: string): Promise<void> {
+  lend(lab: string): Promise<void> {
     this.lent.add(lab);
-    const f = this.followed.get(lab);
-    await Promise.all((f?.nflog ?? []).map((w) => w.stop()));
-    if (f) f.nflog = undefined;
+    return this.serial(async () => {
+      const f = this.followed.get(lab);
+      await Promise.all((f?.nflog ?? []).map((w) => w.stop()));
+      if (f) f.nflog = undefined;
+    });
   }
 
   /** ... and takes them back after the run. */
-  async takeBack(lab: string): Promise<void> {
+  takeBack(lab: string): Promise<void> {
     this.lent.delete(lab);
-    const f = this.followed.get(lab);
-    if (f) await this.followNflog(f);
+    return this.serial(async () => {
+      const f = this.followed.get(lab);
+      if (f) await this.followNflog(f);
+    });
   }
 
+  /** Lets go of every lab, once a refresh under way has ended (it may have just followed one). */
   async stop(): Promise<void> {
+    this.stopped = true;
+    await this.queue;
     await Promise.all([...this.followed.keys()].map((name) => this.letGo(name)));
   }
 

@@ -41,6 +41,8 @@ export type ServerMessage =
 
 export interface LabSummary {
   readonly name: string;
+  /** The engine it runs on ("default", a docker context's name, an address). */
+  readonly engine: string;
   readonly nodes: readonly LabNode[];
 }
 

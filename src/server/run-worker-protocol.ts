@@ -1,4 +1,5 @@
 import type { EvidenceEvent } from "../evidence/events.ts";
+import type { EngineChoice } from "../runtime/engine-endpoint.ts";
 import type { ScenarioResult, StepResult } from "../scenarios/step-result.ts";
 
 /** What the dashboard asks its run worker (src/server/run-worker.ts) over the IPC channel. */
@@ -8,6 +9,8 @@ export type WorkerRequest =
       readonly file: string;
       readonly labName?: string;
       readonly bundleDir: string;
+      /** The dashboard's engine: the run uses the same one. */
+      readonly engine: EngineChoice;
     }
   | { readonly kind: "abort" };
 

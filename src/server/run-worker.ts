@@ -3,6 +3,7 @@
  * counters and evidence streams do not share the event loop that feeds the dashboard's pages.
  * Started by ScenarioRuns (scenario-runs.ts) with Node's IPC channel; one run per process.
  */
+import { connectEngine } from "../runtime/engine.ts";
 import { runScenarios } from "../scenarios/run-scenarios.ts";
 import type { WorkerMessage, WorkerRequest } from "./run-worker-protocol.ts";
 
@@ -15,6 +16,7 @@ process.on("message", async (req: WorkerRequest) => {
   if (req.kind === "abort") return abort.abort();
   try {
     const results = await runScenarios([req.file], {
+      engine: await connectEngine(req.engine),
       labName: req.labName,
       bundleDir: req.bundleDir,
       signal: abort.signal,

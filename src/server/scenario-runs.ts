@@ -4,7 +4,8 @@ import { join, relative, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { z } from "zod";
 import type { EvidenceEvent } from "../evidence/events.ts";
-import type { DockerRuntime } from "../runtime/docker-runtime.ts";
+import type { Engine } from "../runtime/engine.ts";
+import { choiceOf } from "../runtime/engine-endpoint.ts";
 import { LABEL } from "../runtime/labels.ts";
 import { readScenarioFile } from "../scenarios/read-scenario-file.ts";
 import type { ScenarioResult } from "../scenarios/step-result.ts";
@@ -53,7 +54,7 @@ export class ScenarioRuns {
   private readonly settling = new Map<string, Promise<unknown>>();
 
   constructor(
-    private readonly runtime: DockerRuntime,
+    private readonly engine: Engine,
     private readonly send: (m: ServerMessage) => void,
     private readonly hooks: RunHooks,
   ) {}
@@ -70,7 +71,7 @@ export class ScenarioRuns {
       throw Object.assign(new Error(`no scenario file ${body.file} under scenarios/`), { status: 400 });
     const own = readScenarioFile(file);
     const labFile = body.lab
-      ? (await this.runtime.listContainers({ [LABEL.lab]: body.lab }))[0]?.labels[LABEL.file]
+      ? (await this.engine.runtime.listContainers({ [LABEL.lab]: body.lab }))[0]?.labels[LABEL.file]
       : undefined;
     const labName = labFile === own.lab.file ? body.lab : undefined;
     const loaded = labName ? readScenarioFile(file, { labName }) : own;
@@ -90,7 +91,13 @@ export class ScenarioRuns {
       lab,
       scenarios: [{ name: loaded.scenario.name, steps: loaded.scenario.steps.map((s) => s.name) }],
     });
-    void this.inWorker(id, run, lab, { kind: "run", file, labName, bundleDir: run.bundleDir });
+    void this.inWorker(id, run, lab, {
+      kind: "run",
+      file,
+      labName,
+      bundleDir: run.bundleDir,
+      engine: choiceOf(this.engine.endpoint),
+    });
     return id;
   }
 

@@ -7,7 +7,7 @@ import { EventBus } from "../evidence/event-bus.ts";
 import { watchKernelLog } from "../evidence/kernel-log-source.ts";
 import { parseSave } from "../firewall/parse-save.ts";
 import { listLabs, nodesOf } from "../lab/find-lab.ts";
-import type { DockerRuntime } from "../runtime/docker-runtime.ts";
+import type { Engine } from "../runtime/engine.ts";
 import { every } from "../util/every.ts";
 import { allowedHosts, newToken } from "./auth.ts";
 import { Coalescer } from "./coalescer.ts";
@@ -41,7 +41,8 @@ export interface ServeOptions {
  * page's own origin (see auth.ts). Evidence of every running lab is followed and coalesced for
  * the browser; scenario runs go on in processes of their own.
  */
-export async function serveDashboard(runtime: DockerRuntime, opts: ServeOptions): Promise<Dashboard> {
+export async function serveDashboard(engine: Engine, opts: ServeOptions): Promise<Dashboard> {
+  const { runtime } = engine;
   const token = newToken();
   const hosts = allowedHosts(opts.host, hostname());
   const bus = new EventBus(50_000);
@@ -54,16 +55,16 @@ export async function serveDashboard(runtime: DockerRuntime, opts: ServeOptions)
       message: `${what}: ${(err as Error).message}`,
       time: Date.now(),
     });
-  const kernel = await watchKernelLog(runtime, bus);
-  const labs = new LabFollower(runtime, bus);
+  const kernel = await watchKernelLog(engine, bus);
+  const labs = new LabFollower(engine, bus);
   await labs.refresh().catch(notice("following the labs"));
   // send() is the WebSocket server's, made below; runs only call it once a request came.
-  const runs = new ScenarioRuns(runtime, (m) => send(m), {
+  const runs = new ScenarioRuns(engine, (m) => send(m), {
     lend: (lab) => labs.lend(lab),
     takeBack: (lab) => labs.takeBack(lab),
     publish: (e) => bus.publish(e),
   });
-  const app = httpApi({ runtime, token, hosts, runs, follow: () => labs.refresh() });
+  const app = httpApi({ engine, token, hosts, runs, follow: () => labs.refresh() });
   const tls = !!(opts.tlsCert && opts.tlsKey);
   const server: Server = tls
     ? createHttps({ cert: await readFile(opts.tlsCert!), key: await readFile(opts.tlsKey!) }, app)
@@ -73,7 +74,7 @@ export async function serveDashboard(runtime: DockerRuntime, opts: ServeOptions)
     if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n");
     else socket.destroy();
   });
-  const terminals = new Terminals(runtime);
+  const terminals = new Terminals(engine);
   const { wss, send } = wsServer({
     server,
     token,
@@ -83,6 +84,7 @@ export async function serveDashboard(runtime: DockerRuntime, opts: ServeOptions)
       kind: "hello",
       labs: [...(await listLabs(runtime))].map(([name, containers]) => ({
         name,
+        engine: engine.name,
         nodes: nodesOf(containers),
       })),
     }),

@@ -1,7 +1,8 @@
 import { StringDecoder } from "node:string_decoder";
 import type { WebSocket } from "ws";
 import { StartedLab } from "../lab/started-lab.ts";
-import type { DockerRuntime, TtySession } from "../runtime/docker-runtime.ts";
+import type { TtySession } from "../runtime/container-runtime.ts";
+import type { Engine } from "../runtime/engine.ts";
 import type { ClientMessage, ServerMessage } from "./protocol.ts";
 
 const MAX_PER_SOCKET = 8;
@@ -17,7 +18,7 @@ const OPENING = "opening" as const;
 export class Terminals {
   private readonly sessions = new Map<WebSocket, Map<string, TtySession | typeof OPENING>>();
 
-  constructor(private readonly runtime: DockerRuntime) {}
+  constructor(private readonly engine: Engine) {}
 
   async handle(ws: WebSocket, msg: ClientMessage): Promise<void> {
     const send = (m: ServerMessage) => ws.readyState === ws.OPEN && ws.send(JSON.stringify(m));
@@ -34,7 +35,7 @@ export class Terminals {
         });
       mine.set(msg.id, OPENING);
       try {
-        const lab = await StartedLab.attach(this.runtime, msg.lab);
+        const lab = await StartedLab.attach(this.engine, msg.lab);
         const tty = await lab.shell(msg.node, { cols: msg.cols, rows: msg.rows });
         // The page went away (or closed this id) while the shell started: no shell outlives it.
         if (this.sessions.get(ws) !== mine || mine.get(msg.id) !== OPENING) return void (await tty.stop());

@@ -54,7 +54,10 @@ export function wsServer(opts: {
     if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(m));
   };
   wss.on("connection", (ws: WebSocket) => {
-    ws.on("error", () => ws.terminate()); // e.g. a message over MAX_PAYLOAD
+    // A client's protocol error (a message over MAX_PAYLOAD, bad framing): ws itself closes that
+    // socket with the code that says why (1009 for size) and cuts it if the close is not
+    // answered; only its listener must exist, or the error would end the server.
+    ws.on("error", () => {});
     ws.on("message", (data, isBinary) => {
       let parsed: unknown;
       try {

@@ -13,7 +13,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, type ExpectStatic, expect, it } from "vitest";
 import { removeLab, type StartedLab, startLab } from "../../src/index.ts";
-import { DockerRuntime } from "../../src/runtime/docker-runtime.ts";
+import { connectEngine, type Engine } from "../../src/runtime/engine.ts";
 import { fwlab, labBridges } from "./cli-helpers.ts";
 
 /**
@@ -253,16 +253,16 @@ const made: Case[] = [
 // (chmod 000 does not make a file unreadable for root, which these tests run as: the FIFO, the
 // folder and the links above are what root cannot read.)
 
-let runtime: DockerRuntime;
+let engine: Engine;
 let lab: StartedLab;
 let rulesetBefore: string;
 const activeRuleset = async () =>
   (await lab.exec("fw", ["sh", "-c", "iptables-save | grep -v '^#'; nft list tables"])).stdout;
 
 beforeAll(async () => {
-  runtime = await DockerRuntime.connect();
-  await removeLab(runtime, LAB);
-  lab = await startLab("test/fixtures/labs/bad-input.yml", { name: LAB, runtime });
+  engine = await connectEngine();
+  await removeLab(engine, LAB);
+  lab = await startLab("test/fixtures/labs/bad-input.yml", { name: LAB, engine });
   await lab.loadRuleset("fw", "test/fixtures/rulesets/forward-drop.sh");
   rulesetBefore = await activeRuleset();
   // 50 MiB of valid-looking text: refused by its size, never read into a parser.
@@ -331,7 +331,7 @@ async function check(c: Case, expect: ExpectStatic): Promise<void> {
   } else {
     const left = { containers: containers(NONE), bridges: labBridges(NONE) };
     // A lab started by mistake is removed here, so that it fails this case and not the next.
-    if (left.containers || left.bridges) await removeLab(runtime, NONE);
+    if (left.containers || left.bridges) await removeLab(engine, NONE);
     expect(left).toEqual({ containers: "", bridges: "" });
   }
 }

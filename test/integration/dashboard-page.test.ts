@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync } from "node:fs";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { DockerRuntime, type StartedLab } from "../../src/index.ts";
+import { connectEngine, type StartedLab } from "../../src/index.ts";
 import { type Dashboard, serveDashboard } from "../../src/server/serve.ts";
 import { OPEN_RULES, sharedLab } from "./shared-lab.ts";
 
@@ -20,7 +20,7 @@ describe("the dashboard page", () => {
     mkdirSync(SHOTS, { recursive: true });
     lab = await sharedLab();
     await lab.loadRuleset("fw", "test/fixtures/rulesets/evidence.sh");
-    dash = await serveDashboard(await DockerRuntime.connect(), { host: "127.0.0.1", port: 0 });
+    dash = await serveDashboard(await connectEngine(), { host: "127.0.0.1", port: 0 });
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       args: [

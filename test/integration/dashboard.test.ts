@@ -1,7 +1,7 @@
 import { networkInterfaces } from "node:os";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
-import { DockerRuntime, type StartedLab } from "../../src/index.ts";
+import { connectEngine, type StartedLab } from "../../src/index.ts";
 import type { ServerMessage } from "../../src/server/protocol.ts";
 import { type Dashboard, serveDashboard } from "../../src/server/serve.ts";
 import { OPEN_RULES, sharedLab } from "./shared-lab.ts";
@@ -13,7 +13,7 @@ describe("the dashboard server", () => {
   beforeAll(async () => {
     lab = await sharedLab();
     await lab.loadRuleset("fw", "test/fixtures/rulesets/evidence.sh");
-    dash = await serveDashboard(await DockerRuntime.connect(), { host: "127.0.0.1", port: 0 });
+    dash = await serveDashboard(await connectEngine(), { host: "127.0.0.1", port: 0 });
     base = dash.url.replace(/\/#token=.*/, "");
   });
   afterAll(async () => {
@@ -45,7 +45,7 @@ describe("the dashboard server", () => {
   });
 
   it("bound beyond loopback: nothing that runs a command in a node answers without the token", async () => {
-    const wide = await serveDashboard(await DockerRuntime.connect(), { host: "0.0.0.0", port: 0 });
+    const wide = await serveDashboard(await connectEngine(), { host: "0.0.0.0", port: 0 });
     try {
       const ip = Object.values(networkInterfaces())
         .flat()

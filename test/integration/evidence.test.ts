@@ -15,7 +15,7 @@ import type {
 import { watchKernelLog } from "../../src/evidence/kernel-log-source.ts";
 import { watchNflog } from "../../src/evidence/nflog-source.ts";
 import { tracePackets } from "../../src/evidence/trace-packets.ts";
-import { DockerRuntime, removeLab, type StartedLab, startLab } from "../../src/index.ts";
+import { connectEngine, removeLab, type StartedLab, startLab } from "../../src/index.ts";
 import { recorder } from "./events.ts";
 import { OPEN_RULES, received, sharedLab } from "./shared-lab.ts";
 
@@ -33,13 +33,13 @@ describe("evidence from real packets", () => {
   afterAll(() => lab.loadRuleset("fw", OPEN_RULES));
 
   it("LOG and NFLOG: one parsed line per packet, on fw of this lab only, even beside a lab with the same rules", async () => {
-    const runtime = await DockerRuntime.connect();
-    await using side = await startLab("test/fixtures/labs/mini.yml", { name: "side", runtime });
+    const engine = await connectEngine();
+    await using side = await startLab("test/fixtures/labs/mini.yml", { name: "side", engine });
     await side.loadRuleset("fw", "test/fixtures/rulesets/evidence.sh");
     const bus = new EventBus();
     const rec = recorder(bus);
     const watches = [
-      await watchKernelLog(runtime, bus),
+      await watchKernelLog(engine, bus),
       await watchNflog(lab, "fw", bus),
       await watchNflog(side, "fw", bus),
     ];
@@ -84,7 +84,7 @@ describe("evidence from real packets", () => {
     const logMac = rec.of(isLog("LOG")).find((e) => e.lab === lab.name)!.fields.mac!;
     expect(logMac.startsWith("02:42:0a:00:01:01:02:42:0a:00:01:0a")).toBe(true); // to fw's lan, from client
     rec.close();
-    await removeLab(runtime, "side");
+    await removeLab(engine, "side");
   });
 
   it("an SSH login shows in fw's conntrack stream as NEW then ESTABLISHED, with both tuples", async () => {

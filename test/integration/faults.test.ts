@@ -4,17 +4,13 @@ import { watchConntrack } from "../../src/evidence/conntrack-source.ts";
 import { EventBus } from "../../src/evidence/event-bus.ts";
 import type { EvidenceEvent, LossEvent } from "../../src/evidence/events.ts";
 import { watchNflog } from "../../src/evidence/nflog-source.ts";
-import { DockerRuntime, removeLab, type StartedLab, startLab } from "../../src/index.ts";
+import { connectEngine, removeLab, type StartedLab, startLab } from "../../src/index.ts";
 import { runScenarios } from "../../src/scenarios/run-scenarios.ts";
+import { until } from "../support/until.ts";
 import { fwlab, spawnFwlab } from "./cli-helpers.ts";
 
 // Faults injected into a lab of its own (10.40.x): the shared lab is not touched.
 const LAB_FILE = "test/fixtures/labs/faults.yml";
-const until = async (f: () => boolean | Promise<boolean>, ms = 10_000) => {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline && !(await f())) await new Promise((r) => setTimeout(r, 50));
-  return f();
-};
 const docker = (...args: string[]) => execFileSync("docker", args, { encoding: "utf8" }).trim();
 const container = (lab: string, node: string) =>
   docker("ps", "-aq", "--filter", `label=fwlab.lab=${lab}`, "--filter", `label=fwlab.node=${node}`);
@@ -29,19 +25,19 @@ const helpersIn = (lab: StartedLab, node: string) =>
     .then((r) => r.stdout.trim());
 describe("faults", () => {
   let lab: StartedLab;
-  const runtime = DockerRuntime.connect();
+  const engine = connectEngine();
   beforeAll(async () => {
-    await removeLab(await runtime, "faults");
-    lab = await startLab(LAB_FILE, { runtime: await runtime });
+    await removeLab(await engine, "faults");
+    lab = await startLab(LAB_FILE, { engine: await engine });
   });
   afterAll(async () => {
-    await removeLab(await runtime, "faults");
+    await removeLab(await engine, "faults");
   });
 
   it("a ruleset that drops everything, OUTPUT included: evidence is still read and the lab put back", async () => {
     const before = (await lab.exec("fw", ["fwlab-ruleset", "save"])).stdout;
     const [r] = await runScenarios(["test/fixtures/scenarios/faults/lockdown.scenario.yml"], {
-      runtime: await runtime,
+      engine: await engine,
     });
     for (const s of r!.steps) expect.soft(s.reason, s.name).toBeUndefined();
     expect(r!.steps[0]!.evidence?.logs.map((l) => l.source).sort()).toEqual(["LOG", "NFLOG"]);
@@ -120,7 +116,8 @@ describe("faults", () => {
         60_000,
       ),
     ).toBe(true);
-    execFileSync("pkill", ["-TERM", "-x", "dockerd"]);
+    // This machine's engine only (by its pid file): a test's second engine (remote-engine.sh) lives on.
+    execFileSync("sh", ["-c", "kill -TERM $(cat /var/run/docker.pid)"]);
     const engineDown = () => {
       try {
         execFileSync("docker", ["version"], { stdio: "ignore", timeout: 2000 });
@@ -149,7 +146,7 @@ describe("faults", () => {
 
   it("a node's container killed mid-scenario: the steps that need it fail saying so, the others run", async () => {
     const [r] = await runScenarios(["test/fixtures/scenarios/faults/node-killed.scenario.yml"], {
-      runtime: await runtime,
+      engine: await engine,
       onStep: (_s, step) => {
         if (step.index === 0) docker("kill", container(lab.name, "web"));
       },

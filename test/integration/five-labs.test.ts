@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { removeLab } from "../../src/index.ts";
-import { DockerRuntime } from "../../src/runtime/docker-runtime.ts";
+import { connectEngine } from "../../src/runtime/engine.ts";
 import { findScenarios } from "../../src/scenarios/find-scenarios.ts";
 import { runScenarios } from "../../src/scenarios/run-scenarios.ts";
 import type { ScenarioResult, StepResult } from "../../src/scenarios/step-result.ts";
@@ -20,18 +20,18 @@ let dir = "";
 let copies: PackCopy[] = [];
 
 async function removeAll(): Promise<void> {
-  const runtime = await DockerRuntime.connect();
+  const engine = await connectEngine();
   await Promise.all(
     Array.from({ length: CONCURRENT + 1 }, (_, k) => labNames(k))
       .flat()
-      .map((l) => removeLab(runtime, l)),
+      .map((l) => removeLab(engine, l)),
   );
 }
 
 async function runCopy(c: PackCopy): Promise<{ results: ScenarioResult[]; ms: number }> {
   const t0 = performance.now();
   const results = await runScenarios(findScenarios(c.scenarios), {
-    runtime: await DockerRuntime.connect(),
+    engine: await connectEngine(),
     bundleDir: join(BUNDLES, `copy${c.index}`),
   });
   return { results, ms: performance.now() - t0 };

@@ -1,7 +1,7 @@
 import type { TestProject } from "vitest/node";
 import { removeLab, startLab } from "../../src/index.ts";
 import { labStatus } from "../../src/lab/lab-status.ts";
-import { DockerRuntime } from "../../src/runtime/docker-runtime.ts";
+import { connectEngine } from "../../src/runtime/engine.ts";
 
 /** The lab the integration tests share: the default lab file, under its own name. */
 export const SHARED_LAB = "fwtest";
@@ -11,17 +11,17 @@ export const SHARED_LAB = "fwtest";
  * running between runs of single test files); only a lab started here is removed at the end.
  */
 export default async function setup(project: TestProject) {
-  const runtime = await DockerRuntime.connect();
+  const engine = await connectEngine();
   const started = performance.now();
-  const status = await labStatus(runtime, SHARED_LAB);
+  const status = await labStatus(engine.runtime, SHARED_LAB);
   const reuse = status.ready && status.nodes.length > 0;
-  if (!reuse) await startLab("docker-compose.yml", { name: SHARED_LAB, runtime });
+  if (!reuse) await startLab("docker-compose.yml", { name: SHARED_LAB, engine });
   process.stderr.write(
     `[global-setup] shared lab ${SHARED_LAB} ${reuse ? "reused" : "up"} in ${Math.round(performance.now() - started)} ms\n`,
   );
   project.provide("sharedLab", SHARED_LAB);
   return async () => {
-    if (!reuse) await removeLab(runtime, SHARED_LAB);
+    if (!reuse) await removeLab(engine, SHARED_LAB);
   };
 }
 

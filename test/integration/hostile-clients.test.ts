@@ -2,8 +2,10 @@ import type { ChildProcess } from "node:child_process";
 import { connect, type Socket } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
-import { DockerRuntime, removeLab, type StartedLab, startLab } from "../../src/index.ts";
+import { connectEngine, removeLab, type StartedLab, startLab } from "../../src/index.ts";
 import type { ServerMessage } from "../../src/server/protocol.ts";
+import { until } from "../support/until.ts";
+import { wsPage } from "../support/ws-page.ts";
 import { spawnFwlab } from "./cli-helpers.ts";
 
 // Issue 12: a corpus of hostile requests and sockets against a real `fwlab serve` process. After
@@ -15,7 +17,7 @@ let stderr = "";
 let base = "";
 let token = "";
 let port = 0;
-const runtime = DockerRuntime.connect();
+const engine = connectEngine();
 
 const auth = { authorization: () => `Bearer ${token}` };
 const alive = async () => {
@@ -56,31 +58,14 @@ const upgrade = (path: string, headers: Record<string, string> = {}) =>
     "",
   ].join("\r\n");
 /** An open page socket (with the token), collecting what the server sends. */
-const page = async () => {
-  const ws = new WebSocket(`ws://127.0.0.1:${port}/ws`, ["fwlab.v1", `token.${token}`], { origin: base });
-  const got: ServerMessage[] = [];
-  ws.on("message", (m) => got.push(JSON.parse(String(m)) as ServerMessage));
-  await new Promise((r, j) => {
-    ws.once("open", r);
-    ws.once("error", j);
-  });
-  return { ws, got };
-};
-const until = async (f: () => boolean | Promise<boolean>, ms = 10_000) => {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    if (await f()) return true;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return false;
-};
+const page = () => wsPage(base, token);
 /** Shells the dashboard's terminals started in a node (bash -l under a docker exec tty). */
 const shells = async (node: string) =>
   (await lab.exec(node, ["sh", "-c", "ps -eo args | grep -c '^bash -l' || true"])).stdout.trim();
 
 beforeAll(async () => {
-  await removeLab(await runtime, LAB);
-  lab = await startLab("test/fixtures/labs/mini.yml", { runtime: await runtime });
+  await removeLab(await engine, LAB);
+  lab = await startLab("test/fixtures/labs/mini.yml", { engine: await engine });
   server = spawnFwlab("serve", "--port", "0");
   const url = await new Promise<string>((resolve, reject) => {
     server.stderr!.on("data", (b: Buffer) => {
@@ -97,7 +82,7 @@ beforeAll(async () => {
 afterAll(async () => {
   server?.kill("SIGINT");
   await new Promise((r) => (server?.exitCode !== null ? r(null) : server.once("exit", r)));
-  await removeLab(await runtime, LAB);
+  await removeLab(await engine, LAB);
 });
 
 describe("fwlab serve against hostile clients", () => {
@@ -339,8 +324,8 @@ describe("fwlab serve against hostile clients", () => {
   });
   it("25 a lab removed and made again while a page watches it: the server follows it", async () => {
     const { ws, got } = await page();
-    await removeLab(await runtime, LAB);
-    lab = await startLab("test/fixtures/labs/mini.yml", { runtime: await runtime });
+    await removeLab(await engine, LAB);
+    lab = await startLab("test/fixtures/labs/mini.yml", { engine: await engine });
     await lab.loadRuleset("fw", "test/fixtures/rulesets/evidence-mini.sh");
     // Its new firewall's evidence reaches the page: the server watches the new containers. The
     // page is sent a node's conntrack table when it changed (per-connection events coalesced).

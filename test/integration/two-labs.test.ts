@@ -1,7 +1,7 @@
 import { execFileSync } from "node:child_process";
 import { afterAll, describe, expect, it } from "vitest";
 import { FwlabError, removeLab, startLab } from "../../src/index.ts";
-import { DockerRuntime } from "../../src/runtime/docker-runtime.ts";
+import { connectEngine } from "../../src/runtime/engine.ts";
 import { received, sharedLab } from "./shared-lab.ts";
 
 const containersOf = (lab: string) =>
@@ -9,9 +9,9 @@ const containersOf = (lab: string) =>
 
 describe("labs side by side", () => {
   afterAll(async () => {
-    const runtime = await DockerRuntime.connect();
-    await removeLab(runtime, "side");
-    await removeLab(runtime, "clash");
+    const engine = await connectEngine();
+    await removeLab(engine, "side");
+    await removeLab(engine, "clash");
   });
 
   it("a second lab runs beside the shared one, each with its own nodes and networks", async () => {

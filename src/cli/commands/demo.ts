@@ -4,10 +4,9 @@ import type { Command } from "commander";
 import { findChain, parseSave } from "../../firewall/parse-save.ts";
 import { startLab } from "../../lab/start-lab.ts";
 import type { StartedLab } from "../../lab/started-lab.ts";
-import { DockerRuntime } from "../../runtime/docker-runtime.ts";
 import { serveDashboard } from "../../server/serve.ts";
 import { toStderr } from "../../util/progress.ts";
-import { interruptSignal } from "../context.ts";
+import { commandEngine, interruptSignal } from "../context.ts";
 import { statusTable } from "../status-table.ts";
 import { DEFAULT_LAB_FILE } from "./lifecycle.ts";
 
@@ -20,9 +19,9 @@ export function demoCommand(program: Command): void {
     .description("start the default lab and show packets crossing the firewall (what `npm start` runs)")
     .option("--serve", "then start the dashboard and keep it running until Ctrl-C")
     .action(async (opts: { serve?: boolean }) => {
-      const runtime = await DockerRuntime.connect();
+      const engine = await commandEngine();
       const lab = await startLab(DEFAULT_LAB_FILE, {
-        runtime,
+        engine,
         progress: toStderr,
         signal: interruptSignal(),
       });
@@ -39,7 +38,7 @@ export function demoCommand(program: Command): void {
       );
       if (!opts.serve) return;
       const signal = interruptSignal();
-      const dashboard = await serveDashboard(runtime, { host: "127.0.0.1", port: 8080 });
+      const dashboard = await serveDashboard(engine, { host: "127.0.0.1", port: 8080 });
       console.log(`\nDashboard: ${dashboard.url}\n(Ctrl-C stops the dashboard; the lab keeps running)`);
       await new Promise<void>((resolve) => signal.addEventListener("abort", () => resolve(), { once: true }));
       await dashboard.close();

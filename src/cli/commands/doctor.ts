@@ -1,10 +1,12 @@
-import { readFile, statfs } from "node:fs/promises";
+import { statfs } from "node:fs/promises";
 import type { Command } from "commander";
 import { imageStates } from "../../images/build-images.ts";
 import { listLabs } from "../../lab/find-lab.ts";
-import { DockerRuntime } from "../../runtime/docker-runtime.ts";
+import type { Engine } from "../../runtime/engine.ts";
+import { HELPER_CAPS } from "../../runtime/helper-container.ts";
 import { listLabBridgeRules } from "../../runtime/host-firewall.ts";
 import { roleImage } from "../../topology/roles.ts";
+import { commandEngine } from "../context.ts";
 
 type Level = "ok" | "warn" | "fail";
 interface Check {
@@ -13,11 +15,17 @@ interface Check {
   readonly detail: string;
 }
 
-/** `fwlab doctor`: one line per thing fwlab depends on, with what to do when it is not right. */
+/** Capability numbers (linux/capability.h) of what the helper asks for, to read its CapEff. */
+const CAP_BITS: Record<string, number> = { NET_ADMIN: 12, SYS_PTRACE: 19, SYS_ADMIN: 21, SYSLOG: 34 };
+
+/**
+ * `fwlab doctor`: one line per thing fwlab depends on, on the engine the command names (-H,
+ * --context, the environment), with what to do when it is not right and what it costs.
+ */
 export function doctorCommand(program: Command): void {
   program
     .command("doctor")
-    .description("check the engine, images, iptables backends, kernel settings and disk")
+    .description("check the engine, its host helper, images, iptables backends, kernel settings and disk")
     .option("--json", "machine-readable output")
     .action(async (opts: { json?: boolean }) => {
       const checks = await runChecks();
@@ -31,46 +39,55 @@ async function runChecks(): Promise<Check[]> {
   const checks: Check[] = [];
   const add = (level: Level, what: string, detail: string) => checks.push({ level, what, detail });
 
-  add(
-    process.getuid?.() === 0 ? "ok" : "warn",
-    "user",
-    process.getuid?.() === 0 ? "root" : "not root: building images and host iptables rules need root",
-  );
-
-  let runtime: DockerRuntime | undefined;
+  let engine: Engine;
   try {
-    runtime = await DockerRuntime.connect();
-    const v = await runtime.version();
-    add("ok", "engine", `Docker ${v.version} (API ${v.apiVersion}), kernel ${v.kernel}`);
+    engine = await commandEngine();
   } catch (err) {
-    add("fail", "engine", `${(err as Error).message}`);
+    add("fail", "engine", (err as Error).message);
+    return checks;
   }
-
-  if (runtime) {
-    const states = await imageStates(runtime);
-    const stale = states.filter((s) => !s.upToDate).map((s) => s.ref);
+  const { runtime } = engine;
+  const [v, info] = await Promise.all([runtime.version(), runtime.info()]);
+  add(
+    "ok",
+    "engine",
+    `${engine.name} (${engine.endpoint.host}, chosen by ${engine.endpoint.source}): Docker ${v.version} (API ${v.apiVersion}) on ${info.operatingSystem || v.os}, kernel ${v.kernel}`,
+  );
+  if (/name=rootless/.test(info.securityOptions.join(" ")))
     add(
-      stale.length ? "warn" : "ok",
-      "images",
-      stale.length
-        ? `missing or stale: ${stale.join(", ")}; run \`fwlab images\``
-        : `${states.length} images up to date`,
+      "fail",
+      "rootless engine",
+      "a rootless engine cannot give the host helper the host's network: labs cannot be wired; use a rootful engine",
     );
 
-    const fw = states.find((s) => s.ref === roleImage("firewall"));
-    if (fw && (await runtime.images.imageId(fw.ref))) {
-      for (const backend of ["iptables-nft", "iptables-legacy"]) {
-        const r = await runtime.runOnce(fw.ref, [backend, "-L", "-n"], { capAdd: ["NET_ADMIN"] });
-        add(
-          r.exitCode === 0 ? "ok" : "fail",
-          backend,
-          r.exitCode === 0 ? "works in a node's namespace" : `fails: ${r.output.trim().split("\n")[0]}`,
-        );
-      }
-    } else {
-      add("warn", "iptables", "cannot check the backends without the firewall image");
+  const states = await imageStates(runtime);
+  const stale = states.filter((s) => !s.upToDate).map((s) => s.ref);
+  add(
+    stale.length ? "warn" : "ok",
+    "images",
+    stale.length
+      ? `missing or stale on this engine: ${stale.join(", ")}; run \`fwlab images\` (it builds or streams them to this engine)`
+      : `${states.length} images up to date`,
+  );
+
+  const fw = roleImage("firewall");
+  if (await runtime.images.imageId(fw)) {
+    for (const backend of ["iptables-nft", "iptables-legacy"]) {
+      const r = await runtime.runOnce(fw, [backend, "-L", "-n"], { capAdd: ["NET_ADMIN"] });
+      add(
+        r.exitCode === 0 ? "ok" : "fail",
+        backend,
+        r.exitCode === 0 ? "works in a node's namespace" : `fails: ${r.output.trim().split("\n")[0]}`,
+      );
     }
-    const info = await runtime.info();
+  } else {
+    add("warn", "iptables", "cannot check the backends without the firewall image");
+  }
+
+  checks.push(...(await helperChecks(engine)));
+
+  // Disk: only where the engine's data root is on this machine (a local socket).
+  if (engine.endpoint.host.startsWith("unix://")) {
     const fs = await statfs(info.rootDir).catch(() => undefined);
     if (fs) {
       const freeGb = (fs.bavail * fs.bsize) / 1e9;
@@ -81,24 +98,81 @@ async function runChecks(): Promise<Check[]> {
         `${freeGb.toFixed(1)} GB free under ${info.rootDir}${level === "ok" ? "" : " (images need about 1 GB)"}`,
       );
     }
-    const labs = await listLabs(runtime);
-    add(
-      "ok",
-      "labs",
-      labs.size ? [...labs].map(([l, cs]) => `${l} (${cs.length} nodes)`).join(", ") : "none running",
-    );
   }
+  const labs = await listLabs(runtime);
+  add(
+    "ok",
+    "labs",
+    labs.size ? [...labs].map(([l, cs]) => `${l} (${cs.length} nodes)`).join(", ") : "none running",
+  );
+  return checks;
+}
 
-  const logAll = await sysctl("net/netfilter/nf_log_all_netns");
+/** What the host helper needs of the engine's host, checked from inside it. */
+async function helperChecks(engine: Engine): Promise<Check[]> {
+  const checks: Check[] = [];
+  const add = (level: Level, what: string, detail: string) => checks.push({ level, what, detail });
+  const { host } = engine;
+  try {
+    // It was made with the host's network and PID namespaces (an engine that refuses them fails
+    // the start, below); in the host's PID namespace, PID 1 is the host's init, not its `sleep`.
+    const init = (await host.read("/proc/1/comm"))?.trim();
+    add(
+      init && init !== "sleep" ? "ok" : "fail",
+      "host helper",
+      init && init !== "sleep"
+        ? `runs in the host's network and PID namespaces (the host's PID 1 is ${init})`
+        : "does not share the host's PID namespace: labs cannot be wired (Docker Desktop's Enhanced Container Isolation refuses host namespaces)",
+    );
+  } catch (err) {
+    add(
+      "fail",
+      "host helper",
+      `${(err as Error).message.split("\n")[0]}; without it labs cannot be wired (bridges, veths) and LOG lines cannot be read. ` +
+        "An engine that refuses host namespaces or these capabilities (Docker Desktop with Enhanced Container Isolation, a rootless engine) cannot run labs",
+    );
+    return checks;
+  }
+  const status = (await host.read("/proc/self/status")) ?? "";
+  const capEff = BigInt(`0x${/CapEff:\s*([0-9a-f]+)/.exec(status)?.[1] ?? "0"}`);
+  const missing = HELPER_CAPS.filter((c) => !(capEff & (1n << BigInt(CAP_BITS[c]!))));
+  add(
+    missing.length ? "fail" : "ok",
+    "helper caps",
+    missing.length
+      ? `the engine withheld ${missing.join(", ")}: ${missing.includes("SYS_ADMIN") ? "node sysctls cannot be set; " : ""}${missing.includes("NET_ADMIN") ? "labs cannot be wired; " : ""}${missing.includes("SYSLOG") ? "LOG lines may be unreadable" : ""}`
+      : HELPER_CAPS.join(", "),
+  );
+  // One record (a read must hold a whole one); the ring always has some, so it never waits.
+  const kmsg = await host.run([
+    "timeout",
+    "2",
+    "dd",
+    "if=/dev/kmsg",
+    "of=/dev/null",
+    "bs=8192",
+    "count=1",
+    "status=none",
+  ]);
+  add(
+    kmsg.exitCode === 0 ? "ok" : "warn",
+    "/dev/kmsg",
+    kmsg.exitCode === 0
+      ? "readable: LOG lines can be shown"
+      : `not readable (${kmsg.stderr.trim() || `exit ${kmsg.exitCode}`}): LOG target lines cannot be shown; NFLOG works either way`,
+  );
+  const logAll = (await host.read("/proc/sys/net/netfilter/nf_log_all_netns"))?.trim();
   add(
     logAll === "1" ? "ok" : "warn",
     "nf_log_all_netns",
     logAll === "1"
       ? "1: LOG lines from lab nodes reach the kernel log"
-      : `${logAll ?? "absent"}: LOG target lines from lab nodes are dropped; run \`sysctl -w net.netfilter.nf_log_all_netns=1\` as root (NFLOG works either way)`,
+      : logAll === undefined
+        ? "not visible from this host's network namespace (not the kernel's first): LOG lines show if it is 1 in the kernel's first one"
+        : `${logAll}: LOG lines from lab nodes are dropped until it is 1; fwlab sets it when it follows LOG lines (NFLOG works either way)`,
   );
-  const brnf = await sysctl("net/bridge/bridge-nf-call-iptables");
-  const hostRules = await listLabBridgeRules().catch(() => []);
+  const brnf = (await host.read("/proc/sys/net/bridge/bridge-nf-call-iptables"))?.trim();
+  const hostRules = await listLabBridgeRules(host).catch(() => []);
   add(
     "ok",
     "bridge netfilter",
@@ -106,9 +180,13 @@ async function runChecks(): Promise<Check[]> {
       ? `on: lab frames pass the host's FORWARD chain; fwlab accepts them per lab bridge in DOCKER-USER (${hostRules.length} rules now)`
       : `${brnf ?? "absent"}: lab frames do not pass the host's iptables`,
   );
+  const nft = await host.run(["nft", "list", "tables"]);
+  add(
+    nft.exitCode === 0 ? "ok" : "fail",
+    "host nft",
+    nft.exitCode === 0
+      ? "the helper can keep the host from answering a lab (nft inet and arp tables)"
+      : `nft fails on the host: ${nft.stderr.trim()}; the host would answer ARP on lab bridges`,
+  );
   return checks;
-}
-
-async function sysctl(path: string): Promise<string | undefined> {
-  return (await readFile(`/proc/sys/${path}`, "utf8").catch(() => undefined))?.trim();
 }

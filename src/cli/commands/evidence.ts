@@ -12,7 +12,6 @@ import { watchKernelLog } from "../../evidence/kernel-log-source.ts";
 import { watchNflog } from "../../evidence/nflog-source.ts";
 import type { ConntrackEntry } from "../../evidence/parse-conntrack.ts";
 import { tracePackets } from "../../evidence/trace-packets.ts";
-import { DockerRuntime } from "../../runtime/docker-runtime.ts";
 import { currentLab, interruptSignal } from "../context.ts";
 
 const until = (signal: AbortSignal, seconds?: number) =>
@@ -52,7 +51,7 @@ export function evidenceCommands(program: Command): void {
             (!opts.prefix || e.prefix.includes(opts.prefix)));
         bus.subscribe((e) => console.log(opts.json ? JSON.stringify(e) : formatEvent(e)), keep);
         const signal = interruptSignal();
-        const kernel = await watchKernelLog(await DockerRuntime.connect(), bus, { history: !opts.follow });
+        const kernel = await watchKernelLog(lab.engine, bus, { history: !opts.follow });
         const nodes = lab.nodes
           .filter((n) => n.firewall && (!opts.node || n.name === opts.node))
           .map((n) => n.name);

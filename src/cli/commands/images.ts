@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import { buildImages, imageStates } from "../../images/build-images.ts";
-import { DockerRuntime } from "../../runtime/docker-runtime.ts";
 import { toStderr } from "../../util/progress.ts";
+import { commandEngine } from "../context.ts";
 
 export function imagesCommand(program: Command): void {
   program
@@ -11,13 +11,13 @@ export function imagesCommand(program: Command): void {
     .option("--check", "only say which images are missing or stale (exit 1 if any)")
     .option("--mirror <url>", "Debian mirror for debootstrap")
     .action(async (opts: { force?: boolean; check?: boolean; mirror?: string }) => {
-      const runtime = await DockerRuntime.connect();
+      const engine = await commandEngine();
       if (opts.check) {
-        const states = await imageStates(runtime);
+        const states = await imageStates(engine.runtime);
         for (const s of states) console.log(`${s.upToDate ? "ok   " : "stale"} ${s.ref}`);
         process.exitCode = states.every((s) => s.upToDate) ? 0 : 1;
         return;
       }
-      await buildImages(runtime, toStderr, opts);
+      await buildImages(engine, toStderr, opts);
     });
 }

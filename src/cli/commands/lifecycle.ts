@@ -2,9 +2,8 @@ import type { Command } from "commander";
 import { findLab, nodesOf, resolveLabName } from "../../lab/find-lab.ts";
 import { statusOf } from "../../lab/lab-status.ts";
 import { removeLab } from "../../lab/remove-lab.ts";
-import { DockerRuntime } from "../../runtime/docker-runtime.ts";
 import { toStderr } from "../../util/progress.ts";
-import { interruptSignal } from "../context.ts";
+import { commandEngine, interruptSignal } from "../context.ts";
 import { statusTable } from "../status-table.ts";
 
 export const DEFAULT_LAB_FILE = "docker-compose.yml";
@@ -29,12 +28,12 @@ export function lifecycleCommands(program: Command): void {
         // Milliseconds since the process started: what the CLI itself cost before any work.
         const cliMs = performance.now();
         const times: [string, number][] = [];
-        const runtime = await DockerRuntime.connect();
+        const engine = await commandEngine();
         // The lab file's reader (YAML, schemas) loads only here: down and status need none of it.
         const { startLab } = await import("../../lab/start-lab.ts");
         const lab = await startLab(file, {
           name: opts.name,
-          runtime,
+          engine,
           progress: toStderr,
           signal: interruptSignal(),
           readyTimeoutMs: Number(opts.timeout) * 1000,
@@ -59,9 +58,9 @@ export function lifecycleCommands(program: Command): void {
     .option("-n, --name <name>", "lab name")
     .option("--all", "remove every fwlab lab")
     .action(async (opts: { name?: string; all?: boolean }) => {
-      const runtime = await DockerRuntime.connect();
-      const target = opts.all ? { all: true as const } : await resolveLabName(runtime, opts.name);
-      const r = await removeLab(runtime, target);
+      const engine = await commandEngine();
+      const target = opts.all ? { all: true as const } : await resolveLabName(engine.runtime, opts.name);
+      const r = await removeLab(engine, target);
       const what = typeof target === "string" ? `lab ${target}` : "every fwlab lab";
       toStderr(
         r.containers + r.networks === 0
@@ -76,13 +75,14 @@ export function lifecycleCommands(program: Command): void {
     .option("-n, --name <name>", "lab name")
     .option("--json", "machine-readable output")
     .action(async (opts: { name?: string; json?: boolean }) => {
-      const runtime = await DockerRuntime.connect();
+      const engine = await commandEngine();
       // One listing finds the lab and its nodes; their outputs are read all at once.
-      const lab = await findLab(runtime, opts.name);
-      const status = await statusOf(runtime, lab.name, nodesOf(lab.containers));
-      if (opts.json) return console.log(JSON.stringify(status, null, 2));
-      if (status.nodes.length === 0) return console.log(`lab ${status.lab} is not running`);
-      console.log(`lab ${status.lab}: ${status.ready ? "ready" : "not ready"}`);
+      const lab = await findLab(engine.runtime, opts.name);
+      const status = await statusOf(engine.runtime, lab.name, nodesOf(lab.containers));
+      if (opts.json) return console.log(JSON.stringify({ ...status, engine: engine.name }, null, 2));
+      if (status.nodes.length === 0)
+        return console.log(`lab ${status.lab} is not running on engine ${engine.name}`);
+      console.log(`lab ${status.lab} on engine ${engine.name}: ${status.ready ? "ready" : "not ready"}`);
       console.log(statusTable(status.nodes));
     });
 }

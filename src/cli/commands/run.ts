@@ -4,7 +4,7 @@ import { findScenarios } from "../../scenarios/find-scenarios.ts";
 import { jsonReport, junitReport, summarize, tableReport } from "../../scenarios/reports.ts";
 import { runScenarios } from "../../scenarios/run-scenarios.ts";
 import { toStderr } from "../../util/progress.ts";
-import { interruptSignal } from "../context.ts";
+import { commandEngine, interruptSignal } from "../context.ts";
 
 export function runCommand(program: Command): void {
   program
@@ -36,6 +36,7 @@ export function runCommand(program: Command): void {
         const files = findScenarios(path);
         const signal = interruptSignal();
         const results = await runScenarios(files, {
+          engine: await commandEngine(),
           labName: opts.name,
           signal,
           bundleDir: opts.bundleDir,

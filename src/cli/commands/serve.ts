@@ -1,7 +1,6 @@
 import type { Command } from "commander";
-import { DockerRuntime } from "../../runtime/docker-runtime.ts";
 import { serveDashboard } from "../../server/serve.ts";
-import { interruptSignal } from "../context.ts";
+import { commandEngine, interruptSignal } from "../context.ts";
 
 const LOOPBACK = new Set(["127.0.0.1", "localhost", "::1"]);
 
@@ -25,7 +24,7 @@ export function serveCommand(program: Command): void {
           `fwlab serve: an error no request handled (still serving): ${(err as Error).message}\n`,
         ),
       );
-      const dashboard = await serveDashboard(await DockerRuntime.connect(), {
+      const dashboard = await serveDashboard(await commandEngine(), {
         host: opts.host,
         port: Number(opts.port),
         tlsCert: opts.tlsCert,

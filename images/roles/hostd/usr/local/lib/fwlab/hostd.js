@@ -1,0 +1,161 @@
+// fwlab's host helper: what fwlab needs done on an engine's host, done from a container that
+// fwlab starts there through the engine API (host network and PID namespaces, /dev/kmsg, the
+// capabilities it names). fwlab itself then needs nothing but the engine: it may run as any
+// user, on any machine.
+//
+//   hostd.js serve   one session: JSON requests on stdin, one per line, answered on stdout by id
+//     -> {"id":1,"op":"run","argv":["ip","-batch","-"],"stdin":"link add ..."}
+//     <- {"id":1,"exitCode":0,"stdout":"","stderr":"","durationMs":3.1}
+//     -> {"id":2,"op":"read","path":"/proc/4242/net/dev"}   <- {"id":2,"data":"..."} or {"id":2,"missing":true}
+//     -> {"id":3,"op":"write","path":"/proc/sys/...","data":"1"}   <- {"id":3} or {"id":3,"error":"..."}
+//     Requests run side by side; the session ends when stdin does (fwlab ended, even killed -9).
+//   hostd.js kmsg [--history]   the kernel log's netfilter LOG records from now on (or from the
+//     oldest still in the ring), as JSON lines: {"ready":true} once open, then {"r":"prio,seq,usec,flags;text"}
+//     and {"gap":N,"why":"..."} when the ring overwrote records before they were read. Only LOG
+//     records leave the helper: the rest of the kernel's log is not fwlab's business.
+"use strict";
+const fs = require("node:fs");
+const { spawn } = require("node:child_process");
+const readline = require("node:readline");
+
+const write = (msg) => process.stdout.write(`${JSON.stringify(msg)}\n`);
+const now = () => Number(process.hrtime.bigint()) / 1e6;
+
+function run(argv, stdin) {
+  return new Promise((resolve) => {
+    const t0 = now();
+    const out = [];
+    const err = [];
+    let child;
+    try {
+      child = spawn(argv[0], argv.slice(1), { stdio: ["pipe", "pipe", "pipe"] });
+    } catch (e) {
+      return resolve({ exitCode: 127, stdout: "", stderr: String(e.message), durationMs: 0 });
+    }
+    child.stdout.on("data", (b) => out.push(b));
+    child.stderr.on("data", (b) => err.push(b));
+    child.stdin.on("error", () => {}); // a command that exits before reading all of its input
+    child.on("error", (e) => resolve({ exitCode: 127, stdout: "", stderr: `${argv[0]}: ${e.message}`, durationMs: now() - t0 }));
+    child.on("close", (code, signal) =>
+      resolve({
+        exitCode: code ?? (signal ? 128 : 1),
+        stdout: Buffer.concat(out).toString("utf8"),
+        stderr: Buffer.concat(err).toString("utf8"),
+        durationMs: now() - t0,
+      }),
+    );
+    child.stdin.end(stdin ?? "");
+  });
+}
+
+async function handle(req) {
+  switch (req.op) {
+    case "run":
+      return run(req.argv, req.stdin);
+    case "read":
+      try {
+        return { data: await fs.promises.readFile(req.path, "utf8") };
+      } catch (e) {
+        return e.code === "ENOENT" ? { missing: true } : { error: `${req.path}: ${e.message}` };
+      }
+    case "write":
+      try {
+        await fs.promises.writeFile(req.path, String(req.data));
+        return {};
+      } catch (e) {
+        return { error: `${req.path}: ${e.message}` };
+      }
+    default:
+      return { error: `unknown op ${req.op}` };
+  }
+}
+
+// fwlab writes a line (an empty one when it has nothing to ask) at least every LEASE_MS / 3. An
+// engine restarted while a session was attached never closes that session's stdin: without a
+// lease its process would run on (and the kernel log reader poll) for as long as the helper.
+const LEASE_MS = 30_000;
+function lease() {
+  let last = Date.now();
+  process.stdin.on("data", () => {
+    last = Date.now();
+  });
+  setInterval(() => {
+    if (Date.now() - last > LEASE_MS) process.exit(0);
+  }, 5_000).unref();
+}
+
+function serve() {
+  lease();
+  const rl = readline.createInterface({ input: process.stdin });
+  rl.on("close", () => process.exit(0));
+  rl.on("line", (line) => {
+    let req;
+    try {
+      req = JSON.parse(line);
+    } catch {
+      return;
+    }
+    handle(req).then(
+      (res) => write({ id: req.id, ...res }),
+      (e) => write({ id: req.id, error: String(e && e.message) }),
+    );
+  });
+}
+
+// Netfilter's LOG target writes "<prefix>IN=<if> OUT=<if> ...": what fwlab attributes to nodes.
+const LOG_RECORD = /IN=\S* OUT=/;
+
+function kmsg(history) {
+  // Non-blocking with a short poll: a blocking read would hold a thread until the next message.
+  const fd = fs.openSync("/dev/kmsg", fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+  const startUsec = Math.floor(Number(fs.readFileSync("/proc/uptime", "utf8").split(" ")[0]) * 1e6);
+  const buf = Buffer.alloc(8192);
+  let lastSeq;
+  let out = [];
+  const flush = () => {
+    if (out.length) process.stdout.write(out.join(""));
+    out = [];
+  };
+  // fwlab went away: the engine closes stdin (or, after an engine restart, the lease runs out).
+  process.stdin.on("end", () => process.exit(0)).resume();
+  lease();
+  write({ ready: true });
+  const loop = () => {
+    for (let i = 0; i < 512; i++) {
+      let n;
+      try {
+        n = fs.readSync(fd, buf, 0, buf.length, null);
+      } catch (e) {
+        if (e.code === "EAGAIN") break;
+        if (e.code === "EPIPE") {
+          out.push(`${JSON.stringify({ gap: 0, why: "the kernel log ring overwrote records before they were read" })}\n`);
+          continue; // the next read returns the oldest record still there
+        }
+        throw e;
+      }
+      if (n === 0) break;
+      const record = buf.toString("utf8", 0, n);
+      const head = /^\d+,(\d+),(\d+),/.exec(record);
+      if (!head) continue;
+      const seq = Number(head[1]);
+      if (!history && lastSeq === undefined && Number(head[2]) < startUsec) continue; // older than us
+      if (lastSeq !== undefined && seq <= lastSeq) continue;
+      if (lastSeq !== undefined && seq > lastSeq + 1)
+        out.push(`${JSON.stringify({ gap: seq - lastSeq - 1, why: "kernel log records were overwritten" })}\n`);
+      lastSeq = seq;
+      const text = record.slice(record.indexOf(";") + 1);
+      if (LOG_RECORD.test(text)) out.push(`${JSON.stringify({ r: record.replace(/\n$/, "") })}\n`);
+    }
+    flush();
+    setTimeout(loop, 5);
+  };
+  loop();
+}
+
+const [mode, ...rest] = process.argv.slice(2);
+if (mode === "kmsg") kmsg(rest.includes("--history"));
+else if (mode === "serve" || mode === undefined) serve();
+else {
+  process.stderr.write(`hostd.js: unknown mode ${mode}\n`);
+  process.exit(2);
+}

@@ -1,0 +1,114 @@
+import { describe, expect, it } from "vitest";
+import { startLab } from "../../src/lab/start-lab.ts";
+import { LABEL } from "../../src/runtime/labels.ts";
+import { runScenarios } from "../../src/scenarios/run-scenarios.ts";
+import { fakeEngine, type NodeScript, withImages } from "../support/fake-engine.ts";
+
+// The scenario runner on the fake engine: probes answered by a scripted agent, commands by a
+// scripted node. What is checked is the runner's own work: verdicts against expectations, the
+// reasons it gives, the lab it starts, attaches to and stops, and a node that dies mid-run.
+const DIR = "test/fixtures/scenarios/flat";
+const IMAGES = ["fwlab/client:latest", "fwlab/web:latest"];
+
+/** web answers tcp 80, refuses 81, drops udp; ping answers; `false` fails; `sleep` takes its time. */
+const script: NodeScript = {
+  probe: (_c, kind, params) => {
+    if (kind === "tcp") return params.port === 80 ? { verdict: "ok" } : { verdict: "refused", detail: "RST" };
+    if (kind === "udp") return { verdict: "timeout", delayMs: Number(params.timeoutMs ?? 500) };
+    return { verdict: "ok" };
+  },
+  exec: (_c, argv) => {
+    if (argv[0] === "false") return { exitCode: 1, stderr: "" };
+    if (argv[0] === "echo") return { stdout: `${argv.slice(1).join(" ")}\n` };
+    return undefined;
+  },
+};
+
+const engineWith = (s: NodeScript = script) => {
+  const engine = fakeEngine(s);
+  withImages(engine, IMAGES);
+  return engine;
+};
+
+describe("runScenarios on the fake engine", () => {
+  it("starts the lab it needs, judges every step, and removes the lab it started", async () => {
+    const engine = engineWith();
+    const [r] = await runScenarios([`${DIR}/verdicts.scenario.yml`], {
+      engine,
+      bundleDir: "/tmp/fwlab-unit-bundles",
+    });
+    expect(r!.passed, JSON.stringify(r, null, 1)).toBe(true);
+    expect(r!.steps.map((s) => [s.name, s.expected, s.observed, s.passed])).toEqual([
+      ["web answers", "ok", "ok", true],
+      ["nothing on 81", "refused", "refused", true],
+      ["no udp echo", "timeout", "timeout", true],
+      ["a command", "succeeds", "succeeds", true],
+    ]);
+    expect(engine.runtime.calls.filter((c) => c.startsWith("create"))).toHaveLength(2);
+    expect(engine.runtime.containers.size).toBe(0);
+    expect(engine.host.bridges.size).toBe(0);
+  });
+
+  it("attaches to a lab that is up, and leaves it running", async () => {
+    const engine = engineWith();
+    await startLab("test/fixtures/labs/flat.yml", { engine });
+    const creates = engine.runtime.calls.filter((c) => c.startsWith("create")).length;
+    const [r] = await runScenarios([`${DIR}/verdicts.scenario.yml`], {
+      engine,
+      bundleDir: "/tmp/fwlab-unit-bundles",
+    });
+    expect(r!.passed).toBe(true);
+    expect(engine.runtime.calls.filter((c) => c.startsWith("create")).length).toBe(creates);
+    expect(engine.runtime.containers.size).toBe(2);
+  });
+
+  it("a wrong expectation and a failing command fail with their reasons; later steps still run", async () => {
+    const engine = engineWith();
+    const [r] = await runScenarios([`${DIR}/wrong.scenario.yml`], {
+      engine,
+      bundleDir: "/tmp/fwlab-unit-bundles",
+    });
+    expect(r!.passed).toBe(false);
+    const [drop, cmd, after] = r!.steps;
+    expect(drop).toMatchObject({ passed: false, expected: "timeout", observed: "ok" });
+    expect(drop!.reason).toMatch(/^expected timeout, observed ok/);
+    expect(cmd).toMatchObject({ passed: false, expected: "succeeds", observed: "fails" });
+    expect(cmd!.reason).toMatch(/exit 1/);
+    expect(after).toMatchObject({ passed: true, observed: "ok" });
+  });
+
+  it("a node killed mid-scenario: the steps that need it fail saying so", async () => {
+    const engine = engineWith({
+      ...script,
+      exec: (c, argv) => {
+        // The client's container dies while its command runs: the command never ends well.
+        if (argv[0] !== "sleep") return script.exec!(c, argv);
+        engine.runtime.kill(c.spec.labels[LABEL.node]!, "flat");
+        return { exitCode: -1 };
+      },
+    });
+    const [r] = await runScenarios([`${DIR}/slow.scenario.yml`], {
+      engine,
+      bundleDir: "/tmp/fwlab-unit-bundles",
+    });
+    expect(r!.passed).toBe(false);
+    const reasons = r!.steps.map((s) => s.reason ?? "").join("\n") + (r!.error ?? "");
+    expect(reasons).toMatch(/\[client\] its container died at \S+ \(exit 137, killed\)/);
+  });
+
+  it("an engine that goes away mid-run: the run ends with the engine's error, no hang", async () => {
+    const engine = engineWith({
+      ...script,
+      exec: (c, argv) => {
+        if (argv[0] === "sleep") engine.runtime.down = new Error("connect ECONNREFUSED /var/run/docker.sock");
+        return script.exec!(c, argv);
+      },
+    });
+    const [r] = await runScenarios([`${DIR}/slow.scenario.yml`], {
+      engine,
+      bundleDir: "/tmp/fwlab-unit-bundles",
+    }).catch((err: Error) => [{ passed: false, error: err.message, steps: [] }]);
+    expect(r!.passed).toBe(false);
+    expect(JSON.stringify(r)).toMatch(/ECONNREFUSED/);
+  });
+});
