@@ -17,7 +17,17 @@ const LAB = "benchlab";
 const PROJECT = "fwlabbench";
 
 const fwlab = (...a: string[]) => timed("bin/fwlab", a);
-const compose = (...a: string[]) => timed("docker-compose", ["-p", PROJECT, "-f", FILE, ...a]);
+// BENCH_COMPOSE_HOST: the same engine at another address for compose (bench/remote.ts: its unix
+// socket, since compose 1.29 cannot use the engine's TLS); the floor and fwlab use DOCKER_HOST.
+const composeEnv = process.env.BENCH_COMPOSE_HOST
+  ? {
+      ...process.env,
+      DOCKER_HOST: process.env.BENCH_COMPOSE_HOST,
+      DOCKER_TLS_VERIFY: "",
+      DOCKER_CERT_PATH: "",
+    }
+  : process.env;
+const compose = (...a: string[]) => timed("docker-compose", ["-p", PROJECT, "-f", FILE, ...a], composeEnv);
 
 // Nothing of either may be left from an earlier, interrupted run.
 await fwlab("down", "--name", LAB);

@@ -7,6 +7,8 @@
 #
 #   remote-engine.sh up N      start engine N (1-9) if it is not running; prints its variables
 #   remote-engine.sh env N     prints DOCKER_HOST, DOCKER_TLS_VERIFY and DOCKER_CERT_PATH for it
+#   remote-engine.sh socket N  prints its root-only unix socket (benchmark baselines: docker-compose
+#                              1.29's Python TLS client does not take these certificates)
 #   remote-engine.sh down N    stop it and remove its namespace (its data root is kept: images stay)
 #   remote-engine.sh purge N   down, then remove its data root too
 #
@@ -15,7 +17,7 @@
 # under /var/lib/fwr-N, client certificates (ca.pem, cert.pem, key.pem) in /var/lib/fwr-N/client,
 # readable by everyone (a test user uses them).
 set -eu
-cmd=${1:?usage: remote-engine.sh up|env|down|purge N}
+cmd=${1:?usage: remote-engine.sh up|env|socket|down|purge N}
 n=${2:?engine number 1-9}
 case $n in [1-9]) ;; *) echo "engine number must be 1-9" >&2; exit 2 ;; esac
 ns=fwr-$n
@@ -112,7 +114,7 @@ EOF
     --containerd-plugins-namespace "$ns-plugins" \
     --data-root "$data/docker" --exec-root "$run/exec" --pidfile "$run/dockerd.pid" \
     --bridge none --cgroup-parent "$ns" --config-file "$run/daemon.json" \
-    -H "tcp://$addr:$port" --tlsverify --tlscacert "$certs/ca.pem" \
+    -H "unix://$run/docker.sock" -H "tcp://$addr:$port" --tlsverify --tlscacert "$certs/ca.pem" \
     --tlscert "$certs/server-cert.pem" --tlskey "$certs/server-key.pem" \
     >>"$log" 2>&1 &
   i=0
@@ -147,10 +149,11 @@ down_quiet() {
 case $cmd in
 up) up ;;
 env) print_env ;;
+socket) echo "unix://$run/docker.sock" ;;
 down) down_quiet ;;
 purge)
   down_quiet
   rm -rf "$data"
   ;;
-*) echo "usage: remote-engine.sh up|env|down|purge N" >&2; exit 2 ;;
+*) echo "usage: remote-engine.sh up|env|socket|down|purge N" >&2; exit 2 ;;
 esac

@@ -62,6 +62,10 @@ export class HelperShell implements HostShell {
     if (r.error) throw this.failure(`writing ${path}`, r.error);
   }
 
+  prepare(): void {
+    this.open().catch(() => undefined); // open() forgets a failed session: the next call retries and says why
+  }
+
   async close(): Promise<void> {
     const session = this.session;
     this.session = undefined;

@@ -19,6 +19,12 @@ export interface HostShell {
   write(path: string, data: string): Promise<void>;
   /** A long-running command on the host, its output streamed (the kernel log follower). */
   stream(argv: readonly string[]): Promise<ExecStream>;
+  /**
+   * Starts the session now, in the background, for a command that knows it will need the host:
+   * the helper's start-up (a docker exec and a node process, a quarter of a second here) then
+   * overlaps the command's own. A failure is the next call's to report.
+   */
+  prepare(): void;
   /** Ends this process's session with the host (what is still asked fails). */
   close(): Promise<void>;
 }

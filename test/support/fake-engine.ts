@@ -415,6 +415,8 @@ export class FakeHost implements HostShell {
     this.files.set(path, data);
   }
 
+  prepare(): void {}
+
   async close(): Promise<void> {}
 
   async stream(argv: readonly string[]): Promise<ExecStream> {

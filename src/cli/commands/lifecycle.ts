@@ -29,6 +29,7 @@ export function lifecycleCommands(program: Command): void {
         const cliMs = performance.now();
         const times: [string, number][] = [];
         const engine = await commandEngine();
+        engine.host.prepare(); // wiring needs the host helper: its start overlaps reading the file
         // The lab file's reader (YAML, schemas) loads only here: down and status need none of it.
         const { startLab } = await import("../../lab/start-lab.ts");
         const lab = await startLab(file, {
@@ -59,6 +60,7 @@ export function lifecycleCommands(program: Command): void {
     .option("--all", "remove every fwlab lab")
     .action(async (opts: { name?: string; all?: boolean }) => {
       const engine = await commandEngine();
+      engine.host.prepare(); // links and host rules go with the lab
       const target = opts.all ? { all: true as const } : await resolveLabName(engine.runtime, opts.name);
       const r = await removeLab(engine, target);
       const what = typeof target === "string" ? `lab ${target}` : "every fwlab lab";
