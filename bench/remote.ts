@@ -38,6 +38,8 @@ const steps: [what: string, argv: string[]][] = [
   ["bench/lab-lifecycle.ts 3", [process.execPath, "--import", "tsx", "bench/lab-lifecycle.ts", "3"]],
   ["bench/scenarios.ts (fwlab's way, 1 round)", [process.execPath, "--import", "tsx", "bench/scenarios.ts"]],
   ["bench/events.ts", [process.execPath, "--import", "tsx", "bench/events.ts"]],
+  // Nothing left running there: the host helper goes with the last lab.
+  ["down --all", ["bin/fwlab", "down", "--all"]],
 ];
 for (const [what, [cmd, ...args]] of steps) {
   process.stdout.write(`\n--- remote: ${what} ---\n`);

@@ -1,6 +1,7 @@
 import { FwlabError } from "../errors.ts";
 import type { ContainerCreate, ContainerRuntime } from "./container-runtime.ts";
 import { isConflict } from "./engine-errors.ts";
+import { HOSTD } from "./host-shell.ts";
 import { LABEL } from "./labels.ts";
 
 export const HELPER_IMAGE = "fwlab/hostd:latest";
@@ -70,7 +71,7 @@ async function helperSpec(
   return {
     name,
     image: HELPER_IMAGE,
-    entrypoint: ["sleep", "infinity"],
+    entrypoint: ["node", HOSTD, "daemon"],
     command: [],
     env: lockMount ? { XTABLES_LOCKFILE: XTABLES_LOCK } : {},
     labels: { [LABEL.helper]: "hostd" },

@@ -3,7 +3,7 @@ import { FwlabError } from "../errors.ts";
 import type { ContainerRuntime, ExecStream } from "./container-runtime.ts";
 import type { ExecResult } from "./exec-result.ts";
 import { ensureHelper } from "./helper-container.ts";
-import { HOSTD, type HostShell } from "./host-shell.ts";
+import { HOSTD_SOCKET, type HostShell } from "./host-shell.ts";
 
 const LEASE_BEAT_MS = 10_000;
 
@@ -106,7 +106,15 @@ export class HelperShell implements HostShell {
 
   private open(): Promise<Session> {
     this.session ??= (async () => {
-      const stream = await this.stream(["node", HOSTD, "serve"]);
+      // A relay to the helper's daemon (socat starts in a millisecond, a node process in a
+      // quarter of a second); a helper started a moment ago may not listen yet.
+      const stream = await this.stream([
+        "sh",
+        "-c",
+        `i=0; while [ ! -S ${HOSTD_SOCKET} ] && [ $i -lt 100 ]; do i=$((i+1)); sleep 0.05; done; ` +
+          `[ -S ${HOSTD_SOCKET} ] || { echo "its image has no hostd daemon (older than this fwlab): run 'fwlab images', then 'fwlab down --all'" >&2; exit 1; }; ` +
+          `exec socat - UNIX-CONNECT:${HOSTD_SOCKET}`,
+      ]);
       const pending = new Map<number, (r: Reply) => void>();
       stream.keepAlive?.(false);
       createInterface({ input: stream.stdout }).on("line", (line) => {

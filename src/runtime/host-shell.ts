@@ -31,3 +31,5 @@ export interface HostShell {
 
 /** The helper's own program, in its image (images/roles/hostd). */
 export const HOSTD = "/usr/local/lib/fwlab/hostd.js";
+/** Where its main process (`hostd.js daemon`) takes sessions, inside the helper. */
+export const HOSTD_SOCKET = "/run/fwlab/hostd.sock";

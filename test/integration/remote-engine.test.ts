@@ -129,6 +129,9 @@ describe("a remote engine over TCP with TLS, as a user who is not root", () => {
 
   it("fwlab images builds every image on that engine through its API, without root", async () => {
     // From nothing: the engine has no fwlab image, so the base is imported and every role built.
+    // That engine is this test's own: whatever an interrupted run or a benchmark left goes first.
+    const left = dockerRemote("ps", "-aq");
+    if (left) dockerRemote("rm", "-f", ...left.split("\n"));
     const images = dockerRemote("images", "--filter", "reference=fwlab/*", "-q");
     if (images) dockerRemote("rmi", "-f", ...new Set(images.split("\n")));
     const r = await fwlab("images");

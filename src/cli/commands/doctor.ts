@@ -115,12 +115,14 @@ async function helperChecks(engine: Engine): Promise<Check[]> {
   const { host } = engine;
   try {
     // It was made with the host's network and PID namespaces (an engine that refuses them fails
-    // the start, below); in the host's PID namespace, PID 1 is the host's init, not its `sleep`.
+    // the start, below); in the host's PID namespace, PID 1 is the host's init, not its daemon.
+    const pid1 = (await host.read("/proc/1/cmdline")) ?? "";
     const init = (await host.read("/proc/1/comm"))?.trim();
+    const shared = init !== undefined && !pid1.includes("hostd.js");
     add(
-      init && init !== "sleep" ? "ok" : "fail",
+      shared ? "ok" : "fail",
       "host helper",
-      init && init !== "sleep"
+      shared
         ? `runs in the host's network and PID namespaces (the host's PID 1 is ${init})`
         : "does not share the host's PID namespace: labs cannot be wired (Docker Desktop's Enhanced Container Isolation refuses host namespaces)",
     );

@@ -1,4 +1,7 @@
-// scan: nmap with one technique over the named ports (its own retries and timing).
+// scan: nmap with one technique over the named ports: one probe packet per port, no retries (a
+// retried ACK meets the state the first one left in the firewall's conntrack and is INVALID
+// there: a probe must send exactly what it names). No adaptive timeouts either: a late answer on
+// a busy machine is still an answer, so a port is "filtered" only after 500 ms-1 s of silence.
 "use strict";
 const { run } = require("../probe-lib.js");
 
@@ -9,8 +12,8 @@ module.exports = async function scan({ host, ports, technique, flags, waitMs }, 
   if (!flag) return { verdict: "error", detail: `unknown scan technique ${technique}` };
   const r = await run(
     "nmap",
-    ["-n", "-Pn", flag, ...(flags ? ["--scanflags", flags] : []), "-p", ports, "--max-retries", "1",
-      "--initial-rtt-timeout", "50ms", "--max-rtt-timeout", "200ms", "--host-timeout", `${Math.max(2, Math.ceil(waitMs / 1000) * 4)}s`, "-oX", "-", host],
+    ["-n", "-Pn", flag, ...(flags ? ["--scanflags", flags] : []), "-p", ports, "--max-retries", "0",
+      "--min-rtt-timeout", "500ms", "--initial-rtt-timeout", "500ms", "--max-rtt-timeout", "1000ms", "--host-timeout", `${Math.max(2, Math.ceil(waitMs / 1000) * 4)}s`, "-oX", "-", host],
     { timeoutMs: waitMs * 10 + 10000, signal: ctx.signal },
   );
   if (r.code !== 0 && !r.stdout.includes("<nmaprun")) return { verdict: "error", detail: `nmap: ${r.stderr.trim()}` };

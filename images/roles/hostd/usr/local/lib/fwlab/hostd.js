@@ -3,6 +3,9 @@
 // capabilities it names). fwlab itself then needs nothing but the engine: it may run as any
 // user, on any machine.
 //
+//   hostd.js daemon  the helper's main process: sessions on the unix socket SOCKET, each as `serve`
+//     below on the connection; fwlab reaches it through `socat - UNIX-CONNECT:SOCKET` in a docker
+//     exec (a node process per session would cost a quarter of a second to start, socat ~none).
 //   hostd.js serve   one session: JSON requests on stdin, one per line, answered on stdout by id
 //     -> {"id":1,"op":"run","argv":["ip","-batch","-"],"stdin":"link add ..."}
 //     <- {"id":1,"exitCode":0,"stdout":"","stderr":"","durationMs":3.1}
@@ -18,6 +21,9 @@ const fs = require("node:fs");
 const { spawn } = require("node:child_process");
 const readline = require("node:readline");
 
+const net = require("node:net");
+
+const SOCKET = "/run/fwlab/hostd.sock";
 const write = (msg) => process.stdout.write(`${JSON.stringify(msg)}\n`);
 const now = () => Number(process.hrtime.bigint()) / 1e6;
 
@@ -74,32 +80,47 @@ async function handle(req) {
 // engine restarted while a session was attached never closes that session's stdin: without a
 // lease its process would run on (and the kernel log reader poll) for as long as the helper.
 const LEASE_MS = 30_000;
-function lease() {
+function lease(input, expire) {
   let last = Date.now();
-  process.stdin.on("data", () => {
+  input.on("data", () => {
     last = Date.now();
   });
-  setInterval(() => {
-    if (Date.now() - last > LEASE_MS) process.exit(0);
+  const timer = setInterval(() => {
+    if (Date.now() - last > LEASE_MS) expire();
   }, 5_000).unref();
+  input.on("close", () => clearInterval(timer));
 }
 
-function serve() {
-  lease();
-  const rl = readline.createInterface({ input: process.stdin });
-  rl.on("close", () => process.exit(0));
+/** One session: requests read from `input`, answers written to `output`, until `input` ends. */
+function session(input, output, end) {
+  lease(input, end);
+  const rl = readline.createInterface({ input });
+  rl.on("close", end);
   rl.on("line", (line) => {
     let req;
     try {
       req = JSON.parse(line);
     } catch {
-      return;
+      return; // the lease's empty lines, or not a request
     }
-    handle(req).then(
-      (res) => write({ id: req.id, ...res }),
-      (e) => write({ id: req.id, error: String(e && e.message) }),
-    );
+    const answer = (res) => output.writable && output.write(`${JSON.stringify({ id: req.id, ...res })}\n`);
+    handle(req).then(answer, (e) => answer({ error: String(e && e.message) }));
   });
+}
+
+function serve() {
+  session(process.stdin, process.stdout, () => process.exit(0));
+}
+
+function daemon() {
+  fs.mkdirSync(require("node:path").dirname(SOCKET), { recursive: true });
+  fs.rmSync(SOCKET, { force: true });
+  net
+    .createServer((conn) => {
+      conn.on("error", () => conn.destroy()); // a relay that went away: its session ends
+      session(conn, conn, () => conn.end());
+    })
+    .listen(SOCKET);
 }
 
 // Netfilter's LOG target writes "<prefix>IN=<if> OUT=<if> ...": what fwlab attributes to nodes.
@@ -118,7 +139,7 @@ function kmsg(history) {
   };
   // fwlab went away: the engine closes stdin (or, after an engine restart, the lease runs out).
   process.stdin.on("end", () => process.exit(0)).resume();
-  lease();
+  lease(process.stdin, () => process.exit(0));
   write({ ready: true });
   const loop = () => {
     for (let i = 0; i < 512; i++) {
@@ -154,6 +175,7 @@ function kmsg(history) {
 
 const [mode, ...rest] = process.argv.slice(2);
 if (mode === "kmsg") kmsg(rest.includes("--history"));
+else if (mode === "daemon") daemon();
 else if (mode === "serve" || mode === undefined) serve();
 else {
   process.stderr.write(`hostd.js: unknown mode ${mode}\n`);
