@@ -11,6 +11,7 @@ import type {
   ExecStream,
   TtySession,
 } from "./container-runtime.ts";
+import { execStream } from "./docker-exec-stream.ts";
 import { DockerImages } from "./docker-images.ts";
 import { execTty } from "./docker-tty.ts";
 import { engineCall } from "./engine-call.ts";
@@ -256,93 +257,14 @@ export class DockerRuntime implements ContainerRuntime {
     };
   }
 
-  /**
-   * Starts a long-running command in a container and streams its output. The command runs
-   * under a shell that first reports its PID, so `stop()` can end it (Docker has no API to
-   * kill an exec). `stop()` is idempotent; the process also ends when its container does.
-   * stdin is always attached: when fwlab goes away (even killed -9) the engine closes it, and
-   * the command ends with it: a command reading stdin itself must exit at its end; for the
-   * others a watchdog in the shell kills them (it reads a copy of stdin, fd 3: a background
-   * job's own stdin is /dev/null in a shell without job control).
-   */
-  execStream(id: string, argv: string[], opts: { stdin?: boolean } = {}): Promise<ExecStream> {
-    return engineCall(this.engine, `docker exec ${argv[0]}`, () => this.execStreamRaw(id, argv, opts));
-  }
-
-  private async execStreamRaw(id: string, argv: string[], opts: { stdin?: boolean }): Promise<ExecStream> {
-    const script = opts.stdin
-      ? 'echo "fwlab-pid $$" >&2; exec "$@"'
-      : 'exec 3<&0; "$@" </dev/null & c=$!; echo "fwlab-pid $c" >&2; (cat <&3 >/dev/null; kill $c) >/dev/null 2>&1 & exec 3<&-; wait $c';
-    const exec = await this.docker.getContainer(id).exec({
-      Cmd: ["sh", "-c", script, "fwlab-stream", ...argv],
-      AttachStdout: true,
-      AttachStderr: true,
-      AttachStdin: true,
-    });
-    const stream = await exec.start({ hijack: true, stdin: true });
-    const stdout = new PassThrough();
-    const stderrRaw = new PassThrough();
-    const stderr = new PassThrough();
-    this.docker.modem.demuxStream(stream, stdout, stderrRaw);
-    let pid: number | undefined;
-    let head = "";
-    stderrRaw.on("data", (b: Buffer) => {
-      if (pid !== undefined) return void stderr.write(b);
-      head += b.toString("utf8");
-      // The command runs in the background before the shell prints its PID, so its own first
-      // lines ("tcpdump: listening on ...") may come first: find the PID line anywhere.
-      const m = /(^|\n)fwlab-pid (\d+)\n/.exec(head);
-      if (!m) return;
-      pid = Number(m[2]);
-      const rest = head.slice(0, m.index + m[1]!.length) + head.slice(m.index + m[0].length);
-      if (rest) stderr.write(rest);
-    });
-    const ended = new Promise<void>((resolve) => {
-      stream.on("end", resolve);
-      stream.on("close", resolve);
-      stream.on("error", () => resolve());
-    });
-    ended.then(() => {
-      stdout.end();
-      stderr.end();
-      stream.destroy(); // closes stdin: the watchdog of a command that ended goes too
-    });
-    let stopping: Promise<void> | undefined;
-    const stop = (): Promise<void> => {
-      stopping ??= (async () => {
-        // The end of its input ends the command: its watchdog sends SIGTERM (a command reading
-        // stdin itself ends at its end), it flushes and exits (tcpdump writes its last packets
-        // and its counts then), and its last output still comes back. No docker exec to kill
-        // it; the stream is cut only if it does not end within 2 s.
-        // The timer keeps the process alive while a caller waits: a stream whose connection is
-        // unref'd (the helper session) must still finish stopping before the process exits.
-        stream.end();
-        let timer: NodeJS.Timeout | undefined;
-        await Promise.race([ended, new Promise((r) => (timer = setTimeout(r, 2000)))]);
-        clearTimeout(timer);
-        stream.destroy();
-      })();
-      return stopping;
-    };
-    const handle = { stop };
-    this.live.add(handle);
-    void ended.then(() => this.live.delete(handle));
-    return {
-      stdout,
-      stderr,
-      ended,
-      stop,
-      write: (text: string) => {
-        stream.write(text);
-      },
-      exitCode: async () => (await exec.inspect()).ExitCode ?? -1,
-      keepAlive: (on: boolean) => {
-        // The hijacked connection: a socket (unix, TCP, TLS); an ssh channel has no such switch.
-        const socket = stream as { ref?: () => void; unref?: () => void };
-        if (on) socket.ref?.();
-        else socket.unref?.();
-      },
-    };
+  /** A long-running command in a container, its output streamed (runtime/docker-exec-stream.ts). */
+  async execStream(id: string, argv: string[], opts: { stdin?: boolean } = {}): Promise<ExecStream> {
+    const stream = await engineCall(this.engine, `docker exec ${argv[0]}`, () =>
+      execStream(this.docker, id, argv, opts),
+    );
+    this.live.add(stream);
+    void stream.ended.then(() => this.live.delete(stream));
+    return stream;
   }
 
   /** A shell for a person typing, on a pseudo-terminal (runtime/docker-tty.ts). */
