@@ -5,7 +5,7 @@ import type { ExecStream } from "./container-runtime.ts";
 /**
  * Starts a long-running command in a container and streams its output. Docker has no API to
  * kill an exec, and fwlab signals no PID the engine reports: `stop()` ends the command by ending
- * its input (the shell's "fwlab-pid" line is taken out of stderr; nothing else uses it).
+ * its input.
  * `stop()` is idempotent; the process also ends when its container does. stdin is always attached: when fwlab goes away (even killed -9) the engine closes it, and
  * the command ends with it: a command reading stdin itself must exit at its end; for the
  * others a watchdog in the shell kills them (it reads a copy of stdin, fd 3: a background
@@ -17,33 +17,18 @@ export async function execStream(
   argv: string[],
   opts: { stdin?: boolean } = {},
 ): Promise<ExecStream> {
-  const script = opts.stdin
-    ? 'echo "fwlab-pid $$" >&2; exec "$@"'
-    : 'exec 3<&0; "$@" </dev/null & c=$!; echo "fwlab-pid $c" >&2; (cat <&3 >/dev/null; kill $c) >/dev/null 2>&1 & exec 3<&-; wait $c';
+  const watchdog =
+    'exec 3<&0; "$@" </dev/null & c=$!; (cat <&3 >/dev/null; kill $c) >/dev/null 2>&1 & exec 3<&-; wait $c';
   const exec = await docker.getContainer(id).exec({
-    Cmd: ["sh", "-c", script, "fwlab-stream", ...argv],
+    Cmd: opts.stdin ? argv : ["sh", "-c", watchdog, "fwlab-stream", ...argv],
     AttachStdout: true,
     AttachStderr: true,
     AttachStdin: true,
   });
   const stream = await exec.start({ hijack: true, stdin: true });
   const stdout = new PassThrough();
-  const stderrRaw = new PassThrough();
   const stderr = new PassThrough();
-  docker.modem.demuxStream(stream, stdout, stderrRaw);
-  let pid: number | undefined;
-  let head = "";
-  stderrRaw.on("data", (b: Buffer) => {
-    if (pid !== undefined) return void stderr.write(b);
-    head += b.toString("utf8");
-    // The command runs in the background before the shell prints its PID, so its own first
-    // lines ("tcpdump: listening on ...") may come first: find the PID line anywhere.
-    const m = /(^|\n)fwlab-pid (\d+)\n/.exec(head);
-    if (!m) return;
-    pid = Number(m[2]);
-    const rest = head.slice(0, m.index + m[1]!.length) + head.slice(m.index + m[0].length);
-    if (rest) stderr.write(rest);
-  });
+  docker.modem.demuxStream(stream, stdout, stderr);
   const ended = new Promise<void>((resolve) => {
     stream.on("end", resolve);
     stream.on("close", resolve);
