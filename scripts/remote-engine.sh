@@ -66,12 +66,26 @@ make_certs() {
   chmod 700 "$certs"
 }
 
+# Engines started or stopped in parallel take turns on the shared underlay.
+lock() { exec 9>/run/fwr-underlay.lock && flock 9; }
+unlock() { flock -u 9; exec 9>&-; }
+
 net_up() {
+  lock
   ip link show fwul0 >/dev/null 2>&1 || {
     ip link add fwul0 type bridge
     ip addr add 10.99.0.1/24 dev fwul0
     ip link set fwul0 up
   }
+  # Docker's FORWARD policy is DROP and bridge netfilter is on: frames between the simulated
+  # hosts (a swarm's gossip and VXLAN) pass only with this (FACTS, "Several engines").
+  if iptables -n -L DOCKER-USER >/dev/null 2>&1 &&
+    ! iptables -C DOCKER-USER -i fwul0 -o fwul0 -j ACCEPT 2>/dev/null; then
+    iptables -I DOCKER-USER -i fwul0 -o fwul0 -j ACCEPT
+  fi
+  # The hosts share this kernel: their nodes' LOG lines reach its log only with this, which only
+  # the first network namespace can set (a helper in fwr-N cannot).
+  sysctl -qw net.netfilter.nf_log_all_netns=1 2>/dev/null || true
   [ -e "/run/netns/$ns" ] || ip netns add "$ns"
   if ! ip link show "fwr$n" >/dev/null 2>&1; then
     ip link add "fwr$n" type veth peer name eth0 netns "$ns"
@@ -80,6 +94,7 @@ net_up() {
     ip -n "$ns" link set eth0 up
     ip -n "$ns" link set lo up
   fi
+  unlock
 }
 
 up() {
@@ -146,13 +161,28 @@ down_quiet() {
   rm -rf "$run"
 }
 
+# The last engine gone, the underlay and its rule go too. (Not from `up`: engines started in
+# parallel would pull the bridge from under each other.)
+underlay_gc() {
+  lock
+  if ! ls /run/netns 2>/dev/null | grep -q '^fwr-'; then
+    while iptables -D DOCKER-USER -i fwul0 -o fwul0 -j ACCEPT 2>/dev/null; do :; done
+    ip link del fwul0 2>/dev/null || true
+  fi
+  unlock
+}
+
 case $cmd in
 up) up ;;
 env) print_env ;;
 socket) echo "unix://$run/docker.sock" ;;
-down) down_quiet ;;
+down)
+  down_quiet
+  underlay_gc
+  ;;
 purge)
   down_quiet
+  underlay_gc
   rm -rf "$data"
   ;;
 *) echo "usage: remote-engine.sh up|env|socket|down|purge N" >&2; exit 2 ;;

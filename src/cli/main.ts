@@ -43,6 +43,7 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   images: () => import("./commands/images.ts").then((m): Register => m.imagesCommand),
   doctor: () => import("./commands/doctor.ts").then((m): Register => m.doctorCommand),
   demo: () => import("./commands/demo.ts").then((m): Register => m.demoCommand),
+  cluster: () => import("./commands/cluster.ts").then((m): Register => m.clusterCommand),
 };
 
 const program = new Command("fwlab")

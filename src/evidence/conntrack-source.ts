@@ -180,7 +180,7 @@ export async function conntrackTable(
   const [list, count, entryBytes] = await Promise.all([
     lab.exec(node, ["conntrack", "-L", "-o", "id,extended"]),
     lab.exec(node, ["cat", "/proc/sys/net/netfilter/nf_conntrack_count"]),
-    conntrackEntryBytes(lab.engine.host),
+    conntrackEntryBytes(lab.engineOf(node).host),
   ]);
   const entries = list.stdout
     .split("\n")

@@ -1,6 +1,6 @@
-import { labNodes, listLabs } from "../lab/find-lab.ts";
+import { listLabs, nodesOf } from "../lab/find-lab.ts";
 import type { LabNode } from "../lab/lab-node.ts";
-import type { ContainerRuntime } from "../runtime/container-runtime.ts";
+import type { ContainerInfo } from "../runtime/container-runtime.ts";
 import type { Engine } from "../runtime/engine.ts";
 import { ensureLogAllNetns, followKernelLog } from "../runtime/host-kernel.ts";
 import { AddressBook } from "./address-book.ts";
@@ -16,6 +16,11 @@ export interface KernelLogWatch {
    * once when LOG lines cannot reach it: there is nothing to wait for).
    */
   marker(token: string, sport: number): Promise<void>;
+  /**
+   * Follows the kernel logs of more engines' hosts too (a multi-host lab's): one reader per
+   * kernel, so hosts that share one (a simulated cluster's) give each line once.
+   */
+  follow(engines: Iterable<Engine>): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -28,32 +33,8 @@ export async function watchKernelLog(
   bus: EventBus,
   opts: { history?: boolean } = {},
 ): Promise<KernelLogWatch> {
-  const { runtime, host } = engine;
-  const sysctl = await ensureLogAllNetns(host);
-  if (sysctl === "enabled") {
-    bus.publish({
-      kind: "notice",
-      level: "info",
-      message:
-        "set net.netfilter.nf_log_all_netns=1 on the host so LOG lines from lab nodes reach the kernel log",
-      time: Date.now(),
-    });
-  } else if (sysctl === "unknown") {
-    bus.publish({
-      kind: "notice",
-      level: "info",
-      message: `the host of engine ${engine.name} is not the kernel's first network namespace: LOG lines from lab nodes show only if net.netfilter.nf_log_all_netns is 1 there`,
-      time: Date.now(),
-    });
-  } else if (sysctl !== "already") {
-    bus.publish({
-      kind: "notice",
-      level: "warn",
-      message: `LOG lines from lab nodes cannot be seen: net.netfilter.nf_log_all_netns is 0 on the host of engine ${engine.name} and cannot be set (${sysctl.denied}); run \`sysctl -w net.netfilter.nf_log_all_netns=1\` there as root, or use NFLOG`,
-      time: Date.now(),
-    });
-  }
-  let book = await addressBook(runtime);
+  const engines: Engine[] = [engine];
+  let book = await addressBook(engines);
   let refreshing = false;
   let timer: NodeJS.Timeout | undefined;
   let lastRefresh = Date.now();
@@ -85,7 +66,7 @@ export async function watchKernelLog(
   // book is looked at again in the background once a second (lines it knows never wait for it).
   const refresh = () => {
     refreshing = true;
-    addressBook(runtime)
+    addressBook(engines)
       .then((b) => {
         book = b;
       })
@@ -100,43 +81,54 @@ export async function watchKernelLog(
       });
   };
 
-  const reader = await followKernelLog(
-    host,
-    (record) => {
-      const r = parseKmsgRecord(record);
-      if (!r) return;
-      const at = Date.now();
-      const known = publish(r.text, at);
-      if (known) {
-        if (!refreshing && at - lastRefresh > 1000) refresh();
-      } else {
-        pending.push({ text: r.text, at });
-        if (pending.length > 10_000) pending.shift();
-        // An unknown line: a lab may have started since. Look again, at most twice a second
-        // (later if need be: the line must not wait for another one to come).
-        if (refreshing || timer) return;
-        if (at - lastRefresh >= 500) refresh();
-        else
-          timer = setTimeout(
-            () => {
-              timer = undefined;
-              if (!refreshing) refresh();
-            },
-            500 - (at - lastRefresh),
-          );
-      }
-    },
-    (lost, why) =>
-      bus.publish({
-        kind: "loss",
-        source: "kernel-log",
-        lost: lost || undefined,
-        reason: why,
-        time: Date.now(),
-      }),
-    opts,
-  );
-  const visible = sysctl === "already" || sysctl === "enabled" || sysctl === "unknown";
+  const onRecord = (record: string) => {
+    const r = parseKmsgRecord(record);
+    if (!r) return;
+    const at = Date.now();
+    const known = publish(r.text, at);
+    if (known) {
+      if (!refreshing && at - lastRefresh > 1000) refresh();
+    } else {
+      pending.push({ text: r.text, at });
+      if (pending.length > 10_000) pending.shift();
+      // An unknown line: a lab may have started since. Look again, at most twice a second
+      // (later if need be: the line must not wait for another one to come).
+      if (refreshing || timer) return;
+      if (at - lastRefresh >= 500) refresh();
+      else
+        timer = setTimeout(
+          () => {
+            timer = undefined;
+            if (!refreshing) refresh();
+          },
+          500 - (at - lastRefresh),
+        );
+    }
+  };
+  // One reader per kernel, by its boot id: engines on one machine share a kernel log.
+  const readers = new Map<string, { close(): Promise<void> }>();
+  const read = async (e: Engine): Promise<boolean> => {
+    const kernel = (await e.host.read(BOOT_ID))?.trim() ?? e.name;
+    if (readers.has(kernel)) return true;
+    readers.set(kernel, { close: async () => {} }); // taken: a parallel follow() skips it
+    const visible = await makeVisible(e, bus);
+    const reader = await followKernelLog(
+      e.host,
+      onRecord,
+      (lost, why) =>
+        bus.publish({
+          kind: "loss",
+          source: "kernel-log",
+          lost: lost || undefined,
+          reason: why,
+          time: Date.now(),
+        }),
+      opts,
+    );
+    readers.set(kernel, reader);
+    return visible;
+  };
+  const visible = await read(engine);
   return {
     visible,
     marker: (token, sport) =>
@@ -148,15 +140,58 @@ export async function watchKernelLog(
           resolve();
         });
       }),
-    stop: () => {
+    follow: async (more) => {
+      const added = [...more].filter((e) => !engines.includes(e));
+      if (added.length === 0) return;
+      engines.push(...added);
+      await Promise.all(added.map(read));
+      refresh();
+    },
+    stop: async () => {
       clearTimeout(timer);
-      return reader.close();
+      await Promise.all([...readers.values()].map((r) => r.close()));
     },
   };
 }
 
-async function addressBook(runtime: ContainerRuntime): Promise<AddressBook> {
+/** The kernel's boot id: the same for every engine on one machine (one kernel, one log). */
+const BOOT_ID = "/proc/sys/kernel/random/boot_id";
+
+/** Makes LOG lines of lab nodes visible on an engine's host, or says why they are not. */
+async function makeVisible(engine: Engine, bus: EventBus): Promise<boolean> {
+  const sysctl = await ensureLogAllNetns(engine.host);
+  if (sysctl === "enabled") {
+    bus.publish({
+      kind: "notice",
+      level: "info",
+      message:
+        "set net.netfilter.nf_log_all_netns=1 on the host so LOG lines from lab nodes reach the kernel log",
+      time: Date.now(),
+    });
+  } else if (sysctl === "unknown") {
+    bus.publish({
+      kind: "notice",
+      level: "info",
+      message: `the host of engine ${engine.name} is not the kernel's first network namespace: LOG lines from lab nodes show only if net.netfilter.nf_log_all_netns is 1 there`,
+      time: Date.now(),
+    });
+  } else if (sysctl !== "already") {
+    bus.publish({
+      kind: "notice",
+      level: "warn",
+      message: `LOG lines from lab nodes cannot be seen: net.netfilter.nf_log_all_netns is 0 on the host of engine ${engine.name} and cannot be set (${sysctl.denied}); run \`sysctl -w net.netfilter.nf_log_all_netns=1\` there as root, or use NFLOG`,
+      time: Date.now(),
+    });
+  }
+  return sysctl === "already" || sysctl === "enabled" || sysctl === "unknown";
+}
+
+/** Every lab's nodes on these engines: a multi-host lab's nodes from all of its hosts. */
+async function addressBook(engines: readonly Engine[]): Promise<AddressBook> {
   const labs = new Map<string, LabNode[]>();
-  for (const lab of (await listLabs(runtime)).keys()) labs.set(lab, await labNodes(runtime, lab));
+  const listed = await Promise.all(engines.map((e) => listLabs(e.runtime).catch(() => new Map())));
+  for (const [i, found] of listed.entries())
+    for (const [lab, containers] of found as Map<string, ContainerInfo[]>)
+      labs.set(lab, [...(labs.get(lab) ?? []), ...nodesOf(containers, engines[i]!.name)]);
   return new AddressBook(labs);
 }

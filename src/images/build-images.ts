@@ -24,6 +24,9 @@ const BUILT: readonly { readonly dir: Role | "hostd"; readonly ref: string }[] =
   { dir: "hostd", ref: HELPER_IMAGE },
 ];
 
+/** The refs of every image fwlab builds. */
+export const BUILT_IMAGES: readonly string[] = BUILT.map((b) => b.ref);
+
 export interface ImageState {
   readonly ref: string;
   readonly inputs: string;

@@ -43,12 +43,13 @@ export async function findLab(
   return pick("fwlab");
 }
 
-export async function labNodes(runtime: ContainerRuntime, lab: string): Promise<LabNode[]> {
-  return nodesOf(await runtime.listContainers({ [LABEL.lab]: lab }));
+/** A lab's nodes on one engine (`host`: that engine's name, for nodes of a single-host lab). */
+export async function labNodes(runtime: ContainerRuntime, lab: string, host = ""): Promise<LabNode[]> {
+  return nodesOf(await runtime.listContainers({ [LABEL.lab]: lab }), host);
 }
 
-/** A lab's nodes from its containers (listed by label). */
-export function nodesOf(containers: readonly ContainerInfo[]): LabNode[] {
+/** A lab's nodes from its containers (listed by label) on the engine called `host`. */
+export function nodesOf(containers: readonly ContainerInfo[], host = ""): LabNode[] {
   return containers
     .map((c) => ({
       name: c.labels[LABEL.node] ?? c.name,
@@ -59,6 +60,7 @@ export function nodesOf(containers: readonly ContainerInfo[]): LabNode[] {
       backend: (c.labels[LABEL.backend] ?? "iptables-nft") as Backend,
       image: c.image,
       state: c.state,
+      host: c.labels[LABEL.host] ?? host,
       addresses: parseAddresses(c.labels[LABEL.addresses] ?? ""),
       created: c.created,
       readyBy: c.created + Number(c.labels[LABEL.readyTimeout] ?? 120) + 10,

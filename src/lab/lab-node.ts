@@ -11,6 +11,8 @@ export interface LabNode {
   readonly backend: Backend;
   readonly image: string;
   readonly state: string;
+  /** The host (engine) it runs on: one of a multi-host lab's hosts, else its engine's name. */
+  readonly host: string;
   /** network name (as in the lab file) → IPv4 address */
   readonly addresses: Readonly<Record<string, string>>;
   /** When its container was created, and by when its services answer (seconds since the epoch). */

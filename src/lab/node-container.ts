@@ -1,11 +1,22 @@
 import type { ContainerCreate } from "../runtime/container-runtime.ts";
 import { LABEL } from "../runtime/labels.ts";
 import { type LabSpec, type NodeSpec, primaryAddress } from "../topology/lab-spec.ts";
+import { macFor } from "../topology/mac-for.ts";
 import { formatAddresses } from "./find-lab.ts";
 import { containerName } from "./lab-node.ts";
 
-/** What Docker is asked to create for one node: the x-fwlab keys become the init's environment. */
-export function nodeContainer(lab: LabSpec, node: NodeSpec, readyTimeoutS: number): ContainerCreate {
+/**
+ * What Docker is asked to create for one node: the x-fwlab keys become the init's environment.
+ * `overlays` maps the lab's cross-host networks to their Docker overlays: the node joins those
+ * through Docker (its init renames the interfaces Docker makes), the others through fwlab's veths.
+ */
+export function nodeContainer(
+  lab: LabSpec,
+  node: NodeSpec,
+  readyTimeoutS: number,
+  overlays: ReadonlyMap<string, string> = new Map(),
+): ContainerCreate {
+  const viaDocker = node.interfaces.filter((i) => overlays.has(i.network));
   return {
     name: containerName(lab.name, node.name),
     image: node.image,
@@ -28,6 +39,10 @@ export function nodeContainer(lab: LabSpec, node: NodeSpec, readyTimeoutS: numbe
         .join(" "),
       FWLAB_DOMAIN: lab.domain,
       FWLAB_READY_TIMEOUT: String(readyTimeoutS),
+      // "02:42:0a:00:01:01=lan ...": links Docker made (ethN, found by their MAC), and their names.
+      ...(viaDocker.length > 0
+        ? { FWLAB_RENAME: viaDocker.map((i) => `${macFor(i.address)}=${i.ifname}`).join(" ") }
+        : {}),
     },
     labels: {
       ...node.labels,
@@ -41,7 +56,9 @@ export function nodeContainer(lab: LabSpec, node: NodeSpec, readyTimeoutS: numbe
       [LABEL.addresses]: formatAddresses(
         Object.fromEntries(node.interfaces.map((i) => [i.network, i.address])),
       ),
+      ...(lab.hosts && node.host ? { [LABEL.host]: node.host, [LABEL.hosts]: lab.hosts.join(",") } : {}),
     },
+    dockerNetworks: viaDocker.map((i) => ({ name: overlays.get(i.network)!, address: i.address })),
     capAdd: [...node.capAdd],
     privileged: node.privileged,
     hostNamespaces: { ...node.hostNamespaces },

@@ -1,21 +1,86 @@
+import { FwlabError } from "../errors.ts";
 import type { Engine } from "../runtime/engine.ts";
 import { removeHelpers } from "../runtime/helper-container.ts";
 import { removeHostIsolation, removeLabBridgeRules } from "../runtime/host-firewall.ts";
 import { listBridges, removeBridges } from "../runtime/host-links.ts";
 import { LABEL } from "../runtime/labels.ts";
+import { listLabs } from "./find-lab.ts";
+import { findLabEngines, type LabEngines, type Unreachable } from "./lab-engines.ts";
 
 export interface Removed {
   readonly containers: number;
   readonly networks: number;
+  /** Hosts of a multi-host lab that did not answer: what runs there is left. */
+  readonly unreachable: readonly Unreachable[];
 }
 
 /**
  * Removes everything of a lab (or of every fwlab lab): its containers, killed and removed in
- * parallel, then its bridges, then its rules in the host firewall. Idempotent, and it needs
- * nothing but Docker labels and bridge aliases, so it also cleans what a crashed `up` left.
- * `down --all` also removes the engine's host helper once no lab is left.
+ * parallel, then its bridges, then its rules in the host firewall, on every host it spans, and
+ * last its overlay networks. Idempotent, and it needs nothing but Docker labels and bridge
+ * aliases, so it also cleans what a crashed `up` left. Hosts that do not answer are skipped and
+ * returned; the others are cleaned all the same. `down --all` also removes the host helpers of
+ * engines where no lab is left.
  */
-export async function removeLab(engine: Engine, lab: string | { all: true }): Promise<Removed> {
+export async function removeLab(
+  engine: Engine,
+  lab: string | { all: true },
+  known?: LabEngines,
+): Promise<Removed> {
+  if (typeof lab !== "string") return removeAll(engine);
+  const { engines, unreachable } = known
+    ? { engines: known, unreachable: [] as Unreachable[] }
+    : await findLabEngines(engine, lab);
+  const removed = await Promise.all(
+    [...engines].map(([host, e]) =>
+      removeOnHost(e, lab).catch((err: Error) => {
+        unreachable.push({ host, reason: err.message });
+        return { containers: 0, networks: 0 };
+      }),
+    ),
+  );
+  const overlays =
+    engines.size > 1 || unreachable.length > 0 ? await removeOverlays([...engines.values()], lab) : 0;
+  return {
+    containers: removed.reduce((n, r) => n + r.containers, 0),
+    networks: removed.reduce((n, r) => n + r.networks, 0) + overlays,
+    unreachable,
+  };
+}
+
+/** Every lab that has anything on this engine (on all of its hosts), then what is left here. */
+async function removeAll(engine: Engine): Promise<Removed> {
+  const names = new Set((await listLabs(engine.runtime)).keys());
+  const nets = await engine.runtime.networks.list({ [LABEL.lab]: true }).catch(() => []);
+  for (const n of nets) names.add(n.labels[LABEL.lab]!);
+  const found = await Promise.all([...names].map(async (l) => ({ l, ...(await findLabEngines(engine, l)) })));
+  const each = await Promise.all(
+    found.map(async (f) => {
+      const r = await removeLab(engine, f.l, f.engines);
+      return { ...r, unreachable: [...f.unreachable, ...r.unreachable] };
+    }),
+  );
+  const rest = await removeOnHost(engine, { all: true });
+  // Helpers go where nothing of fwlab is left: this engine, and the other hosts of its labs.
+  const engines = new Set<Engine>([engine, ...found.flatMap((f) => [...f.engines.values()])]);
+  await Promise.all(
+    [...engines].map(async (e) => {
+      const left = await e.runtime.listContainers().catch(() => undefined);
+      if (left?.length === 0) await removeHelpers(e.runtime);
+    }),
+  );
+  return {
+    containers: each.reduce((n, r) => n + r.containers, rest.containers),
+    networks: each.reduce((n, r) => n + r.networks, rest.networks),
+    unreachable: each.flatMap((r) => r.unreachable),
+  };
+}
+
+/** A lab's containers, bridges and host rules on one engine's host. */
+async function removeOnHost(
+  engine: Engine,
+  lab: string | { all: true },
+): Promise<{ containers: number; networks: number }> {
   const { runtime, host } = engine;
   const filter = typeof lab === "string" ? { [LABEL.lab]: lab } : { [LABEL.lab]: true as const };
   const containers = await runtime.listContainers(filter);
@@ -27,6 +92,46 @@ export async function removeLab(engine: Engine, lab: string | { all: true }): Pr
   // The host's isolation tables stay while any lab bridge is left.
   const left = typeof lab === "string" ? await listBridges(host) : [];
   if (left.length === 0) await removeHostIsolation(host);
-  if (typeof lab !== "string" && (await runtime.listContainers()).length === 0) await removeHelpers(runtime);
   return { containers: containers.length, networks: bridges.length };
+}
+
+/**
+ * A lab's overlays, removed through a manager once its containers are gone on every host. A
+ * worker tells the managers that its endpoints left a moment after its containers go, so a
+ * network that still has endpoints is tried again for a while.
+ */
+async function removeOverlays(engines: readonly Engine[], lab: string): Promise<number> {
+  let manager: Engine | undefined;
+  for (const e of engines) {
+    if ((await e.runtime.info().catch(() => undefined))?.swarm.manager) {
+      manager = e;
+      break;
+    }
+  }
+  if (!manager) {
+    const asked = engines.map((e) => e.name).join(", ");
+    // Overlays of an engine that left its swarm went with it; none to remove then.
+    const any = (
+      await Promise.all(engines.map((e) => e.runtime.networks.list({ [LABEL.lab]: lab }).catch(() => [])))
+    ).flat();
+    if (any.length === 0) return 0;
+    throw new FwlabError(
+      `lab ${lab}: its overlay networks (${any.map((n) => n.name).join(", ")}) can only be removed through a swarm manager, and none of ${asked} is one; run \`fwlab down\` through a manager's engine`,
+    );
+  }
+  const nets = await manager.runtime.networks.list({ [LABEL.lab]: lab });
+  const deadline = Date.now() + 20_000;
+  await Promise.all(
+    nets.map(async (n) => {
+      for (;;) {
+        try {
+          return await manager.runtime.networks.remove(n.id);
+        } catch (err) {
+          if (Date.now() > deadline || !/active endpoints/.test((err as Error).message)) throw err;
+          await new Promise((r) => setTimeout(r, 250));
+        }
+      }
+    }),
+  );
+  return nets.length;
 }

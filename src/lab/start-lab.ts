@@ -1,6 +1,9 @@
+import { checkSwarm } from "../cluster/check-swarm.ts";
 import { FwlabError } from "../errors.ts";
+import { distributeImages } from "../images/distribute-images.ts";
 import type { ContainerRuntime } from "../runtime/container-runtime.ts";
 import { connectEngine, type Engine } from "../runtime/engine.ts";
+import { HELPER_IMAGE } from "../runtime/helper-container.ts";
 import { allowLabBridges } from "../runtime/host-firewall.ts";
 import {
   bridgeDevice,
@@ -10,13 +13,17 @@ import {
   listBridges,
   vethDevice,
 } from "../runtime/host-links.ts";
+import { LABEL } from "../runtime/labels.ts";
 import { cidrsOverlap, parseCidr } from "../topology/ipv4.ts";
-import type { LabSpec } from "../topology/lab-spec.ts";
+import type { LabSpec, NodeSpec } from "../topology/lab-spec.ts";
 import { macFor } from "../topology/mac-for.ts";
+import { overlayReservation } from "../topology/overlay-reservation.ts";
+import { isMultiHost, networkHosts, placeLab } from "../topology/place-lab.ts";
 import { readLabFile } from "../topology/read-lab-file.ts";
 import { type Progress, seconds, silent } from "../util/progress.ts";
 import { labNodes } from "./find-lab.ts";
-import { labStatus } from "./lab-status.ts";
+import { connectHosts, type LabEngines, oneEngine } from "./lab-engines.ts";
+import { statusOf } from "./lab-status.ts";
 import { nodeContainer } from "./node-container.ts";
 import { removeLab } from "./remove-lab.ts";
 import { StartedLab } from "./started-lab.ts";
@@ -34,6 +41,8 @@ export interface StartLabOptions {
   readonly allowUnsafe?: boolean;
   /** Where the time went, stage by stage (ms from the call): for `fwlab up --timings`. */
   readonly timings?: (stage: StartStage, ms: number) => void;
+  /** Engines to spread the lab over (`fwlab up --hosts`), replacing the file's x-fwlab.hosts. */
+  readonly hosts?: readonly string[];
 }
 
 /**
@@ -55,82 +64,174 @@ export async function startLab(file: string, opts: StartLabOptions = {}): Promis
   return startLabSpec(spec, opts);
 }
 
-export async function startLabSpec(spec: LabSpec, opts: StartLabOptions = {}): Promise<StartedLab> {
+export async function startLabSpec(given: LabSpec, opts: StartLabOptions = {}): Promise<StartedLab> {
   const progress = opts.progress ?? silent;
   const engine = opts.engine ?? (await connectEngine());
-  const { runtime, host } = engine;
+  const spec = placeLab(given, opts.hosts);
   const started = performance.now();
   const stage = (s: StartStage) => opts.timings?.(s, performance.now() - started);
 
-  const existing = await labStatus(runtime, spec.name);
-  if (existing.nodes.length > 0) {
+  // The engines: the one the command talks to, or each host of a lab that spans several.
+  let engines: LabEngines = oneEngine(engine);
+  if (isMultiHost(spec)) {
+    const found = await connectHosts(spec.hosts!, new Map([[engine.name, engine]]));
+    if (found.unreachable.length > 0)
+      throw new FwlabError(
+        `lab ${spec.name}: ${found.unreachable.map((u) => `host ${u.host} does not answer (${u.reason})`).join("; ")}`,
+      );
+    engines = found.engines;
+  }
+  const hostOf = (n: NodeSpec): string => n.host ?? engine.name;
+  const engineOf = (n: NodeSpec): Engine => engines.get(hostOf(n))!;
+
+  const existing = await Promise.all([...engines].map(([h, e]) => labNodes(e.runtime, spec.name, h)));
+  const existingNodes = existing.flat();
+  if (existingNodes.length > 0) {
+    const status = await Promise.all(
+      [...engines].map(([, e], i) => statusOf(e.runtime, spec.name, existing[i]!)),
+    );
     // Up only if every node answered: a killed `up` can leave running nodes that never got
     // their links, and those are cleaned and made again.
-    if (existing.ready && existing.nodes.length === spec.nodes.length) {
-      progress(`Lab ${spec.name} is already up (${existing.nodes.length} nodes)`);
-      return new StartedLab(spec.name, engine, existing.nodes);
+    if (status.every((s) => s.ready || s.nodes.length === 0) && existingNodes.length === spec.nodes.length) {
+      progress(`Lab ${spec.name} is already up (${existingNodes.length} nodes)`);
+      return new StartedLab(spec.name, engines, existingNodes);
     }
     progress(
-      `Removing what an earlier run of lab ${spec.name} left behind (${existing.nodes.length} containers)`,
+      `Removing what an earlier run of lab ${spec.name} left behind (${existingNodes.length} containers)`,
+    );
+  }
+  // Across hosts: one swarm, the images on every engine (sent where they lack), overlays made
+  // through the manager for networks whose nodes sit on several hosts.
+  const spans = isMultiHost(spec)
+    ? [...networkHosts(spec)].filter(([, hosts]) => hosts.length > 1).map(([net]) => net)
+    : [];
+  let manager: Engine | undefined;
+  if (isMultiHost(spec)) {
+    manager = await checkSwarm(engines);
+    await distributeImages(
+      engine,
+      engines,
+      [...new Set([...spec.nodes.map((n) => n.image), HELPER_IMAGE])],
+      progress,
     );
   }
   // Bridges without containers can be left too (a kill before the containers were made).
-  const [bridgesNow] = await Promise.all([listBridges(host), checkImages(runtime, spec)]);
-  if (existing.nodes.length > 0 || bridgesNow.some((b) => b.lab === spec.name))
-    await removeLab(engine, spec.name);
-  checkSubnets(spec, bridgesNow);
+  const [bridgesNow, overlaysNow] = await Promise.all([
+    Promise.all([...engines.values()].map((e) => listBridges(e.host))).then((b) => b.flat()),
+    manager ? manager.runtime.networks.list({ [LABEL.lab]: true }) : Promise.resolve([]),
+    ...(isMultiHost(spec) ? [] : [checkImages(engine.runtime, spec)]),
+  ]);
+  if (
+    existingNodes.length > 0 ||
+    bridgesNow.some((b) => b.lab === spec.name) ||
+    overlaysNow.some((n) => n.labels[LABEL.lab] === spec.name)
+  )
+    await removeLab(engine, spec.name, engines);
+  checkSubnets(spec, [
+    ...bridgesNow,
+    ...overlaysNow.map((n) => ({
+      lab: n.labels[LABEL.lab]!,
+      network: n.labels[LABEL.network] ?? n.name,
+      subnet: n.labels[LABEL.subnet] ?? n.subnet,
+      device: n.name,
+    })),
+  ]);
+  const overlays = new Map(spans.map((net) => [net, overlayName(spec.name, net)]));
+  const reservations = spans.map((net) => ({ net, r: reserve(spec, net) }));
   stage("checks");
 
   const readyTimeoutMs = opts.readyTimeoutMs ?? 30_000;
-  progress(`Starting lab ${spec.name}: ${spec.networks.length} networks, ${spec.nodes.length} nodes ...`);
-  const bridges = spec.networks.map((n) => ({
-    lab: spec.name,
-    network: n.name,
-    subnet: n.subnet,
-    device: bridgeDevice(spec.name, n.name),
-  }));
-  // Containers are created all at once (cheap); the first ones start while the rest are created.
-  const ids = spec.nodes.map((n) =>
-    runtime.createContainer(nodeContainer(spec, n, Math.ceil(readyTimeoutMs / 1000))),
+  progress(
+    `Starting lab ${spec.name}: ${spec.networks.length} networks, ${spec.nodes.length} nodes` +
+      (isMultiHost(spec) ? ` on ${engines.size} hosts (${spans.length} overlay networks)` : "") +
+      " ...",
   );
+  // A network on one host is a bridge there.
+  const bridgesOn = new Map<Engine, LabBridge[]>();
+  for (const [net, hosts] of networkHosts(spec)) {
+    if (overlays.has(net)) continue;
+    const e = engines.get(hosts[0] ?? engine.name) ?? engine;
+    bridgesOn.set(e, [
+      ...(bridgesOn.get(e) ?? []),
+      {
+        lab: spec.name,
+        network: net,
+        subnet: spec.networks.find((n) => n.name === net)!.subnet,
+        device: bridgeDevice(spec.name, net),
+      },
+    ]);
+  }
+  const made = (async () => {
+    if (!manager) return;
+    for (const { net, r } of reservations)
+      await manager.runtime.networks.createOverlay({
+        name: overlays.get(net)!,
+        subnet: spec.networks.find((n) => n.name === net)!.subnet,
+        ipRange: r.ipRange,
+        gateway: r.gateway,
+        labels: {
+          [LABEL.lab]: spec.name,
+          [LABEL.network]: net,
+          [LABEL.subnet]: spec.networks.find((n) => n.name === net)!.subnet,
+          [LABEL.hosts]: spec.hosts!.join(","),
+        },
+      });
+  })();
+  made.catch(() => {}); // awaited below; a failure is thrown from there
+  // Containers are created all at once (cheap); the first ones start while the rest are created.
+  const ids = spec.nodes.map(async (n) => {
+    await made; // a node on an overlay needs it first
+    return engineOf(n).runtime.createContainer(
+      nodeContainer(spec, n, Math.ceil(readyTimeoutMs / 1000), overlays),
+    );
+  });
   void Promise.all(ids).then(
     () => stage("created"),
     () => {},
   );
   for (const id of ids) id.catch(() => {}); // awaited below; a failure is thrown from there
-  const link = linkQueue(host);
+  const links = new Map([...engines.values()].map((e) => [e, linkQueue(e.host)]));
   const ready: Promise<void>[] = [];
   let failed = false;
   try {
-    await createBridges(host, bridges);
-    await allowLabBridges(
-      host,
-      spec.name,
-      bridges.map((b) => b.device),
+    await Promise.all(
+      [...bridgesOn].map(async ([e, bridges]) => {
+        await createBridges(e.host, bridges);
+        await allowLabBridges(
+          e.host,
+          spec.name,
+          bridges.map((b) => b.device),
+        );
+      }),
     );
+    await made;
     stage("bridges");
     // Starts share the engine's CPU: all at once, each takes as long as all of them and every
     // node waits for its links meanwhile. A few at a time, a node is linked and getting ready
     // while the next start. Slow-to-ready roles (daemons to start) go first.
-    await inPool(startOrder(spec), START_CONCURRENCY, async (i) => {
+    await inPool(startOrder(spec), START_CONCURRENCY * engines.size, async (i) => {
       if (failed || opts.signal?.aborted) return;
       const n = spec.nodes[i]!;
+      const e = engineOf(n);
       const t0 = performance.now();
       const id = await ids[i]!;
-      const pid = await runtime.startContainer(id);
+      const pid = await e.runtime.startContainer(id);
       stage("started");
       // The node's init waits for these links, then addresses them and starts its services.
-      await link(
-        n.interfaces.map((itf) => ({
-          pid,
-          bridge: bridgeDevice(spec.name, itf.network),
-          hostIf: vethDevice(spec.name, n.name, itf.network),
-          nodeIf: itf.ifname,
-          mac: macFor(itf.address),
-        })),
+      await links.get(e)!(
+        n.interfaces
+          .filter((itf) => !overlays.has(itf.network))
+          .map((itf) => ({
+            pid,
+            bridge: bridgeDevice(spec.name, itf.network),
+            hostIf: vethDevice(spec.name, n.name, itf.network),
+            nodeIf: itf.ifname,
+            mac: macFor(itf.address),
+          })),
       );
       stage("linked");
-      const r = waitReady(runtime, spec.name, n, id, t0, readyTimeoutMs, progress, opts.signal);
+      const where = isMultiHost(spec) ? ` on ${hostOf(n)}` : "";
+      const r = waitReady(e.runtime, spec.name, n, id, t0, readyTimeoutMs, progress, opts.signal, where);
       r.catch(() => {
         failed = true; // start no more nodes: the lab is removed anyway
       });
@@ -139,7 +240,8 @@ export async function startLabSpec(spec: LabSpec, opts: StartLabOptions = {}): P
     if (opts.signal?.aborted) throw new FwlabError(`lab ${spec.name}: start aborted`, 130);
     await Promise.all(ready);
     stage("ready");
-    const lab = new StartedLab(spec.name, engine, await labNodes(runtime, spec.name));
+    const nodes = (await Promise.all([...engines].map(([h, e]) => labNodes(e.runtime, spec.name, h)))).flat();
+    const lab = new StartedLab(spec.name, engines, nodes);
     for (const n of spec.nodes) {
       if (!n.ruleset) continue;
       const loaded = await lab.loadRuleset(n.name, n.ruleset, { backend: n.backend });
@@ -150,14 +252,30 @@ export async function startLabSpec(spec: LabSpec, opts: StartLabOptions = {}): P
     return lab;
   } catch (err) {
     progress(`Lab ${spec.name} did not come up; removing what was created`);
-    await Promise.allSettled([...ids, ...ready]); // nothing may be created after the removal
-    await removeLab(engine, spec.name).catch((cleanup: Error) => {
+    await Promise.allSettled([made, ...ids, ...ready]); // nothing may be created after the removal
+    await removeLab(engine, spec.name, engines).catch((cleanup: Error) => {
       progress(
         `  removing it failed too (${cleanup.message}); \`fwlab down --name ${spec.name}\` tries again`,
       );
     });
     throw err;
   }
+}
+
+/** A lab network's overlay: one name per lab and network in the swarm. */
+const overlayName = (lab: string, network: string): string => `fwlab-${lab}-${network}`;
+
+/** Where Docker's own addresses go on an overlay (topology/overlay-reservation.ts), or why none fits. */
+function reserve(spec: LabSpec, net: string): { ipRange: string; gateway: string } {
+  const subnet = spec.networks.find((n) => n.name === net)!.subnet;
+  const used = spec.nodes.flatMap((n) => n.interfaces.filter((i) => i.network === net).map((i) => i.address));
+  const r = overlayReservation(subnet, used, spec.hosts?.length ?? 1);
+  if (!r)
+    throw new FwlabError(
+      `lab ${spec.name}: network ${net} (${subnet}) spans hosts, and an overlay needs a block of free addresses for Docker's own (one per host and a gateway) that this subnet does not have; use a bigger subnet, or place its nodes on one host (x-fwlab.host)`,
+      2,
+    );
+  return r;
 }
 
 /** How many node starts go to the engine at once (measured on 2 cores: bench/up-50-nodes.ts). */
@@ -194,6 +312,7 @@ async function waitReady(
   readyTimeoutMs: number,
   progress: Progress,
   signal?: AbortSignal,
+  where = "",
 ): Promise<void> {
   const r = await runtime.waitForLine(
     id,
@@ -201,13 +320,13 @@ async function waitReady(
     readyTimeoutMs + 2000,
     signal,
   );
-  if (r.value === "ready") return progress(`  ${n.name} ready (${n.role}) in ${seconds(t0)}`);
+  if (r.value === "ready") return progress(`  ${n.name} ready (${n.role})${where} in ${seconds(t0)}`);
   if (r.reason === "aborted") throw new FwlabError(`lab ${lab}: start aborted`, 130);
   const why =
     r.value ??
     (r.reason === "timeout" ? `not ready after ${readyTimeoutMs / 1000}s` : "its container exited");
   throw new FwlabError(
-    `[${n.name}] ${why.replace(/^fwlab-failed: /, "")}\n  last output:\n${r.lines
+    `[${n.name}]${where} ${why.replace(/^fwlab-failed: /, "")}\n  last output:\n${r.lines
       .slice(-8)
       .map((l) => `    ${l}`)
       .join("\n")}`,

@@ -6,7 +6,9 @@ import type { ExecResult, NodeExec } from "../runtime/exec-result.ts";
 import { hangUp, namespacePackets, nodeSysctl } from "../runtime/host-netns.ts";
 import { hint } from "../util/did-you-mean.ts";
 import { labNodes } from "./find-lab.ts";
+import { findLabEngines, type LabEngines, oneEngine, type Unreachable } from "./lab-engines.ts";
 import type { LabNode } from "./lab-node.ts";
+import { statusOf } from "./lab-status.ts";
 import { removeLab } from "./remove-lab.ts";
 
 /**
@@ -15,26 +17,80 @@ import { removeLab } from "./remove-lab.ts";
  */
 export class StartedLab implements AsyncDisposable {
   private stopped = false;
+  /** The engines it runs on, by host name: one for a single-host lab. */
+  readonly engines: LabEngines;
 
   constructor(
     readonly name: string,
-    /** The engine it runs on: its containers and its host. */
-    readonly engine: Engine,
+    engines: LabEngines | Engine,
     private readonly nodeList: LabNode[],
-  ) {}
-
-  /** Finds a running lab by name (from Docker labels). */
-  static async attach(engine: Engine, name: string): Promise<StartedLab> {
-    const nodes = await labNodes(engine.runtime, name);
-    if (nodes.length === 0)
-      throw new FwlabError(
-        `lab "${name}" is not running on engine ${engine.name}; start it with \`fwlab up\``,
-      );
-    return new StartedLab(name, engine, nodes);
+    /** Hosts of a multi-host lab that did not answer when it was attached: their nodes are missing. */
+    readonly unreachable: readonly Unreachable[] = [],
+  ) {
+    this.engines = "runtime" in engines ? oneEngine(engines as Engine) : (engines as LabEngines);
   }
 
-  private get runtime() {
-    return this.engine.runtime;
+  /**
+   * Finds a running lab by name (from Docker labels) through one of its engines; a multi-host
+   * lab's other engines are found from its labels. Hosts that do not answer are left out and
+   * named in `unreachable` (steps on their nodes fail saying so).
+   */
+  static async attach(engine: Engine, name: string): Promise<StartedLab> {
+    const { engines, unreachable } = await findLabEngines(engine, name);
+    const nodes = (
+      await Promise.all(
+        [...engines].map(async ([host, e]) => {
+          try {
+            return await labNodes(e.runtime, name, host);
+          } catch (err) {
+            unreachable.push({ host, reason: (err as Error).message });
+            return [];
+          }
+        }),
+      )
+    ).flat();
+    if (nodes.length === 0)
+      throw new FwlabError(
+        `lab "${name}" is not running on engine ${engine.name}${unreachable.length ? ` (nor could ${unreachable.map((u) => u.host).join(", ")} be asked: ${unreachable[0]!.reason})` : ""}; start it with \`fwlab up\``,
+      );
+    return new StartedLab(name, engines, nodes, unreachable);
+  }
+
+  /** The lab's first engine (its only one, unless it spans hosts). */
+  get engine(): Engine {
+    return this.engines.values().next().value!;
+  }
+
+  /** Whether every node is running and its init said its services answer (on every host). */
+  async ready(): Promise<boolean> {
+    if (this.unreachable.length > 0) return false;
+    const parts = await Promise.all(
+      [...this.engines].map(([host, e]) =>
+        statusOf(
+          e.runtime,
+          this.name,
+          this.nodeList.filter((n) => n.host === host || this.engines.size === 1),
+        ),
+      ),
+    );
+    return parts.every((p) => p.ready || p.nodes.length === 0) && parts.some((p) => p.ready);
+  }
+
+  /** Whether the lab spans several hosts. */
+  get multiHost(): boolean {
+    return this.engines.size > 1 || this.unreachable.length > 0;
+  }
+
+  /** The engine a node runs on. */
+  engineOf(node: string): Engine {
+    const n = this.node(node);
+    const e = this.engines.get(n.host) ?? (this.engines.size === 1 ? this.engine : undefined);
+    if (!e) throw new FwlabError(`[${node}] runs on host ${n.host}, which this lab does not know`);
+    return e;
+  }
+
+  private runtimeOf(node: string) {
+    return this.engineOf(node).runtime;
   }
 
   get nodes(): readonly LabNode[] {
@@ -43,6 +99,11 @@ export class StartedLab implements AsyncDisposable {
 
   node(name: string): LabNode {
     const n = this.nodeList.find((x) => x.name === name);
+    if (!n && this.unreachable.length > 0) {
+      throw new FwlabError(
+        `[${name}] cannot be reached: ${this.unreachable.map((u) => `host ${u.host} does not answer (${u.reason})`).join("; ")}`,
+      );
+    }
     if (!n) {
       const known = this.nodeList.map((x) => x.name);
       throw new FwlabError(
@@ -63,12 +124,12 @@ export class StartedLab implements AsyncDisposable {
 
   /** Runs argv in a node. Never throws on a non-zero exit. */
   exec(node: string, argv: string[], opts?: ExecOptions): Promise<ExecResult> {
-    return this.runtime.exec(this.node(node).container, argv, opts);
+    return this.runtimeOf(node).exec(this.node(node).container, argv, opts);
   }
 
   /** Starts a long-running command in a node and streams its output (see runtime.execStream). */
   execStream(node: string, argv: string[], opts?: { stdin?: boolean }): Promise<ExecStream> {
-    return this.runtime.execStream(this.node(node).container, argv, opts);
+    return this.runtimeOf(node).execStream(this.node(node).container, argv, opts);
   }
 
   /**
@@ -77,14 +138,15 @@ export class StartedLab implements AsyncDisposable {
    * engine's host: the engine API cannot signal an exec.
    */
   async shell(node: string, size: { cols: number; rows: number }): Promise<TtySession> {
-    const tty = await this.runtime.execTty(this.node(node).container, ["bash", "-l"], size);
+    const engine = this.engineOf(node);
+    const tty = await engine.runtime.execTty(this.node(node).container, ["bash", "-l"], size);
     let stopping: Promise<void> | undefined;
     return {
       ...tty,
       stop: () => {
         stopping ??= (async () => {
           const pid = await tty.processId();
-          if (pid) await hangUp(this.engine.host, pid);
+          if (pid) await hangUp(engine.host, pid);
           await tty.stop();
         })();
         return stopping;
@@ -97,14 +159,15 @@ export class StartedLab implements AsyncDisposable {
     // The dashboard asks every node every second: the PID is looked up once, and again only
     // when it no longer answers (the container was restarted).
     const container = this.node(node).container;
+    const { host, runtime } = this.engineOf(node);
     const cached = this.pids.get(container);
     if (cached !== undefined) {
-      const n = await namespacePackets(this.engine.host, cached);
+      const n = await namespacePackets(host, cached);
       if (n !== undefined) return n;
     }
-    const pid = await this.runtime.containerPid(container);
+    const pid = await runtime.containerPid(container);
     this.pids.set(container, pid);
-    const n = await namespacePackets(this.engine.host, pid);
+    const n = await namespacePackets(host, pid);
     if (n === undefined) throw new FwlabError(`[${node}] is not running`);
     return n;
   }
@@ -113,8 +176,9 @@ export class StartedLab implements AsyncDisposable {
 
   /** Reads a net.* sysctl of a node (its own network namespace). */
   async getSysctl(node: string, key: string): Promise<string> {
-    const pid = await this.runtime.containerPid(this.node(node).container);
-    return nodeSysctl(this.engine.host, pid, key).catch((err: FwlabError) => {
+    const { host, runtime } = this.engineOf(node);
+    const pid = await runtime.containerPid(this.node(node).container);
+    return nodeSysctl(host, pid, key).catch((err: FwlabError) => {
       throw new FwlabError(`[${node}] ${err.message}`, err.exitCode);
     });
   }
@@ -126,8 +190,9 @@ export class StartedLab implements AsyncDisposable {
   async setSysctl(node: string, key: string, value: string): Promise<void> {
     if (!/^net\./.test(key))
       throw new FwlabError(`[${node}] only net.* sysctls belong to a node; ${key} is the host's`, 2);
-    const pid = await this.runtime.containerPid(this.node(node).container);
-    await nodeSysctl(this.engine.host, pid, key, value).catch((err: FwlabError) => {
+    const { host, runtime } = this.engineOf(node);
+    const pid = await runtime.containerPid(this.node(node).container);
+    await nodeSysctl(host, pid, key, value).catch((err: FwlabError) => {
       throw new FwlabError(`[${node}] ${err.message}`, err.exitCode);
     });
   }
@@ -148,7 +213,8 @@ export class StartedLab implements AsyncDisposable {
         2,
       );
     }
-    return loadRuleset(node, opts.via ?? ((argv, o) => this.runtime.exec(n.container, argv, o)), file, {
+    const runtime = this.runtimeOf(node);
+    return loadRuleset(node, opts.via ?? ((argv, o) => runtime.exec(n.container, argv, o)), file, {
       ...opts,
       defaultBackend: n.backend,
     });
@@ -161,10 +227,10 @@ export class StartedLab implements AsyncDisposable {
     return r.stdout;
   }
 
-  /** Removes every container and network of the lab. Idempotent. */
+  /** Removes every container and network of the lab, on every host. Idempotent. */
   async stop(): Promise<void> {
     if (this.stopped) return;
-    await removeLab(this.engine, this.name);
+    await removeLab(this.engine, this.name, this.engines);
     this.stopped = true;
   }
 

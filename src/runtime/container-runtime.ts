@@ -36,6 +36,10 @@ export interface ContainerRuntime {
   execTty(id: string, argv: string[], size: { cols: number; rows: number }): Promise<TtySession>;
   watchDeaths(lab: string, onDie: (node: string, exitCode: number) => void): Promise<{ stop(): void }>;
   readonly images: ImageStore;
+  /** Docker networks: only a multi-host lab's overlays (single-host labs use fwlab's own bridges). */
+  readonly networks: NetworkStore;
+  /** Swarm membership: what `fwlab cluster` forms and undoes. */
+  readonly swarm: SwarmControl;
   /**
    * Stops every stream and terminal this process still has open on the engine (their commands
    * end with their input): what a listener forgot to stop does not outlive the process's work.
@@ -60,7 +64,22 @@ export interface EngineInfo {
   readonly securityOptions: string[];
   /** "Docker Desktop", "Debian GNU/Linux 12 (bookworm)", ... */
   readonly operatingSystem: string;
-  readonly swarm: { readonly nodeId: string; readonly state: string; readonly managers: number };
+  readonly swarm: SwarmState;
+}
+
+export interface SwarmState {
+  readonly nodeId: string;
+  /** "inactive", "pending", "active", "error", "locked" */
+  readonly state: string;
+  readonly managers: number;
+  /** The swarm's id (the same on every member); "" outside a swarm or on a worker that cannot see it. */
+  readonly clusterId: string;
+  /** Whether this engine is a manager (it can create overlays and list the swarm's nodes). */
+  readonly manager: boolean;
+  /** The address it advertises to the other members. */
+  readonly nodeAddr: string;
+  /** Managers' addresses (ip:2377) as this engine knows them. */
+  readonly remoteManagers: readonly string[];
 }
 
 export interface ContainerCreate {
@@ -83,6 +102,12 @@ export interface ContainerCreate {
    * or "host" (the host helper). Default "disabled".
    */
   readonly network?: "disabled" | "host";
+  /**
+   * Docker networks to attach the node to, each with its fixed address (a multi-host lab's
+   * overlays): the first is the container's own network, the others are connected before it
+   * starts. Docker names their interfaces eth0, eth1..; the node's init renames them by MAC.
+   */
+  readonly dockerNetworks?: readonly { readonly name: string; readonly address: string }[];
   /** Host devices, read only (the host helper's /dev/kmsg). */
   readonly devices?: readonly string[];
   /** No masked or read-only /proc paths: the host helper writes /proc/sys of its host. */
@@ -161,4 +186,54 @@ export interface ImageStore {
   saveImages(refs: readonly string[]): Promise<Readable>;
   /** `docker load` of a `docker save` stream. */
   loadImages(tar: Readable): Promise<void>;
+}
+
+/** An attachable overlay network for standalone containers, with the lab's subnet. */
+export interface OverlayCreate {
+  readonly name: string;
+  readonly subnet: string;
+  /** Where Docker takes its own addresses from (its per-node endpoints): away from the lab's. */
+  readonly ipRange: string;
+  readonly gateway: string;
+  readonly labels: Record<string, string>;
+}
+
+export interface NetworkInfo {
+  readonly id: string;
+  readonly name: string;
+  readonly driver: string;
+  readonly subnet: string;
+  readonly labels: Record<string, string>;
+}
+
+export interface NetworkStore {
+  /** Creates an internal, attachable overlay (on a swarm manager). */
+  createOverlay(spec: OverlayCreate): Promise<void>;
+  list(labels?: Record<string, string | true>): Promise<NetworkInfo[]>;
+  /** Removes a network; one already gone is fine. */
+  remove(idOrName: string): Promise<void>;
+}
+
+export interface SwarmNode {
+  readonly id: string;
+  readonly addr: string;
+  readonly role: "manager" | "worker";
+  /** "ready", "down", "unknown", "disconnected" */
+  readonly state: string;
+  readonly leader: boolean;
+}
+
+export interface SwarmControl {
+  /** Makes this engine the first manager of a new swarm, advertising `addr`; `labels` mark the swarm. */
+  init(addr: string, labels?: Record<string, string>): Promise<void>;
+  /** Joins the swarm whose manager is at `manager` (ip:2377), advertising `addr`. */
+  join(token: string, manager: string, addr: string): Promise<void>;
+  /** Leaves the swarm (`force` for the last manager). */
+  leave(force: boolean): Promise<void>;
+  /** The worker join token and the swarm's labels (managers only). */
+  inspect(): Promise<{ workerToken: string; labels: Record<string, string> }>;
+  /** The swarm's nodes (managers only). */
+  nodes(): Promise<SwarmNode[]>;
+  /** Removes a node that left from the swarm's list (managers only). */
+  removeNode(id: string): Promise<void>;
 }

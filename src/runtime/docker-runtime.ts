@@ -13,6 +13,8 @@ import type {
 } from "./container-runtime.ts";
 import { execStream } from "./docker-exec-stream.ts";
 import { DockerImages } from "./docker-images.ts";
+import { DockerNetworks } from "./docker-networks.ts";
+import { DockerSwarm } from "./docker-swarm.ts";
 import { execTty } from "./docker-tty.ts";
 import { engineCall } from "./engine-call.ts";
 import { ignoreNotFound } from "./engine-errors.ts";
@@ -25,6 +27,8 @@ import { LABEL } from "./labels.ts";
  */
 export class DockerRuntime implements ContainerRuntime {
   readonly images: DockerImages;
+  readonly networks: DockerNetworks;
+  readonly swarm: DockerSwarm;
   /** Streams and terminals open now, for close(). */
   private readonly live = new Set<{ stop(): Promise<void> }>();
 
@@ -34,6 +38,8 @@ export class DockerRuntime implements ContainerRuntime {
     private readonly engine: string,
   ) {
     this.images = new DockerImages(docker);
+    this.networks = new DockerNetworks(docker, engine);
+    this.swarm = new DockerSwarm(docker, engine);
   }
 
   async version(): Promise<EngineVersion> {
@@ -54,6 +60,10 @@ export class DockerRuntime implements ContainerRuntime {
         nodeId: i.Swarm?.NodeID ?? "",
         state: i.Swarm?.LocalNodeState ?? "inactive",
         managers: i.Swarm?.Managers ?? 0,
+        clusterId: i.Swarm?.Cluster?.ID ?? "",
+        manager: i.Swarm?.ControlAvailable === true,
+        nodeAddr: i.Swarm?.NodeAddr ?? "",
+        remoteManagers: (i.Swarm?.RemoteManagers ?? []).map((m: { Addr: string }) => m.Addr),
       },
     };
   }
@@ -68,6 +78,7 @@ export class DockerRuntime implements ContainerRuntime {
    * neither then). The host helper's uses the host's network instead.
    */
   async createContainer(spec: ContainerCreate): Promise<string> {
+    const first = spec.dockerNetworks?.[0];
     const c = await this.docker.createContainer({
       name: spec.name,
       Image: spec.image,
@@ -89,14 +100,24 @@ export class DockerRuntime implements ContainerRuntime {
         Mounts: spec.mounts?.length
           ? spec.mounts.map((m) => ({ Type: "bind" as const, Source: m.source, Target: m.target }))
           : undefined,
-        NetworkMode: spec.network === "host" ? "host" : undefined,
+        NetworkMode: spec.network === "host" ? "host" : first?.name,
         Devices: spec.devices?.map((d) => ({ PathOnHost: d, PathInContainer: d, CgroupPermissions: "r" })),
         MaskedPaths: spec.unmaskedProc ? [] : undefined,
         ReadonlyPaths: spec.unmaskedProc ? [] : undefined,
         SecurityOpt: spec.securityOpt?.length ? [...spec.securityOpt] : undefined,
       },
-      NetworkDisabled: spec.network === "host" ? undefined : true,
+      NetworkDisabled: spec.network === "host" || first ? undefined : true,
+      NetworkingConfig: first
+        ? { EndpointsConfig: { [first.name]: { IPAMConfig: { IPv4Address: first.address } } } }
+        : undefined,
     });
+    // The engine API (1.41) takes one network at create; the others are connected before start.
+    for (const n of spec.dockerNetworks?.slice(1) ?? [])
+      await engineCall(this.engine, "docker network connect", () =>
+        this.docker
+          .getNetwork(n.name)
+          .connect({ Container: c.id, EndpointConfig: { IPAMConfig: { IPv4Address: n.address } } }),
+      );
     return c.id;
   }
 

@@ -157,3 +157,7 @@ export function dockerOptions(e: EngineEndpoint): Record<string, unknown> {
     agent: new HttpsAgent({ ...material, rejectUnauthorized: tls.verify }),
   };
 }
+
+/** A lab's host as the lab file or `--hosts` names it: an engine URL, else a docker context. */
+export const hostChoice = (name: string): EngineChoice =>
+  name.includes("://") ? { host: name } : { context: name };

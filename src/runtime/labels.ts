@@ -11,6 +11,13 @@ export const LABEL = {
   /** Seconds the node's services may take to answer: its "fwlab-ready" line comes before then. */
   readyTimeout: "fwlab.ready-timeout",
   inputs: "fwlab.inputs",
+  /** Which of a multi-host lab's hosts runs the node (as the lab file or --hosts names it). */
+  host: "fwlab.host",
+  /** A multi-host lab's hosts, comma-separated: on every node and overlay, so any of them leads to all. */
+  hosts: "fwlab.hosts",
+  /** An overlay's network name and subnet as the lab file says them. */
+  network: "fwlab.network",
+  subnet: "fwlab.subnet",
   /** "hostd": fwlab's helper on an engine's host (helper-container.ts), not part of any lab. */
   helper: "fwlab.helper",
 } as const;

@@ -41,7 +41,15 @@ export class LabRun {
     kernel: KernelLogWatch,
   ): Promise<LabRun> {
     const firewalls = lab.nodes.filter((n) => n.firewall).map((n) => n.name);
-    const run = new LabRun(lab, started, await NodeDeaths.watch(lab.engine.runtime, lab.name, firewalls));
+    const run = new LabRun(
+      lab,
+      started,
+      await NodeDeaths.watch(
+        [...lab.engines.values()].map((e) => e.runtime),
+        lab.name,
+        firewalls,
+      ),
+    );
     const mark = (node: string) => async (sport: number) => {
       await (await run.agent(node)).run("mark", { sport });
     };

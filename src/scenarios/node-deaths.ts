@@ -23,16 +23,29 @@ export class NodeDeaths {
     private readonly firewalls: readonly string[],
   ) {}
 
+  /** Watches the lab's containers on each engine it runs on (one for a single-host lab). */
   static async watch(
-    runtime: ContainerRuntime,
+    runtimes: ContainerRuntime | readonly ContainerRuntime[],
     lab: string,
     firewalls: readonly string[],
   ): Promise<NodeDeaths> {
     let self!: NodeDeaths;
-    const watch = await runtime.watchDeaths(lab, (node, exitCode) =>
-      self.deaths.set(node, { exitCode, at: Date.now() }),
+    const list: readonly ContainerRuntime[] = "watchDeaths" in runtimes ? [runtimes] : runtimes;
+    const watches = await Promise.all(
+      list.map((r) =>
+        r.watchDeaths(lab, (node: string, exitCode: number) =>
+          self.deaths.set(node, { exitCode, at: Date.now() }),
+        ),
+      ),
     );
-    self = new NodeDeaths(watch, firewalls);
+    self = new NodeDeaths(
+      {
+        stop: () => {
+          for (const w of watches) w.stop();
+        },
+      },
+      firewalls,
+    );
     return self;
   }
 

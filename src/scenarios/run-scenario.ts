@@ -44,12 +44,18 @@ export async function runScenario(
   run.kept = saved.rulesets;
   const steps: StepResult[] = [];
   let error: string | undefined;
-  const hostSaved: [string, string][] = [];
+  const hostSaved: [string, string, string][] = [];
   let stepsMs = 0;
   try {
     for (const [key, value] of Object.entries(s.scenario.host?.sysctls ?? {})) {
-      hostSaved.push([key, await hostSysctl(lab.engine.host, key, String(value))]);
-      opts.progress(`  host: ${key}=${value} (was ${hostSaved.at(-1)![1]}; put back at the end)`);
+      // On every host of the lab, one after another (hosts that share a kernel, as a simulated
+      // cluster's do, see the value the one before set: put back in reverse order, all is as found).
+      for (const [name, e] of lab.engines) {
+        hostSaved.push([name, key, await hostSysctl(e.host, key, String(value))]);
+        opts.progress(
+          `  host${lab.engines.size > 1 ? ` ${name}` : ""}: ${key}=${value} (was ${hostSaved.at(-1)![2]}; put back at the end)`,
+        );
+      }
     }
     for (const [node, ref] of Object.entries(s.scenario.rulesets ?? {})) {
       const loaded = await lab.loadRuleset(node, s.path(typeof ref === "string" ? ref : ref.file), {
@@ -102,9 +108,9 @@ export async function runScenario(
     error = (err as Error).message;
   } finally {
     const problems: string[] = [];
-    for (const [key, old] of hostSaved.reverse())
-      await hostSysctl(lab.engine.host, key, old).catch((err: Error) =>
-        problems.push(`host: could not put back ${key}=${old}: ${err.message}`),
+    for (const [name, key, old] of hostSaved.reverse())
+      await hostSysctl(lab.engines.get(name)!.host, key, old).catch((err: Error) =>
+        problems.push(`host ${name}: could not put back ${key}=${old}: ${err.message}`),
       );
     // A scenario that did not end well puts everything back: its successor may not load at all.
     const keep = error === undefined ? opts.nextLoads : new Set<string>();

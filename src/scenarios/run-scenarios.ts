@@ -1,10 +1,11 @@
 import { EventBus } from "../evidence/event-bus.ts";
 import type { EvidenceEvent } from "../evidence/events.ts";
 import { watchKernelLog } from "../evidence/kernel-log-source.ts";
-import { labStatus } from "../lab/lab-status.ts";
 import { startLabSpec } from "../lab/start-lab.ts";
 import { StartedLab } from "../lab/started-lab.ts";
 import { connectEngine, type Engine } from "../runtime/engine.ts";
+import { hostChoice } from "../runtime/engine-endpoint.ts";
+import { isMultiHost, placeLab } from "../topology/place-lab.ts";
 import { type Progress, silent } from "../util/progress.ts";
 import { FlowVerdicts } from "./flow-verdicts.ts";
 import { LabRun } from "./lab-run.ts";
@@ -27,6 +28,8 @@ export interface RunOptions {
   readonly onStep?: (scenario: LoadedScenario, step: StepResult) => void;
   /** The engine its labs run on (default: the one the environment names; runtime/engine.ts). */
   readonly engine?: Engine;
+  /** Engines to spread the labs it starts over (`--hosts`; README "Several hosts"). */
+  readonly hosts?: readonly string[];
   /** Every evidence event of the run as it comes (the dashboard's run worker forwards some). */
   readonly onEvent?: (e: EvidenceEvent) => void;
 }
@@ -79,12 +82,14 @@ export async function runScenarios(
       }
       let run = labs.get(s.lab.name);
       if (!run) {
-        const status = await labStatus(engine.runtime, s.lab.name);
-        const up = status.ready && status.nodes.length === s.lab.nodes.length;
-        const lab = up
-          ? await StartedLab.attach(engine, s.lab.name)
-          : await startLabSpec(s.lab, { engine, progress, signal: opts.signal });
+        // A lab placed on several hosts is looked for through its first one.
+        const spec = placeLab(s.lab, opts.hosts);
+        const via = isMultiHost(spec) ? await connectEngine(hostChoice(spec.hosts![0]!)) : engine;
+        const found = await StartedLab.attach(via, s.lab.name).catch(() => undefined);
+        const up = !!found && found.nodes.length === s.lab.nodes.length && (await found.ready());
+        const lab = up ? found! : await startLabSpec(spec, { engine: via, progress, signal: opts.signal });
         if (up) await recoverDeadRun(lab, progress);
+        await kernel.follow(lab.engines.values());
         run = await LabRun.start(lab, !up, bus, kernel);
         labs.set(s.lab.name, run);
       }

@@ -50,6 +50,8 @@ export const nodeExtensionSchema = z.strictObject({
   interfaces: z
     .record(z.string(), z.string().regex(/^[a-zA-Z][a-zA-Z0-9_.-]{0,14}$/, "an interface name"))
     .optional(),
+  /** Which of the lab's `hosts` runs the node (README "Several hosts"). */
+  host: z.string().min(1).optional(),
 });
 
 /** A bind mount: "source:target[:ro]" or { type: bind, source, target, read_only }. */
@@ -106,6 +108,8 @@ export const composeSchema = z.strictObject({
     .strictObject({
       name: z.string().optional(),
       domain: domain.optional(),
+      /** The engines the lab spans: docker context names or engine URLs (README "Several hosts"). */
+      hosts: z.array(z.string().min(1)).min(1).optional(),
     })
     .optional(),
   services: z.record(z.string(), serviceSchema),

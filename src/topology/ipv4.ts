@@ -34,3 +34,6 @@ export function cidrsOverlap(a: Cidr, b: Cidr): boolean {
 /** The network and broadcast addresses of a block, which no node may hold. */
 export const isNetworkOrBroadcast = (c: Cidr, ip: number): boolean =>
   c.prefix < 31 && (ip === c.network || ip === (c.network | (~mask(c.prefix) >>> 0)) >>> 0);
+
+export const formatIpv4 = (ip: number): string =>
+  [ip >>> 24, (ip >>> 16) & 255, (ip >>> 8) & 255, ip & 255].join(".");

@@ -10,6 +10,11 @@ export interface LabSpec {
   readonly domain: string;
   readonly networks: readonly NetworkSpec[];
   readonly nodes: readonly NodeSpec[];
+  /**
+   * The engines the lab spans (docker context names or engine URLs), once placed (place-lab.ts);
+   * absent: the lab runs on the one engine the command talks to, on fwlab's own bridges.
+   */
+  readonly hosts?: readonly string[];
 }
 
 export interface NetworkSpec {
@@ -48,6 +53,8 @@ export interface NodeSpec {
   readonly privileged: boolean;
   readonly hostNamespaces: Readonly<Partial<Record<"pid" | "ipc" | "uts" | "userns_mode", "host">>>;
   readonly binds: readonly string[];
+  /** Which of the lab's hosts runs it (set for every node once the lab is placed). */
+  readonly host?: string;
 }
 
 export const primaryAddress = (n: NodeSpec): string => n.interfaces[0]?.address ?? "";

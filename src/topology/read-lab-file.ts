@@ -136,7 +136,23 @@ function buildLab(
       if (owner === n.name) fail(h.at, `${h.ip} is this node's own address`);
     }
   }
-  return { name, file, domain: c["x-fwlab"]?.domain ?? "lab", networks, nodes };
+  const hosts = c["x-fwlab"]?.hosts;
+  if (hosts) {
+    const dup = hosts.find((h, i) => hosts.indexOf(h) !== i);
+    if (dup) fail(["x-fwlab", "hosts"], `host ${JSON.stringify(dup)} is listed twice`);
+  }
+  for (const n of nodes) {
+    if (n.host === undefined) continue;
+    const at = ["services", n.name, "x-fwlab", "host"];
+    if (!hosts)
+      fail(at, `host ${JSON.stringify(n.host)}: list the lab's engines first (x-fwlab.hosts at the top)`);
+    if (!hosts!.includes(n.host))
+      fail(
+        at,
+        `host ${JSON.stringify(n.host)} is not one of x-fwlab.hosts (${hosts!.join(", ")})${hint(n.host, hosts!)}`,
+      );
+  }
+  return { name, file, domain: c["x-fwlab"]?.domain ?? "lab", networks, nodes, ...(hosts ? { hosts } : {}) };
 }
 
 function buildNode(
@@ -244,6 +260,7 @@ function buildNode(
     binds: (svc.volumes ?? []).map((v) =>
       typeof v === "string" ? v : `${v.source}:${v.target}${v.read_only ? ":ro" : ""}`,
     ),
+    ...(x.host !== undefined ? { host: x.host } : {}),
   };
 }
 
@@ -272,7 +289,7 @@ function knownKeys(path: Path): string[] {
   const shape = (s: unknown) => Object.keys((s as { shape?: object }).shape ?? {});
   const p = path.filter((x) => typeof x === "string") as string[];
   if (p.length === 0) return shape(composeSchema);
-  if (p[0] === "x-fwlab") return ["name", "domain"];
+  if (p[0] === "x-fwlab") return ["name", "domain", "hosts"];
   if (p[0] === "services" && p.length === 2) return shape(composeSchemaShape.service);
   if (p[0] === "services" && p[2] === "x-fwlab") return shape(composeSchemaShape.node);
   if (p[0] === "services" && p[2] === "networks") return ["ipv4_address", "aliases"];

@@ -8,6 +8,12 @@ import type {
   ExecOptions,
   ExecStream,
   ImageStore,
+  NetworkInfo,
+  NetworkStore,
+  OverlayCreate,
+  SwarmControl,
+  SwarmNode,
+  SwarmState,
   TtySession,
 } from "../../src/runtime/container-runtime.ts";
 import { type Engine, engineOf } from "../../src/runtime/engine.ts";
@@ -55,6 +61,8 @@ export class FakeRuntime implements ContainerRuntime {
   readonly containers = new Map<string, FakeContainer>();
   readonly calls: string[] = [];
   readonly images = new FakeImages();
+  readonly networks = new FakeNetworks(this);
+  readonly swarm = new FakeSwarm(this);
   /** Throws this from every call while set (an engine that went away). */
   down?: Error;
   private nextId = 1;
@@ -83,7 +91,7 @@ export class FakeRuntime implements ContainerRuntime {
       warnings: [],
       securityOptions: ["name=seccomp,profile=default"],
       operatingSystem: "Fake Linux",
-      swarm: { nodeId: "", state: "inactive", managers: 0 },
+      swarm: this.swarm.state(),
     };
   }
 
@@ -342,6 +350,103 @@ export class FakeRuntime implements ContainerRuntime {
   }
 }
 
+/** A swarm of fake engines: membership, and overlays that every member sees. */
+export class FakeCluster {
+  readonly id = "fakecluster";
+  readonly members = new Map<FakeRuntime, { addr: string; manager: boolean; id: string }>();
+  readonly networks = new Map<string, NetworkInfo>();
+  token = "SWMTKN-fake";
+  labels: Record<string, string> = {};
+}
+
+class FakeSwarm implements SwarmControl {
+  cluster?: FakeCluster;
+  constructor(private readonly rt: FakeRuntime) {}
+  state(): SwarmState {
+    const me = this.cluster?.members.get(this.rt);
+    const managers = [...(this.cluster?.members.values() ?? [])].filter((m) => m.manager);
+    return {
+      nodeId: me?.id ?? "",
+      state: me ? "active" : "inactive",
+      managers: managers.length,
+      clusterId: me?.manager ? this.cluster!.id : "",
+      manager: me?.manager ?? false,
+      nodeAddr: me?.addr ?? "",
+      remoteManagers: managers.map((m) => `${m.addr}:2377`),
+    };
+  }
+  async init(addr: string, labels: Record<string, string> = {}): Promise<void> {
+    this.cluster = new FakeCluster();
+    this.cluster.labels = labels;
+    this.cluster.members.set(this.rt, { addr, manager: true, id: `node-${addr}` });
+  }
+  /** The cluster a join goes to (a test sets it: the fake has no network to find it by). */
+  static joinable?: FakeCluster;
+  async join(_token: string, _manager: string, addr: string): Promise<void> {
+    this.cluster ??= FakeSwarm.joinable;
+    if (!this.cluster) throw new Error("join: give the fake a cluster first (joinFakeCluster)");
+    this.cluster.members.set(this.rt, { addr, manager: false, id: `node-${addr}` });
+  }
+  async leave(): Promise<void> {
+    this.cluster?.members.delete(this.rt);
+    this.cluster = undefined;
+  }
+  async inspect(): Promise<{ workerToken: string; labels: Record<string, string> }> {
+    return { workerToken: this.cluster!.token, labels: this.cluster!.labels };
+  }
+  async nodes(): Promise<SwarmNode[]> {
+    return [...(this.cluster?.members.values() ?? [])].map((m) => ({
+      id: m.id,
+      addr: m.addr,
+      role: m.manager ? "manager" : "worker",
+      state: "ready",
+      leader: m.manager,
+    }));
+  }
+  async removeNode(): Promise<void> {}
+}
+
+class FakeNetworks implements NetworkStore {
+  constructor(private readonly rt: FakeRuntime) {}
+  private get all(): Map<string, NetworkInfo> {
+    const c = this.rt.swarm.cluster;
+    if (!c) throw new Error("not a swarm member");
+    return c.networks;
+  }
+  async createOverlay(spec: OverlayCreate): Promise<void> {
+    this.rt.calls.push(`network create ${spec.name} ${spec.subnet} ${spec.ipRange} ${spec.gateway}`);
+    if (!this.rt.swarm.state().manager) throw new Error("overlays are created on a manager");
+    this.all.set(spec.name, {
+      id: spec.name,
+      name: spec.name,
+      driver: "overlay",
+      subnet: spec.subnet,
+      labels: spec.labels,
+    });
+  }
+  async list(labels: Record<string, string | true> = {}): Promise<NetworkInfo[]> {
+    if (!this.rt.swarm.cluster) return [];
+    const want = Object.entries(labels);
+    return [...this.all.values()].filter((n) =>
+      want.every(([k, v]) => (v === true ? k in n.labels : n.labels[k] === v)),
+    );
+  }
+  async remove(name: string): Promise<void> {
+    this.rt.calls.push(`network rm ${name}`);
+    this.all.delete(name);
+  }
+}
+
+/** Puts fake engines in one swarm: the first is its manager. */
+export function joinFakeCluster(...engines: { runtime: FakeRuntime }[]): FakeCluster {
+  const cluster = new FakeCluster();
+  engines.forEach((e, i) => {
+    e.runtime.swarm.cluster = cluster;
+    cluster.members.set(e.runtime, { addr: `10.99.0.${11 + i}`, manager: i === 0, id: `node${i + 1}` });
+  });
+  return cluster;
+}
+
 class FakeImages implements ImageStore {
   readonly refs = new Map<string, Record<string, string>>();
   async imageLabels(ref: string) {
@@ -465,10 +570,13 @@ export class FakeHost implements HostShell {
 }
 
 /** A fake engine: its runtime and host, for `startLab(..., { engine })` and the like. */
-export function fakeEngine(script: NodeScript = {}): Engine & { runtime: FakeRuntime; host: FakeHost } {
+export function fakeEngine(
+  script: NodeScript = {},
+  name = "fake",
+): Engine & { runtime: FakeRuntime; host: FakeHost } {
   const runtime = new FakeRuntime(script);
   const host = new FakeHost();
-  return engineOf({ name: "fake", host: "unix:///fake.sock", source: "default" }, runtime, host) as Engine & {
+  return engineOf({ name, host: `unix:///${name}.sock`, source: "default" }, runtime, host) as Engine & {
     runtime: FakeRuntime;
     host: FakeHost;
   };

@@ -135,7 +135,7 @@ describe("removeLab on the fake engine", () => {
     await startLab(MINI, { engine });
     await startLab(FLAT, { engine });
     const removed = await removeLab(engine, "mini");
-    expect(removed).toEqual({ containers: 3, networks: 2 });
+    expect(removed).toEqual({ containers: 3, networks: 2, unreachable: [] });
     expect([...engine.runtime.containers.values()].map((c) => c.spec.name).sort()).toEqual([
       "flat-client",
       "flat-web",
@@ -152,7 +152,7 @@ describe("removeLab on the fake engine", () => {
 
   it("is idempotent: a lab already gone removes nothing and fails nothing", async () => {
     const engine = ready();
-    expect(await removeLab(engine, "mini")).toEqual({ containers: 0, networks: 0 });
+    expect(await removeLab(engine, "mini")).toEqual({ containers: 0, networks: 0, unreachable: [] });
   });
 
   it("down --all removes every lab, then the host helper", async () => {
@@ -170,7 +170,7 @@ describe("removeLab on the fake engine", () => {
       sysctls: {},
       network: "host",
     });
-    expect(await removeLab(engine, { all: true })).toEqual({ containers: 5, networks: 3 });
+    expect(await removeLab(engine, { all: true })).toEqual({ containers: 5, networks: 3, unreachable: [] });
     expect(engine.runtime.containers.size).toBe(0);
   });
 });

@@ -1,5 +1,6 @@
 import type { Command } from "commander";
-import { findLab, nodesOf, resolveLabName } from "../../lab/find-lab.ts";
+import { findLab, labNodes, nodesOf, resolveLabName } from "../../lab/find-lab.ts";
+import { findLabEngines } from "../../lab/lab-engines.ts";
 import { statusOf } from "../../lab/lab-status.ts";
 import { removeLab } from "../../lab/remove-lab.ts";
 import { toStderr } from "../../util/progress.ts";
@@ -7,6 +8,13 @@ import { commandEngine, interruptSignal } from "../context.ts";
 import { statusTable } from "../status-table.ts";
 
 export const DEFAULT_LAB_FILE = "docker-compose.yml";
+
+/** "a,b,c" → ["a", "b", "c"] (commander's parser for --hosts). */
+export const commaList = (v: string): string[] =>
+  v
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
 
 export function lifecycleCommands(program: Command): void {
   program
@@ -17,13 +25,18 @@ export function lifecycleCommands(program: Command): void {
     .option("--timeout <seconds>", "how long services may take to answer", "30")
     .option("--timings", "say where the time went: the CLI's own start, then each stage")
     .option(
+      "--hosts <engines>",
+      'spread the lab over these engines (docker contexts or URLs, comma-separated; README "Several hosts")',
+      commaList,
+    )
+    .option(
       "--allow-unsafe",
       "let the lab file grant what reaches beyond the lab (capabilities beyond the network ones, privileged, host namespaces, host mounts)",
     )
     .action(
       async (
         file: string,
-        opts: { name?: string; timeout: string; timings?: boolean; allowUnsafe?: boolean },
+        opts: { name?: string; timeout: string; timings?: boolean; allowUnsafe?: boolean; hosts?: string[] },
       ) => {
         // Milliseconds since the process started: what the CLI itself cost before any work.
         const cliMs = performance.now();
@@ -39,6 +52,7 @@ export function lifecycleCommands(program: Command): void {
           signal: interruptSignal(),
           readyTimeoutMs: Number(opts.timeout) * 1000,
           allowUnsafe: opts.allowUnsafe,
+          hosts: opts.hosts,
           timings: opts.timings ? (stage, ms) => times.push([stage, ms]) : undefined,
         });
         if (opts.timings) {
@@ -50,6 +64,10 @@ export function lifecycleCommands(program: Command): void {
         }
         // startLab returned: every node answered, no need to ask Docker again.
         console.log(statusTable(lab.nodes.map((n) => ({ ...n, ready: true }))));
+        if (lab.multiHost)
+          toStderr(
+            `Lab ${lab.name} spans ${[...lab.engines.keys()].join(", ")}; other commands find it through any of them (\`fwlab -c ${[...lab.engines.keys()][0]} status\`)`,
+          );
       },
     );
 
@@ -69,6 +87,14 @@ export function lifecycleCommands(program: Command): void {
           ? `Nothing to remove for ${what}`
           : `Removed ${what}: ${r.containers} containers, ${r.networks} networks`,
       );
+      for (const u of r.unreachable)
+        toStderr(`  host ${u.host} did not answer, what runs there is left: ${u.reason}`);
+      if (r.unreachable.length > 0) {
+        toStderr(
+          `  once it answers again, \`fwlab down${opts.all ? " --all" : ` --name ${target as string}`}\` removes the rest`,
+        );
+        process.exitCode = 1;
+      }
     });
 
   program
@@ -80,11 +106,32 @@ export function lifecycleCommands(program: Command): void {
       const engine = await commandEngine();
       // One listing finds the lab and its nodes; their outputs are read all at once.
       const lab = await findLab(engine.runtime, opts.name);
-      const status = await statusOf(engine.runtime, lab.name, nodesOf(lab.containers));
-      if (opts.json) return console.log(JSON.stringify({ ...status, engine: engine.name }, null, 2));
+      // A multi-host lab's nodes are asked on every host it spans.
+      const { engines, unreachable } = await findLabEngines(engine, lab.name, lab.containers);
+      const parts = await Promise.all(
+        [...engines].map(async ([host, e]) =>
+          statusOf(
+            e.runtime,
+            lab.name,
+            e === engine ? nodesOf(lab.containers, host) : await labNodes(e.runtime, lab.name, host),
+          ),
+        ),
+      );
+      const nodes = parts.flatMap((p) => p.nodes).sort((a, b) => a.name.localeCompare(b.name));
+      const status = { lab: lab.name, ready: unreachable.length === 0 && parts.every((p) => p.ready), nodes };
+      const where = engines.size > 1 ? `hosts ${[...engines.keys()].join(", ")}` : `engine ${engine.name}`;
+      if (opts.json)
+        return console.log(
+          JSON.stringify(
+            { ...status, engine: engine.name, hosts: [...engines.keys()], unreachable },
+            null,
+            2,
+          ),
+        );
       if (status.nodes.length === 0)
         return console.log(`lab ${status.lab} is not running on engine ${engine.name}`);
-      console.log(`lab ${status.lab} on engine ${engine.name}: ${status.ready ? "ready" : "not ready"}`);
+      console.log(`lab ${status.lab} on ${where}: ${status.ready ? "ready" : "not ready"}`);
       console.log(statusTable(status.nodes));
+      for (const u of unreachable) console.log(`host ${u.host} does not answer: ${u.reason}`);
     });
 }

@@ -5,6 +5,7 @@ import { jsonReport, junitReport, summarize, tableReport } from "../../scenarios
 import { runScenarios } from "../../scenarios/run-scenarios.ts";
 import { toStderr } from "../../util/progress.ts";
 import { commandEngine, interruptSignal } from "../context.ts";
+import { commaList } from "./lifecycle.ts";
 
 export function runCommand(program: Command): void {
   program
@@ -17,6 +18,11 @@ export function runCommand(program: Command): void {
     .option("--bundle-dir <dir>", "where failure bundles go", "fwlab-results")
     .option("--opt-in", "also run scenarios that change the host (optIn: true)")
     .option("--allow-unsafe", "let lab files grant what reaches beyond the lab (see `fwlab up --help`)")
+    .option(
+      "--hosts <engines>",
+      "spread the labs it starts over these engines (see `fwlab up --help`)",
+      commaList,
+    )
     .action(
       async (
         path: string,
@@ -27,6 +33,7 @@ export function runCommand(program: Command): void {
           bundleDir: string;
           optIn?: boolean;
           allowUnsafe?: boolean;
+          hosts?: string[];
         },
       ) => {
         if (opts.report !== "table" && opts.report !== "json") {
@@ -42,6 +49,7 @@ export function runCommand(program: Command): void {
           bundleDir: opts.bundleDir,
           optIn: opts.optIn,
           allowUnsafe: opts.allowUnsafe,
+          hosts: opts.hosts,
           progress: toStderr,
           onStep: (_s, r) =>
             toStderr(`  ${r.passed ? "✓" : "✗"} ${r.name} (expected ${r.expected}, observed ${r.observed})`),

@@ -1,0 +1,113 @@
+import { execFile } from "node:child_process";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { FwlabError, InputError } from "../errors.ts";
+import { BUILT_IMAGES } from "../images/build-images.ts";
+import { distributeImages } from "../images/distribute-images.ts";
+import { removeLab } from "../lab/remove-lab.ts";
+import { closeEngine, connectEngine, type Engine } from "../runtime/engine.ts";
+import { HELPER_IMAGE } from "../runtime/helper-container.ts";
+import { type Progress, seconds, silent } from "../util/progress.ts";
+import { projectRoot } from "../util/project-root.ts";
+import { listContexts, removeContext, writeContext } from "./docker-contexts.ts";
+import { formSwarm, leaveSwarm } from "./form-swarm.ts";
+
+const run = promisify(execFile);
+
+/** The simulated hosts' docker contexts: fwsim-1, fwsim-2, ... */
+export const SIM_PREFIX = "fwsim-";
+const script = () => join(projectRoot(), "scripts", "remote-engine.sh");
+const address = (i: number) => `10.99.0.1${i}`;
+
+/**
+ * A cluster on this machine (README "Several hosts", ../shared/FACTS.md): N engines, each in its
+ * own network namespace with its own containerd and data root, on an underlay bridge (fwul0,
+ * 10.99.0.0/24), reached over TCP with TLS through docker contexts fwsim-1..N, and formed into a
+ * swarm (fwsim-1 its manager). It needs root on this machine (namespaces, bridges), unlike the
+ * rest of fwlab. Its hosts share this machine's kernel: one kernel log, one nf_conntrack_max.
+ */
+export async function simUp(hosts: number, source: Engine, progress: Progress = silent): Promise<string[]> {
+  if (!Number.isInteger(hosts) || hosts < 2 || hosts > 9)
+    throw new InputError(`--hosts ${hosts}: a simulated cluster has 2 to 9 hosts`);
+  if (process.getuid?.() !== 0)
+    throw new FwlabError(
+      "the simulated cluster makes network namespaces, bridges and engines on this machine: run `fwlab cluster sim up` as root",
+      1,
+    );
+  const t0 = performance.now();
+  const ids = Array.from({ length: hosts }, (_, i) => i + 1);
+  progress(`Starting ${hosts} engines (each in its own network namespace, on bridge fwul0) ...`);
+  await Promise.all(
+    ids.map(async (i) => {
+      try {
+        await run("sh", [script(), "up", String(i)]);
+      } catch (err) {
+        throw new FwlabError(
+          `simulated host ${i} did not start: ${(err as { stderr?: string }).stderr?.trim() || (err as Error).message}`,
+        );
+      }
+      writeContext(`${SIM_PREFIX}${i}`, `tcp://${address(i)}:2376`, {
+        description: `fwlab simulated host ${i} (network namespace fwr-${i})`,
+        tlsDir: `/var/lib/fwr-${i}/client`,
+      });
+    }),
+  );
+  const names = ids.map((i) => `${SIM_PREFIX}${i}`);
+  const engines = new Map(
+    await Promise.all(names.map(async (n) => [n, await connectEngine({ context: n })] as const)),
+  );
+  // Each host's helper does the port checks: its image first, with the lab images (one stream:
+  // they share their base layers).
+  const have = await Promise.all(
+    BUILT_IMAGES.map(async (r) => ((await source.runtime.images.imageId(r)) ? r : undefined)),
+  );
+  await distributeImages(
+    source,
+    engines,
+    [HELPER_IMAGE, ...have.filter((r): r is string => !!r && r !== HELPER_IMAGE)],
+    progress,
+  );
+  await formSwarm(
+    names.map((n, i) => ({ name: n, engine: engines.get(n)!, addr: address(i + 1) })),
+    progress,
+  );
+  progress(
+    `Simulated cluster up in ${seconds(t0)}: ${names.join(", ")} (docker contexts). ` +
+      `Start a lab on it with \`fwlab up --hosts ${names.join(",")}\`; \`fwlab cluster sim down\` removes it all`,
+  );
+  return names;
+}
+
+/** Removes the simulated cluster: its labs, its swarm, its engines and namespaces, its contexts. */
+export async function simDown(opts: { purge?: boolean; progress?: Progress } = {}): Promise<string[]> {
+  const progress = opts.progress ?? silent;
+  const names = listContexts(SIM_PREFIX);
+  const engines = (
+    await Promise.all(
+      names.map(async (n) => ({
+        name: n,
+        engine: await connectEngine({ context: n }).catch(() => undefined),
+      })),
+    )
+  ).filter((h): h is { name: string; engine: Engine } => !!h.engine);
+  for (const h of engines) {
+    const r = await removeLab(h.engine, { all: true }).catch((err: Error) => {
+      progress(`  ${h.name}: could not remove its labs (${err.message}); its engine goes anyway`);
+      return undefined;
+    });
+    if (r && r.containers > 0) progress(`${h.name}: removed ${r.containers} containers of its labs`);
+  }
+  await leaveSwarm(engines, { force: true, progress }).catch((err: Error) =>
+    progress(`  leaving the swarm: ${err.message}; the engines go anyway`),
+  );
+  await Promise.all(engines.map((h) => closeEngine(h.engine)));
+  const numbers = names.map((n) => Number(n.slice(SIM_PREFIX.length))).filter((i) => i >= 1 && i <= 9);
+  await Promise.all(numbers.map((i) => run("sh", [script(), opts.purge ? "purge" : "down", String(i)])));
+  for (const n of names) removeContext(n);
+  progress(
+    names.length === 0
+      ? "No simulated cluster to remove"
+      : `Removed the simulated cluster: ${names.join(", ")}${opts.purge ? " (data roots too)" : " (their data roots stay under /var/lib/fwr-N, images included: `sim down --purge` removes them)"}`,
+  );
+  return names;
+}

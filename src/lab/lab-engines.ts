@@ -1,0 +1,65 @@
+import type { ContainerInfo } from "../runtime/container-runtime.ts";
+import { connectEngine, type Engine } from "../runtime/engine.ts";
+import { hostChoice } from "../runtime/engine-endpoint.ts";
+import { LABEL } from "../runtime/labels.ts";
+
+/** The engines a lab runs on, by host name (as the lab file or --hosts names them). */
+export type LabEngines = ReadonlyMap<string, Engine>;
+
+/** A host of a lab that did not answer, and why. */
+export interface Unreachable {
+  readonly host: string;
+  readonly reason: string;
+}
+
+/** A single-host lab's engines: the one it runs on, under its own name. */
+export const oneEngine = (engine: Engine): LabEngines => new Map([[engine.name, engine]]);
+
+/**
+ * Connects to the hosts of a multi-host lab; `known` (the engine the command talks to, when it
+ * is one of them) is used as it is. Hosts that do not answer are returned apart, with why.
+ */
+export async function connectHosts(
+  hosts: readonly string[],
+  known: ReadonlyMap<string, Engine> = new Map(),
+): Promise<{ engines: Map<string, Engine>; unreachable: Unreachable[] }> {
+  const engines = new Map<string, Engine>();
+  const unreachable: Unreachable[] = [];
+  await Promise.all(
+    hosts.map(async (h) => {
+      try {
+        engines.set(h, known.get(h) ?? (await connectEngine(hostChoice(h))));
+      } catch (err) {
+        unreachable.push({ host: h, reason: (err as Error).message });
+      }
+    }),
+  );
+  // In the order the lab lists them: the first is the lab's first host everywhere.
+  return {
+    engines: new Map(hosts.flatMap((h) => (engines.has(h) ? [[h, engines.get(h)!] as const] : []))),
+    unreachable,
+  };
+}
+
+/**
+ * The engines of a running lab, found from the one the command talks to: a multi-host lab's
+ * containers and overlays carry the list of its hosts (LABEL.hosts), so any of its engines
+ * leads to the others. A lab without that label runs on `engine` alone.
+ */
+export async function findLabEngines(
+  engine: Engine,
+  lab: string,
+  containers?: readonly ContainerInfo[],
+): Promise<{ engines: LabEngines; unreachable: Unreachable[] }> {
+  const mine = containers ?? (await engine.runtime.listContainers({ [LABEL.lab]: lab }));
+  let labels = mine.find((c) => c.labels[LABEL.hosts])?.labels;
+  // A `kill -9` during a multi-host `up` can leave overlays and no container on this engine.
+  if (!labels && mine.length === 0) {
+    const nets = await engine.runtime.networks.list({ [LABEL.lab]: lab }).catch(() => []);
+    labels = nets.find((n) => n.labels[LABEL.hosts])?.labels;
+  }
+  const hosts = labels?.[LABEL.hosts]?.split(",").filter(Boolean);
+  if (!hosts?.length) return { engines: oneEngine(engine), unreachable: [] };
+  const self = mine.find((c) => c.labels[LABEL.host])?.labels[LABEL.host];
+  return connectHosts(hosts, self ? new Map([[self, engine]]) : new Map());
+}
