@@ -32,7 +32,7 @@ function renderTopology(l) {
   const networks = [...new Set((l?.nodes ?? []).flatMap((n) => Object.keys(n.addresses)))];
   const elements = [
     ...networks.map((net) => ({ data: { id: `net:${net}`, label: net, kind: "network" } })),
-    ...(l?.nodes ?? []).map((n) => ({ data: { id: n.name, label: `${n.name}\n${n.role}`, kind: n.firewall ? "firewall" : "node", state: n.state } })),
+    ...(l?.nodes ?? []).map((n) => ({ data: { id: n.name, label: nodeLabel(l, n), kind: n.firewall ? "firewall" : "node", state: n.state } })),
     ...(l?.nodes ?? []).flatMap((n) =>
       Object.entries(n.addresses).map(([net, ip]) => ({ data: { id: `${n.name}-${net}`, source: n.name, target: `net:${net}`, label: ip } })),
     ),
@@ -53,10 +53,14 @@ function renderTopology(l) {
   window.fwlabGraph = graph; // what the browser tests read: the nodes actually drawn
   graph.on("tap", "node", (evt) => {
     const n = l.nodes.find((x) => x.name === evt.target.id());
-    $("node-details").textContent = n ? `${n.name}: ${n.role}, ${n.state}, ${n.image}, ${Object.entries(n.addresses).map(([k, v]) => `${k} ${v}`).join(", ")}` : evt.target.id();
+    $("node-details").textContent = n ? `${n.name}: ${n.role}, ${n.state}, ${n.image}, on host ${n.host}, ${Object.entries(n.addresses).map(([k, v]) => `${k} ${v}`).join(", ")}` : evt.target.id();
     if (n?.firewall) selectFirewall(n.name);
   });
 }
+
+/** Whether a lab spans several hosts: each node then says which it runs on. */
+const spans = (l) => (l?.hosts?.length ?? 1) > 1;
+const nodeLabel = (l, n, extra = "") => `${n.name}\n${n.role}${spans(l) ? `\n@ ${n.host}` : ""}${extra}`;
 
 function renderNodes() {
   const l = labs.find((x) => x.name === lab);
@@ -66,7 +70,7 @@ function renderNodes() {
   for (const n of l?.nodes ?? []) {
     const tr = body.insertRow();
     tr.className = n.firewall ? "fw" : "";
-    for (const v of [n.name + (n.firewall ? " ★" : ""), n.role, Object.entries(n.addresses).map(([k, v]) => `${k} ${v}`).join(", "), n.state, ""]) tr.insertCell().append(text(v));
+    for (const v of [n.name + (n.firewall ? " ★" : ""), spans(l) ? `${n.role} on ${n.host}` : n.role, Object.entries(n.addresses).map(([k, v]) => `${k} ${v}`).join(", "), n.state, ""]) tr.insertCell().append(text(v));
     tr.dataset.node = n.name;
     tr.onclick = () => n.firewall && selectFirewall(n.name);
   }
@@ -193,7 +197,7 @@ function connect() {
       labs = msg.labs;
       const sel = $("lab");
       // Which engine each lab runs on (a remote engine, a docker context): the option says.
-      sel.replaceChildren(...labs.map((l) => Object.assign(document.createElement("option"), { value: l.name, textContent: `${l.name} (engine ${l.engine})` })));
+      sel.replaceChildren(...labs.map((l) => Object.assign(document.createElement("option"), { value: l.name, textContent: spans(l) ? `${l.name} (hosts ${l.hosts.join(", ")}${l.unreachable?.length ? `; not answering: ${l.unreachable.join(", ")}` : ""})` : `${l.name} (engine ${l.engine})` })));
       lab = labs[0]?.name ?? "";
       sel.onchange = () => { lab = sel.value; firewall = ""; renderNodes(); };
       renderNodes();
@@ -230,7 +234,7 @@ function showRates(pps) {
   for (const n of l?.nodes ?? []) {
     const rate = pps[n.name];
     if (rate === undefined) continue;
-    graph?.getElementById(n.name).data("label", `${n.name}\n${n.role}\n${rate} pkt/s`);
+    graph?.getElementById(n.name).data("label", nodeLabel(labs.find((x) => x.name === lab), n, `\n${rate} pkt/s`));
     const cell = $("nodes").querySelector(`tr[data-node="${n.name}"]`)?.cells[4];
     if (cell) cell.textContent = String(rate);
   }

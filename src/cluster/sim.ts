@@ -4,6 +4,7 @@ import { promisify } from "node:util";
 import { FwlabError, InputError } from "../errors.ts";
 import { BUILT_IMAGES } from "../images/build-images.ts";
 import { distributeImages } from "../images/distribute-images.ts";
+import { connectHosts } from "../lab/lab-engines.ts";
 import { removeLab } from "../lab/remove-lab.ts";
 import { closeEngine, connectEngine, type Engine } from "../runtime/engine.ts";
 import { HELPER_IMAGE } from "../runtime/helper-container.ts";
@@ -82,14 +83,12 @@ export async function simUp(hosts: number, source: Engine, progress: Progress = 
 export async function simDown(opts: { purge?: boolean; progress?: Progress } = {}): Promise<string[]> {
   const progress = opts.progress ?? silent;
   const names = listContexts(SIM_PREFIX);
-  const engines = (
-    await Promise.all(
-      names.map(async (n) => ({
-        name: n,
-        engine: await connectEngine({ context: n }).catch(() => undefined),
-      })),
-    )
-  ).filter((h): h is { name: string; engine: Engine } => !!h.engine);
+  // Only engines that answer: one that is already gone has nothing left to remove but its
+  // namespace, which its script removes below.
+  const found = await connectHosts(names);
+  for (const u of found.unreachable)
+    progress(`  ${u.host} does not answer (${u.reason}); its engine goes anyway`);
+  const engines = [...found.engines].map(([name, engine]) => ({ name, engine }));
   for (const h of engines) {
     const r = await removeLab(h.engine, { all: true }).catch((err: Error) => {
       progress(`  ${h.name}: could not remove its labs (${err.message}); its engine goes anyway`);

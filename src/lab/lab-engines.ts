@@ -28,7 +28,10 @@ export async function connectHosts(
   await Promise.all(
     hosts.map(async (h) => {
       try {
-        engines.set(h, known.get(h) ?? (await connectEngine(hostChoice(h))));
+        const e = known.get(h) ?? (await connectEngine(hostChoice(h)));
+        // A connection made earlier in this process may be to an engine that went away since.
+        await answers(e);
+        engines.set(h, e);
       } catch (err) {
         unreachable.push({ host: h, reason: (err as Error).message });
       }
@@ -62,4 +65,19 @@ export async function findLabEngines(
   if (!hosts?.length) return { engines: oneEngine(engine), unreachable: [] };
   const self = mine.find((c) => c.labels[LABEL.host])?.labels[LABEL.host];
   return connectHosts(hosts, self ? new Map([[self, engine]]) : new Map());
+}
+
+/** Whether an engine answers now (within 5 s; one that went away may take that to say so). */
+async function answers(e: Engine): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      e.runtime.version(),
+      new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`engine ${e.name} does not answer within 5 s`)), 5000);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
 }

@@ -12,6 +12,8 @@ export interface Removed {
   readonly networks: number;
   /** Hosts of a multi-host lab that did not answer: what runs there is left. */
   readonly unreachable: readonly Unreachable[];
+  /** What could not be removed for now, and why (an overlay still used by a host that is away). */
+  readonly left?: readonly string[];
 }
 
 /**
@@ -26,10 +28,11 @@ export async function removeLab(
   engine: Engine,
   lab: string | { all: true },
   known?: LabEngines,
+  knownUnreachable: readonly Unreachable[] = [],
 ): Promise<Removed> {
   if (typeof lab !== "string") return removeAll(engine);
   const { engines, unreachable } = known
-    ? { engines: known, unreachable: [] as Unreachable[] }
+    ? { engines: known, unreachable: [...knownUnreachable] }
     : await findLabEngines(engine, lab);
   const removed = await Promise.all(
     [...engines].map(([host, e]) =>
@@ -40,11 +43,14 @@ export async function removeLab(
     ),
   );
   const overlays =
-    engines.size > 1 || unreachable.length > 0 ? await removeOverlays([...engines.values()], lab) : 0;
+    engines.size > 1 || unreachable.length > 0
+      ? await removeOverlays([...engines.values()], lab, unreachable.length === 0)
+      : { removed: 0, left: [] };
   return {
     containers: removed.reduce((n, r) => n + r.containers, 0),
-    networks: removed.reduce((n, r) => n + r.networks, 0) + overlays,
+    networks: removed.reduce((n, r) => n + r.networks, 0) + overlays.removed,
     unreachable,
+    ...(overlays.left.length > 0 ? { left: overlays.left } : {}),
   };
 }
 
@@ -56,8 +62,7 @@ async function removeAll(engine: Engine): Promise<Removed> {
   const found = await Promise.all([...names].map(async (l) => ({ l, ...(await findLabEngines(engine, l)) })));
   const each = await Promise.all(
     found.map(async (f) => {
-      const r = await removeLab(engine, f.l, f.engines);
-      return { ...r, unreachable: [...f.unreachable, ...r.unreachable] };
+      return removeLab(engine, f.l, f.engines, f.unreachable);
     }),
   );
   const rest = await removeOnHost(engine, { all: true });
@@ -66,13 +71,17 @@ async function removeAll(engine: Engine): Promise<Removed> {
   await Promise.all(
     [...engines].map(async (e) => {
       const left = await e.runtime.listContainers().catch(() => undefined);
-      if (left?.length === 0) await removeHelpers(e.runtime);
+      if (left?.length !== 0) return;
+      // This process's session with the helper ends first: the next request makes a new one.
+      await e.host.close();
+      await removeHelpers(e.runtime);
     }),
   );
   return {
     containers: each.reduce((n, r) => n + r.containers, rest.containers),
     networks: each.reduce((n, r) => n + r.networks, rest.networks),
     unreachable: each.flatMap((r) => r.unreachable),
+    ...(each.some((r) => r.left) ? { left: each.flatMap((r) => r.left ?? []) } : {}),
   };
 }
 
@@ -98,9 +107,14 @@ async function removeOnHost(
 /**
  * A lab's overlays, removed through a manager once its containers are gone on every host. A
  * worker tells the managers that its endpoints left a moment after its containers go, so a
- * network that still has endpoints is tried again for a while.
+ * network still in use is tried again for a while, when every host answered; one used by the
+ * containers of a host that is away stays until that host answers again (or leaves the swarm).
  */
-async function removeOverlays(engines: readonly Engine[], lab: string): Promise<number> {
+async function removeOverlays(
+  engines: readonly Engine[],
+  lab: string,
+  allAnswered: boolean,
+): Promise<{ removed: number; left: string[] }> {
   let manager: Engine | undefined;
   for (const e of engines) {
     if ((await e.runtime.info().catch(() => undefined))?.swarm.manager) {
@@ -109,29 +123,55 @@ async function removeOverlays(engines: readonly Engine[], lab: string): Promise<
     }
   }
   if (!manager) {
-    const asked = engines.map((e) => e.name).join(", ");
     // Overlays of an engine that left its swarm went with it; none to remove then.
     const any = (
       await Promise.all(engines.map((e) => e.runtime.networks.list({ [LABEL.lab]: lab }).catch(() => [])))
     ).flat();
-    if (any.length === 0) return 0;
+    if (any.length === 0) return { removed: 0, left: [] };
     throw new FwlabError(
-      `lab ${lab}: its overlay networks (${any.map((n) => n.name).join(", ")}) can only be removed through a swarm manager, and none of ${asked} is one; run \`fwlab down\` through a manager's engine`,
+      `lab ${lab}: its overlay networks (${any.map((n) => n.name).join(", ")}) can only be removed through a swarm manager, and none of ${engines.map((e) => e.name).join(", ")} is one; run \`fwlab down\` through a manager's engine`,
     );
   }
   const nets = await manager.runtime.networks.list({ [LABEL.lab]: lab });
-  const deadline = Date.now() + 20_000;
+  const deadline = Date.now() + (allAnswered ? 20_000 : 0);
+  const left: string[] = [];
+  let removed = 0;
   await Promise.all(
     nets.map(async (n) => {
       for (;;) {
         try {
-          return await manager.runtime.networks.remove(n.id);
+          await manager.runtime.networks.remove(n.id);
+          removed++;
+          return;
         } catch (err) {
-          if (Date.now() > deadline || !/active endpoints/.test((err as Error).message)) throw err;
-          await new Promise((r) => setTimeout(r, 250));
+          const inUse = /active endpoints|in use/.test((err as Error).message);
+          if (inUse && Date.now() < deadline) {
+            await new Promise((r) => setTimeout(r, 250));
+            continue;
+          }
+          if (!inUse) throw err;
+          left.push(
+            `overlay ${n.name} is still in use by the swarm (${allAnswered ? "Docker did not let go of it within 20 s" : "by nodes of a host that does not answer"}); \`fwlab down --name ${lab}\` removes it once every host answers`,
+          );
+          return;
         }
       }
     }),
   );
-  return nets.length;
+  // Removed on the manager is not yet gone everywhere: each engine that had nodes on an overlay
+  // drops its own copy a moment later, and a lab started at once on the same subnets would find
+  // it. Wait (a while) until no engine lists them.
+  const gone = async () =>
+    (
+      await Promise.all(engines.map((e) => e.runtime.networks.list({ [LABEL.lab]: lab }).catch(() => [])))
+    ).every((l) => l.every((n) => left.some((x) => x.includes(n.name))));
+  const until = Date.now() + 15_000;
+  while (removed > 0 && !(await gone())) {
+    if (Date.now() > until) {
+      left.push(`lab ${lab}'s overlays are removed but some engines still list them after 15 s`);
+      break;
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return { removed, left };
 }

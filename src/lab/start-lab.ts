@@ -43,6 +43,8 @@ export interface StartLabOptions {
   readonly timings?: (stage: StartStage, ms: number) => void;
   /** Engines to spread the lab over (`fwlab up --hosts`), replacing the file's x-fwlab.hosts. */
   readonly hosts?: readonly string[];
+  /** Engines already connected, by host name (tests pass fakes); the others are connected by name. */
+  readonly engines?: ReadonlyMap<string, Engine>;
 }
 
 /**
@@ -74,7 +76,7 @@ export async function startLabSpec(given: LabSpec, opts: StartLabOptions = {}): 
   // The engines: the one the command talks to, or each host of a lab that spans several.
   let engines: LabEngines = oneEngine(engine);
   if (isMultiHost(spec)) {
-    const found = await connectHosts(spec.hosts!, new Map([[engine.name, engine]]));
+    const found = await connectHosts(spec.hosts!, new Map([[engine.name, engine], ...(opts.engines ?? [])]));
     if (found.unreachable.length > 0)
       throw new FwlabError(
         `lab ${spec.name}: ${found.unreachable.map((u) => `host ${u.host} does not answer (${u.reason})`).join("; ")}`,
@@ -85,7 +87,7 @@ export async function startLabSpec(given: LabSpec, opts: StartLabOptions = {}): 
   const engineOf = (n: NodeSpec): Engine => engines.get(hostOf(n))!;
 
   const existing = await Promise.all([...engines].map(([h, e]) => labNodes(e.runtime, spec.name, h)));
-  const existingNodes = existing.flat();
+  const existingNodes = existing.flat().sort((x, y) => x.name.localeCompare(y.name));
   if (existingNodes.length > 0) {
     const status = await Promise.all(
       [...engines].map(([, e], i) => statusOf(e.runtime, spec.name, existing[i]!)),
@@ -150,7 +152,8 @@ export async function startLabSpec(given: LabSpec, opts: StartLabOptions = {}): 
   const bridgesOn = new Map<Engine, LabBridge[]>();
   for (const [net, hosts] of networkHosts(spec)) {
     if (overlays.has(net)) continue;
-    const e = engines.get(hosts[0] ?? engine.name) ?? engine;
+    // A network no node uses is still made, on the lab's first host (down cleans only its hosts).
+    const e = engines.get(hosts[0] ?? "") ?? [...engines.values()][0]!;
     bridgesOn.set(e, [
       ...(bridgesOn.get(e) ?? []),
       {
@@ -240,7 +243,9 @@ export async function startLabSpec(given: LabSpec, opts: StartLabOptions = {}): 
     if (opts.signal?.aborted) throw new FwlabError(`lab ${spec.name}: start aborted`, 130);
     await Promise.all(ready);
     stage("ready");
-    const nodes = (await Promise.all([...engines].map(([h, e]) => labNodes(e.runtime, spec.name, h)))).flat();
+    const nodes = (await Promise.all([...engines].map(([h, e]) => labNodes(e.runtime, spec.name, h))))
+      .flat()
+      .sort((x, y) => x.name.localeCompare(y.name));
     const lab = new StartedLab(spec.name, engines, nodes);
     for (const n of spec.nodes) {
       if (!n.ruleset) continue;

@@ -53,7 +53,12 @@ export class StartedLab implements AsyncDisposable {
       throw new FwlabError(
         `lab "${name}" is not running on engine ${engine.name}${unreachable.length ? ` (nor could ${unreachable.map((u) => u.host).join(", ")} be asked: ${unreachable[0]!.reason})` : ""}; start it with \`fwlab up\``,
       );
-    return new StartedLab(name, engines, nodes, unreachable);
+    return new StartedLab(
+      name,
+      engines,
+      nodes.sort((a, b) => a.name.localeCompare(b.name)),
+      unreachable,
+    );
   }
 
   /** The lab's first engine (its only one, unless it spans hosts). */

@@ -11,7 +11,7 @@ export async function engineCall<T>(engine: string, what: string, call: () => Pr
     const code = (err as NodeJS.ErrnoException).code;
     if (code && ["ECONNREFUSED", "ENOENT", "ECONNRESET", "EPIPE", "ETIMEDOUT", "EHOSTUNREACH"].includes(code))
       throw new FwlabError(
-        `the Docker engine went away during ${what} (${code} from engine ${engine}); once it is back (\`npm run setup\` starts a local one), run the command again`,
+        `the Docker engine ${engine} went away during ${what} (${code}); once it answers again${engine === "default" ? " (`npm run setup` starts a local one)" : ""}, run the command again`,
         1,
         { cause: err },
       );

@@ -18,9 +18,14 @@ interface Reply {
   error?: string;
 }
 
+/** How long a host request may take (the longest are `ip -batch` runs of large labs: seconds). */
+const CALL_TIMEOUT_MS = 60_000;
+
 interface Session {
   readonly stream: ExecStream;
   readonly pending: Map<number, (r: Reply) => void>;
+  /** False once its stream ended: a request must not wait on it (nothing would answer). */
+  alive: boolean;
 }
 
 /**
@@ -95,17 +100,35 @@ export class HelperShell implements HostShell {
   }
 
   private async call(req: Record<string, unknown>): Promise<Reply> {
-    const s = await this.open();
+    let s = await this.open();
+    // Its stream may have ended while this call waited for it: a new session then.
+    if (!s.alive) s = await this.open();
     const id = this.nextId++;
     return new Promise<Reply>((resolve) => {
-      s.pending.set(id, resolve);
+      if (!s.alive) return resolve({ id, error: "the host helper went away (its session ended)" });
+      // A session whose helper was removed under it can stay open without an answer (the engine
+      // keeps an exec's attach open): no request waits forever, and the session is made anew.
+      const timer = setTimeout(() => {
+        if (!s.pending.delete(id)) return;
+        resolve({ id, error: `no answer from the host helper within ${CALL_TIMEOUT_MS / 1000} s` });
+        if (this.session && s.alive) {
+          s.alive = false;
+          this.session = undefined;
+          void s.stream.stop();
+        }
+      }, CALL_TIMEOUT_MS);
+      s.pending.set(id, (r) => {
+        clearTimeout(timer);
+        resolve(r);
+      });
       s.stream.keepAlive?.(true);
       s.stream.write!(`${JSON.stringify({ id, ...req })}\n`);
     });
   }
 
   private open(): Promise<Session> {
-    this.session ??= (async () => {
+    if (this.session) return this.session;
+    const opened: Promise<Session> = (async () => {
       // A relay to the helper's daemon (socat starts in a millisecond, a node process in a
       // quarter of a second); a helper started a moment ago may not listen yet.
       const stream = await this.stream([
@@ -134,20 +157,23 @@ export class HelperShell implements HostShell {
       stream.stderr.on("data", (b: Buffer) => {
         stderr = (stderr + b.toString("utf8")).slice(-2000);
       });
+      const session: Session = { stream, pending, alive: true };
       void stream.ended.then(() => {
         // The helper went away (removed by `down --all` elsewhere, its engine restarted): what
         // was asked fails now, and the next request starts a new session (and helper).
-        this.session = undefined;
+        session.alive = false;
+        if (this.session === opened) this.session = undefined;
         this.helperId = undefined;
         const why = stderr.trim().split("\n").pop() || "its session ended";
         for (const [id, done] of pending) done({ id, error: `the host helper went away (${why})` });
         pending.clear();
       });
-      return { stream, pending };
+      return session;
     })().catch((err: unknown) => {
-      this.session = undefined;
+      if (this.session === opened) this.session = undefined;
       throw err;
     });
-    return this.session;
+    this.session = opened;
+    return opened;
   }
 }

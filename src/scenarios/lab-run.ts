@@ -45,7 +45,7 @@ export class LabRun {
       lab,
       started,
       await NodeDeaths.watch(
-        [...lab.engines.values()].map((e) => e.runtime),
+        [...lab.engines].map(([host, e]) => ({ host, runtime: e.runtime })),
         lab.name,
         firewalls,
       ),

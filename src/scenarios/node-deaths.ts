@@ -5,6 +5,10 @@ import type { StepResult } from "./step-result.ts";
 interface Death {
   readonly exitCode: number;
   readonly at: number;
+  /** The host it ran on, named when the lab spans several. */
+  readonly host?: string;
+  /** Set once its engine was asked and did not answer (it went away with its containers). */
+  engineGone?: string;
 }
 
 const clock = (t: number) => new Date(t).toISOString().slice(11, 19);
@@ -23,19 +27,31 @@ export class NodeDeaths {
     private readonly firewalls: readonly string[],
   ) {}
 
-  /** Watches the lab's containers on each engine it runs on (one for a single-host lab). */
+  /**
+   * Watches the lab's containers on each engine it runs on (one for a single-host lab). When a
+   * node dies its engine is asked whether it still answers: a host that went away is named so.
+   */
   static async watch(
-    runtimes: ContainerRuntime | readonly ContainerRuntime[],
+    runtimes: ContainerRuntime | readonly { readonly host: string; readonly runtime: ContainerRuntime }[],
     lab: string,
     firewalls: readonly string[],
   ): Promise<NodeDeaths> {
     let self!: NodeDeaths;
-    const list: readonly ContainerRuntime[] = "watchDeaths" in runtimes ? [runtimes] : runtimes;
+    const list = "watchDeaths" in runtimes ? [{ host: "", runtime: runtimes }] : runtimes;
+    const named = list.length > 1;
     const watches = await Promise.all(
-      list.map((r) =>
-        r.watchDeaths(lab, (node: string, exitCode: number) =>
-          self.deaths.set(node, { exitCode, at: Date.now() }),
-        ),
+      list.map(({ host, runtime }) =>
+        runtime.watchDeaths(lab, (node: string, exitCode: number) => {
+          const death: Death = { exitCode, at: Date.now(), ...(named ? { host } : {}) };
+          self.deaths.set(node, death);
+          if (!named) return;
+          const timer = new Promise<never>((_, reject) =>
+            setTimeout(() => reject(new Error("no answer within 3 s")), 3000).unref(),
+          );
+          Promise.race([runtime.version(), timer]).catch((err: Error) => {
+            death.engineGone = err.message;
+          });
+        }),
       ),
     );
     self = new NodeDeaths(
@@ -66,7 +82,9 @@ export class NodeDeaths {
     return dead
       .map((n) => {
         const d = this.deaths.get(n)!;
-        return `[${n}] its container died at ${clock(d.at)} (exit ${d.exitCode}${d.exitCode === 137 ? ", killed" : ""})`;
+        const where = d.host ? ` on host ${d.host}` : "";
+        const gone = d.engineGone ? `; the engine of host ${d.host} does not answer (${d.engineGone})` : "";
+        return `[${n}]${where} its container died at ${clock(d.at)} (exit ${d.exitCode}${d.exitCode === 137 ? ", killed" : ""})${gone}`;
       })
       .join("; ");
   }

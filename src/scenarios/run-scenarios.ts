@@ -63,6 +63,8 @@ export async function runScenarios(
   };
   const kernel = await watchKernelLog(engine, bus);
   const labs = new Map<string, LabRun>();
+  /** Multi-host labs that could not start in this run, and why. */
+  const unstartable = new Map<string, string>();
   const results: ScenarioResult[] = [];
   const runs = (s: LoadedScenario) => !(s.scenario.optIn && !opts.optIn);
   try {
@@ -81,17 +83,38 @@ export async function runScenarios(
         continue;
       }
       let run = labs.get(s.lab.name);
-      if (!run) {
-        // A lab placed on several hosts is looked for through its first one.
-        const spec = placeLab(s.lab, opts.hosts);
-        const via = isMultiHost(spec) ? await connectEngine(hostChoice(spec.hosts![0]!)) : engine;
-        const found = await StartedLab.attach(via, s.lab.name).catch(() => undefined);
-        const up = !!found && found.nodes.length === s.lab.nodes.length && (await found.ready());
-        const lab = up ? found! : await startLabSpec(spec, { engine: via, progress, signal: opts.signal });
-        if (up) await recoverDeadRun(lab, progress);
-        await kernel.follow(lab.engines.values());
-        run = await LabRun.start(lab, !up, bus, kernel);
-        labs.set(s.lab.name, run);
+      const spec = placeLab(s.lab, opts.hosts);
+      if (!run && !unstartable.has(s.lab.name)) {
+        try {
+          // A lab placed on several hosts is looked for through its first one.
+          const via = isMultiHost(spec) ? await connectEngine(hostChoice(spec.hosts![0]!)) : engine;
+          const found = await StartedLab.attach(via, s.lab.name).catch(() => undefined);
+          const up = !!found && found.nodes.length === s.lab.nodes.length && (await found.ready());
+          const lab = up ? found! : await startLabSpec(spec, { engine: via, progress, signal: opts.signal });
+          if (up) await recoverDeadRun(lab, progress);
+          await kernel.follow(lab.engines.values());
+          run = await LabRun.start(lab, !up, bus, kernel);
+          labs.set(s.lab.name, run);
+        } catch (err) {
+          // On one engine a lab that cannot start ends the run; across hosts, one host that went
+          // away fails only the scenarios of the labs it was to hold.
+          if (!isMultiHost(spec)) throw err;
+          unstartable.set(s.lab.name, (err as Error).message);
+        }
+      }
+      const why = unstartable.get(s.lab.name);
+      if (!run || why !== undefined) {
+        progress(`Scenario ${s.scenario.name}: lab ${s.lab.name} could not start: ${why}`);
+        results.push({
+          file: s.file,
+          name: s.scenario.name,
+          lab: s.lab.name,
+          steps: [],
+          passed: false,
+          durationMs: 0,
+          error: `lab ${s.lab.name} could not start: ${why}`,
+        });
+        continue;
       }
       // The next scenario of this lab in the run: the rulesets it loads need not be put back first.
       const next = loaded.slice(i + 1).find((x) => x.lab.name === s.lab.name && runs(x));

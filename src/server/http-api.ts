@@ -5,12 +5,12 @@ import express, { type NextFunction, type Request, type Response } from "express
 import { z } from "zod";
 import { conntrackTable } from "../evidence/conntrack-source.ts";
 import { parseSave } from "../firewall/parse-save.ts";
-import { listLabs, nodesOf } from "../lab/find-lab.ts";
 import { StartedLab } from "../lab/started-lab.ts";
 import type { Engine } from "../runtime/engine.ts";
 import { findScenarios } from "../scenarios/find-scenarios.ts";
 import { projectRoot } from "../util/project-root.ts";
 import { bearerToken, hostAllowed, SECURITY_HEADERS, tokenMatches } from "./auth.ts";
+import { labSummaries } from "./lab-summaries.ts";
 import { runBody, type ScenarioRuns } from "./scenario-runs.ts";
 
 const rulesetBody = z.strictObject({
@@ -45,7 +45,6 @@ export function httpApi(opts: {
   follow(): Promise<void>;
 }): express.Express {
   const { engine, runs } = opts;
-  const runtime = engine.runtime;
   const app = express();
   app.disable("x-powered-by");
   app.disable("etag");
@@ -71,12 +70,7 @@ export function httpApi(opts: {
     "/api/labs",
     wrap(async (_req, res) => {
       await opts.follow();
-      const labs = [...(await listLabs(runtime))].map(([name, containers]) => ({
-        name,
-        engine: engine.name,
-        nodes: nodesOf(containers),
-      }));
-      res.json(labs);
+      res.json(await labSummaries(engine));
     }),
   );
   app.get(

@@ -43,6 +43,10 @@ export interface LabSummary {
   readonly name: string;
   /** The engine it runs on ("default", a docker context's name, an address). */
   readonly engine: string;
+  /** The hosts it spans (each node says which it runs on); one for a single-host lab. */
+  readonly hosts: readonly string[];
+  /** Hosts that did not answer: their nodes are missing. */
+  readonly unreachable?: readonly string[];
   readonly nodes: readonly LabNode[];
 }
 

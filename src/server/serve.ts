@@ -6,13 +6,13 @@ import { conntrackTable } from "../evidence/conntrack-source.ts";
 import { EventBus } from "../evidence/event-bus.ts";
 import { watchKernelLog } from "../evidence/kernel-log-source.ts";
 import { parseSave } from "../firewall/parse-save.ts";
-import { listLabs, nodesOf } from "../lab/find-lab.ts";
 import type { Engine } from "../runtime/engine.ts";
 import { every } from "../util/every.ts";
 import { allowedHosts, newToken } from "./auth.ts";
 import { Coalescer } from "./coalescer.ts";
 import { httpApi } from "./http-api.ts";
 import { LabFollower } from "./lab-follower.ts";
+import { labSummaries } from "./lab-summaries.ts";
 import { ScenarioRuns } from "./scenario-runs.ts";
 import { Terminals } from "./terminals.ts";
 import { wsServer } from "./ws-server.ts";
@@ -42,7 +42,6 @@ export interface ServeOptions {
  * the browser; scenario runs go on in processes of their own.
  */
 export async function serveDashboard(engine: Engine, opts: ServeOptions): Promise<Dashboard> {
-  const { runtime } = engine;
   const token = newToken();
   const hosts = allowedHosts(opts.host, hostname());
   const bus = new EventBus(50_000);
@@ -58,6 +57,12 @@ export async function serveDashboard(engine: Engine, opts: ServeOptions): Promis
   const kernel = await watchKernelLog(engine, bus);
   const labs = new LabFollower(engine, bus);
   await labs.refresh().catch(notice("following the labs"));
+  // A multi-host lab's LOG lines are in its other hosts' kernel logs (when they have their own).
+  const followKernels = () =>
+    Promise.all([...labs.labs().values()].map((l) => kernel.follow(l.engines.values()))).catch(
+      notice("following the kernel logs of the labs' hosts"),
+    );
+  await followKernels();
   // send() is the WebSocket server's, made below; runs only call it once a request came.
   const runs = new ScenarioRuns(engine, (m) => send(m), {
     lend: (lab) => labs.lend(lab),
@@ -80,14 +85,7 @@ export async function serveDashboard(engine: Engine, opts: ServeOptions): Promis
     token,
     hosts,
     terminals,
-    hello: async () => ({
-      kind: "hello",
-      labs: [...(await listLabs(runtime))].map(([name, containers]) => ({
-        name,
-        engine: engine.name,
-        nodes: nodesOf(containers),
-      })),
-    }),
+    hello: async () => ({ kind: "hello", labs: await labSummaries(engine) }),
     onError: (what, err) => notice(what)(err),
   });
 
@@ -99,6 +97,7 @@ export async function serveDashboard(engine: Engine, opts: ServeOptions): Promis
     async () => {
       if (wss.clients.size === 0) return;
       await labs.refresh();
+      await followKernels();
       const now = performance.now();
       for (const [name, l] of labs.labs()) {
         const pps: Record<string, number> = {};

@@ -133,7 +133,7 @@ describe("faults", () => {
       new Promise<string>((r) => setTimeout(() => r("hung"), 30_000)),
     ]);
     expect(code, output).toBe(1);
-    expect(output).toMatch(/the Docker engine went away during docker exec/);
+    expect(output).toMatch(/the Docker engine default went away during docker exec/);
     execFileSync("sh", ["scripts/start-engine.sh"]);
     // Live restore: the lab kept running, and fwlab works with it again.
     const ping = await lab.exec("client", ["ping", "-c", "1", "-W", "1", "10.40.2.80"]);

@@ -437,12 +437,14 @@ class FakeNetworks implements NetworkStore {
   }
 }
 
+let nodeIds = 0;
+
 /** Puts fake engines in one swarm: the first is its manager. */
 export function joinFakeCluster(...engines: { runtime: FakeRuntime }[]): FakeCluster {
   const cluster = new FakeCluster();
   engines.forEach((e, i) => {
     e.runtime.swarm.cluster = cluster;
-    cluster.members.set(e.runtime, { addr: `10.99.0.${11 + i}`, manager: i === 0, id: `node${i + 1}` });
+    cluster.members.set(e.runtime, { addr: `10.99.0.${11 + i}`, manager: i === 0, id: `node${++nodeIds}` });
   });
   return cluster;
 }
@@ -461,10 +463,19 @@ class FakeImages implements ImageStore {
   async buildImage(_c: Readable, opts: { ref: string; labels: Record<string, string> }) {
     this.refs.set(opts.ref, opts.labels);
   }
-  async saveImages(): Promise<Readable> {
-    return new PassThrough().end();
+  /** What was sent here by `docker load`, ref by ref. */
+  readonly loaded: string[] = [];
+  async saveImages(refs: readonly string[]): Promise<Readable> {
+    return new PassThrough().end(JSON.stringify(refs));
   }
-  async loadImages() {}
+  async loadImages(tar: Readable) {
+    let text = "";
+    for await (const chunk of tar) text += String(chunk);
+    for (const r of JSON.parse(text) as string[]) {
+      this.refs.set(r, {});
+      this.loaded.push(r);
+    }
+  }
 }
 
 /**

@@ -89,7 +89,8 @@ export function lifecycleCommands(program: Command): void {
       );
       for (const u of r.unreachable)
         toStderr(`  host ${u.host} did not answer, what runs there is left: ${u.reason}`);
-      if (r.unreachable.length > 0) {
+      for (const l of r.left ?? []) toStderr(`  ${l}`);
+      if (r.unreachable.length > 0 || r.left?.length) {
         toStderr(
           `  once it answers again, \`fwlab down${opts.all ? " --all" : ` --name ${target as string}`}\` removes the rest`,
         );

@@ -1,0 +1,69 @@
+/**
+ * The multi-host figures of `npm run bench` (issue 14), on a simulated cluster of 3 engines
+ * (`fwlab cluster sim up --hosts 3`: engines in their own network namespaces, TCP+TLS, a swarm):
+ *  - multihost_up_s: `fwlab up --hosts fwsim-1,fwsim-2,fwsim-3` of the default lab, with
+ *    readiness, and its ratio to the same lab on one of those hosts (`fwlab -c fwsim-1 up`),
+ *    alternately, medians of 3 rounds each, in the same run;
+ *  - multihost_probe_overhead_ms and multihost_event_p99_ms: bench/scenarios.ts (fwlab's way,
+ *    1 round) and bench/events.ts with every lab spread over the 3 hosts (FWLAB_HOSTS).
+ * The simulated cluster stays up for the next run (`fwlab cluster sim down` removes it).
+ *
+ *   node --import tsx bench/multihost.ts        (root: it starts the engines; about 5 min)
+ */
+import { spawnSync } from "node:child_process";
+import { median, saveResults, timed } from "./lib.ts";
+
+const HOSTS = ["fwsim-1", "fwsim-2", "fwsim-3"];
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const fwlab = (...args: string[]) => timed("bin/fwlab", args);
+const step = (what: string, argv: string[], env: NodeJS.ProcessEnv = process.env) => {
+  process.stdout.write(`\n--- multihost: ${what} ---\n`);
+  const r = spawnSync(argv[0]!, argv.slice(1), { stdio: "inherit", env });
+  if (r.status !== 0) {
+    console.error(`multihost: ${what} failed (exit ${r.status ?? r.signal})`);
+    process.exit(1);
+  }
+};
+
+step("the simulated cluster", ["bin/fwlab", "cluster", "sim", "up", "--hosts", "3"]);
+// A warm-up of each way (first attachments to the overlays on each worker take longer).
+await fwlab("up", "--hosts", HOSTS.join(","));
+await fwlab("-c", HOSTS[0]!, "down");
+await fwlab("-c", HOSTS[0]!, "up");
+await fwlab("-c", HOSTS[0]!, "down");
+
+const across: number[] = [];
+const one: number[] = [];
+for (let i = 0; i < ROUNDS; i++) {
+  across.push(await fwlab("up", "--hosts", HOSTS.join(",")));
+  await fwlab("-c", HOSTS[0]!, "down");
+  one.push(await fwlab("-c", HOSTS[0]!, "up"));
+  await fwlab("-c", HOSTS[0]!, "down");
+}
+const upAcross = median(across);
+const upOne = median(one);
+console.log(
+  `\nup, default lab with readiness: across 3 hosts ${(upAcross / 1000).toFixed(2)} s (${across.map((x) => Math.round(x)).join(", ")} ms); ` +
+    `on one host ${(upOne / 1000).toFixed(2)} s (${one.map((x) => Math.round(x)).join(", ")} ms); ratio ${(upAcross / upOne).toFixed(2)} (target <= 2)`,
+);
+await saveResults({
+  multihost_up_s: Number((upAcross / 1000).toFixed(2)),
+  multihost_up_one_host_s: Number((upOne / 1000).toFixed(2)),
+  multihost_up_ratio_vs_one_host: Number((upAcross / upOne).toFixed(2)),
+});
+
+// The probe and evidence benchmarks, every lab they start spread over the hosts.
+const env = {
+  ...process.env,
+  DOCKER_CONTEXT: HOSTS[0]!,
+  FWLAB_HOSTS: HOSTS.join(","),
+  BENCH_PREFIX: "multihost_",
+  BENCH_ROUNDS: "1",
+  BENCH_SIMPLE: "0",
+};
+step(
+  "bench/scenarios.ts (fwlab's way, 1 round)",
+  [process.execPath, "--import", "tsx", "bench/scenarios.ts"],
+  env,
+);
+step("bench/events.ts", [process.execPath, "--import", "tsx", "bench/events.ts"], env);
