@@ -4,8 +4,9 @@ import type { ExecOptions, ExecStream, TtySession } from "../runtime/container-r
 import type { Engine } from "../runtime/engine.ts";
 import type { ExecResult, NodeExec } from "../runtime/exec-result.ts";
 import { hangUp, namespacePackets, nodeSysctl } from "../runtime/host-netns.ts";
+import { LABEL } from "../runtime/labels.ts";
 import { hint } from "../util/did-you-mean.ts";
-import { labNodes } from "./find-lab.ts";
+import { labNodes, nodesOf } from "./find-lab.ts";
 import { findLabEngines, type LabEngines, oneEngine, type Unreachable } from "./lab-engines.ts";
 import type { LabNode } from "./lab-node.ts";
 import { statusOf } from "./lab-status.ts";
@@ -36,12 +37,14 @@ export class StartedLab implements AsyncDisposable {
    * named in `unreachable` (steps on their nodes fail saying so).
    */
   static async attach(engine: Engine, name: string): Promise<StartedLab> {
-    const { engines, unreachable } = await findLabEngines(engine, name);
+    // One listing on this engine serves both: which hosts, and this engine's nodes.
+    const mine = await engine.runtime.listContainers({ [LABEL.lab]: name });
+    const { engines, unreachable } = await findLabEngines(engine, name, mine);
     const nodes = (
       await Promise.all(
         [...engines].map(async ([host, e]) => {
           try {
-            return await labNodes(e.runtime, name, host);
+            return e === engine ? nodesOf(mine, host) : await labNodes(e.runtime, name, host);
           } catch (err) {
             unreachable.push({ host, reason: (err as Error).message });
             return [];

@@ -23,6 +23,8 @@ export interface AgentResult {
   readonly detail: string;
   /** Time the probe took inside the node, ms. */
   readonly durationMs: number;
+  /** When it ended, ms since the epoch on the node's host clock (absent when fwlab decided it). */
+  readonly endedAt?: number;
   readonly facts?: Record<string, unknown>;
 }
 

@@ -104,7 +104,9 @@ export async function runProbeStep(
     tables[node] = tableAt(
       read,
       conntrack.filter((e) => e.node === node),
-      caughtUp.at,
+      // The step's end is when the probe ended (its node's clock: the host's), not when a busy
+      // fwlab had read its verdict and evidence: a 1-second UDP entry lives past the first.
+      Math.min(caughtUp.at, (r.endedAt ?? Number.POSITIVE_INFINITY) + 50),
     );
   }
 

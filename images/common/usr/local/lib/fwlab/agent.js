@@ -63,6 +63,8 @@ rl.on("line", async (line) => {
     res = { verdict: "error", detail: String(e && e.message) };
   }
   inFlight.delete(req.id);
-  write({ id: req.id, ...res, durationMs: now() - t0 });
+  // endedAt: when the probe ended, on this host's clock (a check of the conntrack table "at the
+  // step's end" means then, not when a busy fwlab got round to reading the verdict).
+  write({ id: req.id, ...res, durationMs: now() - t0, endedAt: Date.now() });
 });
 write({ ready: true, probes: Object.keys(probes) });
