@@ -111,23 +111,32 @@ export async function watchKernelLog(
     const kernel = (await e.host.read(BOOT_ID))?.trim() ?? e.name;
     if (readers.has(kernel)) return true;
     readers.set(kernel, { close: async () => {} }); // taken: a parallel follow() skips it
-    const visible = await makeVisible(e, bus);
-    const reader = await followKernelLog(
-      e.host,
-      onRecord,
-      (lost, why) =>
-        bus.publish({
-          kind: "loss",
-          source: "kernel-log",
-          lost: lost || undefined,
-          reason: why,
-          time: Date.now(),
-        }),
-      opts,
-    );
-    readers.set(kernel, reader);
+    let reader: { close(): Promise<void> };
+    let visible: boolean;
+    try {
+      visible = await makeVisible(e, bus);
+      reader = await followKernelLog(
+        e.host,
+        onRecord,
+        (lost, why) =>
+          bus.publish({
+            kind: "loss",
+            source: "kernel-log",
+            lost: lost || undefined,
+            reason: why,
+            time: Date.now(),
+          }),
+        opts,
+      );
+    } catch (err) {
+      readers.delete(kernel); // not read: the next follow() tries again
+      throw err;
+    }
+    if (stopped) await reader.close();
+    else readers.set(kernel, reader);
     return visible;
   };
+  let stopped = false;
   const visible = await read(engine);
   return {
     visible,
@@ -144,10 +153,17 @@ export async function watchKernelLog(
       const added = [...more].filter((e) => !engines.includes(e));
       if (added.length === 0) return;
       engines.push(...added);
-      await Promise.all(added.map(read));
+      const results = await Promise.allSettled(added.map(read));
       refresh();
+      const failed = results.findIndex((r) => r.status === "rejected");
+      if (failed >= 0) {
+        // Not followed: asked again next time.
+        engines.splice(engines.indexOf(added[failed]!), 1);
+        throw (results[failed] as PromiseRejectedResult).reason;
+      }
     },
     stop: async () => {
+      stopped = true;
       clearTimeout(timer);
       await Promise.all([...readers.values()].map((r) => r.close()));
     },

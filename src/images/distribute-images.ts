@@ -85,6 +85,9 @@ export async function distributeImages(
     await Promise.all(
       job.to.map((e, i) =>
         e.runtime.images.loadImages(outs[i]!).catch((err: Error) => {
+          // One engine refusing stops the stream for all: nothing stays open, paused.
+          tar.destroy();
+          for (const o of outs) o.destroy();
           throw new FwlabError(
             `loading ${job.refs.join(", ")} into engine ${e.name} failed: ${err.message}`,
             1,

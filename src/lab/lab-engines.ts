@@ -28,9 +28,13 @@ export async function connectHosts(
   await Promise.all(
     hosts.map(async (h) => {
       try {
-        const e = known.get(h) ?? (await connectEngine(hostChoice(h)));
-        // A connection made earlier in this process may be to an engine that went away since.
-        await answers(e);
+        // A connection made earlier in this process may be to an engine that went away since; a
+        // host that drops packets would hold a connect for minutes: 5 s for both.
+        const e = await within5s(h, async () => {
+          const e = known.get(h) ?? (await connectEngine(hostChoice(h)));
+          await e.runtime.version();
+          return e;
+        });
         engines.set(h, e);
       } catch (err) {
         unreachable.push({ host: h, reason: (err as Error).message });
@@ -67,14 +71,14 @@ export async function findLabEngines(
   return connectHosts(hosts, self ? new Map([[self, engine]]) : new Map());
 }
 
-/** Whether an engine answers now (within 5 s; one that went away may take that to say so). */
-async function answers(e: Engine): Promise<void> {
+/** A host's connection and first answer, or why not within 5 s. */
+async function within5s<T>(host: string, fn: () => Promise<T>): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   try {
-    await Promise.race([
-      e.runtime.version(),
-      new Promise((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`engine ${e.name} does not answer within 5 s`)), 5000);
+    return await Promise.race([
+      fn(),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`host ${host} does not answer within 5 s`)), 5000);
       }),
     ]);
   } finally {

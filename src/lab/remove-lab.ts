@@ -34,18 +34,21 @@ export async function removeLab(
   const { engines, unreachable } = known
     ? { engines: known, unreachable: [...knownUnreachable] }
     : await findLabEngines(engine, lab);
+  // Across hosts, one that fails is named and the others are cleaned all the same; a lab on one
+  // engine fails as it always did.
+  const spans = engines.size > 1 || unreachable.length > 0;
   const removed = await Promise.all(
     [...engines].map(([host, e]) =>
       removeOnHost(e, lab).catch((err: Error) => {
+        if (!spans) throw err;
         unreachable.push({ host, reason: err.message });
         return { containers: 0, networks: 0 };
       }),
     ),
   );
-  const overlays =
-    engines.size > 1 || unreachable.length > 0
-      ? await removeOverlays([...engines.values()], lab, unreachable.length === 0)
-      : { removed: 0, left: [] };
+  const overlays = spans
+    ? await removeOverlays([...engines.values()], lab, unreachable.length === 0)
+    : { removed: 0, left: [] };
   return {
     containers: removed.reduce((n, r) => n + r.containers, 0),
     networks: removed.reduce((n, r) => n + r.networks, 0) + overlays.removed,
@@ -128,6 +131,15 @@ async function removeOverlays(
       await Promise.all(engines.map((e) => e.runtime.networks.list({ [LABEL.lab]: lab }).catch(() => [])))
     ).flat();
     if (any.length === 0) return { removed: 0, left: [] };
+    // The manager may be among the hosts that do not answer: what is left is said, not thrown.
+    if (!allAnswered)
+      return {
+        removed: 0,
+        left: any.map(
+          (n) =>
+            `overlay ${n.name} needs a swarm manager to go, and none of the hosts that answer is one; \`fwlab down --name ${lab}\` removes it once the manager answers`,
+        ),
+      };
     throw new FwlabError(
       `lab ${lab}: its overlay networks (${any.map((n) => n.name).join(", ")}) can only be removed through a swarm manager, and none of ${engines.map((e) => e.name).join(", ")} is one; run \`fwlab down\` through a manager's engine`,
     );

@@ -109,7 +109,8 @@ export async function startLabSpec(given: LabSpec, opts: StartLabOptions = {}): 
     : [];
   let manager: Engine | undefined;
   if (isMultiHost(spec)) {
-    manager = await checkSwarm(engines);
+    // A swarm only where a network spans hosts (a lab pinned to one host needs none).
+    if (spans.length > 0) manager = await checkSwarm(engines);
     await distributeImages(
       engine,
       engines,
@@ -127,8 +128,13 @@ export async function startLabSpec(given: LabSpec, opts: StartLabOptions = {}): 
     existingNodes.length > 0 ||
     bridgesNow.some((b) => b.lab === spec.name) ||
     overlaysNow.some((n) => n.labels[LABEL.lab] === spec.name)
-  )
-    await removeLab(engine, spec.name, engines);
+  ) {
+    const r = await removeLab(engine, spec.name, engines);
+    if (r.left?.length)
+      throw new FwlabError(
+        `lab ${spec.name}: what an earlier run left cannot be removed yet: ${r.left.join("; ")}`,
+      );
+  }
   checkSubnets(spec, [
     ...bridgesNow,
     ...overlaysNow.map((n) => ({
@@ -267,8 +273,8 @@ export async function startLabSpec(given: LabSpec, opts: StartLabOptions = {}): 
   }
 }
 
-/** A lab network's overlay: one name per lab and network in the swarm. */
-const overlayName = (lab: string, network: string): string => `fwlab-${lab}-${network}`;
+/** A lab network's overlay: one name per lab and network in the swarm ("_" is in neither name). */
+const overlayName = (lab: string, network: string): string => `fwlab-${lab}_${network}`;
 
 /** Where Docker's own addresses go on an overlay (topology/overlay-reservation.ts), or why none fits. */
 function reserve(spec: LabSpec, net: string): { ipRange: string; gateway: string } {

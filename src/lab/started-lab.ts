@@ -238,7 +238,13 @@ export class StartedLab implements AsyncDisposable {
   /** Removes every container and network of the lab, on every host. Idempotent. */
   async stop(): Promise<void> {
     if (this.stopped) return;
-    await removeLab(this.engine, this.name, this.engines);
+    const r = await removeLab(this.engine, this.name, this.engines, this.unreachable);
+    // What a host that went away still holds is said, not lost (its next `down` removes it).
+    const left = [
+      ...r.unreachable.map((u) => `host ${u.host} did not answer, what runs there is left (${u.reason})`),
+      ...(r.left ?? []),
+    ];
+    if (left.length > 0) process.emitWarning(`lab ${this.name}: ${left.join("; ")}`, { code: "FWLAB_LEFT" });
     this.stopped = true;
   }
 

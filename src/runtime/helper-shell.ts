@@ -37,6 +37,8 @@ interface Session {
  */
 export class HelperShell implements HostShell {
   private session?: Promise<Session>;
+  /** The session `session` resolved to (a timed-out request ends only its own). */
+  private current?: Session;
   private helperId?: Promise<string>;
   private nextId = 1;
 
@@ -111,9 +113,9 @@ export class HelperShell implements HostShell {
       const timer = setTimeout(() => {
         if (!s.pending.delete(id)) return;
         resolve({ id, error: `no answer from the host helper within ${CALL_TIMEOUT_MS / 1000} s` });
-        if (this.session && s.alive) {
+        if (s.alive) {
           s.alive = false;
-          this.session = undefined;
+          if (this.current === s) this.session = undefined;
           void s.stream.stop();
         }
       }, CALL_TIMEOUT_MS);
@@ -158,6 +160,7 @@ export class HelperShell implements HostShell {
         stderr = (stderr + b.toString("utf8")).slice(-2000);
       });
       const session: Session = { stream, pending, alive: true };
+      this.current = session;
       void stream.ended.then(() => {
         // The helper went away (removed by `down --all` elsewhere, its engine restarted): what
         // was asked fails now, and the next request starts a new session (and helper).

@@ -36,10 +36,19 @@ export class NodeDeaths {
     lab: string,
     firewalls: readonly string[],
   ): Promise<NodeDeaths> {
-    let self!: NodeDeaths;
     const list = "watchDeaths" in runtimes ? [{ host: "", runtime: runtimes }] : runtimes;
     const named = list.length > 1;
-    const watches = await Promise.all(
+    const opened: { stop(): void }[] = [];
+    // Made first: a death while the other engines' watches open is kept too.
+    const self = new NodeDeaths(
+      {
+        stop: () => {
+          for (const w of opened) w.stop();
+        },
+      },
+      firewalls,
+    );
+    const watches = await Promise.allSettled(
       list.map(({ host, runtime }) =>
         runtime.watchDeaths(lab, (node: string, exitCode: number) => {
           const death: Death = { exitCode, at: Date.now(), ...(named ? { host } : {}) };
@@ -54,14 +63,12 @@ export class NodeDeaths {
         }),
       ),
     );
-    self = new NodeDeaths(
-      {
-        stop: () => {
-          for (const w of watches) w.stop();
-        },
-      },
-      firewalls,
-    );
+    for (const w of watches) if (w.status === "fulfilled") opened.push(w.value);
+    const failed = watches.find((w) => w.status === "rejected");
+    if (failed) {
+      self.stop(); // none left watching
+      throw (failed as PromiseRejectedResult).reason;
+    }
     return self;
   }
 

@@ -97,6 +97,7 @@ export async function runProbeStep(
       (flows.length ? flows.some((f) => packetOf(f, e.packet!, true)) : touches(e, lab, step.from, to)),
   );
   const tables: Record<string, ConntrackEntry[]> = {};
+  const sameHost = (a: string, b: string) => lab.node(a).host === lab.node(b).host || lab.engines.size === 1;
   for (const node of new Set((step.evidence?.conntrackTable ?? []).map((c) => c.node))) {
     const read = (await conntrackTable(lab, node)).entries as ConntrackEntry[];
     // A short timeout may expire an entry between the step's end and this read: what the
@@ -104,9 +105,11 @@ export async function runProbeStep(
     tables[node] = tableAt(
       read,
       conntrack.filter((e) => e.node === node),
-      // The step's end is when the probe ended (its node's clock: the host's), not when a busy
-      // fwlab had read its verdict and evidence: a 1-second UDP entry lives past the first.
-      Math.min(caughtUp.at, (r.endedAt ?? Number.POSITIVE_INFINITY) + 50),
+      // The step's end is when the probe ended, not when a busy fwlab had read its verdict and
+      // evidence: a 1-second UDP entry lives past the first. The probe's end is on its node's
+      // host clock; another host's may differ a little (NTP keeps hosts within milliseconds):
+      // a quarter of a second more then.
+      Math.min(caughtUp.at, (r.endedAt ?? Number.POSITIVE_INFINITY) + (sameHost(step.from, node) ? 50 : 250)),
     );
   }
 

@@ -15,6 +15,8 @@ export interface LabSpec {
    * absent: the lab runs on the one engine the command talks to, on fwlab's own bridges.
    */
   readonly hosts?: readonly string[];
+  /** Set by placeLab: every node has its host, and placing again changes nothing. */
+  readonly placed?: boolean;
 }
 
 export interface NetworkSpec {

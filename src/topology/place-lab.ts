@@ -14,14 +14,17 @@ import type { LabSpec } from "./lab-spec.ts";
  * on a, the dmz servers on c. A lab without hosts is returned as it is (one engine, bridges).
  */
 export function placeLab(spec: LabSpec, hostsOption?: readonly string[]): LabSpec {
-  const hosts = hostsOption ?? envHosts() ?? spec.hosts;
+  if (spec.placed && !hostsOption) return spec;
+  const env = envHosts();
+  const hosts = hostsOption ?? env ?? spec.hosts;
   if (!hosts || hosts.length === 0) return spec;
+  const source = hostsOption ? "--hosts" : env ? "FWLAB_HOSTS" : "x-fwlab.hosts";
   const dup = hosts.find((h, i) => hosts.indexOf(h) !== i);
-  if (dup) throw new InputError(`--hosts: host ${JSON.stringify(dup)} is listed twice`);
+  if (dup) throw new InputError(`${source}: host ${JSON.stringify(dup)} is listed twice`);
   for (const n of spec.nodes) {
     if (n.host !== undefined && !hosts.includes(n.host))
       throw new InputError(
-        `node ${n.name} is placed on host ${JSON.stringify(n.host)} (x-fwlab.host), which --hosts does not list (${hosts.join(", ")})${hint(n.host, hosts)}`,
+        `node ${n.name} is placed on host ${JSON.stringify(n.host)} (x-fwlab.host), which ${source} does not list (${hosts.join(", ")})${hint(n.host, hosts)}`,
       );
   }
   const firewallHost = hosts[1] ?? hosts[0]!;
@@ -33,7 +36,7 @@ export function placeLab(spec: LabSpec, hostsOption?: readonly string[]): LabSpe
       n.host ??
       (n.firewall || n.role === "firewall" ? firewallHost : networkHost.get(n.interfaces[0]!.network)!),
   }));
-  return { ...spec, hosts: [...hosts], nodes };
+  return { ...spec, hosts: [...hosts], nodes, placed: true };
 }
 
 /** Which hosts each network's nodes run on: a network on more than one becomes an overlay. */

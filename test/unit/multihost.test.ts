@@ -114,8 +114,8 @@ describe("a lab across three fake engines of one swarm", () => {
     expect(b.runtime.images.loaded).toEqual([]);
     // Both networks span hosts: overlays, made on the manager (a), Docker's addresses kept high.
     expect(a.runtime.calls.filter((x) => x.startsWith("network create")).sort()).toEqual([
-      "network create fwlab-mini-inside 10.50.1.0/24 10.50.1.240/28 10.50.1.254",
-      "network create fwlab-mini-outside 10.50.2.0/24 10.50.2.240/28 10.50.2.254",
+      "network create fwlab-mini_inside 10.50.1.0/24 10.50.1.240/28 10.50.1.254",
+      "network create fwlab-mini_outside 10.50.2.0/24 10.50.2.240/28 10.50.2.254",
     ]);
     const on = (e: typeof a) => [...e.runtime.containers.values()].map((x) => x.spec);
     expect(on(a).map((s) => s.name)).toEqual(["mini-client"]);
@@ -123,8 +123,8 @@ describe("a lab across three fake engines of one swarm", () => {
     expect(on(c).map((s) => s.name)).toEqual(["mini-web"]);
     const fw = on(b)[0]!;
     expect(fw.dockerNetworks).toEqual([
-      { name: "fwlab-mini-inside", address: "10.50.1.1" },
-      { name: "fwlab-mini-outside", address: "10.50.2.1" },
+      { name: "fwlab-mini_inside", address: "10.50.1.1" },
+      { name: "fwlab-mini_outside", address: "10.50.2.1" },
     ]);
     // The init renames Docker's ethN by MAC; labels lead any engine to the others.
     expect(fw.env.FWLAB_RENAME).toBe("02:42:0a:32:01:01=inside 02:42:0a:32:02:01=outside");

@@ -119,7 +119,13 @@ export function lifecycleCommands(program: Command): void {
         ),
       );
       const nodes = parts.flatMap((p) => p.nodes).sort((a, b) => a.name.localeCompare(b.name));
-      const status = { lab: lab.name, ready: unreachable.length === 0 && parts.every((p) => p.ready), nodes };
+      const status = {
+        lab: lab.name,
+        // A host of the lab may hold none of its nodes.
+        ready:
+          unreachable.length === 0 && nodes.length > 0 && parts.every((p) => p.ready || p.nodes.length === 0),
+        nodes,
+      };
       const where = engines.size > 1 ? `hosts ${[...engines.keys()].join(", ")}` : `engine ${engine.name}`;
       if (opts.json)
         return console.log(
