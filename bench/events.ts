@@ -31,11 +31,9 @@ await lab.loadRuleset("fw", "bench/labs/events.sh");
 const bus = new EventBus(100_000);
 const got: { e: EvidenceEvent; at: number }[] = [];
 bus.subscribe((e) => got.push({ e, at: Date.now() }));
-const watches = [
-  await watchKernelLog(engine, bus),
-  await watchNflog(lab, "fw", bus),
-  await watchConntrack(lab, "fw", bus),
-];
+const kernel = await watchKernelLog(engine, bus);
+await kernel.follow(lab.engines.values()); // a lab across hosts: each host's kernel, its nodes
+const watches = [kernel, await watchNflog(lab, "fw", bus), await watchConntrack(lab, "fw", bus)];
 
 // 1. LOG and NFLOG: send times from ping -D.
 const ping = await lab.exec("client", [

@@ -82,6 +82,8 @@ export async function startLabSpec(given: LabSpec, opts: StartLabOptions = {}): 
         `lab ${spec.name}: ${found.unreachable.map((u) => `host ${u.host} does not answer (${u.reason})`).join("; ")}`,
       );
     engines = found.engines;
+    // Every host's helper session starts now, while the checks below run.
+    for (const e of engines.values()) e.host.prepare();
   }
   const hostOf = (n: NodeSpec): string => n.host ?? engine.name;
   const engineOf = (n: NodeSpec): Engine => engines.get(hostOf(n))!;
@@ -107,22 +109,23 @@ export async function startLabSpec(given: LabSpec, opts: StartLabOptions = {}): 
   const spans = isMultiHost(spec)
     ? [...networkHosts(spec)].filter(([, hosts]) => hosts.length > 1).map(([net]) => net)
     : [];
-  let manager: Engine | undefined;
-  if (isMultiHost(spec)) {
-    // A swarm only where a network spans hosts (a lab pinned to one host needs none).
-    if (spans.length > 0) manager = await checkSwarm(engines);
-    await distributeImages(
-      engine,
-      engines,
-      [...new Set([...spec.nodes.map((n) => n.image), HELPER_IMAGE])],
-      progress,
-    );
-  }
-  // Bridges without containers can be left too (a kill before the containers were made).
+  // The checks all at once: a swarm only where a network spans hosts (a lab pinned to one host
+  // needs none); the images, sent first where they lack (the helpers need theirs); and what
+  // runs already. Bridges without containers can be left too (a kill before they were made).
+  const [manager] = await Promise.all([
+    spans.length > 0 ? checkSwarm(engines) : Promise.resolve(undefined),
+    isMultiHost(spec)
+      ? distributeImages(
+          engine,
+          engines,
+          [...new Set([...spec.nodes.map((n) => n.image), HELPER_IMAGE])],
+          progress,
+        )
+      : checkImages(engine.runtime, spec),
+  ]);
   const [bridgesNow, overlaysNow] = await Promise.all([
     Promise.all([...engines.values()].map((e) => listBridges(e.host))).then((b) => b.flat()),
     manager ? manager.runtime.networks.list({ [LABEL.lab]: true }) : Promise.resolve([]),
-    ...(isMultiHost(spec) ? [] : [checkImages(engine.runtime, spec)]),
   ]);
   if (
     existingNodes.length > 0 ||
@@ -172,19 +175,22 @@ export async function startLabSpec(given: LabSpec, opts: StartLabOptions = {}): 
   }
   const made = (async () => {
     if (!manager) return;
-    for (const { net, r } of reservations)
-      await manager.runtime.networks.createOverlay({
-        name: overlays.get(net)!,
-        subnet: spec.networks.find((n) => n.name === net)!.subnet,
-        ipRange: r.ipRange,
-        gateway: r.gateway,
-        labels: {
-          [LABEL.lab]: spec.name,
-          [LABEL.network]: net,
-          [LABEL.subnet]: spec.networks.find((n) => n.name === net)!.subnet,
-          [LABEL.hosts]: spec.hosts!.join(","),
-        },
-      });
+    await Promise.all(
+      reservations.map(({ net, r }) =>
+        manager!.runtime.networks.createOverlay({
+          name: overlays.get(net)!,
+          subnet: spec.networks.find((n) => n.name === net)!.subnet,
+          ipRange: r.ipRange,
+          gateway: r.gateway,
+          labels: {
+            [LABEL.lab]: spec.name,
+            [LABEL.network]: net,
+            [LABEL.subnet]: spec.networks.find((n) => n.name === net)!.subnet,
+            [LABEL.hosts]: spec.hosts!.join(","),
+          },
+        }),
+      ),
+    );
   })();
   made.catch(() => {}); // awaited below; a failure is thrown from there
   // Containers are created all at once (cheap); the first ones start while the rest are created.

@@ -120,6 +120,37 @@ describe("one lab across three hosts (a simulated swarm)", () => {
       inet: "fwsim-1",
       extdns: "fwsim-1",
     });
+    // `fwlab logs` through a host that holds neither end: fw's LOG lines, attributed.
+    await lab.loadRuleset("fw", "test/fixtures/rulesets/evidence.sh");
+    // A size of their own: the kernel's ring may hold lines of earlier runs of this lab.
+    const size = 900 + Math.floor(Math.random() * 400);
+    const ping = await lab.exec("client", [
+      "ping",
+      "-c",
+      "2",
+      "-W",
+      "1",
+      "-s",
+      String(size),
+      lab.address("web"),
+    ]);
+    expect(ping.exitCode, ping.stdout).toBe(0);
+    const logs = await fwlab("-c", "fwsim-3", "logs", "--name", "pack0", "--json");
+    const lines = logs.stdout
+      .split("\n")
+      .filter(Boolean)
+      .map(
+        (l) => JSON.parse(l) as { kind: string; node?: string; prefix?: string; fields?: { len?: number } },
+      );
+    const mine = lines.filter((l) => l.kind === "packet-log" && l.fields?.len === size + 28);
+    expect(mine.map((l) => `${l.node} ${l.prefix}`)).toEqual(["fw fwd-echo", "fw fwd-echo"]);
+    // What each engine is and runs, as `cluster status` and `doctor` say it.
+    const cluster = await fwlab("cluster", "status", ...HOSTS);
+    expect(cluster.stdout).toMatch(/fwsim-1 .*manager .*10\.99\.0\.11.*fwlab-hostd-\w+.*pack0 \(3\)/);
+    expect(cluster.stdout).toMatch(/fwsim-2 .*worker .*pack0 \(1\)/);
+    expect(cluster.stdout).toMatch(/fwsim-3 .*worker .*pack0 \(4\)/);
+    const doctor = await fwlab("-c", "fwsim-2", "doctor");
+    expect(doctor.stdout).toMatch(/swarm.*a worker of a swarm/);
     // The overlay's MTU, on the node's renamed interface.
     const link = await lab.exec("client", ["cat", "/sys/class/net/lan/mtu"]);
     expect(link.stdout.trim()).toBe("1450");

@@ -60,6 +60,17 @@ async function runChecks(): Promise<Check[]> {
       "a rootless engine cannot give the host helper the host's network: labs cannot be wired; use a rootful engine",
     );
 
+  // Only labs across hosts need a swarm (README "Several hosts"): said, never a warning.
+  add(
+    "ok",
+    "swarm",
+    info.swarm.state !== "active"
+      ? "not in a swarm (needed only for labs across hosts: `fwlab cluster init`)"
+      : info.swarm.manager
+        ? `a manager of a swarm of ${(await runtime.swarm.nodes()).length} engines, advertising ${info.swarm.nodeAddr}`
+        : `a worker of a swarm (managers ${info.swarm.remoteManagers.join(", ")}), advertising ${info.swarm.nodeAddr}`,
+  );
+
   const states = await imageStates(runtime);
   const stale = states.filter((s) => !s.upToDate).map((s) => s.ref);
   add(

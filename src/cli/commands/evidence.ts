@@ -52,6 +52,7 @@ export function evidenceCommands(program: Command): void {
         bus.subscribe((e) => console.log(opts.json ? JSON.stringify(e) : formatEvent(e)), keep);
         const signal = interruptSignal();
         const kernel = await watchKernelLog(lab.engine, bus, { history: !opts.follow });
+        await kernel.follow(lab.engines.values()); // a lab across hosts: every host's kernel
         const nodes = lab.nodes
           .filter((n) => n.firewall && (!opts.node || n.name === opts.node))
           .map((n) => n.name);
