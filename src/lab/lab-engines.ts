@@ -2,6 +2,8 @@ import type { ContainerInfo } from "../runtime/container-runtime.ts";
 import { connectEngine, type Engine } from "../runtime/engine.ts";
 import { hostChoice } from "../runtime/engine-endpoint.ts";
 import { LABEL } from "../runtime/labels.ts";
+import { labNodes, nodesOf } from "./find-lab.ts";
+import type { LabNode } from "./lab-node.ts";
 
 /** The engines a lab runs on, by host name (as the lab file or --hosts names them). */
 export type LabEngines = ReadonlyMap<string, Engine>;
@@ -69,6 +71,31 @@ export async function findLabEngines(
   if (!hosts?.length) return { engines: oneEngine(engine), unreachable: [] };
   const self = mine.find((c) => c.labels[LABEL.host])?.labels[LABEL.host];
   return connectHosts(hosts, self ? new Map([[self, engine]]) : new Map());
+}
+
+/**
+ * A running lab's nodes on every host it spans, found through one of its engines: `mine` is
+ * that engine's listing of the lab's containers (listed here when not given), used for both
+ * which hosts, and its own nodes. A host whose listing fails joins `unreachable`.
+ */
+export async function findLabNodes(
+  engine: Engine,
+  lab: string,
+  mine?: readonly ContainerInfo[],
+): Promise<{ engines: LabEngines; unreachable: Unreachable[]; nodes: LabNode[] }> {
+  const here = mine ?? (await engine.runtime.listContainers({ [LABEL.lab]: lab }));
+  const { engines, unreachable } = await findLabEngines(engine, lab, here);
+  const nodes = await Promise.all(
+    [...engines].map(async ([host, e]) => {
+      try {
+        return e === engine ? nodesOf(here, host) : await labNodes(e.runtime, lab, host);
+      } catch (err) {
+        unreachable.push({ host, reason: (err as Error).message });
+        return [];
+      }
+    }),
+  );
+  return { engines, unreachable, nodes: nodes.flat().sort((a, b) => a.name.localeCompare(b.name)) };
 }
 
 /** A host's connection and first answer, or why not within 5 s. */

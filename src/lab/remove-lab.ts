@@ -1,4 +1,5 @@
 import { FwlabError } from "../errors.ts";
+import type { ContainerInfo } from "../runtime/container-runtime.ts";
 import type { Engine } from "../runtime/engine.ts";
 import { removeHelpers } from "../runtime/helper-container.ts";
 import { removeHostIsolation, removeLabBridgeRules } from "../runtime/host-firewall.ts";
@@ -31,15 +32,17 @@ export async function removeLab(
   knownUnreachable: readonly Unreachable[] = [],
 ): Promise<Removed> {
   if (typeof lab !== "string") return removeAll(engine);
+  // This engine's listing serves twice: which hosts the lab spans, and what to remove here.
+  const mine = known ? undefined : await engine.runtime.listContainers({ [LABEL.lab]: lab });
   const { engines, unreachable } = known
     ? { engines: known, unreachable: [...knownUnreachable] }
-    : await findLabEngines(engine, lab);
+    : await findLabEngines(engine, lab, mine);
   // Across hosts, one that fails is named and the others are cleaned all the same; a lab on one
   // engine fails as it always did.
   const spans = engines.size > 1 || unreachable.length > 0;
   const removed = await Promise.all(
     [...engines].map(([host, e]) =>
-      removeOnHost(e, lab).catch((err: Error) => {
+      removeOnHost(e, lab, e === engine ? mine : undefined).catch((err: Error) => {
         if (!spans) throw err;
         unreachable.push({ host, reason: err.message });
         return { containers: 0, networks: 0 };
@@ -92,10 +95,11 @@ async function removeAll(engine: Engine): Promise<Removed> {
 async function removeOnHost(
   engine: Engine,
   lab: string | { all: true },
+  listed?: readonly ContainerInfo[],
 ): Promise<{ containers: number; networks: number }> {
   const { runtime, host } = engine;
   const filter = typeof lab === "string" ? { [LABEL.lab]: lab } : { [LABEL.lab]: true as const };
-  const containers = await runtime.listContainers(filter);
+  const containers = listed ?? (await runtime.listContainers(filter));
   await Promise.all(containers.map((c) => runtime.removeContainer(c.id)));
   // Killing a node destroys its namespace and with it its veths; the bridges are fwlab's.
   const bridges = await listBridges(host, typeof lab === "string" ? lab : undefined);

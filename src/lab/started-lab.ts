@@ -4,10 +4,8 @@ import type { ExecOptions, ExecStream, TtySession } from "../runtime/container-r
 import type { Engine } from "../runtime/engine.ts";
 import type { ExecResult, NodeExec } from "../runtime/exec-result.ts";
 import { hangUp, namespacePackets, nodeSysctl } from "../runtime/host-netns.ts";
-import { LABEL } from "../runtime/labels.ts";
 import { hint } from "../util/did-you-mean.ts";
-import { labNodes, nodesOf } from "./find-lab.ts";
-import { findLabEngines, type LabEngines, oneEngine, type Unreachable } from "./lab-engines.ts";
+import { findLabNodes, type LabEngines, oneEngine, type Unreachable } from "./lab-engines.ts";
 import type { LabNode } from "./lab-node.ts";
 import { statusOf } from "./lab-status.ts";
 import { removeLab } from "./remove-lab.ts";
@@ -37,31 +35,12 @@ export class StartedLab implements AsyncDisposable {
    * named in `unreachable` (steps on their nodes fail saying so).
    */
   static async attach(engine: Engine, name: string): Promise<StartedLab> {
-    // One listing on this engine serves both: which hosts, and this engine's nodes.
-    const mine = await engine.runtime.listContainers({ [LABEL.lab]: name });
-    const { engines, unreachable } = await findLabEngines(engine, name, mine);
-    const nodes = (
-      await Promise.all(
-        [...engines].map(async ([host, e]) => {
-          try {
-            return e === engine ? nodesOf(mine, host) : await labNodes(e.runtime, name, host);
-          } catch (err) {
-            unreachable.push({ host, reason: (err as Error).message });
-            return [];
-          }
-        }),
-      )
-    ).flat();
+    const { engines, unreachable, nodes } = await findLabNodes(engine, name);
     if (nodes.length === 0)
       throw new FwlabError(
         `lab "${name}" is not running on engine ${engine.name}${unreachable.length ? ` (nor could ${unreachable.map((u) => u.host).join(", ")} be asked: ${unreachable[0]!.reason})` : ""}; start it with \`fwlab up\``,
       );
-    return new StartedLab(
-      name,
-      engines,
-      nodes.sort((a, b) => a.name.localeCompare(b.name)),
-      unreachable,
-    );
+    return new StartedLab(name, engines, nodes, unreachable);
   }
 
   /** The lab's first engine (its only one, unless it spans hosts). */

@@ -1,5 +1,5 @@
-import { labNodes, listLabs, nodesOf } from "../lab/find-lab.ts";
-import { findLabEngines } from "../lab/lab-engines.ts";
+import { listLabs } from "../lab/find-lab.ts";
+import { findLabNodes } from "../lab/lab-engines.ts";
 import type { Engine } from "../runtime/engine.ts";
 import type { LabSummary } from "./protocol.ts";
 
@@ -10,18 +10,13 @@ import type { LabSummary } from "./protocol.ts";
 export async function labSummaries(engine: Engine): Promise<LabSummary[]> {
   return Promise.all(
     [...(await listLabs(engine.runtime))].map(async ([name, containers]) => {
-      const { engines, unreachable } = await findLabEngines(engine, name, containers);
-      if (engines.size === 1 && unreachable.length === 0)
-        return { name, engine: engine.name, hosts: [engine.name], nodes: nodesOf(containers, engine.name) };
-      const nodes = await Promise.all(
-        [...engines].map(([host, e]) => labNodes(e.runtime, name, host).catch(() => [])),
-      );
+      const { engines, unreachable, nodes } = await findLabNodes(engine, name, containers);
       return {
         name,
         engine: engine.name,
         hosts: [...engines.keys(), ...unreachable.map((u) => u.host)],
-        unreachable: unreachable.map((u) => u.host),
-        nodes: nodes.flat().sort((a, b) => a.name.localeCompare(b.name)),
+        ...(unreachable.length > 0 ? { unreachable: unreachable.map((u) => u.host) } : {}),
+        nodes,
       };
     }),
   );

@@ -1,6 +1,6 @@
 import type { Command } from "commander";
-import { findLab, labNodes, nodesOf, resolveLabName } from "../../lab/find-lab.ts";
-import { findLabEngines } from "../../lab/lab-engines.ts";
+import { findLab, resolveLabName } from "../../lab/find-lab.ts";
+import { findLabNodes } from "../../lab/lab-engines.ts";
 import { statusOf } from "../../lab/lab-status.ts";
 import { removeLab } from "../../lab/remove-lab.ts";
 import { toStderr } from "../../util/progress.ts";
@@ -108,23 +108,22 @@ export function lifecycleCommands(program: Command): void {
       // One listing finds the lab and its nodes; their outputs are read all at once.
       const lab = await findLab(engine.runtime, opts.name);
       // A multi-host lab's nodes are asked on every host it spans.
-      const { engines, unreachable } = await findLabEngines(engine, lab.name, lab.containers);
+      const { engines, unreachable, nodes } = await findLabNodes(engine, lab.name, lab.containers);
       const parts = await Promise.all(
-        [...engines].map(async ([host, e]) =>
+        [...engines].map(([host, e]) =>
           statusOf(
             e.runtime,
             lab.name,
-            e === engine ? nodesOf(lab.containers, host) : await labNodes(e.runtime, lab.name, host),
+            nodes.filter((n) => n.host === host),
           ),
         ),
       );
-      const nodes = parts.flatMap((p) => p.nodes).sort((a, b) => a.name.localeCompare(b.name));
       const status = {
         lab: lab.name,
+        nodes: parts.flatMap((p) => p.nodes).sort((a, b) => a.name.localeCompare(b.name)),
         // A host of the lab may hold none of its nodes.
         ready:
           unreachable.length === 0 && nodes.length > 0 && parts.every((p) => p.ready || p.nodes.length === 0),
-        nodes,
       };
       const where = engines.size > 1 ? `hosts ${[...engines.keys()].join(", ")}` : `engine ${engine.name}`;
       if (opts.json)
