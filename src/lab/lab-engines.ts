@@ -1,12 +1,16 @@
 import type { ContainerInfo } from "../runtime/container-runtime.ts";
 import { connectEngine, type Engine } from "../runtime/engine.ts";
-import { hostChoice } from "../runtime/engine-endpoint.ts";
+import { dockerOptions, hostChoice, resolveEndpoint } from "../runtime/engine-endpoint.ts";
 import { LABEL } from "../runtime/labels.ts";
+import { reachEndpoint } from "../runtime/reach-endpoint.ts";
 import { labNodes, nodesOf } from "./find-lab.ts";
 import type { LabNode } from "./lab-node.ts";
 
 /** The engines a lab runs on, by host name (as the lab file or --hosts names them). */
 export type LabEngines = ReadonlyMap<string, Engine>;
+
+/** How long a host has to accept a connection, then to answer: see connectHosts. */
+export const HOST_LIMITS = { connectMs: 5_000, answerMs: 60_000 };
 
 /** A host of a lab that did not answer, and why. */
 export interface Unreachable {
@@ -24,16 +28,22 @@ export const oneEngine = (engine: Engine): LabEngines => new Map([[engine.name, 
 export async function connectHosts(
   hosts: readonly string[],
   known: ReadonlyMap<string, Engine> = new Map(),
+  limits = HOST_LIMITS,
 ): Promise<{ engines: Map<string, Engine>; unreachable: Unreachable[] }> {
   const engines = new Map<string, Engine>();
   const unreachable: Unreachable[] = [];
   await Promise.all(
     hosts.map(async (h) => {
       try {
-        // A connection made earlier in this process may be to an engine that went away since; a
-        // host that drops packets would hold a connect for minutes: 5 s for both.
-        const e = await within5s(h, async () => {
-          const e = known.get(h) ?? (await connectEngine(hostChoice(h)));
+        // A host that is gone fails the connect (5 s: a host that drops packets would hold it
+        // for minutes); an engine that accepts is busy, not gone, and gets 60 s to answer: a
+        // machine starting several labs at once answers in seconds, not milliseconds.
+        const was = known.get(h);
+        await (was
+          ? was.runtime.reach(limits.connectMs)
+          : reachEndpoint(dockerOptions(resolveEndpoint(hostChoice(h))), limits.connectMs));
+        const e = await within(limits.answerMs, async () => {
+          const e = was ?? (await connectEngine(hostChoice(h)));
           await e.runtime.version();
           return e;
         });
@@ -98,14 +108,17 @@ export async function findLabNodes(
   return { engines, unreachable, nodes: nodes.flat().sort((a, b) => a.name.localeCompare(b.name)) };
 }
 
-/** A host's connection and first answer, or why not within 5 s. */
-async function within5s<T>(host: string, fn: () => Promise<T>): Promise<T> {
+/** A host's first answer, or why not within `ms`. */
+async function within<T>(ms: number, fn: () => Promise<T>): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   try {
     return await Promise.race([
       fn(),
       new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`host ${host} does not answer within 5 s`)), 5000);
+        timer = setTimeout(
+          () => reject(new Error(`it accepts connections but answers nothing within ${ms / 1000} s`)),
+          ms,
+        );
       }),
     ]);
   } finally {

@@ -8,6 +8,11 @@ import type { ExecResult } from "./exec-result.ts";
  * fwlab runs on: the engine may be on another host (engine.ts builds one per engine).
  */
 export interface ContainerRuntime {
+  /**
+   * Whether the engine's socket accepts a connection within `ms` (rejects with why not): tells
+   * a host that is gone from an engine that is only slow to answer.
+   */
+  reach(ms: number): Promise<void>;
   version(): Promise<EngineVersion>;
   info(): Promise<EngineInfo>;
   createContainer(spec: ContainerCreate): Promise<string>;

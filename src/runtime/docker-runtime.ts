@@ -20,6 +20,7 @@ import { engineCall } from "./engine-call.ts";
 import { ignoreNotFound } from "./engine-errors.ts";
 import type { ExecResult } from "./exec-result.ts";
 import { LABEL } from "./labels.ts";
+import { reachEndpoint, type SocketOptions } from "./reach-endpoint.ts";
 
 /**
  * The engine seam over the Docker engine API (dockerode): the only code in fwlab that talks to
@@ -40,6 +41,10 @@ export class DockerRuntime implements ContainerRuntime {
     this.images = new DockerImages(docker);
     this.networks = new DockerNetworks(docker, engine);
     this.swarm = new DockerSwarm(docker, engine);
+  }
+
+  reach(ms: number): Promise<void> {
+    return reachEndpoint(this.docker.modem as SocketOptions, ms);
   }
 
   async version(): Promise<EngineVersion> {

@@ -3,7 +3,6 @@ import { connect, type Socket } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { connectEngine, removeLab, type StartedLab, startLab } from "../../src/index.ts";
-import type { ServerMessage } from "../../src/server/protocol.ts";
 import { until } from "../support/until.ts";
 import { wsPage } from "../support/ws-page.ts";
 import { spawnFwlab } from "./cli-helpers.ts";

@@ -77,6 +77,10 @@ export class FakeRuntime implements ContainerRuntime {
     if (this.down) throw this.down;
   }
 
+  async reach(): Promise<void> {
+    this.check("reach");
+  }
+
   async version(): Promise<EngineVersion> {
     this.check("version");
     return { version: "fake", apiVersion: "1.41", kernel: "6.0", os: "linux", arch: "amd64" };

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { checkSwarm } from "../../src/cluster/check-swarm.ts";
 import { EventBus } from "../../src/evidence/event-bus.ts";
 import { watchKernelLog } from "../../src/evidence/kernel-log-source.ts";
+import { connectHosts } from "../../src/lab/lab-engines.ts";
 import { removeLab } from "../../src/lab/remove-lab.ts";
 import { startLab } from "../../src/lab/start-lab.ts";
 import { HELPER_IMAGE } from "../../src/runtime/helper-container.ts";
@@ -190,6 +191,26 @@ describe("a lab across three fake engines of one swarm", () => {
     const r = await removeLab(b, "mini", engines);
     expect(r).toMatchObject({ containers: 3, networks: 2, unreachable: [] });
     for (const e of [a, b, c]) expect(e.runtime.containers.size).toBe(0);
+  });
+});
+
+describe("connectHosts", () => {
+  it("tells a host that is gone (no connection) from one that is busy (answers late)", async () => {
+    const [busy, slow, gone] = ["busy", "slow", "gone"].map((h) => fakeEngine({}, h));
+    const late = (ms: number) => async () => {
+      await new Promise((r) => setTimeout(r, ms));
+      return { version: "fake", apiVersion: "1.41", kernel: "6.0", os: "linux", arch: "amd64" };
+    };
+    busy!.runtime.version = late(100);
+    slow!.runtime.version = late(2_000);
+    gone!.runtime.reach = () => Promise.reject(new Error("10.99.0.13:2376: connect EHOSTUNREACH"));
+    const known = new Map([busy!, slow!, gone!].map((e) => [e.name, e] as const));
+    const r = await connectHosts(["gone", "busy", "slow"], known, { connectMs: 50, answerMs: 500 });
+    expect([...r.engines.keys()]).toEqual(["busy"]);
+    expect(r.unreachable.sort((x, y) => x.host.localeCompare(y.host))).toEqual([
+      { host: "gone", reason: "10.99.0.13:2376: connect EHOSTUNREACH" },
+      { host: "slow", reason: "it accepts connections but answers nothing within 0.5 s" },
+    ]);
   });
 });
 

@@ -1,5 +1,4 @@
 import { afterEach, describe, expect, it } from "vitest";
-import WebSocket from "ws";
 import { startLab } from "../../src/lab/start-lab.ts";
 import type { ServerMessage } from "../../src/server/protocol.ts";
 import { type Dashboard, serveDashboard } from "../../src/server/serve.ts";
