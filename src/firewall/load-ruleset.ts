@@ -1,20 +1,29 @@
 import { resolve } from "node:path";
 import { FwlabError, InputError } from "../errors.ts";
-import type { ExecResult, NodeExec } from "../runtime/exec-result.ts";
+import type { NodeExec } from "../runtime/exec-result.ts";
 import type { Backend } from "../topology/lab-spec.ts";
 import { displayPath } from "../util/display-path.ts";
+import { excerpt, loadError, type RulesetPart } from "./load-error.ts";
 import { groupsIn } from "./nflog-groups.ts";
-import { nftFileDocument, type RestoreDocument, restoreFileDocument } from "./restore-document.ts";
-import type { RulesetListing } from "./rule-handles.ts";
-import { readRulesetFile } from "./ruleset-file.ts";
-import { detectRulesetFormat, type RulesetFormat } from "./ruleset-format.ts";
+import { nftFileDocument, restoreFileDocument } from "./restore-document.ts";
+import { parseListing, type RulesetListing } from "./rule-handles.ts";
+import { NFT_NOT_IPV6, readRulesetFile } from "./ruleset-file.ts";
+import {
+  detectRulesetFamily,
+  detectRulesetFormat,
+  type IpFamily,
+  type RulesetFormat,
+} from "./ruleset-format.ts";
 import { ScriptError, scriptToRestore } from "./script-to-restore.ts";
 
 export interface LoadedRuleset {
   readonly node: string;
   readonly file: string;
+  /** Where the IPv6 ruleset came from: the `ipv6` file, or `file` when it holds ip6tables commands. */
+  readonly ipv6File?: string;
   readonly format: RulesetFormat;
   readonly backend: Backend;
+  /** Rules of both families. */
   readonly rules: number;
   /** The NFLOG groups the ruleset logs to. */
   readonly nflogGroups: readonly number[];
@@ -28,6 +37,11 @@ export interface LoadOptions {
   readonly backend?: Backend;
   /** The node's backend (x-fwlab.backend). */
   readonly defaultBackend?: Backend;
+  /**
+   * An IPv6 ruleset (ip6tables-save, or a script of ip6tables commands) loaded with `file`,
+   * all or nothing across both families. Not with an nft file (its inet and ip6 tables do).
+   */
+  readonly ipv6?: string;
   /** fwlab's own nft tables to put back right after the user's ruleset replaced them. */
   readonly ownTables?: string;
   /** Also read back the loaded ruleset for numbering trace lines (same exec). */
@@ -36,9 +50,10 @@ export interface LoadOptions {
 
 /**
  * Loads a ruleset file into a firewall node, all or nothing. Formats: iptables-save, a shell
- * script of iptables commands, or an nft file. On failure the previous ruleset stays active
- * and the error names the node, the file, the line and the tool's own message. `backend` is
- * what the user asked for; `defaultBackend` is the node's (x-fwlab.backend).
+ * script of iptables commands, or an nft file; with `ipv6`, an IPv6 ruleset too (a file of
+ * ip6tables commands alone is the IPv6 ruleset, IPv4 left empty). On failure the previous
+ * rulesets stay active and the error names the node, the file, the line and the tool's own
+ * message. `backend` is what the user asked for; `defaultBackend` is the node's (x-fwlab.backend).
  */
 export async function loadRuleset(
   node: string,
@@ -56,42 +71,73 @@ export async function loadRuleset(
       `[${node}] ${shown} is an nft file; it cannot be loaded with the ${opts.backend} backend`,
     );
   }
+  const ipv6 = opts.ipv6 ? resolve(opts.ipv6) : undefined;
+  if (format === "nft" && ipv6) {
+    throw new InputError(
+      `[${node}] ${shown} is an nft file: its inet and ip6 tables hold its IPv6 rules, it takes no IPv6 ruleset (${displayPath(ipv6)})`,
+    );
+  }
   const backend: Backend =
     format === "nft" ? "nft" : opts.backend === "nft" || !opts.backend ? "iptables-nft" : opts.backend;
-  const doc = toDocument(node, shown, format, text);
+  const main = toPart(node, shown, format, text);
+  if (ipv6 && main.family === "ipv6") {
+    throw new InputError(
+      `[${node}] ruleset ${shown} is an IPv6 ruleset (ip6tables) and ${displayPath(ipv6)} is given as the IPv6 one too: give the IPv4 ruleset as the file`,
+    );
+  }
+  const v4 = main.family === "ipv4" ? main : undefined;
+  const v6 = ipv6 ? readIpv6(node, ipv6) : main.family === "ipv6" ? main : undefined;
 
+  const doc = `${v4?.doc.text ?? ""}${v6 ? `#fwlab-ip6#\n${v6.doc.text}` : ""}`;
   const own = opts.ownTables ? `#fwlab-own#\n${opts.ownTables}\n` : "";
   const r = await exec(["fwlab-ruleset", "load", backend, ...(opts.listing ? ["listing"] : [])], {
-    stdin: doc.text + own,
+    stdin: doc + own,
   });
   if (r.exitCode === 5)
     throw new FwlabError(
       `[${node}] ruleset ${shown} is loaded, but fwlab's trace table could not be put back after it (${r.stderr.trim()}): this run cannot tell drops from timeouts on ${node}`,
     );
-  if (r.exitCode !== 0) throw loadError(node, shown, text, doc, backend, r);
-  const [nft, iptablesSave] = r.stdout.split("#fwlab#\n");
+  if (r.exitCode !== 0) throw loadError(node, { v4, v6 }, backend, r);
+  const restoreRules = (p?: RulesetPart) =>
+    p?.doc.text.split("\n").filter((l) => l.startsWith("-A ")).length ?? 0;
   return {
     node,
     file: path,
+    ipv6File: ipv6 ?? (v6 ? path : undefined),
     format,
     backend,
-    rules:
-      format === "nft" ? countNftRules(text) : doc.text.split("\n").filter((l) => l.startsWith("-A ")).length,
-    nflogGroups: groupsIn(doc.text),
-    listing: opts.listing ? { nft: nft ?? "", iptablesSave: iptablesSave ?? "" } : undefined,
+    rules: format === "nft" ? countNftRules(text) : restoreRules(v4) + restoreRules(v6),
+    nflogGroups: groupsIn(doc),
+    listing: opts.listing ? parseListing(r.stdout) : undefined,
     durationMs: performance.now() - started,
   };
 }
 
-function toDocument(node: string, shown: string, format: RulesetFormat, text: string): RestoreDocument {
+/** The IPv6 ruleset given beside the main one: ip6tables-save or ip6tables commands. */
+function readIpv6(node: string, path: string): RulesetPart {
+  const shown = displayPath(path);
+  const text = readRulesetFile(path, `[${node}] ruleset ${shown}`);
+  const format = detectRulesetFormat(path, text);
+  if (format === "nft") throw new InputError(`[${node}] ruleset ${shown}: ${NFT_NOT_IPV6}`);
+  return toPart(node, shown, format, text, "ipv6");
+}
+
+function toPart(
+  node: string,
+  shown: string,
+  format: RulesetFormat,
+  text: string,
+  family?: IpFamily,
+): RulesetPart {
   switch (format) {
     case "nft":
-      return nftFileDocument(text);
+      return { family: "ipv4", shown, text, doc: nftFileDocument(text) };
     case "iptables-save":
-      return restoreFileDocument(text);
+      return { family: family ?? detectRulesetFamily(text), shown, text, doc: restoreFileDocument(text) };
     case "iptables-script":
       try {
-        return scriptToRestore(text);
+        const doc = scriptToRestore(text, family);
+        return { family: doc.family, shown, text, doc };
       } catch (err) {
         if (!(err instanceof ScriptError)) throw err;
         throw new InputError(
@@ -100,67 +146,6 @@ function toDocument(node: string, shown: string, format: RulesetFormat, text: st
         );
       }
   }
-}
-
-function loadError(
-  node: string,
-  shown: string,
-  text: string,
-  doc: RestoreDocument,
-  backend: Backend,
-  r: ExecResult,
-): FwlabError {
-  const tool = backend === "nft" ? "nft" : `${backend}-restore`;
-  const out = `${r.stderr}\n${r.stdout}`;
-  const docLine = Number(
-    /Error occurred at line: (\d+)/.exec(out)?.[1] ??
-      /line (\d+) failed/.exec(out)?.[1] ??
-      /next\.rules:(\d+):/.exec(out)?.[1] ??
-      Number.NaN,
-  );
-  // iptables-nft finds a jump to a chain that does not exist only at COMMIT, and names that
-  // line: name the rule that jumps instead.
-  const missing = /Chain '([^']+)' does not exist/.exec(out)?.[1];
-  const jump = missing
-    ? doc.text.split("\n").findIndex((l) => /^-[AI] /.test(l.trimStart()) && jumpsTo(l, missing)) + 1
-    : 0;
-  const line = jump > 0 ? doc.sourceLine(jump) : Number.isNaN(docLine) ? undefined : doc.sourceLine(docLine);
-  const message =
-    out
-      .split("\n")
-      .map((l) =>
-        l
-          .replace(/^\S*iptables[\w-]*(?: v[\d.]+ \([\w_]+\))?: /, "")
-          .replace(/^\/run\/fwlab\/next\.rules:[\d:-]+ /, ""),
-      )
-      .find((l) => l.trim() && !/^(Error occurred at line|Try `)/.test(l)) ?? "no message";
-  const where = line ? ` line ${line}` : "";
-  const state =
-    r.exitCode === 2
-      ? "nothing was loaded, the previous ruleset is still active"
-      : r.exitCode === 3
-        ? "it failed while applying and the previous ruleset was put back"
-        : "it failed while applying and the previous ruleset could NOT be put back: reload a ruleset or `fwlab down` the lab";
-  // The previous ruleset is active again (exits 2 and 3) and the tool named a line of the
-  // user's file: the file is at fault, an input error.
-  const invalid = r.exitCode === 2 || (r.exitCode === 3 && line !== undefined);
-  return new FwlabError(
-    `[${node}] ruleset ${shown}${where}: ${message.trim()} (${tool} exited ${r.exitCode}); ${state}` +
-      (line ? `\n${excerpt(text, line)}` : ""),
-    invalid ? 2 : 1,
-  );
-}
-
-const jumpsTo = (rule: string, chain: string): boolean =>
-  rule
-    .split(/\s+/)
-    .some(
-      (w, i, ws) => (w === chain || w === `"${chain}"`) && /^(-j|-g|--jump|--goto)$/.test(ws[i - 1] ?? ""),
-    );
-
-function excerpt(text: string, line: number): string {
-  const src = text.split(/\r?\n/)[line - 1] ?? "";
-  return `  ${line} | ${src}`;
 }
 
 function countNftRules(text: string): number {

@@ -10,26 +10,38 @@ export interface HandledRule {
 
 export type RuleHandles = ReadonlyMap<string, HandledRule>;
 
-/** What a node's ruleset is numbered from: `nft -a list ruleset` and `iptables-nft-save`. */
+/**
+ * What a node's ruleset is numbered from: `nft -a list ruleset`, `iptables-nft-save` and
+ * `ip6tables-nft-save`.
+ */
 export interface RulesetListing {
   readonly nft: string;
   readonly iptablesSave: string;
+  readonly ip6tablesSave?: string;
+}
+
+/** `fwlab-ruleset load ... listing` output: nft's listing, `#fwlab#`, iptables-nft-save, `#fwlab6#`, ip6tables-nft-save. */
+export function parseListing(stdout: string): RulesetListing {
+  const [nft = "", saves = ""] = stdout.split("#fwlab#\n");
+  const [iptablesSave = "", ip6tablesSave = ""] = saves.split("#fwlab6#\n");
+  return { nft, iptablesSave, ip6tablesSave };
 }
 
 export const handleKey = (family: string, table: string, chain: string, handle: number): string =>
   `${family} ${table} ${chain} ${handle}`;
 
 /**
- * Every rule of a node by its nft handle, from `nft -a list ruleset` and `iptables-nft-save`:
- * tables iptables-nft manages hold one nft rule per iptables rule, in the same order, so the
- * n-th rule of a chain in one listing is the n-th in the other.
+ * Every rule of a node by its nft handle, from `nft -a list ruleset`, `iptables-nft-save` and
+ * `ip6tables-nft-save`: tables iptables-nft (ip6tables-nft) manages hold one nft rule per
+ * iptables rule, in the same order, so the n-th rule of a chain in one listing is the n-th in
+ * the other.
  */
-export function ruleHandles(nftListing: string, iptablesSave: string): RuleHandles {
+export function ruleHandles(nftListing: string, iptablesSave: string, ip6tablesSave = ""): RuleHandles {
   const saved = new Map<string, string[]>();
-  for (const t of parseSave(iptablesSave))
+  for (const t of [...parseSave(iptablesSave), ...parseSave(ip6tablesSave, "ipv6")])
     for (const c of t.chains)
       saved.set(
-        `ip ${t.name} ${c.name}`,
+        `${t.family === "ipv6" ? "ip6" : "ip"} ${t.name} ${c.name}`,
         c.rules.map((r) => `-A ${c.name} ${r.spec}`),
       );
   const out = new Map<string, HandledRule>();

@@ -5,6 +5,10 @@ import { ScriptError, scriptToRestore } from "./script-to-restore.ts";
 
 const MAX_BYTES = 4 * 1024 * 1024;
 
+/** Why an nft file cannot be a node's IPv6 ruleset. */
+export const NFT_NOT_IPV6 =
+  "an nft file cannot be the IPv6 ruleset (ip6tables-save or ip6tables commands): an nft ruleset's inet and ip6 tables hold its IPv6 rules itself";
+
 /** A ruleset file's text; errors start with `label` ("[fw] ruleset rules.sh"). */
 export function readRulesetFile(path: string, label: string): string {
   return readInputFile(path, {
@@ -19,13 +23,16 @@ export function readRulesetFile(path: string, label: string): string {
  * Checks what can be checked on the host before any node sees a ruleset: that it is a
  * readable text file and, for a script of iptables commands, that it plays (unknown chains,
  * unset variables, shell operators, with their line). Lab and scenario files check the
- * rulesets they name with it, so such an error stops a run before anything starts.
+ * rulesets they name with it, so such an error stops a run before anything starts. With
+ * `ipv6`, the file is a node's IPv6 ruleset: ip6tables commands or ip6tables-save, not nft.
  */
-export function checkRulesetFile(path: string, label: string): void {
+export function checkRulesetFile(path: string, label: string, opts: { ipv6?: boolean } = {}): void {
   const text = readRulesetFile(path, label);
-  if (detectRulesetFormat(path, text) !== "iptables-script") return;
+  const format = detectRulesetFormat(path, text);
+  if (format === "nft" && opts.ipv6) throw new InputError(`${label}: ${NFT_NOT_IPV6}`);
+  if (format !== "iptables-script") return;
   try {
-    scriptToRestore(text);
+    scriptToRestore(text, opts.ipv6 ? "ipv6" : undefined);
   } catch (err) {
     if (!(err instanceof ScriptError)) throw err;
     throw new InputError(`${label} line ${err.line}: ${err.message}`);

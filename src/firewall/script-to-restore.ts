@@ -1,9 +1,11 @@
 import { parse as parseShell } from "shell-quote";
 import type { RestoreDocument } from "./restore-document.ts";
+import type { IpFamily } from "./ruleset-format.ts";
 
 /**
- * Turns a shell script of `iptables ...` lines (as the seeds write them) into one
- * iptables-restore document, by playing every command against an empty ruleset.
+ * Turns a shell script of `iptables ...` lines (as the seeds write them), or of `ip6tables ...`
+ * lines, into one iptables-restore (ip6tables-restore) document, by playing every command
+ * against an empty ruleset. A script holds the commands of one family, not both.
  *
  * Why not run the script? A script applies rule by rule, so a typo on line 14 leaves lines
  * 1-13 active. Played here and loaded as one document, a ruleset is all or nothing, and every
@@ -39,14 +41,24 @@ interface Chain {
 }
 type Table = Map<string, Chain>;
 
-const IPTABLES = /^(?:\/usr)?(?:\/s?bin\/)?iptables(?:-nft|-legacy)?$/;
+/** A played script: its document and the family its commands are for. */
+export interface ScriptDocument extends RestoreDocument {
+  readonly family: IpFamily;
+}
+
+const IPTABLES = /^(?:\/usr)?(?:\/s?bin\/)?(ip6?)tables(?:-nft|-legacy)?$/;
 /** Lines a script may hold that do not change the ruleset (listing, saving, service control). */
 const NO_OP =
-  /^(?:(?:\/usr)?(?:\/s?bin\/)?(?:service|systemctl|iptables-save|echo|set|modprobe)|\/etc\/init\.d\/iptables)$/;
+  /^(?:(?:\/usr)?(?:\/s?bin\/)?(?:service|systemctl|ip6?tables-save|echo|set|modprobe)|\/etc\/init\.d\/ip6?tables)$/;
 
-export function scriptToRestore(text: string): RestoreDocument {
+/**
+ * Plays a script. Its family is that of its first command, or `family` when given (the
+ * script given as a node's IPv6 ruleset); a command of the other family is an error.
+ */
+export function scriptToRestore(text: string, family?: IpFamily): ScriptDocument {
   const tables = new Map<string, Table>();
   const vars: Record<string, string> = {};
+  let first: { family: IpFamily; line?: number } | undefined = family ? { family } : undefined;
   for (const { line, text: src } of logicalLines(text)) {
     const assign = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(src);
     if (assign) {
@@ -57,15 +69,66 @@ export function scriptToRestore(text: string): RestoreDocument {
     if (argv.length === 0) continue;
     const cmd = argv[0]!;
     if (NO_OP.test(cmd)) continue;
-    if (!IPTABLES.test(cmd)) {
+    const tool = IPTABLES.exec(cmd);
+    if (!tool) {
       throw new ScriptError(
         line,
-        `"${cmd}" is not an iptables command; a rules script holds iptables commands, VAR=value lines and comments`,
+        `"${cmd}" is not an iptables command; a rules script holds iptables (or ip6tables) commands, VAR=value lines and comments`,
       );
     }
-    apply(tables, argv.slice(1), line);
+    const f: IpFamily = tool[1] === "ip6" ? "ipv6" : "ipv4";
+    first ??= { family: f, line };
+    if (f !== first.family) throw new ScriptError(line, mixed(cmd, first));
+    checkFamily(argv, f, line);
+    apply(tables, argv.slice(1), line, `${tool[1]}tables`);
   }
-  return render(tables);
+  return { ...render(tables), family: first?.family ?? "ipv4" };
+}
+
+function mixed(cmd: string, first: { family: IpFamily; line?: number }): string {
+  if (first.line === undefined)
+    return first.family === "ipv6"
+      ? `"${cmd}" in the IPv6 ruleset: it holds ip6tables commands (the IPv4 rules go in the node's main ruleset)`
+      : `"${cmd}" in the IPv4 ruleset: it holds iptables commands (the IPv6 rules go in the node's IPv6 ruleset)`;
+  const was = first.family === "ipv4" ? "iptables" : "ip6tables";
+  return `"${cmd}" after ${was} commands (line ${first.line}): a script holds iptables or ip6tables commands, not both; put the ip6tables commands in a file of their own, the node's IPv6 ruleset`;
+}
+
+const IPV4 = /^!?\d{1,3}(?:\.\d{1,3}){3}(?:\/\d+)?$/;
+const IPV6 = /^!?[\da-f]*:[\da-f:.]*(?:\/\d+)?$/i;
+
+/**
+ * What one family's tool refuses in the other's: said here, on the host, with the line, and
+ * what to write instead (the tool would say `unknown option "--icmp-type"`).
+ */
+function checkFamily(argv: readonly string[], family: IpFamily, line: number): void {
+  const v6 = family === "ipv6";
+  const tool = v6 ? "ip6tables" : "iptables";
+  for (let i = 1; i < argv.length; i++) {
+    const [a, next = ""] = [argv[i]!, argv[i + 1]];
+    const fail = (what: string) => {
+      throw new ScriptError(line, `${tool}: ${what}`);
+    };
+    if (v6 && a === "--icmp-type")
+      fail(`--icmp-type is IPv4's ICMP; write -p ipv6-icmp --icmpv6-type ${next}`);
+    if (!v6 && a === "--icmpv6-type")
+      fail(`--icmpv6-type is for ip6tables; IPv4 matches ICMP with -p icmp --icmp-type ${next}`);
+    if (a === "--reject-with" && v6 && /^icmp-/.test(next))
+      fail(
+        `--reject-with ${next} is IPv4's; IPv6 rejects with icmp6-port-unreachable, icmp6-adm-prohibited, tcp-reset, ...`,
+      );
+    if (a === "--reject-with" && !v6 && /^icmp6-/.test(next))
+      fail(
+        `--reject-with ${next} is for ip6tables; IPv4 rejects with icmp-port-unreachable, icmp-admin-prohibited, tcp-reset, ...`,
+      );
+    if (/^(-[sd]|--source|--destination|--src|--dst)$/.test(a)) {
+      const other = next.split(",").find((x) => (v6 ? IPV4 : IPV6).test(x));
+      if (other)
+        fail(
+          `${other} is an ${v6 ? "IPv4" : "IPv6"} address (${a}); ${tool} takes ${v6 ? "IPv6" : "IPv4"} ones`,
+        );
+    }
+  }
 }
 
 function logicalLines(text: string): { line: number; text: string }[] {
@@ -107,7 +170,7 @@ function words(src: string, vars: Record<string, string>, line: number, strict =
   return out;
 }
 
-function apply(tables: Map<string, Table>, args: string[], line: number): void {
+function apply(tables: Map<string, Table>, args: string[], line: number, tool: string): void {
   let tableName = "filter";
   const rest: string[] = [];
   for (let i = 0; i < args.length; i++) {
@@ -125,7 +188,7 @@ function apply(tables: Map<string, Table>, args: string[], line: number): void {
 
   const [op, ...tail] = rest;
   if (op === undefined)
-    throw new ScriptError(line, "iptables without a command (-A, -I, -R, -D, -P, -N, -F, -X, ...)");
+    throw new ScriptError(line, `${tool} without a command (-A, -I, -R, -D, -P, -N, -F, -X, ...)`);
   const chainOf = (name: string | undefined, what: string): Chain => {
     if (!name) throw new ScriptError(line, `${what} needs a chain name`);
     const c = table.get(name);
@@ -241,7 +304,7 @@ function apply(tables: Map<string, Table>, args: string[], line: number): void {
     default:
       throw new ScriptError(
         line,
-        `unsupported iptables command "${op}" (use -A, -I, -R, -D, -P, -N, -F, -X, -E, -Z or -L)`,
+        `unsupported ${tool} command "${op}" (use -A, -I, -R, -D, -P, -N, -F, -X, -E, -Z or -L)`,
       );
   }
 }
@@ -273,7 +336,7 @@ function render(tables: Map<string, Table>): RestoreDocument {
   };
 }
 
-/** iptables-restore splits on spaces and honours double quotes. */
+/** iptables-restore (and ip6tables-restore) splits on spaces and honours double quotes. */
 function quote(word: string): string {
   if (word !== "" && /^[\w@%+=:,./!-]+$/.test(word)) return word;
   return `"${word.replace(/(["\\])/g, "\\$1")}"`;

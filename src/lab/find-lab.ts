@@ -62,6 +62,7 @@ export function nodesOf(containers: readonly ContainerInfo[], host = ""): LabNod
       state: c.state,
       host: c.labels[LABEL.host] ?? host,
       addresses: parseAddresses(c.labels[LABEL.addresses] ?? ""),
+      addresses6: parseAddresses(c.labels[LABEL.addresses6] ?? ""),
       created: c.created,
       readyBy: c.created + Number(c.labels[LABEL.readyTimeout] ?? 120) + 10,
     }))
@@ -79,5 +80,5 @@ const parseAddresses = (label: string): Record<string, string> =>
     label
       .split(",")
       .filter(Boolean)
-      .map((p) => p.split("=") as [string, string]),
+      .map((p) => [p.slice(0, p.indexOf("=")), p.slice(p.indexOf("=") + 1)] as [string, string]),
   );

@@ -15,6 +15,8 @@ export interface LabNode {
   readonly host: string;
   /** network name (as in the lab file) → IPv4 address */
   readonly addresses: Readonly<Record<string, string>>;
+  /** network name → IPv6 address, on the dual-stack networks it is on */
+  readonly addresses6: Readonly<Record<string, string>>;
   /** When its container was created, and by when its services answer (seconds since the epoch). */
   readonly created: number;
   readonly readyBy: number;

@@ -1,6 +1,6 @@
 import type { ContainerCreate } from "../runtime/container-runtime.ts";
 import { LABEL } from "../runtime/labels.ts";
-import { type LabSpec, type NodeSpec, primaryAddress } from "../topology/lab-spec.ts";
+import { type LabSpec, type NodeSpec, primaryAddress, primaryAddress6 } from "../topology/lab-spec.ts";
 import { macFor } from "../topology/mac-for.ts";
 import { formatAddresses } from "./find-lab.ts";
 import { containerName } from "./lab-node.ts";
@@ -27,10 +27,16 @@ export function nodeContainer(
       FWLAB_LAB: lab.name,
       FWLAB_NODE: node.name,
       // "lan=10.0.1.1/24 ...": the init waits for each link fwlab adds, then addresses it.
+      // A dual-stack link: "lan=10.0.1.1/24,2001:db8:1::1/64".
       FWLAB_IFACES: node.interfaces
-        .map((i) => `${i.ifname}=${i.address}/${prefixOf(lab, i.network)}`)
+        .map(
+          (i) =>
+            `${i.ifname}=${i.address}/${prefixOf(lab, i.network)}` +
+            (i.address6 ? `,${i.address6}/${prefix6Of(lab, i.network)}` : ""),
+        )
         .join(" "),
       FWLAB_GATEWAY: node.gateway ?? "",
+      FWLAB_GATEWAY6: node.gateway6 ?? "",
       FWLAB_ROUTES: node.routes.map((r) => `${r.to}=${r.via}`).join(" "),
       FWLAB_DNS: node.dns.join(" "),
       // "web=10.0.2.80 web.lab=10.0.2.80 ...": the init writes them into /etc/hosts.
@@ -56,6 +62,15 @@ export function nodeContainer(
       [LABEL.addresses]: formatAddresses(
         Object.fromEntries(node.interfaces.map((i) => [i.network, i.address])),
       ),
+      ...(speaksIpv6(node)
+        ? {
+            [LABEL.addresses6]: formatAddresses(
+              Object.fromEntries(
+                node.interfaces.flatMap((i) => (i.address6 ? [[i.network, i.address6]] : [])),
+              ),
+            ),
+          }
+        : {}),
       ...(lab.hosts && node.host ? { [LABEL.host]: node.host, [LABEL.hosts]: lab.hosts.join(",") } : {}),
     },
     dockerNetworks: viaDocker.map((i) => ({ name: overlays.get(i.network)!, address: i.address })),
@@ -63,10 +78,20 @@ export function nodeContainer(
     privileged: node.privileged,
     hostNamespaces: { ...node.hostNamespaces },
     binds: [...node.binds],
-    // No IPv6 on lab links unless asked for: no router solicitations or MLD in the evidence.
+    // No IPv6 on lab links unless the lab gives the node an IPv6 address (no router
+    // solicitations or MLD in the evidence); with one, the node's addresses are the lab's only:
+    // no router advertisements taken, no addresses made from them, no DAD delaying the start.
     sysctls: {
-      "net.ipv6.conf.all.disable_ipv6": "1",
-      "net.ipv6.conf.default.disable_ipv6": "1",
+      ...(speaksIpv6(node)
+        ? Object.fromEntries(
+            ["all", "default"].flatMap((c) => [
+              [`net.ipv6.conf.${c}.disable_ipv6`, "0"],
+              [`net.ipv6.conf.${c}.accept_ra`, "0"],
+              [`net.ipv6.conf.${c}.autoconf`, "0"],
+              [`net.ipv6.conf.${c}.accept_dad`, "0"],
+            ]),
+          )
+        : { "net.ipv6.conf.all.disable_ipv6": "1", "net.ipv6.conf.default.disable_ipv6": "1" }),
       // A firewall's conntrack events carry the kernel's own time (a step's evidence is judged
       // at the step's end, however late a busy machine delivers it).
       ...(node.firewall ? { "net.netfilter.nf_conntrack_timestamp": "1" } : {}),
@@ -77,6 +102,10 @@ export function nodeContainer(
 
 const prefixOf = (lab: LabSpec, network: string): string =>
   lab.networks.find((n) => n.name === network)!.subnet.split("/")[1]!;
+const prefix6Of = (lab: LabSpec, network: string): string =>
+  lab.networks.find((n) => n.name === network)!.subnet6!.split("/")[1]!;
+
+const speaksIpv6 = (n: NodeSpec): boolean => n.interfaces.some((i) => i.address6);
 
 /**
  * Every node's names, written into every node's /etc/hosts (and so served by the lab's DNS
@@ -84,11 +113,17 @@ const prefixOf = (lab: LabSpec, network: string): string =>
  */
 export function hostsEntries(lab: LabSpec): string[] {
   const out: string[] = [];
+  const names = (name: string, addr: string) => out.push(`${name}:${addr}`, `${name}.${lab.domain}:${addr}`);
   for (const n of lab.nodes) {
-    out.push(`${n.name}:${primaryAddress(n)}`, `${n.name}.${lab.domain}:${primaryAddress(n)}`);
+    names(n.name, primaryAddress(n));
+    // AAAA too: a dual-stack node's name resolves to both (the DNS server reads /etc/hosts).
+    const six = primaryAddress6(n);
+    if (six) names(n.name, six);
     if (n.interfaces.length > 1) {
-      for (const i of n.interfaces)
-        out.push(`${n.name}-${i.network}:${i.address}`, `${n.name}-${i.network}.${lab.domain}:${i.address}`);
+      for (const i of n.interfaces) {
+        names(`${n.name}-${i.network}`, i.address);
+        if (i.address6) names(`${n.name}-${i.network}`, i.address6);
+      }
     }
   }
   return out;

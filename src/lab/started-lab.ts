@@ -109,6 +109,17 @@ export class StartedLab implements AsyncDisposable {
     return addr;
   }
 
+  /** The node's IPv6 address on a network, or its first one. */
+  address6(node: string, network?: string): string {
+    const n = this.node(node);
+    const addr = network ? n.addresses6[network] : Object.values(n.addresses6)[0];
+    if (!addr)
+      throw new FwlabError(
+        `[${node}] has no IPv6 address${network ? ` on network "${network}"` : ""} (the lab file gives it none: ipv6_address)`,
+      );
+    return addr;
+  }
+
   /** Runs argv in a node. Never throws on a non-zero exit. */
   exec(node: string, argv: string[], opts?: ExecOptions): Promise<ExecResult> {
     return this.runtimeOf(node).exec(this.node(node).container, argv, opts);

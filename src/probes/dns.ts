@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { target } from "./params.ts";
+import { hostPort, target } from "./params.ts";
 import { defineProbe } from "./probe.ts";
 
 /** One DNS query with dig, over UDP or one TCP connection. */
@@ -31,6 +31,6 @@ export const dns = defineProbe(
       const missing = want.filter((w) => !got.includes(w));
       return missing.length ? [`answer ${JSON.stringify(got)} lacks ${JSON.stringify(missing)}`] : [];
     },
-    describe: (s, to) => `DNS ${s.tcp ? "TCP" : "UDP"} query ${s.query} -> ${to}:53`,
+    describe: (s, to) => `DNS ${s.tcp ? "TCP" : "UDP"} query ${s.query} -> ${hostPort(to, 53)}`,
   },
 );

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { target } from "./params.ts";
+import { hostPort, target } from "./params.ts";
 import { defineProbe } from "./probe.ts";
 
 const HELLO = "hello from the fwlab ftp server\n";
@@ -37,6 +37,6 @@ export const ftp = defineProbe(
         ? [`RETR gave ${JSON.stringify(got.slice(0, 80))}, expected ${JSON.stringify(want)}`]
         : [];
     },
-    describe: (s, to) => `FTP ${s.mode} -> ${to}:21`,
+    describe: (s, to) => `FTP ${s.mode} -> ${hostPort(to, 21)}`,
   },
 );

@@ -3,7 +3,7 @@ import { port, target } from "./params.ts";
 import { defineProbe, seenIn } from "./probe.ts";
 
 const url = (s: { https?: boolean; port?: number; path?: string }, to: string) =>
-  `${s.https ? "https" : "http"}://${to}${s.port ? `:${s.port}` : ""}${s.path ?? "/"}`;
+  `${s.https ? "https" : "http"}://${to.includes(":") ? `[${to}]` : to}${s.port ? `:${s.port}` : ""}${s.path ?? "/"}`;
 
 /** One HTTP(S) GET with curl over one connection. */
 export const http = defineProbe(

@@ -55,9 +55,18 @@ export const defineProbe = <S extends ProbeSchema>(
 
 export const local = (r: AgentResult): string => String(r.facts?.local ?? "?");
 
-/** The fwlab services host and /whoami answer with "<client-ip>:<port>" or "<client-ip> <port>". */
-export const seenIn = (text: unknown): string | undefined =>
-  /(\d+\.\d+\.\d+\.\d+)[: ]\d+/.exec(String(text ?? ""))?.[1];
+/**
+ * The fwlab services host and /whoami answer with "<client-ip>:<port>" or "<client-ip> <port>"
+ * ("[<ipv6>]:<port>" or "<ipv6> <port>" for an IPv6 client).
+ */
+export const seenIn = (text: unknown): string | undefined => {
+  const t = String(text ?? "");
+  return (
+    /(\d+\.\d+\.\d+\.\d+)[: ]\d+/.exec(t)?.[1] ??
+    /\[([0-9a-f:]+)\]:\d+/.exec(t)?.[1] ??
+    /(?:^|\s)([0-9a-f]*:[0-9a-f:]+) \d+/.exec(t)?.[1]
+  );
+};
 
 /** The mismatch when a server's answer lacks the expected text (tcp and udp probes). */
 export function replyLacks(want: string | undefined, r: AgentResult): string[] {

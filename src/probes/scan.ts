@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { target } from "./params.ts";
+import { hostPort, target } from "./params.ts";
 import { defineProbe } from "./probe.ts";
 
 /** A port scan with nmap (one technique); per port, nmap's state. */
@@ -41,6 +41,6 @@ export const scan = defineProbe(
       );
     },
     describe: (s, to) =>
-      `${s.flags ? `${s.flags} (${s.technique})` : s.technique.toUpperCase()} scan -> ${to}:${Object.keys(s.ports).join(",")}`,
+      `${s.flags ? `${s.flags} (${s.technique})` : s.technique.toUpperCase()} scan -> ${hostPort(to, Object.keys(s.ports).join(","))}`,
   },
 );

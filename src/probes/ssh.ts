@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { port, target } from "./params.ts";
+import { hostPort, port, target } from "./params.ts";
 import { defineProbe } from "./probe.ts";
 
 /** An SSH login (OpenSSH's client) over exactly one TCP connection, running a command. */
@@ -38,6 +38,6 @@ export const ssh = defineProbe(
         : [];
     },
     seenFrom: (r) => /(\d+\.\d+\.\d+\.\d+) \d+ \d+/.exec(String(r.facts?.output ?? ""))?.[1],
-    describe: (s, to) => `SSH -> ${to}:${s.port ?? 22}`,
+    describe: (s, to) => `SSH -> ${hostPort(to, s.port ?? 22)}`,
   },
 );

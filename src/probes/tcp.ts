@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { port, target } from "./params.ts";
+import { hostPort, port, target } from "./params.ts";
 import { defineProbe, local, replyLacks, seenIn } from "./probe.ts";
 
 /** One TCP connection; with `send`, the server's answer is read (until it holds `reply`). */
@@ -26,6 +26,6 @@ export const tcp = defineProbe(
     }),
     check: (s, r) => replyLacks(s.reply, r),
     seenFrom: (r) => seenIn(r.facts?.received),
-    describe: (s, to, r) => `TCP ${local(r)} -> ${to}:${s.port}`,
+    describe: (s, to, r) => `TCP ${local(r)} -> ${hostPort(to, s.port)}`,
   },
 );

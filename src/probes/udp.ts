@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { port, target } from "./params.ts";
+import { hostPort, port, target } from "./params.ts";
 import { defineProbe, local, replyLacks, seenIn } from "./probe.ts";
 
 /** One UDP datagram; a reply, an ICMP port unreachable and silence are told apart. */
@@ -25,6 +25,6 @@ export const udp = defineProbe(
     }),
     check: (s, r) => replyLacks(s.reply, r),
     seenFrom: (r) => seenIn(r.facts?.received),
-    describe: (s, to, r) => `UDP ${local(r)} -> ${to}:${s.port}`,
+    describe: (s, to, r) => `UDP ${local(r)} -> ${hostPort(to, s.port)}`,
   },
 );

@@ -6,6 +6,8 @@ export const LABEL = {
   file: "fwlab.file",
   /** "lan=10.0.1.1,dmz=10.0.2.1": the node's lab addresses (Docker does not know them). */
   addresses: "fwlab.addresses",
+  /** "lan=2001:db8:1::1,dmz=2001:db8:2::1": its IPv6 addresses, on dual-stack networks. */
+  addresses6: "fwlab.addresses6",
   firewall: "fwlab.firewall",
   backend: "fwlab.backend",
   /** Seconds the node's services may take to answer: its "fwlab-ready" line comes before then. */

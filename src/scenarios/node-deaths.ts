@@ -1,3 +1,4 @@
+import { isAddress } from "../probes/params.ts";
 import type { ContainerRuntime } from "../runtime/container-runtime.ts";
 import type { Step } from "./scenario-schema.ts";
 import type { StepResult } from "./step-result.ts";
@@ -75,8 +76,9 @@ export class NodeDeaths {
   /** The nodes a step cannot do without: its own, its target, and the firewalls in the way. */
   needs(step: Step): string[] {
     if ("probe" in step) {
-      const target = ("to" in step ? step.to : step.server).split(":")[0]!;
-      return [...new Set([step.from, target, ...this.firewalls])];
+      const to = "to" in step ? step.to : step.server;
+      const target = isAddress(to) ? [] : [to.split(":")[0]!];
+      return [...new Set([step.from, ...target, ...this.firewalls])];
     }
     if ("load" in step) return [step.load.node];
     if ("sysctl" in step) return [step.sysctl.node];

@@ -3,6 +3,7 @@ import type { z } from "zod";
 import { InputError } from "../errors.ts";
 import { checkRulesetFile } from "../firewall/ruleset-file.ts";
 import { PROBE_NAMES } from "../probes/index.ts";
+import { isAddress } from "../probes/params.ts";
 import { fileProblem, readInputFile } from "../topology/input-file.ts";
 import type { LabSpec } from "../topology/lab-spec.ts";
 import { resolveInProject } from "../topology/project-path.ts";
@@ -103,6 +104,10 @@ export function readScenarioFile(
     try {
       // Scripts are played now: a typo at line 17 stops the run before anything starts.
       checkRulesetFile(file, `ruleset ${displayPath(file)}`);
+      if (typeof ref !== "string" && ref.ipv6) {
+        const six = named(ref.ipv6, ["rulesets", n], "ipv6");
+        checkRulesetFile(six, `ruleset ${displayPath(six)}`, { ipv6: true });
+      }
     } catch (err) {
       if (!(err instanceof InputError)) throw err;
       fail(["rulesets", n], err.message);
@@ -115,12 +120,22 @@ export function readScenarioFile(
       node(s.from, [...at, "from"]);
       const to = "to" in s ? s.to : s.server;
       const name = to.split(":")[0]!;
-      if (!/^\d+\.\d+\.\d+\.\d+$/.test(to)) {
+      if (!isAddress(to)) {
         const target = node(name, [...at, "to" in s ? "to" : "server"]);
         const net = to.split(":")[1];
         if (net && !target.interfaces.some((x) => x.network === net))
           fail([...at, "to"], `"${name}" is not on network "${net}"`);
+        if (s.family === 6 && !target.interfaces.some((x) => x.address6 && (!net || x.network === net)))
+          fail(
+            [...at, "family"],
+            `"${name}" has no IPv6 address${net ? ` on network "${net}"` : ""} in lab ${lab.name}`,
+          );
       }
+      if (s.family === 6 && !lab.nodes.find((x) => x.name === s.from)?.interfaces.some((x) => x.address6))
+        fail(
+          [...at, "family"],
+          `"${s.from}" has no IPv6 address in lab ${lab.name}: it cannot probe over IPv6`,
+        );
       for (const l of s.evidence?.log ?? []) node(l.node, [...at, "evidence", "log"]);
       for (const c of s.evidence?.conntrack ?? []) node(c.node, [...at, "evidence", "conntrack"]);
       for (const c of s.evidence?.counters ?? []) node(c.node, [...at, "evidence", "counters"]);

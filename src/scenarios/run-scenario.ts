@@ -60,6 +60,7 @@ export async function runScenario(
     for (const [node, ref] of Object.entries(s.scenario.rulesets ?? {})) {
       const loaded = await lab.loadRuleset(node, s.path(typeof ref === "string" ? ref : ref.file), {
         backend: typeof ref === "string" ? undefined : ref.backend,
+        ...(typeof ref !== "string" && ref.ipv6 ? { ipv6: s.path(ref.ipv6) } : {}),
         via: exec(node),
         ownTables: watchers.ownTables(node),
         listing: true,

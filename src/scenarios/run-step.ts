@@ -6,8 +6,10 @@ import type { ConntrackChangeEvent, EvidenceEvent, PacketLogEvent, TraceEvent } 
 import type { ConntrackEntry } from "../evidence/parse-conntrack.ts";
 import type { StartedLab } from "../lab/started-lab.ts";
 import { probeKind } from "../probes/index.ts";
+import { isAddress } from "../probes/params.ts";
 import type { ProbeAgent } from "../probes/probe-agent.ts";
 import type { NodeExec } from "../runtime/exec-result.ts";
+import { canonicalIpv6 } from "../topology/ipv6.ts";
 import { checkEvidence, tableAt } from "./check-evidence.ts";
 import { decidingRule } from "./explain.ts";
 import { type FlowVerdicts, packetOf } from "./flow-verdicts.ts";
@@ -50,7 +52,7 @@ export async function runProbeStep(
 ): Promise<StepResult> {
   const { lab } = ctx;
   const probe = probeKind(step);
-  const to = resolveTarget(lab, step.from, probe.target(step));
+  const to = resolveTarget(lab, step.from, probe.target(step), step.family);
   // A lab's round trip is well under a millisecond: half a second of silence that no firewall
   // explains is a drop. An answer a firewall passed on is waited for (ANSWER_LIMIT_MS).
   const timeoutMs = step.timeoutMs ?? 500;
@@ -68,7 +70,7 @@ export async function runProbeStep(
     request: probe.request(step, { to, waitMs, timeoutMs, ports }),
     lab: lab.name,
     fromNode: step.from,
-    src: Object.values(lab.node(step.from).addresses),
+    src: [...Object.values(lab.node(step.from).addresses), ...Object.values(lab.node(step.from).addresses6)],
     timeoutMs,
     flows: raced ? ctx.flows : undefined,
     syncTraces: () => ctx.watchers.syncTraces(),
@@ -203,6 +205,7 @@ export async function runLoadStep(ctx: StepContext, step: LoadStep, index: numbe
   try {
     const r = await ctx.lab.loadRuleset(step.load.node, ctx.path(step.load.file), {
       backend: step.load.backend,
+      ...(step.load.ipv6 ? { ipv6: ctx.path(step.load.ipv6) } : {}),
       via: ctx.exec(step.load.node),
       ownTables: ctx.watchers.ownTables(step.load.node),
       listing: true,
@@ -270,14 +273,17 @@ export async function runExecStep(ctx: StepContext, step: ExecStep, index: numbe
 
 /** A node ("web"), a node on a network ("fw:wan"), or an address. A node's address on a network it
  * shares with `from` is the one a packet from `from` would use. */
-export function resolveTarget(lab: StartedLab, from: string, target: string): string {
-  if (/^\d+\.\d+\.\d+\.\d+$/.test(target)) return target;
+export function resolveTarget(lab: StartedLab, from: string, target: string, family: 4 | 6 = 4): string {
+  if (isAddress(target)) return canonicalIpv6(target) ?? target;
   const [name, net] = target.split(":");
   const node = lab.node(name!);
-  if (net) return lab.address(name!, net);
-  const mine = lab.node(from).addresses;
-  const shared = Object.keys(node.addresses).find((n) => n in mine);
-  return shared ? node.addresses[shared]! : Object.values(node.addresses)[0]!;
+  if (net) return family === 6 ? lab.address6(name!, net) : lab.address(name!, net);
+  const theirs = family === 6 ? node.addresses6 : node.addresses;
+  const mine = family === 6 ? lab.node(from).addresses6 : lab.node(from).addresses;
+  const shared = Object.keys(theirs).find((n) => n in mine);
+  const addr = shared ? theirs[shared] : Object.values(theirs)[0];
+  if (!addr) return family === 6 ? lab.address6(name!) : lab.address(name!); // says what is missing
+  return addr;
 }
 
 /** A failed step leaves what the firewall knew: rules with counters, conntrack, log lines, pcap. */

@@ -1,6 +1,7 @@
 import { TRACE_TABLE } from "../evidence/trace-every-packet.ts";
 import type { LoadedRuleset } from "../firewall/load-ruleset.ts";
 import { groupsIn } from "../firewall/nflog-groups.ts";
+import { parseListing } from "../firewall/rule-handles.ts";
 import type { StartedLab } from "../lab/started-lab.ts";
 import type { NodeExec } from "../runtime/exec-result.ts";
 import { OWNER, ownerAlive } from "../util/owner.ts";
@@ -9,7 +10,8 @@ import type { LoadedScenario } from "./read-scenario-file.ts";
 
 /** What a scenario will change on a lab's firewalls, to put it back afterwards. */
 export interface SavedState {
-  readonly rulesets: { node: string; backend: string; rules: string }[];
+  /** rules6: the IPv6 half of an iptables ruleset (fwlab-ruleset's active6.rules), if any. */
+  readonly rulesets: { node: string; backend: string; rules: string; rules6?: string }[];
   readonly sysctls: { node: string; key: string; value: string }[];
 }
 
@@ -44,10 +46,15 @@ export async function saveState(
       const r = await exec(node)([
         "sh",
         "-c",
-        "cat /run/fwlab/active.backend 2>/dev/null || echo iptables-nft; echo ---; cat /run/fwlab/active.rules 2>/dev/null",
+        "cat /run/fwlab/active.backend 2>/dev/null || echo iptables-nft; echo ---; cat /run/fwlab/active.rules 2>/dev/null; echo; echo ---; cat /run/fwlab/active6.rules 2>/dev/null",
       ]);
-      const [backend, rules] = r.stdout.split("\n---\n");
-      return { node, backend: backend!.trim(), rules: rules ?? "" };
+      const [backend, rules, rules6] = r.stdout.split("\n---\n");
+      return {
+        node,
+        backend: backend!.trim(),
+        rules: (rules ?? "").replace(/\n$/, ""),
+        ...(rules6?.trim() ? { rules6 } : {}),
+      };
     }),
   );
   const sysctls: SavedState["sysctls"] = [];
@@ -116,17 +123,16 @@ export async function restoreState(
     saved.rulesets.map(async (r) => {
       if (kept.includes(r)) return;
       const own = opts.ownTables?.(r.node);
+      const line = (text: string) => `${text}${text.endsWith("\n") || !text ? "" : "\n"}`;
+      const doc = line(r.rules) + (r.rules6 ? `#fwlab-ip6#\n${line(r.rules6)}` : "");
       const res = await exec(r.node)(["fwlab-ruleset", "load", r.backend, ...(own ? ["listing"] : [])], {
-        stdin: own
-          ? `${r.rules}${r.rules.endsWith("\n") || !r.rules ? "" : "\n"}#fwlab-own#\n${own}\n`
-          : r.rules,
+        stdin: own ? `${doc}#fwlab-own#\n${own}\n` : doc,
       }).catch((err: Error) => ({ exitCode: -1, stdout: "", stderr: err.message }));
       if (res.exitCode !== 0) return fail(r.node, `its ruleset: ${res.stderr.trim()}`);
       if (!own) return;
-      const [nft, iptablesSave] = res.stdout.split("#fwlab#\n");
       listings.set(r.node, {
-        listing: { nft: nft ?? "", iptablesSave: iptablesSave ?? "" },
-        nflogGroups: groupsIn(r.rules),
+        listing: parseListing(res.stdout),
+        nflogGroups: groupsIn(r.rules + (r.rules6 ?? "")),
       });
     }),
   );

@@ -79,12 +79,21 @@ const common = {
     .optional()
     .describe("the client's own timeout in ms (default 500; dig and ssh round up to whole seconds)"),
   evidence: evidence.optional(),
+  family: z
+    .union([z.literal(4), z.literal(6)])
+    .optional()
+    .describe("which of a node's addresses a target names: 4 (default) or 6 (its IPv6 address)"),
   why: z.string().optional().describe("what the step shows, in a sentence (goes into the report)"),
 };
 
 export const loadStep = z.strictObject({
   name: z.string().min(1),
-  load: z.strictObject({ node: z.string(), file: z.string(), backend: z.enum(BACKENDS).optional() }),
+  load: z.strictObject({
+    node: z.string(),
+    file: z.string(),
+    ipv6: z.string().optional().describe("an ip6tables ruleset loaded with `file`, all or nothing"),
+    backend: z.enum(BACKENDS).optional(),
+  }),
   expect: z.enum(["loads", "fails"]),
   message: z.string().optional().describe("with fails: a substring of the error (e.g. line 17)"),
   why: z.string().optional(),
@@ -124,7 +133,14 @@ export const stepSchema = z.union([probeStepSchema, loadStep, execStep, sysctlSt
 
 const rulesetRef = z.union([
   z.string(),
-  z.strictObject({ file: z.string(), backend: z.enum(BACKENDS).optional() }),
+  z.strictObject({
+    file: z.string(),
+    ipv6: z
+      .string()
+      .optional()
+      .describe("an ip6tables ruleset (ip6tables-save or script) loaded with `file`"),
+    backend: z.enum(BACKENDS).optional(),
+  }),
 ]);
 
 export const scenarioSchema = z.strictObject({

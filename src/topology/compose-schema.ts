@@ -44,6 +44,8 @@ export const nodeExtensionSchema = z.strictObject({
   firewall: z.boolean().optional(),
   backend: z.enum(BACKENDS).optional(),
   gateway: z.string().optional(),
+  /** The IPv6 default gateway; without it, the IPv6 address of the node `gateway` names, if it has one. */
+  gateway6: z.string().optional(),
   routes: z.record(z.string(), z.string()).optional(),
   dns: z.array(z.string()).optional(),
   ruleset: z.string().optional(),
@@ -82,8 +84,12 @@ export const serviceSchema = z.strictObject({
   labels: stringMap.optional(),
   networks: z.record(
     z.string(),
-    z.strictObject({ ipv4_address: z.string(), aliases: z.array(z.string()).optional() }),
-    { error: "networks: a map of network name to { ipv4_address: ... }" },
+    z.strictObject({
+      ipv4_address: z.string(),
+      ipv6_address: z.string().optional(),
+      aliases: z.array(z.string()).optional(),
+    }),
+    { error: "networks: a map of network name to { ipv4_address: ..., ipv6_address: ... }" },
   ),
   "x-fwlab": nodeExtensionSchema,
 });
@@ -94,11 +100,14 @@ export const networkSchema = z.strictObject({
     error: "every lab network must be internal: true (a lab never reaches outside)",
   }),
   labels: stringMap.optional(),
+  /** With a second, IPv6 ipam.config entry: a dual-stack network (README "IPv6"). */
+  enable_ipv6: z.boolean().optional(),
   ipam: z.strictObject({
     driver: z.literal("default").optional(),
-    config: z.array(z.strictObject({ subnet: z.string(), gateway: z.string().optional() })).length(1, {
-      error: "ipam.config: exactly one { subnet, gateway } entry",
-    }),
+    config: z
+      .array(z.strictObject({ subnet: z.string(), gateway: z.string().optional() }))
+      .min(1, { error: "ipam.config: an IPv4 { subnet, gateway } entry (and an IPv6 one with enable_ipv6)" })
+      .max(2, { error: "ipam.config: at most an IPv4 and an IPv6 entry" }),
   }),
 });
 

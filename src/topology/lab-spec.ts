@@ -22,6 +22,8 @@ export interface LabSpec {
 export interface NetworkSpec {
   readonly name: string;
   readonly subnet: string;
+  /** The IPv6 prefix of a dual-stack network (canonical text, e.g. 2001:db8:1::/64). */
+  readonly subnet6?: string;
   /** The bridge's own address (the host side); no node routes through it. */
   readonly bridgeGateway?: string;
 }
@@ -29,6 +31,8 @@ export interface NetworkSpec {
 export interface InterfaceSpec {
   readonly network: string;
   readonly address: string;
+  /** Its IPv6 address on a dual-stack network (canonical text). */
+  readonly address6?: string;
   /** The name the interface gets inside the node (default: the network's name). */
   readonly ifname: string;
 }
@@ -41,6 +45,8 @@ export interface NodeSpec {
   readonly firewall: boolean;
   readonly backend: Backend;
   readonly gateway?: string;
+  /** The IPv6 default route's next hop (x-fwlab.gateway6, else the gateway node's IPv6 address). */
+  readonly gateway6?: string;
   readonly routes: readonly { readonly to: string; readonly via: string }[];
   readonly dns: readonly string[];
   readonly interfaces: readonly InterfaceSpec[];
@@ -60,3 +66,10 @@ export interface NodeSpec {
 }
 
 export const primaryAddress = (n: NodeSpec): string => n.interfaces[0]?.address ?? "";
+
+/** The node's first IPv6 address, if it has one. */
+export const primaryAddress6 = (n: NodeSpec): string | undefined =>
+  n.interfaces.find((i) => i.address6)?.address6;
+
+/** Whether any node of the lab speaks IPv6. */
+export const isDualStack = (lab: LabSpec): boolean => lab.networks.some((n) => n.subnet6);

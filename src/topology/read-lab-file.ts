@@ -15,6 +15,15 @@ import {
 } from "./compose-schema.ts";
 import { fileProblem, readInputFile } from "./input-file.ts";
 import { cidrContains, cidrsOverlap, isNetworkOrBroadcast, parseCidr, parseIpv4 } from "./ipv4.ts";
+import {
+  type Cidr6,
+  canonicalIpv6,
+  cidr6Contains,
+  cidrs6Overlap,
+  formatIpv6,
+  parseCidr6,
+  parseIpv6,
+} from "./ipv6.ts";
 import type { LabSpec, NetworkSpec, NodeSpec } from "./lab-spec.ts";
 import { resolveInProject } from "./project-path.ts";
 import type { Role } from "./roles.ts";
@@ -68,6 +77,7 @@ function buildLab(
 
   const networks: NetworkSpec[] = [];
   const cidrs = new Map<string, ReturnType<typeof parseCidr> & object>();
+  const cidrs6 = new Map<string, Cidr6>();
   for (const [net, spec] of Object.entries(c.networks)) {
     if (!/^[a-z][a-z0-9-]{0,14}$/.test(net)) {
       fail(
@@ -101,7 +111,13 @@ function buildLab(
       }
     }
     cidrs.set(net, cidr!);
-    networks.push({ name: net, subnet: cfg.subnet, bridgeGateway: cfg.gateway });
+    const subnet6 = ipv6Entry(net, spec, cidrs6, fail);
+    networks.push({
+      name: net,
+      subnet: cfg.subnet,
+      bridgeGateway: cfg.gateway,
+      ...(subnet6 ? { subnet6 } : {}),
+    });
   }
 
   const taken = new Map<string, string>(); // address → node
@@ -122,13 +138,23 @@ function buildLab(
         `${first.what}. A lab file cannot grant this itself: run with --allow-unsafe to allow it${unsafe.length > 1 ? ` (and ${unsafe.length - 1} more such ask${unsafe.length > 2 ? "s" : ""} in "${node}")` : ""}`,
       );
     }
-    nodes.push(buildNode(file, node, svc, cidrs, taken, fail));
+    nodes.push(buildNode(file, node, svc, cidrs, cidrs6, taken, fail));
   }
   if (nodes.length === 0) fail(["services"], "a lab needs at least one node");
 
+  // A node with IPv6 routes IPv6 through the node it routes IPv4 through, unless told otherwise.
+  for (const [i, n] of nodes.entries()) {
+    if (n.gateway6 || !n.gateway || !n.interfaces.some((f) => f.address6)) continue;
+    const via = nodes.find((o) => o.interfaces.some((f) => f.address === n.gateway));
+    const on = via?.interfaces.find((f) => f.address === n.gateway);
+    if (on?.address6) nodes[i] = { ...n, gateway6: on.address6 };
+  }
   // Gateways and route next hops must be lab nodes: nothing routes off the lab.
   for (const n of nodes) {
-    const hops = [...(n.gateway ? [{ at: ["services", n.name, "x-fwlab", "gateway"], ip: n.gateway }] : [])];
+    const hops = [
+      ...(n.gateway ? [{ at: ["services", n.name, "x-fwlab", "gateway"], ip: n.gateway }] : []),
+      ...(n.gateway6 ? [{ at: ["services", n.name, "x-fwlab", "gateway6"], ip: n.gateway6 }] : []),
+    ];
     for (const r of n.routes) hops.push({ at: ["services", n.name, "x-fwlab", "routes", r.to], ip: r.via });
     for (const h of hops) {
       const owner = taken.get(h.ip);
@@ -155,11 +181,51 @@ function buildLab(
   return { name, file, domain: c["x-fwlab"]?.domain ?? "lab", networks, nodes, ...(hosts ? { hosts } : {}) };
 }
 
+/** A network's IPv6 prefix (its second ipam.config entry, with enable_ipv6), checked. */
+function ipv6Entry(
+  net: string,
+  spec: ComposeFile["networks"][string],
+  cidrs6: Map<string, Cidr6>,
+  fail: (p: Path, msg: string, key?: string) => never,
+): string | undefined {
+  const entry = spec.ipam.config[1];
+  const at = ["networks", net, "ipam", "config", 1, "subnet"];
+  if (!entry) {
+    if (spec.enable_ipv6)
+      fail(
+        ["networks", net, "enable_ipv6"],
+        "enable_ipv6 needs a second ipam.config entry with the IPv6 subnet",
+      );
+    return undefined;
+  }
+  if (!spec.enable_ipv6)
+    fail(
+      ["networks", net, "ipam", "config", 1],
+      "a second ipam.config entry is the IPv6 subnet: set enable_ipv6: true",
+    );
+  const cidr = parseCidr6(entry.subnet);
+  if (!cidr) fail(at, `not an IPv6 subnet: ${JSON.stringify(entry.subnet)}`);
+  if (cidr!.prefix > 120) fail(at, `${entry.subnet}: an IPv6 lab network is at most a /120`);
+  for (const [other, o] of cidrs6)
+    if (cidrs6Overlap(cidr!, o)) fail(at, `subnet ${entry.subnet} overlaps network "${other}" (${o.text})`);
+  if (entry.gateway !== undefined) {
+    const gw = parseIpv6(entry.gateway);
+    if (gw === undefined || !cidr6Contains(cidr!, gw))
+      fail(
+        ["networks", net, "ipam", "config", 1, "gateway"],
+        `gateway ${entry.gateway} is outside the subnet ${entry.subnet}`,
+      );
+  }
+  cidrs6.set(net, cidr!);
+  return `${formatIpv6(cidr!.network)}/${cidr!.prefix}`;
+}
+
 function buildNode(
   file: string,
   node: string,
   svc: ComposeService,
   cidrs: Map<string, { text: string; network: number; prefix: number }>,
+  cidrs6: Map<string, Cidr6>,
   taken: Map<string, string>,
   fail: (p: Path, msg: string, key?: string) => never,
 ): NodeSpec {
@@ -181,8 +247,28 @@ function buildNode(
     if (owner)
       fail(at("networks", net, "ipv4_address"), `${ep.ipv4_address} is already the address of "${owner}"`);
     taken.set(ep.ipv4_address, node);
-    return { network: net, address: ep.ipv4_address, ifname: x.interfaces?.[net] ?? net };
+    const address6 = ep.ipv6_address === undefined ? undefined : v6Address(net, ep.ipv6_address);
+    return {
+      network: net,
+      address: ep.ipv4_address,
+      ifname: x.interfaces?.[net] ?? net,
+      ...(address6 ? { address6 } : {}),
+    };
   });
+  function v6Address(net: string, text: string): string {
+    const key = at("networks", net, "ipv6_address");
+    const cidr = cidrs6.get(net);
+    if (!cidr) fail(key, `network ${net} has no IPv6 subnet (enable_ipv6 and a second ipam.config entry)`);
+    const ip = parseIpv6(text);
+    if (ip === undefined) fail(key, `not an IPv6 address: ${text}`);
+    if (!cidr6Contains(cidr!, ip!) || ip === cidr!.network)
+      fail(key, `${text} is not a host address of ${net} (${cidr!.text})`);
+    const canonical = formatIpv6(ip!);
+    const owner = taken.get(canonical);
+    if (owner) fail(key, `${text} is already the address of "${owner}"`);
+    taken.set(canonical, node);
+    return canonical;
+  }
   if (interfaces.length === 0) fail(at("networks"), "a node needs at least one network");
   for (const net of Object.keys(x.interfaces ?? {})) {
     if (!svc.networks[net]) fail(at("x-fwlab", "interfaces"), `"${node}" is not on network "${net}"`, net);
@@ -199,14 +285,30 @@ function buildNode(
       );
     }
   }
+  const onLink6 = (ip: string) =>
+    interfaces.some((i) => i.address6 && cidr6Contains(cidrs6.get(i.network)!, parseIpv6(ip)!));
+  let gateway6: string | undefined;
+  if (x.gateway6 !== undefined) {
+    if (parseIpv6(x.gateway6) === undefined)
+      fail(at("x-fwlab", "gateway6"), `not an IPv6 address: ${x.gateway6}`);
+    if (!onLink6(x.gateway6))
+      fail(at("x-fwlab", "gateway6"), `gateway6 ${x.gateway6} is outside this node's IPv6 networks`);
+    gateway6 = canonicalIpv6(x.gateway6);
+  }
   const routes = Object.entries(x.routes ?? {}).map(([to, via]) => {
-    if (!parseCidr(to)) fail(at("x-fwlab", "routes"), `not an IPv4 subnet: ${to}`, to);
+    if (parseCidr6(to)) {
+      if (parseIpv6(via) === undefined || !onLink6(via))
+        fail(at("x-fwlab", "routes", to), `next hop ${via} is not on this node's IPv6 networks`);
+      return { to, via: canonicalIpv6(via)! };
+    }
+    if (!parseCidr(to)) fail(at("x-fwlab", "routes"), `not an IPv4 or IPv6 subnet: ${to}`, to);
     if (parseIpv4(via) === undefined || !onLink(via))
       fail(at("x-fwlab", "routes", to), `next hop ${via} is not on this node's networks`);
     return { to, via };
   });
   (x.dns ?? []).forEach((ip, i) => {
-    if (parseIpv4(ip) === undefined) fail(at("x-fwlab", "dns", i), `not an IPv4 address: ${ip}`);
+    if (parseIpv4(ip) === undefined && parseIpv6(ip) === undefined)
+      fail(at("x-fwlab", "dns", i), `not an IP address: ${ip}`);
   });
 
   const capAdd = svc.cap_add ?? [];
@@ -244,6 +346,7 @@ function buildNode(
     firewall,
     backend: x.backend ?? "iptables-nft",
     gateway: x.gateway,
+    ...(gateway6 ? { gateway6 } : {}),
     routes,
     dns: x.dns ?? [],
     interfaces,
@@ -292,7 +395,7 @@ function knownKeys(path: Path): string[] {
   if (p[0] === "x-fwlab") return ["name", "domain", "hosts"];
   if (p[0] === "services" && p.length === 2) return shape(composeSchemaShape.service);
   if (p[0] === "services" && p[2] === "x-fwlab") return shape(composeSchemaShape.node);
-  if (p[0] === "services" && p[2] === "networks") return ["ipv4_address", "aliases"];
+  if (p[0] === "services" && p[2] === "networks") return ["ipv4_address", "ipv6_address", "aliases"];
   if (p[0] === "networks" && p.length === 2) return shape(composeSchemaShape.network);
   if (p[0] === "networks" && p.includes("config")) return ["subnet", "gateway"];
   if (p[0] === "networks" && p[2] === "ipam") return ["driver", "config"];

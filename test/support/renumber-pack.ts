@@ -9,6 +9,8 @@ import { join, relative } from "node:path";
  *
  *   default lab  10.0.N.x -> 10.(10+k).N.x   198.51.100.x -> 198.18.k.x (RFC 2544)   lab fwlab   -> pack<k>
  *   seed 001     192.168.0.x -> 192.168.(10+k).x                                    lab seed001 -> pack<k>-seed001
+ *   ipv6 pack    192.168.60.x -> 192.168.(70+k).x                                   lab ipv6srv -> pack<k>-ipv6srv
+ *   IPv6         2001:db8:G:... -> 2001:db8:(k+1)GGG:... (G = 1, 2, ff, 60: the labs' prefixes)
  *
  * Other labs use 10.50.x, 10.60.x (bench, fixtures), 10.71-74.x (bench/up-50-nodes.ts) and the
  * pack's own ranges (the shared test lab); 203.0.113.x is never a lab's (the host's registries).
@@ -29,10 +31,14 @@ const RANGES = (k: number) => [
   { from: "10.0.", to: `10.${10 + k}.` },
   { from: "198.51.100.", to: `198.18.${k}.` },
   { from: "192.168.0.", to: `192.168.${10 + k}.` },
+  { from: "192.168.60.", to: `192.168.${70 + k}.` },
 ];
 
+/** IPv6 prefixes: 2001:db8:G:... -> 2001:db8:(k+1)GGG:... (G below 0x1000: 1, 2, ff, 60). */
+const prefix6 = (k: number): string => (k + 1).toString(16);
+
 /** The labs copy k starts: its default lab and seed 001's. */
-export const labNames = (k: number): string[] => [`pack${k}`, `pack${k}-seed001`];
+export const labNames = (k: number): string[] => [`pack${k}`, `pack${k}-seed001`, `pack${k}-ipv6srv`];
 
 /** Every range any copy (or the original pack, as the shared test lab runs it) uses. */
 export const isPackAddress = (ip: string): boolean =>
@@ -70,7 +76,9 @@ export function renumberPack(k: number, into: string, root = process.cwd()): Pac
     index: k,
     scenarios,
     labs: labNames(k),
-    owns: (ip) => ranges.some((r) => ip.startsWith(r.to)),
+    owns: (ip) =>
+      ranges.some((r) => ip.startsWith(r.to)) ||
+      new RegExp(`^2001:db8:${prefix6(k)}[0-9a-f]{3}:`, "i").test(ip),
   };
 }
 
@@ -100,7 +108,12 @@ export function renumber(k: number): (text: string) => string {
               .join(":")}`;
       })
       .replace(/^(x-fwlab:\s*\n\s+name:\s*)fwlab\s*$/m, `$1pack${k}`)
-      .replace(/^(x-fwlab:\s*\n\s+name:\s*)seed001\s*$/m, `$1pack${k}-seed001`);
+      .replace(/^(x-fwlab:\s*\n\s+name:\s*)seed001\s*$/m, `$1pack${k}-seed001`)
+      .replace(/^(x-fwlab:\s*\n\s+name:\s*)ipv6srv\s*$/m, `$1pack${k}-ipv6srv`)
+      .replace(
+        /\b2001:db8:([0-9a-f]{1,3})(?=:)/gi,
+        (_, g: string) => `2001:db8:${prefix6(k)}${g.padStart(3, "0")}`,
+      );
 }
 
 function walk(dir: string): string[] {

@@ -3,6 +3,10 @@
 FWLAB_ROLE=web
 role_start() {
   echo "fwlab web server $(hostname)" > /var/www/html/index.html
+  mkdir -p /run/fwlab
+  if [ -n "${FWLAB_ADDR6:-}" ]; then
+    printf 'listen [::]:80 default_server;\nlisten [::]:443 ssl default_server;\n'
+  fi > /run/fwlab/nginx-listen6.conf
   spawn nginx -c /etc/fwlab/nginx.conf -g 'daemon off;'
 }
 role_check() {

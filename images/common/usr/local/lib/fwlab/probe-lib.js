@@ -44,7 +44,8 @@ function connect(ctx, { host, port, localPort, waitMs }) {
     ctx.signal.addEventListener("abort", onAbort, { once: true });
     s.once("connect", () => {
       ctx.answered(flow); // what follows is the exchange, not silence after a first packet
-      finish({ socket: s, local: `${s.localAddress}:${s.localPort}` });
+      const local = net.isIPv6(s.localAddress) ? `[${s.localAddress}]:${s.localPort}` : `${s.localAddress}:${s.localPort}`;
+      finish({ socket: s, local });
     });
     s.once("error", (e) => finish(socketVerdict(e, `${host}:${port}`)));
   });

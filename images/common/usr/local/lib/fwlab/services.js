@@ -41,7 +41,12 @@ function fail(msg) {
 }
 
 const name = os.hostname();
-const peer = (s) => `${s.remoteAddress.replace(/^::ffff:/, "")}:${s.remotePort}`;
+// A dual-stack node listens on IPv6 too (one socket: IPv4 clients show as ::ffff:a.b.c.d).
+const ANY = process.env.FWLAB_ADDR6 ? "::" : "0.0.0.0";
+const bare = (a) => a.replace(/^::ffff:(?=\d+\.)/, "");
+// "10.0.1.10:41234", "[2001:db8:1::10]:41234"
+const hostPort = (a, port) => (bare(a).includes(":") ? `[${bare(a)}]:${port}` : `${bare(a)}:${port}`);
+const peer = (s) => hostPort(s.remoteAddress, s.remotePort);
 
 function listenTcp(port, onConnection) {
   return new Promise((resolve, reject) => {
@@ -50,22 +55,22 @@ function listenTcp(port, onConnection) {
       onConnection(s);
     });
     server.on("error", reject);
-    server.listen(port, "0.0.0.0", resolve);
+    server.listen(port, ANY, resolve);
   });
 }
 
 function listenUdp(port, onMessage) {
   return new Promise((resolve, reject) => {
-    const s = dgram.createSocket("udp4");
+    const s = dgram.createSocket(ANY === "::" ? "udp6" : "udp4");
     s.on("message", (msg, rinfo) => onMessage(s, msg, rinfo));
     s.on("error", reject);
-    s.bind(port, "0.0.0.0", resolve);
+    s.bind(port, ANY, resolve);
   });
 }
 
 function web(port, tls) {
   const handler = (req, res) => {
-    const who = `${req.socket.remoteAddress.replace(/^::ffff:/, "")} ${req.socket.remotePort}\n`;
+    const who = `${bare(req.socket.remoteAddress)} ${req.socket.remotePort}\n`;
     const body = req.url === "/whoami" ? who : req.url === "/" ? `fwlab services host ${name}: ${tls ? "https" : "http"}/${port}\n` : undefined;
     res.writeHead(body === undefined ? 404 : 200, { "Content-Type": "text/plain", Server: "fwlab" });
     res.end(body ?? "not found\n");
@@ -75,7 +80,7 @@ function web(port, tls) {
     : http.createServer(handler);
   return new Promise((resolve, reject) => {
     server.on("error", reject);
-    server.listen(port, "0.0.0.0", resolve);
+    server.listen(port, ANY, resolve);
   });
 }
 
@@ -127,7 +132,7 @@ function generic({ proto, port }) {
       s.on("data", (d) => s.write(d));
     });
   return listenUdp(port, (sock, msg, rinfo) =>
-    sock.send(`fwlab udp/${port} ${rinfo.address}:${rinfo.port} ${msg}`, rinfo.port, rinfo.address),
+    sock.send(`fwlab udp/${port} ${hostPort(rinfo.address, rinfo.port)} ${msg}`, rinfo.port, rinfo.address),
   );
 }
 

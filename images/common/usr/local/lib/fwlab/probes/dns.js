@@ -6,7 +6,7 @@ module.exports = async function dns({ server, name, type, tcp: overTcp, waitMs, 
   const waitS = Math.max(1, Math.ceil(waitMs / 1000)); // dig counts whole seconds
   const args = [`@${server}`, name, type ?? "A", "+tries=1", "+retry=0", `+time=${waitS}`, "+noall", "+answer", "+comments"];
   if (overTcp) args.push("+tcp");
-  if (localPort) args.push("-b", `0.0.0.0#${localPort}`);
+  if (localPort) args.push("-b", `${server.includes(":") ? "::" : "0.0.0.0"}#${localPort}`);
   ctx.flow({ proto: overTcp ? "tcp" : "udp", dst: server, dport: 53, sport: localPort });
   const r = await run("dig", args, { timeoutMs: waitS * 1000 + 2000, signal: ctx.signal });
   const out = r.stdout + r.stderr;

@@ -66,6 +66,7 @@ module.exports = async function ftp({ host, user, password, path, mode, waitMs, 
   const c = await connect(ctx, { host, port: 21, localPort, waitMs });
   if (!c.socket) return { ...c, detail: `ftp ${host}: ${c.detail}`, facts: { stage: "control" } };
   const ctl = c.socket;
+  const six = net.isIPv6(host);
   const r = replies(ctl);
   // A lab's server answers at once; a busy machine may take a while: the connection is up.
   const replyMs = waitMs + 5000;
@@ -84,11 +85,12 @@ module.exports = async function ftp({ host, user, password, path, mode, waitMs, 
       // PORT: the server connects from its port 20 to ours; announced before it is asked for.
       const server = net.createServer();
       server.on("error", () => {});
-      await new Promise((res, rej) => server.listen(dataPort, "0.0.0.0", res).once("error", rej));
+      await new Promise((res, rej) => server.listen(dataPort, six ? "::" : "0.0.0.0", res).once("error", rej));
       const accepted = new Promise((res) => server.once("connection", res));
-      const a = ctl.localAddress.split(".").join(",");
-      send(`PORT ${a},${dataPort >> 8},${dataPort & 255}`);
-      await expect("PORT", [200], "data");
+      // IPv6 has no PORT: EPRT (RFC 2428) names the family and the address.
+      if (six) send(`EPRT |2|${ctl.localAddress}|${dataPort}|`);
+      else send(`PORT ${ctl.localAddress.split(".").join(",")},${dataPort >> 8},${dataPort & 255}`);
+      await expect(six ? "EPRT" : "PORT", [200], "data");
       const flow = { proto: "tcp", dst: host, dport: 20, sport: dataPort };
       ctx.flow(flow);
       accepted.then(() => ctx.answered(flow));
@@ -106,13 +108,15 @@ module.exports = async function ftp({ host, user, password, path, mode, waitMs, 
       server.close();
       if (!data) throw new FtpFailure("timeout", `${command}: the server's data connection did not arrive`, "data");
     } else {
-      send("PASV");
-      const pasv = await expect("PASV", [227], "data");
-      const m = /(\d+),(\d+),(\d+),(\d+),(\d+),(\d+)/.exec(pasv.text);
-      if (!m) throw new FtpFailure("error", `PASV: cannot read ${pasv.text}`, "data");
+      // IPv6 has no PASV: EPSV (RFC 2428) answers with the port alone, "(|||30001|)".
+      send(six ? "EPSV" : "PASV");
+      const pasv = await expect(six ? "EPSV" : "PASV", [six ? 229 : 227], "data");
+      const m = six ? /\(\|\|\|(\d+)\|\)/.exec(pasv.text) : /(\d+),(\d+),(\d+),(\d+),(\d+),(\d+)/.exec(pasv.text);
+      if (!m) throw new FtpFailure("error", `${six ? "EPSV" : "PASV"}: cannot read ${pasv.text}`, "data");
       // Like curl, the data connection goes to the control connection's address (the one in
       // the reply may be a private one behind NAT).
-      const d = await connect(ctx, { host, port: Number(m[5]) * 256 + Number(m[6]), localPort: dataPort, waitMs });
+      const dport = six ? Number(m[1]) : Number(m[5]) * 256 + Number(m[6]);
+      const d = await connect(ctx, { host, port: dport, localPort: dataPort, waitMs });
       if (!d.socket) throw new FtpFailure(d.verdict, `${command} (passive) data connection: ${d.detail}`, "data");
       data = d.socket;
       send(command);

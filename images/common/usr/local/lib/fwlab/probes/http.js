@@ -7,7 +7,7 @@ const { connect, socketVerdict } = require("../probe-lib.js");
 
 module.exports = async function http({ host, port, https, path, waitMs, localPort }, ctx) {
   const dport = port ?? (https ? 443 : 80);
-  const url = `${https ? "https" : "http"}://${host}${port ? `:${port}` : ""}${path ?? "/"}`;
+  const url = `${https ? "https" : "http"}://${host.includes(":") ? `[${host}]` : host}${port ? `:${port}` : ""}${path ?? "/"}`;
   const c = await connect(ctx, { host, port: dport, localPort, waitMs });
   if (!c.socket) return { ...c, detail: `${url}: ${c.detail}` };
   const socket = https ? tls.connect({ socket: c.socket, servername: /^[\d.]+$/.test(host) ? undefined : host, rejectUnauthorized: false }) : c.socket;

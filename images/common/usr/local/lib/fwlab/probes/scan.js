@@ -3,6 +3,7 @@
 // there: a probe must send exactly what it names). No adaptive timeouts either: a late answer on
 // a busy machine is still an answer, so a port is "filtered" only after 500 ms-1 s of silence.
 "use strict";
+const net = require("node:net");
 const { run } = require("../probe-lib.js");
 
 const FLAGS = { syn: "-sS", null: "-sN", xmas: "-sX", ack: "-sA", fin: "-sF", connect: "-sT", udp: "-sU" };
@@ -12,7 +13,7 @@ module.exports = async function scan({ host, ports, technique, flags, waitMs }, 
   if (!flag) return { verdict: "error", detail: `unknown scan technique ${technique}` };
   const r = await run(
     "nmap",
-    ["-n", "-Pn", flag, ...(flags ? ["--scanflags", flags] : []), "-p", ports, "--max-retries", "0",
+    ["-n", "-Pn", ...(net.isIPv6(host) ? ["-6"] : []), flag, ...(flags ? ["--scanflags", flags] : []), "-p", ports, "--max-retries", "0",
       "--min-rtt-timeout", "500ms", "--initial-rtt-timeout", "500ms", "--max-rtt-timeout", "1000ms", "--host-timeout", `${Math.max(2, Math.ceil(waitMs / 1000) * 4)}s`, "-oX", "-", host],
     { timeoutMs: waitMs * 10 + 10000, signal: ctx.signal },
   );

@@ -2,11 +2,12 @@
 // errors (port unreachable arrives as ECONNREFUSED).
 "use strict";
 const dgram = require("node:dgram");
+const net = require("node:net");
 const { socketVerdict } = require("../probe-lib.js");
 
 module.exports = function udp({ host, port, payload, waitMs, localPort }, ctx) {
   return new Promise((resolve) => {
-    const s = dgram.createSocket({ type: "udp4", reuseAddr: true });
+    const s = dgram.createSocket({ type: net.isIPv6(host) ? "udp6" : "udp4", reuseAddr: true });
     let timer;
     let finished = false;
     const done = (r) => {
@@ -17,14 +18,14 @@ module.exports = function udp({ host, port, payload, waitMs, localPort }, ctx) {
       let local = "";
       try {
         const a = s.address();
-        local = `${a.address}:${a.port}`;
+        local = a.family === "IPv6" ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`;
       } catch {}
       s.close();
       resolve({ ...r, facts: { local, ...r.facts } });
     };
     s.on("error", (e) => {
       const v = socketVerdict(e, `${host}:${port}`);
-      done(e.code === "ECONNREFUSED" ? { verdict: "refused", detail: `${host}:${port} answered ICMP port unreachable` } : v);
+      done(e.code === "ECONNREFUSED" ? { verdict: "refused", detail: `${host}:${port} answered ${net.isIPv6(host) ? "ICMPv6" : "ICMP"} port unreachable` } : v);
     });
     const onAbort = () => done({ verdict: "timeout", detail: "cancelled" });
     ctx.signal.addEventListener("abort", onAbort, { once: true });

@@ -1,0 +1,89 @@
+import { FwlabError } from "../errors.ts";
+import type { ExecResult } from "../runtime/exec-result.ts";
+import type { Backend } from "../topology/lab-spec.ts";
+import type { RestoreDocument } from "./restore-document.ts";
+import type { IpFamily } from "./ruleset-format.ts";
+
+/** One family's ruleset as a load sends it: the user's file and the document made of it. */
+export interface RulesetPart {
+  /** An nft file is "ipv4": it goes where the IPv4 ruleset goes (its tables name their families). */
+  readonly family: IpFamily;
+  /** The file as the user would type it. */
+  readonly shown: string;
+  readonly text: string;
+  readonly doc: RestoreDocument;
+}
+
+/**
+ * What a failed `fwlab-ruleset load` means, in the user's words: the file (of the family the
+ * loader names on stderr), its line and the tool's own message, and whether the previous
+ * rulesets are active again. Exit 2 and 3 with a line: the file is at fault (exit code 2).
+ */
+export function loadError(
+  node: string,
+  parts: { v4?: RulesetPart; v6?: RulesetPart },
+  backend: Backend,
+  r: ExecResult,
+): FwlabError {
+  const family: IpFamily = /^fwlab-ruleset: the IPv6 ruleset/m.test(r.stderr) ? "ipv6" : "ipv4";
+  const part = (family === "ipv6" ? parts.v6 : parts.v4) ?? parts.v4 ?? parts.v6!;
+  const tool =
+    backend === "nft" ? "nft" : `${part.family === "ipv6" ? backend.replace("ip", "ip6") : backend}-restore`;
+  const out = `${r.stderr}\n${r.stdout}`;
+  const docLine = Number(
+    /Error occurred at line: (\d+)/.exec(out)?.[1] ??
+      /line (\d+) failed/.exec(out)?.[1] ??
+      /^line (\d+): /m.exec(out)?.[1] ??
+      /next\.rules:(\d+):/.exec(out)?.[1] ??
+      Number.NaN,
+  );
+  const { doc } = part;
+  // iptables-nft finds a jump to a chain that does not exist only at COMMIT, and names that
+  // line: name the rule that jumps instead.
+  const missing = /Chain '([^']+)' does not exist/.exec(out)?.[1];
+  const jump = missing
+    ? doc.text.split("\n").findIndex((l) => /^-[AI] /.test(l.trimStart()) && jumpsTo(l, missing)) + 1
+    : 0;
+  const line = jump > 0 ? doc.sourceLine(jump) : Number.isNaN(docLine) ? undefined : doc.sourceLine(docLine);
+  const said = out
+    .split("\n")
+    .map((l) =>
+      l
+        .replace(/^\S*ip6?tables[\w-]*(?: v[\d.]+ \([\w_]+\))?: /, "")
+        .replace(/^\/run\/fwlab\/next\.rules:[\d:-]+ /, "")
+        .replace(/^line \d+: (?=\S)/, ""),
+    )
+    .filter((l) => l.trim());
+  const message =
+    said.find((l) => !/^(Error occurred at line|Try `|fwlab-ruleset: )/.test(l)) ?? said[0] ?? "no message";
+  const where = line ? ` line ${line}` : "";
+  const previous = parts.v4 && parts.v6 ? "the previous IPv4 and IPv6 rulesets" : "the previous ruleset";
+  const are = parts.v4 && parts.v6 ? "are" : "is";
+  const state =
+    r.exitCode === 2
+      ? `nothing was loaded, ${previous} ${are} still active`
+      : r.exitCode === 3
+        ? `it failed while applying and ${previous} ${are === "are" ? "were" : "was"} put back`
+        : `it failed while applying and ${previous} could NOT be put back: reload a ruleset or \`fwlab down\` the lab`;
+  // The previous ruleset is active again (exits 2 and 3) and the tool named a line of the
+  // user's file: the file is at fault, an input error.
+  const invalid = r.exitCode === 2 || (r.exitCode === 3 && line !== undefined);
+  return new FwlabError(
+    `[${node}] ruleset ${part.shown}${where}: ${message.trim()} (${tool} exited ${r.exitCode}); ${state}` +
+      (line ? `\n${excerpt(part.text, line)}` : ""),
+    invalid ? 2 : 1,
+  );
+}
+
+const jumpsTo = (rule: string, chain: string): boolean =>
+  rule
+    .split(/\s+/)
+    .some(
+      (w, i, ws) => (w === chain || w === `"${chain}"`) && /^(-j|-g|--jump|--goto)$/.test(ws[i - 1] ?? ""),
+    );
+
+/** The user's line, numbered: `  14 | iptables -A ...`. */
+export function excerpt(text: string, line: number): string {
+  const src = text.split(/\r?\n/)[line - 1] ?? "";
+  return `  ${line} | ${src}`;
+}
