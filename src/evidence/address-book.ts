@@ -1,5 +1,6 @@
 import type { LabNode } from "../lab/lab-node.ts";
 import { macFor } from "../topology/mac-for.ts";
+import { compressIpv6 } from "../util/ipv6.ts";
 import type { Origin } from "./events.ts";
 import type { PacketFields } from "./packet-fields.ts";
 
@@ -12,6 +13,8 @@ interface Owner extends Origin {
  * so a LOG line is attributed by what it carries: the MAC of the receiving interface (the node
  * that logged it received the frame there) or, for locally sent packets (no MAC), the node that
  * owns the source address on the OUT interface. Lab subnets never overlap, so this is exact.
+ * IPv6 addresses are keyed compressed (2001:db8:1::10), the form every parser gives them in; an
+ * interface's MAC comes from its IPv4 address (macFor), so IPv6 frames are told by it as well.
  */
 export class AddressBook {
   private readonly byIp = new Map<string, Owner>();
@@ -25,6 +28,8 @@ export class AddressBook {
           this.byIp.set(ip, owner);
           this.byMac.set(macFor(ip), owner);
         }
+        for (const [network, ip] of Object.entries(n.addresses6 ?? {}))
+          this.byIp.set(compressIpv6(ip), { lab, node: n.name, network });
       }
     }
   }
@@ -34,7 +39,7 @@ export class AddressBook {
   }
 
   owner(ip: string): Owner | undefined {
-    return this.byIp.get(ip);
+    return this.byIp.get(compressIpv6(ip));
   }
 
   attribute(f: PacketFields): Origin | undefined {
@@ -44,13 +49,13 @@ export class AddressBook {
       if (byMac && byMac.network === f.in) return { lab: byMac.lab, node: byMac.node };
     }
     if (!f.in && f.out && f.src) {
-      const bySrc = this.byIp.get(f.src);
+      const bySrc = this.owner(f.src);
       if (bySrc) return { lab: bySrc.lab, node: bySrc.node };
     }
     // A broadcast or a frame to another MAC (promiscuous): the receiving node is the one on
     // the IN network that owns the destination address.
     if (f.in && f.dst) {
-      const byDst = this.byIp.get(f.dst);
+      const byDst = this.owner(f.dst);
       if (byDst && byDst.network === f.in) return { lab: byDst.lab, node: byDst.node };
     }
     return undefined;

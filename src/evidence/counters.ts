@@ -30,7 +30,9 @@ export function counterDeltas(before: readonly SavedTable[], after: readonly Sav
   const out: CounterDelta[] = [];
   for (const t of after) {
     for (const c of t.chains) {
-      const old = before.find((x) => x.name === t.name)?.chains.find((x) => x.name === c.name);
+      const old = before
+        .find((x) => x.name === t.name && x.family === t.family)
+        ?.chains.find((x) => x.name === c.name);
       if (c.policy) {
         out.push({
           table: t.name,

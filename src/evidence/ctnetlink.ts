@@ -1,3 +1,4 @@
+import { ipv6FromBytes } from "../util/ipv6.ts";
 import type { ConntrackEntry, ConntrackEventType, ConntrackTuple } from "./parse-conntrack.ts";
 
 /** One conntrack netlink message: an event (NEW, UPDATE, DESTROY) or an entry of a table dump. */
@@ -27,6 +28,8 @@ const CTA = {
   zone: 18,
   timestamp: 20,
 };
+const AF_INET = 2;
+const AF_INET6 = 10;
 const IPS_SEEN_REPLY = 0x2;
 const IPS_ASSURED = 0x4;
 const PROTO: Record<number, string> = {
@@ -66,14 +69,11 @@ function attrs(buf: Buffer, start: number, end: number): Map<number, Buffer> {
 }
 const nested = (b: Buffer | undefined) => (b ? attrs(b, 0, b.length) : new Map<number, Buffer>());
 
+/** CTA_IP_V4_SRC/DST (4 bytes) or CTA_IP_V6_SRC/DST (16 bytes), as conntrack prints them. */
 function address(b: Buffer | undefined): string {
-  if (!b) return "";
-  if (b.length === 4) return `${b[0]}.${b[1]}.${b[2]}.${b[3]}`;
-  const words = Array.from({ length: 8 }, (_, i) => b.readUInt16BE(i * 2).toString(16));
-  return words
-    .join(":")
-    .replace(/(^|:)0(:0)+(:|$)/, "::")
-    .replace(/:{3,}/, "::");
+  if (b?.length === 4) return `${b[0]}.${b[1]}.${b[2]}.${b[3]}`;
+  if (b?.length === 16) return ipv6FromBytes(b);
+  return "";
 }
 
 function tuple(b: Buffer | undefined): { tuple: ConntrackTuple; proto: number } {
@@ -85,10 +85,12 @@ function tuple(b: Buffer | undefined): { tuple: ConntrackTuple; proto: number } 
   return {
     proto: u8(1) ?? 0,
     tuple: {
+      // CTA_IP_V4_SRC, _DST (1, 2) or CTA_IP_V6_SRC, _DST (3, 4).
       src: address(ip.get(1) ?? ip.get(3)),
       dst: address(ip.get(2) ?? ip.get(4)),
       sport: u16(2),
       dport: u16(3),
+      // CTA_PROTO_ICMP_ID, _TYPE, _CODE (4, 5, 6) or CTA_PROTO_ICMPV6_ID, _TYPE, _CODE (7, 8, 9).
       type: u8(5) ?? u8(8),
       code: u8(6) ?? u8(9),
       id: u16(4) ?? u16(7),
@@ -97,7 +99,7 @@ function tuple(b: Buffer | undefined): { tuple: ConntrackTuple; proto: number } 
 }
 
 /** A conntrack entry from a netlink message's attributes, as `conntrack -L -o extended,id` tells it. */
-function entryOf(a: Map<number, Buffer>): ConntrackEntry | undefined {
+function entryOf(a: Map<number, Buffer>, family: number): ConntrackEntry | undefined {
   if (!a.has(CTA.tupleOrig) || !a.has(CTA.tupleReply)) return undefined;
   const orig = tuple(a.get(CTA.tupleOrig));
   const reply = tuple(a.get(CTA.tupleReply)).tuple;
@@ -108,6 +110,7 @@ function entryOf(a: Map<number, Buffer>): ConntrackEntry | undefined {
   const helper = nested(a.get(CTA.help)).get(1)?.toString("latin1").replace(/\0.*$/s, "");
   const original = orig.tuple;
   return {
+    family: family === AF_INET ? 4 : family === AF_INET6 ? 6 : undefined,
     proto: PROTO[orig.proto] ?? String(orig.proto),
     state: tcp === undefined ? undefined : (TCP_STATES[tcp] ?? "NONE"),
     timeout: a.get(CTA.timeout)?.readUInt32BE(0),
@@ -141,7 +144,8 @@ export function parseCtMessages(buf: Buffer, dump = false): CtMessage[] {
     const flags = buf.readUInt16LE(off + 6);
     if (type === IPCTNL_MSG_CT_NEW || type === IPCTNL_MSG_CT_DELETE) {
       const a = attrs(buf, off + 20, off + len);
-      const entry = entryOf(a);
+      // The nfgenmsg after the netlink header starts with the message's address family.
+      const entry = entryOf(a, buf[off + 16]!);
       if (entry) {
         const kind: CtMessage["type"] = dump
           ? "ENTRY"

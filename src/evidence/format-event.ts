@@ -5,22 +5,27 @@ import type { ConntrackEntry, ConntrackTuple } from "./parse-conntrack.ts";
 
 const time = (ms: number) => new Date(ms).toISOString().slice(11, 23);
 
+/** An address and port: 10.0.1.10:80, [2001:db8:1::10]:80 (an IPv6 address alone stays bare). */
+export function hostPort(ip: string | undefined, port: number | undefined): string {
+  if (port === undefined) return ip ?? "?";
+  return ip?.includes(":") ? `[${ip}]:${port}` : `${ip ?? "?"}:${port}`;
+}
+
 export function formatPacket(f: PacketFields): string {
-  const ports = (ip?: string, port?: number) => `${ip ?? "?"}${port !== undefined ? `:${port}` : ""}`;
   const what =
     f.proto === "TCP"
       ? `TCP ${f.tcpFlags?.join(",") ?? ""}`
-      : f.proto === "ICMP"
-        ? `ICMP type ${f.icmpType} code ${f.icmpCode}`
+      : f.proto === "ICMP" || f.proto === "ICMPv6"
+        ? `${f.proto} type ${f.icmpType} code ${f.icmpCode}`
         : (f.proto ?? "?");
   const dev = `${f.in ? `in ${f.in}` : ""}${f.in && f.out ? " " : ""}${f.out ? `out ${f.out}` : ""}`;
-  return `${ports(f.src, f.spt)} -> ${ports(f.dst, f.dpt)} ${what} ${f.len ?? "?"}B ttl ${f.ttl ?? "?"} (${dev})`;
+  const hops = f.family === 6 ? `hlim ${f.hopLimit ?? "?"}` : `ttl ${f.ttl ?? "?"}`;
+  return `${hostPort(f.src, f.spt)} -> ${hostPort(f.dst, f.dpt)} ${what} ${f.len ?? "?"}B ${hops} (${dev})`;
 }
 
 export function formatTuple(t: ConntrackTuple): string {
-  const port = (p?: number) => (p === undefined ? "" : `:${p}`);
   const icmp = t.type !== undefined ? ` type ${t.type}` : "";
-  return `${t.src}${port(t.sport)} -> ${t.dst}${port(t.dport)}${icmp}`;
+  return `${hostPort(t.src, t.sport)} -> ${hostPort(t.dst, t.dport)}${icmp}`;
 }
 
 export function formatConntrack(e: ConntrackEntry): string {

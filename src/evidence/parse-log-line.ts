@@ -1,3 +1,4 @@
+import { compressIpv6, isIpv6 } from "../util/ipv6.ts";
 import type { PacketFields } from "./packet-fields.ts";
 
 export interface LogLine {
@@ -7,6 +8,15 @@ export interface LogLine {
 }
 
 const TCP_FLAGS = new Set(["CWR", "ECE", "URG", "ACK", "PSH", "RST", "SYN", "FIN"]);
+// What LOG (and ulogd) print as PROTO= for IPv6; other protocols print their number.
+const PROTO_NUMBERS: Record<string, number> = {
+  TCP: 6,
+  UDP: 17,
+  UDPLITE: 136,
+  ICMPv6: 58,
+  ICMP: 1,
+  SCTP: 132,
+};
 
 /**
  * Parses the text of an iptables LOG line as the kernel writes it:
@@ -15,6 +25,12 @@ const TCP_FLAGS = new Set(["CWR", "ECE", "URG", "ACK", "PSH", "RST", "SYN", "FIN
  * The prefix runs up to "IN=" (LOG puts nothing between them, not even a space). Returns undefined for kernel
  * messages that are not LOG lines. ICMP errors quote the offending packet in [brackets]; those
  * inner fields are left out, the outer packet is what the rule saw.
+ *
+ * IPv6 lines carry TC, HOPLIMIT and FLOWLBL instead of TOS, TTL and the IP id, and the kernel
+ * writes their addresses fully expanded (ulogd compressed); both come out compressed:
+ *   `IN=lan OUT= MAC=02:42:0a:00:01:01:02:42:0a:00:01:0a:86:dd SRC=2001:0db8:0001:0000:0000:0000:0000:0010
+ *    DST=2001:0db8:0001:0000:0000:0000:0000:0001 LEN=104 TC=0 HOPLIMIT=64 FLOWLBL=642416 PROTO=ICMPv6
+ *    TYPE=128 CODE=0 ID=54 SEQ=1`
  */
 export function parseLogLine(text: string): LogLine | undefined {
   // A prefix without a trailing space runs into "IN=" ("ssh_acceptIN=lan"): seed 000 writes them so.
@@ -25,7 +41,8 @@ export function parseLogLine(text: string): LogLine | undefined {
   const kv: Record<string, string> = {};
   let echoId: number | undefined;
   const flags: string[] = [];
-  for (const word of body.trim().split(/\s+/)) {
+  const words = body.trim().split(/\s+/);
+  for (const word of words) {
     const eq = word.indexOf("=");
     // The first value wins: ICMP echo lines repeat ID= (the IP id, then the echo id).
     if (eq > 0 && !(word.slice(0, eq) in kv)) kv[word.slice(0, eq)] = word.slice(eq + 1);
@@ -35,14 +52,20 @@ export function parseLogLine(text: string): LogLine | undefined {
   const num = (k: string) => (kv[k] === undefined || kv[k] === "" ? undefined : Number(kv[k]));
   const str = (k: string) => (kv[k] === undefined || kv[k] === "" ? undefined : kv[k]);
   const proto = str("PROTO");
+  const src = str("SRC");
+  const dst = str("DST");
+  const v6 = kv.HOPLIMIT !== undefined || (src !== undefined && isIpv6(src));
+  if (v6) return { prefix, fields: ipv6Fields(kv, words, flags, num, str) };
+  const icmp = proto === "ICMP";
   return {
     prefix,
     fields: {
+      family: kv.TTL !== undefined || (src && /^\d+\.\d+\.\d+\.\d+$/.test(src)) ? 4 : undefined,
       in: str("IN"),
       out: str("OUT"),
       mac: str("MAC"),
-      src: str("SRC"),
-      dst: str("DST"),
+      src,
+      dst,
       len: num("LEN"),
       tos: str("TOS"),
       ttl: num("TTL"),
@@ -51,11 +74,60 @@ export function parseLogLine(text: string): LogLine | undefined {
       spt: num("SPT"),
       dpt: num("DPT"),
       tcpFlags: proto === "TCP" ? flags : undefined,
-      icmpType: proto === "ICMP" ? num("TYPE") : undefined,
-      icmpCode: proto === "ICMP" ? num("CODE") : undefined,
-      icmpId: proto === "ICMP" ? echoId : undefined,
-      icmpSeq: proto === "ICMP" ? num("SEQ") : undefined,
+      icmpType: icmp ? num("TYPE") : undefined,
+      icmpCode: icmp ? num("CODE") : undefined,
+      icmpId: icmp ? echoId : undefined,
+      icmpSeq: icmp ? num("SEQ") : undefined,
     },
+  };
+}
+
+/**
+ * An IPv6 line's fields. No IP id here: the only ID= is an echo's. A fragment header shows as
+ * words of its own, inside "OPT ( )" with --log-ip-options: `FRAG:1448 [INCOMPLETE] ID:e34c9e5f`.
+ */
+function ipv6Fields(
+  kv: Record<string, string>,
+  words: readonly string[],
+  flags: string[],
+  num: (k: string) => number | undefined,
+  str: (k: string) => string | undefined,
+): PacketFields {
+  const proto = str("PROTO");
+  const icmp = proto === "ICMPv6";
+  const addr = (k: string) => (kv[k] ? compressIpv6(kv[k]) : undefined);
+  const frag = words.find((w) => /^FRAG:\d+$/.test(w));
+  const fragId = words.find((w) => /^ID:[0-9a-f]+$/i.test(w));
+  return {
+    family: 6,
+    in: str("IN"),
+    out: str("OUT"),
+    mac: str("MAC"),
+    src: addr("SRC"),
+    dst: addr("DST"),
+    len: num("LEN"),
+    proto,
+    spt: num("SPT"),
+    dpt: num("DPT"),
+    tcpFlags: proto === "TCP" ? flags : undefined,
+    icmpType: icmp ? num("TYPE") : undefined,
+    icmpCode: icmp ? num("CODE") : undefined,
+    icmpId: icmp ? num("ID") : undefined,
+    icmpSeq: icmp ? num("SEQ") : undefined,
+    hopLimit: num("HOPLIMIT"),
+    trafficClass: num("TC"),
+    flowLabel: num("FLOWLBL"),
+    nextHeader:
+      proto === undefined
+        ? undefined
+        : (PROTO_NUMBERS[proto] ?? (/^\d+$/.test(proto) ? Number(proto) : undefined)),
+    fragment: frag
+      ? {
+          offset: Number(frag.slice(5)),
+          more: words.includes("INCOMPLETE"),
+          id: fragId ? Number.parseInt(fragId.slice(3), 16) : 0,
+        }
+      : undefined,
   };
 }
 

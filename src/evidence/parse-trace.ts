@@ -1,23 +1,29 @@
+import { compressIpv6 } from "../util/ipv6.ts";
+
 /** The packet a trace event carries (the first event at each hook), as that hook saw it. */
 export interface TracePacket {
   readonly packetId: string;
   readonly in?: string;
   readonly out?: string;
+  /** Addresses; IPv6 ones compressed (2001:db8:1::10), as lab files write them. */
   readonly src: string;
   readonly dst: string;
-  /** "tcp" or "udp", else "other" (ICMP and the rest). */
+  /** "tcp" or "udp", else "other" (ICMP, ICMPv6 and the rest). */
   readonly proto: "tcp" | "udp" | "other";
   readonly sport?: number;
   readonly dport?: number;
   /** TCP flags (SYN, ACK, ...). */
   readonly flags: readonly string[];
+  /** TTL, or an IPv6 packet's hop limit. */
   readonly ttl?: number;
+  /** ICMP or ICMPv6 type. */
   readonly icmpType?: number;
 }
 
 /** One trace event: a rule (or policy) a traced packet passed, from fwlab's `nftrace` reader. */
 export interface TraceLine {
   readonly packetId: string;
+  /** The table's family: ip, ip6, inet (either IP version), ... */
   readonly family: string;
   readonly table: string;
   readonly chain: string;
@@ -36,6 +42,8 @@ export interface TraceLine {
  *   `trace id=9c7f5818 type=rule table=filter chain=FORWARD handle=5 verdict=accept family=ip
  *    iif=lan oif=dmz src=10.0.1.10 dst=10.0.2.80 len=60 ttl=63 ipid=1 proto=tcp sport=61001
  *    dport=80 flags=SYN`
+ * It writes IPv6 addresses fully expanded (src=2001:0db8:0001:0000:0000:0000:0000:0010);
+ * they come out compressed, so packets key by the same addresses as lab files and conntrack.
  * Other lines (ready, lost) give undefined.
  */
 export function parseTraceLine(line: string): TraceLine | undefined {
@@ -49,8 +57,12 @@ export function parseTraceLine(line: string): TraceLine | undefined {
   const what = kv.get("type");
   if (!id || (what !== "rule" && what !== "policy" && what !== "return")) return undefined;
   const num = (k: string) => (kv.has(k) ? Number(kv.get(k)) : undefined);
-  const src = kv.get("src");
-  const dst = kv.get("dst");
+  const addr = (k: string) => {
+    const v = kv.get(k);
+    return v ? compressIpv6(v) : undefined;
+  };
+  const src = addr("src");
+  const dst = addr("dst");
   const proto = kv.get("proto");
   return {
     packetId: id,

@@ -1,4 +1,10 @@
-import { handleKey, type RuleHandles, type RulesetListing, ruleHandles } from "../firewall/rule-handles.ts";
+import {
+  handleKey,
+  parseListing,
+  type RuleHandles,
+  type RulesetListing,
+  ruleHandles,
+} from "../firewall/rule-handles.ts";
 import type { StartedLab } from "../lab/started-lab.ts";
 import { eachLine } from "../util/each-line.ts";
 import type { EventBus } from "./event-bus.ts";
@@ -37,10 +43,10 @@ export async function followTrace(
     const r = await lab.exec(node, [
       "sh",
       "-c",
-      "nft -a list ruleset 2>/dev/null; echo '#fwlab#'; iptables-nft-save 2>/dev/null",
+      "nft -a list ruleset 2>/dev/null; echo '#fwlab#'; iptables-nft-save 2>/dev/null; echo '#fwlab6#'; ip6tables-nft-save 2>/dev/null",
     ]);
-    const [listing, save] = r.stdout.split("#fwlab#\n");
-    rules = ruleHandles(listing ?? "", save ?? "");
+    const l = parseListing(r.stdout);
+    rules = ruleHandles(l.nft, l.iptablesSave, l.ip6tablesSave);
   };
   await renumber();
   // A packet id is a hash of the kernel's packet buffer, soon reused by another packet: the

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { isIpv6 } from "../topology/ipv6.ts";
+import { isIpv6 } from "../util/ipv6.ts";
 
 /** Step keys probes share. */
 export const target = z

@@ -1,4 +1,7 @@
-/** IPv6 addresses and prefixes as bigints, for membership and overlap checks; RFC 5952 text. */
+/**
+ * IPv6 addresses and prefixes as bigints, for the lab file's membership and overlap checks;
+ * RFC 5952 text. (Evidence parsers only compress text: util/ipv6.ts.)
+ */
 export interface Cidr6 {
   readonly network: bigint;
   readonly prefix: number;
@@ -54,8 +57,6 @@ export const canonicalIpv6 = (text: string): string | undefined => {
   const ip = parseIpv6(text);
   return ip === undefined ? undefined : formatIpv6(ip);
 };
-
-export const isIpv6 = (text: string): boolean => text.includes(":") && parseIpv6(text) !== undefined;
 
 export function parseCidr6(text: string): Cidr6 | undefined {
   const [addr, len, ...rest] = text.split("/");
