@@ -162,6 +162,8 @@ function addLogs(events) {
 function drawLogs() {
   frame = 0;
   const box = $("logs");
+  // "10.0.1.10:41234", "[2001:db8:1::10]:41234"
+  const at = (addr, port) => (port ? (String(addr).includes(":") ? `[${addr}]:${port}` : `${addr}:${port}`) : addr);
   const frag = document.createDocumentFragment();
   const now = Date.now();
   for (const e of queued) {
@@ -170,7 +172,7 @@ function drawLogs() {
     const p = e.fields;
     const div = document.createElement("div");
     div.className = "log";
-    div.append(text(`${new Date(e.time).toISOString().slice(11, 23)} ${e.node} ${e.source} "${e.prefix}" ${p.src}${p.spt ? `:${p.spt}` : ""} → ${p.dst}${p.dpt ? `:${p.dpt}` : ""} ${p.proto} ${p.tcpFlags?.join(",") ?? ""} in ${p.in ?? "-"} out ${p.out ?? "-"}${ruleOf(e)}`));
+    div.append(text(`${new Date(e.time).toISOString().slice(11, 23)} ${e.node} ${e.source} "${e.prefix}" ${at(p.src, p.spt)} → ${at(p.dst, p.dpt)} ${p.proto} ${p.tcpFlags?.join(",") ?? ""} in ${p.in ?? "-"} out ${p.out ?? "-"}${ruleOf(e)}`));
     frag.append(div);
     shown++;
   }

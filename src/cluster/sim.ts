@@ -68,6 +68,10 @@ export async function simUp(hosts: number, source: Engine, progress: Progress = 
     [HELPER_IMAGE, ...have.filter((r): r is string => !!r && r !== HELPER_IMAGE)],
     progress,
   );
+  await forgetStaleSwarm(
+    names.map((n) => ({ name: n, engine: engines.get(n)! })),
+    progress,
+  );
   await formSwarm(
     names.map((n, i) => ({ name: n, engine: engines.get(n)!, addr: address(i + 1) })),
     progress,
@@ -109,4 +113,33 @@ export async function simDown(opts: { purge?: boolean; progress?: Progress } = {
       : `Removed the simulated cluster: ${names.join(", ")}${opts.purge ? " (data roots too)" : " (their data roots stay under /var/lib/fwr-N, images included: `sim down --purge` removes them)"}`,
   );
   return names;
+}
+
+/**
+ * A simulated host's data root outlives its engine, and with it the swarm it was in: a host
+ * stopped mid-run never left, and comes back "pending" in a swarm whose manager lists it down.
+ * The simulated engines are fwlab's own: unless all of them are in one swarm, all ready, every
+ * one leaves (force) and the swarm is formed anew.
+ */
+async function forgetStaleSwarm(
+  hosts: { name: string; engine: Engine }[],
+  progress: Progress,
+): Promise<void> {
+  const infos = await Promise.all(hosts.map((h) => h.engine.runtime.info()));
+  if (infos.every((i) => i.swarm.state === "inactive")) return;
+  const [first] = infos;
+  const members = first?.swarm.manager ? await hosts[0]!.engine.runtime.swarm.nodes().catch(() => []) : [];
+  const healthy = infos.every(
+    (i) =>
+      i.swarm.state === "active" &&
+      i.swarm.clusterId === first!.swarm.clusterId &&
+      members.find((m) => m.id === i.swarm.nodeId)?.state === "ready",
+  );
+  if (healthy) return;
+  progress("The simulated hosts remember a swarm that is not whole: leaving it, to form it anew");
+  await Promise.all(
+    hosts.map((h, i) =>
+      infos[i]!.swarm.state === "inactive" ? undefined : h.engine.runtime.swarm.leave(true),
+    ),
+  );
 }

@@ -7,7 +7,10 @@ import type { TraceLine, TracePacket } from "./parse-trace.ts";
 import { supervise } from "./supervise.ts";
 import { followTrace, type TraceMonitor } from "./trace-monitor.ts";
 
-/** fwlab's own nft table: it marks packets for tracing and never decides a user packet's fate. */
+/**
+ * fwlab's own nft table: it marks packets for tracing and never decides a user packet's fate.
+ * An `inet` table: it traces IPv4 and IPv6 packets alike (IPv6 drops are told at once too).
+ */
 export const TRACE_TABLE = "fwlab_trace";
 
 /**
@@ -29,7 +32,7 @@ function table(token: string, nflogGroups: readonly number[]): string {
   ].join(" ");
   const mark = (ports: string, chain: string) =>
     `ip daddr 127.0.0.1 udp dport ${MARKER_DPORT} udp sport ${ports} jump ${chain}`;
-  return `table ip ${TRACE_TABLE} {
+  return `table inet ${TRACE_TABLE} {
   chain trace_marker { meta nftrace set 1 drop; }
   chain log_marker { meta nftrace set 1 ${logs} drop; }
   chain pre { type filter hook prerouting priority -350; policy accept; limit rate 2000/second burst 500 packets meta nftrace set 1; }
@@ -81,7 +84,7 @@ export async function traceEveryPacket(
   let groups: readonly number[] = [];
   // One transaction: the table is replaced, never absent (no packet goes untraced meanwhile).
   const ownTable = () =>
-    `table ip ${TRACE_TABLE} {}\ndelete table ip ${TRACE_TABLE}\n${table(token, groups)}\n`;
+    `table inet ${TRACE_TABLE} {}\ndelete table inet ${TRACE_TABLE}\n${table(token, groups)}\n`;
   const install = async () => {
     const r = await lab.exec(node, ["nft", "-f", "-"], { stdin: ownTable() });
     if (r.exitCode !== 0) throw new Error(`[${node}] nft could not add the trace table: ${r.stderr.trim()}`);
@@ -136,7 +139,7 @@ export async function traceEveryPacket(
     ownTable,
     renumber: (listing) => monitor.renumber(listing),
     refresh: async () => {
-      const r = await lab.exec(node, ["nft", "list", "table", "ip", TRACE_TABLE]);
+      const r = await lab.exec(node, ["nft", "list", "table", "inet", TRACE_TABLE]);
       if (r.exitCode !== 0) await install();
       await monitor.renumber();
     },
@@ -154,7 +157,7 @@ export async function traceEveryPacket(
     },
     stop: async () => {
       await watch.stop();
-      await lab.exec(node, ["nft", "delete", "table", "ip", TRACE_TABLE]).catch(() => {});
+      await lab.exec(node, ["nft", "delete", "table", "inet", TRACE_TABLE]).catch(() => {});
     },
   };
 }

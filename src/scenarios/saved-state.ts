@@ -172,7 +172,7 @@ export async function recoverDeadRun(lab: StartedLab, progress: Progress): Promi
     }
     if (ownerAlive(journal.owner)) continue;
     const { problems } = await restoreState(lab, { rulesets: [journal.ruleset], sysctls: journal.sysctls });
-    await lab.exec(n.name, ["sh", "-c", `nft delete table ip ${TRACE_TABLE} 2>/dev/null; true`]);
+    await lab.exec(n.name, ["sh", "-c", `nft delete table inet ${TRACE_TABLE} 2>/dev/null; true`]);
     const msg = problems.length
       ? `[${n.name}] a run that died (${journal.owner}) left changes behind; ${problems.join("; ")}`
       : `[${n.name}] put back the ruleset and sysctls a run that died (${journal.owner}, started ${journal.started}) left behind`;

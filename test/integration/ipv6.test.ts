@@ -53,6 +53,10 @@ describe("a dual-stack lab", () => {
     expect(r!.steps.map((s) => s.observed)).toEqual(
       expect.arrayContaining(["ok", "timeout", "refused", "unreachable"]),
     );
+    // Told from the firewall's trace (fwlab's trace table is inet: IPv6 packets too), not from
+    // the client's silence.
+    const dropped = r!.steps.find((s) => s.name === "tcp dropped")!;
+    expect(dropped.detail).toMatch(/^dropped by fw filter FORWARD policy DROP/);
     const tracked = r!.steps.find((s) => s.name.startsWith("tcp, logged"))!;
     const line = tracked.evidence?.logs.find((l) => l.kind === "packet-log" && l.prefix === "fwd6-http");
     const fields = (line as { fields?: { src?: string; dst?: string } } | undefined)?.fields;

@@ -69,6 +69,8 @@ describe("one lab across three hosts (a simulated swarm)", () => {
     rmSync(BUNDLES, { recursive: true, force: true });
     dir = mkdtempSync(join(tmpdir(), "fwlab-multihost-"));
     copies = Array.from({ length: SIX + 1 }, (_, k) => renumberPack(k, join(dir, `copy${k}`)));
+    // IPv6 does not cross hosts yet (a multi-host lab's overlays carry IPv4 only): not its pack.
+    for (const c of copies) rmSync(join(c.scenarios, "ipv6"), { recursive: true, force: true });
   }, 300_000);
 
   afterAll(async () => {

@@ -21,17 +21,24 @@ export function nodeCommands(program: Command): void {
   program
     .command("load")
     .description(
-      "load a ruleset (iptables-save, iptables script, or nft file) into a firewall node, all or nothing",
+      "load a ruleset (iptables-save, iptables or ip6tables script, or nft file) into a firewall node, all or nothing",
     )
     .argument("<node>")
     .argument("<file>")
     .option("-n, --name <name>", "lab name")
     .option("--backend <backend>", "iptables-nft (default), iptables-legacy or nft")
-    .action(async (node: string, file: string, opts: { name?: string; backend?: Backend }) => {
+    .option(
+      "--ipv6 <file>",
+      "an ip6tables ruleset (ip6tables-save or script) loaded with <file>, all or nothing",
+    )
+    .action(async (node: string, file: string, opts: { name?: string; backend?: Backend; ipv6?: string }) => {
       const lab = await currentLab(opts.name);
-      const r = await lab.loadRuleset(node, file, { backend: opts.backend });
+      const r = await lab.loadRuleset(node, file, {
+        backend: opts.backend,
+        ...(opts.ipv6 ? { ipv6: opts.ipv6 } : {}),
+      });
       toStderr(
-        `[${node}] loaded ${r.rules} rules from ${file} (${r.format}, ${r.backend}) in ${Math.round(r.durationMs)} ms`,
+        `[${node}] loaded ${r.rules} rules from ${file}${opts.ipv6 ? ` and ${opts.ipv6}` : ""} (${r.format}, ${r.backend}) in ${Math.round(r.durationMs)} ms`,
       );
     });
 
