@@ -49,6 +49,10 @@ export function nodeContainer(
       ...(viaDocker.length > 0
         ? { FWLAB_RENAME: viaDocker.map((i) => `${macFor(i.address)}=${i.ifname}`).join(" ") }
         : {}),
+      // "lan,2001:db8:1::10,02:42:0a:00:01:0a ...": IPv6 neighbours across an overlay, fixed.
+      ...(neighbours6(lab, node, overlays).length > 0
+        ? { FWLAB_NEIGH6: neighbours6(lab, node, overlays).join(" ") }
+        : {}),
     },
     labels: {
       ...node.labels,
@@ -127,4 +131,22 @@ export function hostsEntries(lab: LabSpec): string[] {
     }
   }
   return out;
+}
+
+/**
+ * A Docker overlay forwards frames to the MACs of the endpoints it knows (every node's, 02:42 +
+ * its IPv4 address) and answers ARP itself, but does not flood IPv6 neighbour solicitations
+ * (multicast) between hosts. So a node on an overlay is given its IPv6 neighbours there
+ * up front, as permanent entries: IPv6 crosses hosts, and neighbour discovery is not needed
+ * on those links (a ruleset that drops it does not break them, unlike on one host).
+ */
+function neighbours6(lab: LabSpec, node: NodeSpec, overlays: ReadonlyMap<string, string>): string[] {
+  return node.interfaces
+    .filter((i) => i.address6 && overlays.has(i.network))
+    .flatMap((mine) =>
+      lab.nodes
+        .filter((n) => n.name !== node.name)
+        .flatMap((n) => n.interfaces.filter((i) => i.network === mine.network && i.address6))
+        .map((peer) => `${mine.ifname},${peer.address6},${macFor(peer.address)}`),
+    );
 }

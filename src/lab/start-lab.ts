@@ -69,7 +69,7 @@ export async function startLab(file: string, opts: StartLabOptions = {}): Promis
 export async function startLabSpec(given: LabSpec, opts: StartLabOptions = {}): Promise<StartedLab> {
   const progress = opts.progress ?? silent;
   const engine = opts.engine ?? (await connectEngine());
-  const spec = withoutIpv6AcrossHosts(placeLab(given, opts.hosts), opts.progress ?? silent);
+  const spec = placeLab(given, opts.hosts);
   const started = performance.now();
   const stage = (s: StartStage) => opts.timings?.(s, performance.now() - started);
 
@@ -380,39 +380,4 @@ function checkSubnets(spec: LabSpec, bridges: readonly LabBridge[]): void {
       );
     }
   }
-}
-
-/**
- * IPv6 does not cross hosts yet: a Docker overlay carries the lab's IPv4 (Docker answers its
- * neighbour lookups), not neighbour discovery for addresses Docker did not assign. A network
- * that spans hosts keeps IPv4 only, and the lab says so; networks on one host keep both.
- */
-function withoutIpv6AcrossHosts(spec: LabSpec, progress: Progress): LabSpec {
-  if (!isMultiHost(spec)) return spec;
-  const spans = new Set(
-    [...networkHosts(spec)]
-      .filter(([net, hosts]) => hosts.length > 1 && spec.networks.find((n) => n.name === net)?.subnet6)
-      .map(([net]) => net),
-  );
-  if (spans.size === 0) return spec;
-  progress(
-    `  IPv6 stays off on ${[...spans].join(", ")}: it does not cross hosts yet (these networks span hosts; README "Several hosts")`,
-  );
-  const nodes = spec.nodes.map((n) => {
-    const interfaces = n.interfaces.map((i) => (spans.has(i.network) ? { ...i, address6: undefined } : i));
-    const six = interfaces.some((i) => i.address6);
-    return {
-      ...n,
-      interfaces: interfaces.map(({ address6, ...i }) => (address6 ? { ...i, address6 } : i)),
-      gateway6: six ? n.gateway6 : undefined,
-      routes: n.routes.filter((r) => !r.via.includes(":") || six),
-    };
-  });
-  return {
-    ...spec,
-    networks: spec.networks.map(({ subnet6, ...n }) =>
-      spans.has(n.name) || !subnet6 ? n : { ...n, subnet6 },
-    ),
-    nodes,
-  };
 }

@@ -62,6 +62,14 @@ describe("a dual-stack lab", () => {
     const fields = (line as { fields?: { src?: string; dst?: string } } | undefined)?.fields;
     expect(canonicalIpv6(fields?.src ?? "")).toBe(lab.address6("client"));
     expect(canonicalIpv6(fields?.dst ?? "")).toBe(lab.address6("web"));
+    // NFLOG of an IPv6 flow: the SSH login's first packet, through ulogd.
+    const ssh = r!.steps.find((s) => s.name.startsWith("ssh, NFLOG"))!;
+    const nflog = ssh.evidence?.logs.find((l) => l.kind === "packet-log" && l.prefix === "fwd6-ssh") as
+      | { source?: string; fields?: { src?: string; dpt?: number } }
+      | undefined;
+    expect(nflog?.source).toBe("NFLOG");
+    expect(nflog?.fields?.src).toBe(lab.address6("client"));
+    expect(nflog?.fields?.dpt).toBe(22);
   });
 
   it("loads an ip6tables-save file with the IPv4 ruleset; an error at its line leaves both previous ones active", async () => {

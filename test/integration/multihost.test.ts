@@ -69,8 +69,9 @@ describe("one lab across three hosts (a simulated swarm)", () => {
     rmSync(BUNDLES, { recursive: true, force: true });
     dir = mkdtempSync(join(tmpdir(), "fwlab-multihost-"));
     copies = Array.from({ length: SIX + 1 }, (_, k) => renumberPack(k, join(dir, `copy${k}`)));
-    // IPv6 does not cross hosts yet (a multi-host lab's overlays carry IPv4 only): not its pack.
-    for (const c of copies) rmSync(join(c.scenarios, "ipv6"), { recursive: true, force: true });
+    // Across hosts a node's IPv6 neighbours on an overlay are fixed (README "Several hosts"):
+    // dropping neighbour discovery does not break IPv6 there, so that scenario is one host's.
+    for (const c of copies) rmSync(join(c.scenarios, "ipv6", "neighbour-discovery.scenario.yml"));
   }, 300_000);
 
   afterAll(async () => {
@@ -137,6 +138,12 @@ describe("one lab across three hosts (a simulated swarm)", () => {
       lab.address("web"),
     ]);
     expect(ping.exitCode, ping.stdout).toBe(0);
+    // IPv6 crosses hosts too: client (host 1) to web (host 3) through fw (host 2), and to the
+    // wan's inet on host 1 (no NAT66: routed through fw).
+    for (const to of ["web", "inet"]) {
+      const six = await lab.exec("client", ["ping", "-c", "1", "-W", "2", lab.address6(to)]);
+      expect(six.exitCode, `IPv6 to ${to}: ${six.stdout}`).toBe(0);
+    }
     const logs = await fwlab("-c", "fwsim-3", "logs", "--name", "pack0", "--json");
     const lines = logs.stdout
       .split("\n")
