@@ -17,6 +17,7 @@ export function nodeContainer(
   overlays: ReadonlyMap<string, string> = new Map(),
 ): ContainerCreate {
   const viaDocker = node.interfaces.filter((i) => overlays.has(i.network));
+  const neighbours = neighbours6(lab, node, overlays);
   return {
     name: containerName(lab.name, node.name),
     image: node.image,
@@ -50,9 +51,7 @@ export function nodeContainer(
         ? { FWLAB_RENAME: viaDocker.map((i) => `${macFor(i.address)}=${i.ifname}`).join(" ") }
         : {}),
       // "lan,2001:db8:1::10,02:42:0a:00:01:0a ...": IPv6 neighbours across an overlay, fixed.
-      ...(neighbours6(lab, node, overlays).length > 0
-        ? { FWLAB_NEIGH6: neighbours6(lab, node, overlays).join(" ") }
-        : {}),
+      ...(neighbours.length > 0 ? { FWLAB_NEIGH6: neighbours.join(" ") } : {}),
     },
     labels: {
       ...node.labels,

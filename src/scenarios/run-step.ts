@@ -9,7 +9,7 @@ import { probeKind } from "../probes/index.ts";
 import { isAddress } from "../probes/params.ts";
 import type { ProbeAgent } from "../probes/probe-agent.ts";
 import type { NodeExec } from "../runtime/exec-result.ts";
-import { canonicalIpv6 } from "../topology/ipv6.ts";
+import { compressIpv6 } from "../util/ipv6.ts";
 import { checkEvidence, tableAt } from "./check-evidence.ts";
 import { decidingRule } from "./explain.ts";
 import { type FlowVerdicts, packetOf } from "./flow-verdicts.ts";
@@ -274,7 +274,7 @@ export async function runExecStep(ctx: StepContext, step: ExecStep, index: numbe
 /** A node ("web"), a node on a network ("fw:wan"), or an address. A node's address on a network it
  * shares with `from` is the one a packet from `from` would use. */
 export function resolveTarget(lab: StartedLab, from: string, target: string, family: 4 | 6 = 4): string {
-  if (isAddress(target)) return canonicalIpv6(target) ?? target;
+  if (isAddress(target)) return compressIpv6(target);
   const [name, net] = target.split(":");
   const node = lab.node(name!);
   if (net) return family === 6 ? lab.address6(name!, net) : lab.address(name!, net);
