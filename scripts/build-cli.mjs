@@ -47,8 +47,9 @@ await build({
   define: {
     FWLAB_VERSION: JSON.stringify(JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")).version),
   },
-  // Optional native parts of docker-modem's SSH transport: resolved from node_modules if used.
-  external: ["ssh2", "cpu-features"],
+  // Optional native parts of docker-modem's SSH transport, and esbuild (it bundles the dashboard
+  // page; its native binary is found from node_modules): resolved from node_modules when used.
+  external: ["ssh2", "cpu-features", "esbuild"],
   banner: { js: "import { createRequire as __fwlabRequire } from 'node:module'; const require = __fwlabRequire(import.meta.url);" },
   logLevel: "warning",
 });

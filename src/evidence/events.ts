@@ -1,7 +1,8 @@
 import type { SavedTable } from "../firewall/parse-save.ts";
+import type { Hook } from "../util/netfilter-hooks.ts";
 import type { PacketFields } from "./packet-fields.ts";
 import type { ConntrackEntry, ConntrackEventType } from "./parse-conntrack.ts";
-import type { TracePacket } from "./parse-trace.ts";
+import type { TraceConntrack, TracePacket } from "./parse-trace.ts";
 
 /** Where an event happened. */
 export interface Origin {
@@ -69,6 +70,14 @@ export interface TraceEvent extends Origin {
    * last-priority chains, so it holds whatever backend the ruleset uses.
    */
   readonly passed?: "forwarded" | "delivered";
+  /** The first event of a packet's trace on this node (its id may be an earlier packet's). */
+  readonly start?: true;
+  /** The hook the packet was at (a user chain: the hook of the base chain that jumped to it). */
+  readonly hook?: Hook;
+  /** The packet as this hook saw it (after any NAT before it), on the first event at a hook. */
+  readonly seen?: TracePacket;
+  /** Its conntrack state there (Linux 6.8+; absent before the conntrack hook). */
+  readonly ct?: TraceConntrack;
   readonly time: number;
 }
 

@@ -20,6 +20,16 @@ export interface TracePacket {
   readonly icmpType?: number;
 }
 
+/** What conntrack made of a traced packet where the event was taken (Linux 6.8+). */
+export interface TraceConntrack {
+  /** new, established, related, invalid or untracked (nft's `ct state` names). */
+  readonly state: string;
+  /** The packet's direction in its connection. */
+  readonly dir?: "original" | "reply";
+  /** NAT the connection is set up for (SNAT, DNAT). */
+  readonly nat: readonly ("snat" | "dnat")[];
+}
+
 /** One trace event: a rule (or policy) a traced packet passed, from fwlab's `nftrace` reader. */
 export interface TraceLine {
   readonly packetId: string;
@@ -35,6 +45,8 @@ export interface TraceLine {
   readonly handle: number;
   /** Present on the first event of a packet at each hook. */
   readonly packet?: TracePacket;
+  /** Present once conntrack has seen the packet (after raw), on kernels that say it. */
+  readonly ct?: TraceConntrack;
 }
 
 /**
@@ -64,7 +76,18 @@ export function parseTraceLine(line: string): TraceLine | undefined {
   const src = addr("src");
   const dst = addr("dst");
   const proto = kv.get("proto");
+  const ct = kv.get("ct");
+  const dir = kv.get("ctdir");
   return {
+    ct: ct
+      ? {
+          state: ct,
+          dir: dir === "original" || dir === "reply" ? dir : undefined,
+          nat: (kv.get("ctnat")?.split(",") ?? []).filter(
+            (n): n is "snat" | "dnat" => n === "snat" || n === "dnat",
+          ),
+        }
+      : undefined,
     packetId: id,
     family: kv.get("family") ?? "ip",
     table: kv.get("table") ?? "",

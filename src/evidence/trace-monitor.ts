@@ -1,4 +1,5 @@
 import {
+  chainHooks,
   handleKey,
   parseListing,
   type RuleHandles,
@@ -7,8 +8,9 @@ import {
 } from "../firewall/rule-handles.ts";
 import type { StartedLab } from "../lab/started-lab.ts";
 import { eachLine } from "../util/each-line.ts";
+import type { Hook } from "../util/netfilter-hooks.ts";
 import type { EventBus } from "./event-bus.ts";
-import { parseTraceLine, type TraceLine, type TracePacket } from "./parse-trace.ts";
+import { parseTraceLine, type TraceConntrack, type TraceLine, type TracePacket } from "./parse-trace.ts";
 
 export interface TraceMonitor {
   /**
@@ -39,15 +41,27 @@ export async function followTrace(
   },
 ): Promise<TraceMonitor> {
   let rules: RuleHandles = new Map();
-  const renumber = async () => {
-    const r = await lab.exec(node, [
-      "sh",
-      "-c",
-      "nft -a list ruleset 2>/dev/null; echo '#fwlab#'; iptables-nft-save 2>/dev/null; echo '#fwlab6#'; ip6tables-nft-save 2>/dev/null",
-    ]);
-    const l = parseListing(r.stdout);
+  let hooks: ReadonlyMap<string, Hook> = new Map();
+  const renumber = async (listing?: RulesetListing) => {
+    const l =
+      listing ??
+      parseListing(
+        (
+          await lab.exec(node, [
+            "sh",
+            "-c",
+            "nft -a list ruleset 2>/dev/null; echo '#fwlab#'; iptables-nft-save 2>/dev/null; echo '#fwlab6#'; ip6tables-nft-save 2>/dev/null",
+          ])
+        ).stdout,
+      );
     rules = ruleHandles(l.nft, l.iptablesSave, l.ip6tablesSave);
+    hooks = chainHooks(l.nft);
   };
+  // The hook a packet is at: a base chain's own, kept for the user chains it jumps to.
+  const atHook = new Map<string, Hook>();
+  const carried = new Map<string, { seen?: TracePacket; ct?: TraceConntrack }>();
+  // Packets whose trace just began (their next event is the first of a new walk).
+  const starting = new Set<string>();
   await renumber();
   // A packet id is a hash of the kernel's packet buffer, soon reused by another packet: the
   // packet of the event that marks it for tracing is where this one entered the node (the
@@ -79,14 +93,30 @@ export async function followTrace(
     const t = parseTraceLine(line);
     if (!t) return;
     if (t.packet) remember(latest, t.packet);
+    const base = hooks.get(`${t.family} ${t.table} ${t.chain}`);
+    if (base) {
+      atHook.set(t.packetId, base);
+      if (atHook.size > 4096) atHook.delete(atHook.keys().next().value!);
+    }
+    const hook = base ?? atHook.get(t.packetId);
     const rule = t.what === "rule" ? rules.get(handleKey(t.family, t.table, t.chain, t.handle)) : undefined;
     const text = rule?.text ?? "";
     if (own.start(t, text)) {
       const p = latest.get(t.packetId);
       if (p) remember(entered, p);
+      starting.add(t.packetId);
     }
     const packet = entered.get(t.packetId) ?? latest.get(t.packetId);
     if (own.rule(t, text)) return own.line?.(t, packet);
+    // The kernel's "no rule matched, on to the policy" event (a rule event without a rule): not
+    // a rule of the ruleset. What it saw of the packet goes with the policy event after it.
+    if (t.what === "rule" && t.handle === 0) {
+      if (t.packet || t.ct) carried.set(t.packetId, { seen: t.packet, ct: t.ct });
+      if (carried.size > 4096) carried.delete(carried.keys().next().value!);
+      return;
+    }
+    const carry = carried.get(t.packetId);
+    carried.delete(t.packetId);
     bus.publish({
       kind: "trace",
       lab: lab.name,
@@ -98,6 +128,10 @@ export async function followTrace(
       verdict: t.verdict,
       ruleText: t.what === "rule" ? (rule?.text ?? `handle ${t.handle}`) : `${t.what} ${t.verdict}`,
       packet,
+      hook,
+      start: starting.delete(t.packetId) || undefined,
+      seen: t.packet ?? carry?.seen,
+      ct: t.ct ?? carry?.ct,
       time: Date.now(),
     });
   });

@@ -68,6 +68,9 @@ export async function tracePackets(
       throw new FwlabError(`[${node}] cannot add the trace rule for "${match}": ${r.stderr.trim()}`, 2);
     }
   }
+  // The trace rules may have made the raw table: number their events (and the chains' hooks)
+  // from the ruleset as it is now, or they would pass for the user's rules.
+  await monitor.renumber();
   return {
     stop: async () => {
       for (const chain of ["PREROUTING", "OUTPUT"]) await lab.exec(node, rule("-D", chain));

@@ -1,3 +1,4 @@
+import { HOOKS, type Hook } from "../util/netfilter-hooks.ts";
 import { parseSave } from "./parse-save.ts";
 
 /** A rule as a trace names it (by nft handle): its number in its chain and its text. */
@@ -68,6 +69,27 @@ export function ruleHandles(nftListing: string, iptablesSave: string, ip6tablesS
       saved.get(`${table.family} ${table.name} ${chain}`)?.[num - 1] ??
       rule[1]!.replace(/\s*counter packets \d+ bytes \d+/, "").trim();
     out.set(handleKey(table.family, table.name, chain, Number(rule[2])), { num, text });
+  }
+  return out;
+}
+
+/**
+ * The hook of every base chain in `nft list ruleset` (iptables-nft's tables are listed there
+ * too), keyed `family table chain`: a trace event names a chain, and a user chain's packets are
+ * at the hook of the base chain that jumped to it.
+ */
+export function chainHooks(nftListing: string): ReadonlyMap<string, Hook> {
+  const out = new Map<string, Hook>();
+  let table: string | undefined;
+  let chain: string | undefined;
+  for (const line of nftListing.split("\n")) {
+    const t = /^table (\S+ \S+) \{/.exec(line);
+    if (t) table = t[1];
+    else if (/^\t\S/.test(line)) chain = /^\tchain (\S+) \{/.exec(line)?.[1];
+    const h = /^\t\ttype \S+ hook (\S+) /.exec(line);
+    const hook = h?.[1]?.toUpperCase();
+    if (hook && table && chain && (HOOKS as readonly string[]).includes(hook))
+      out.set(`${table} ${chain}`, hook as Hook);
   }
   return out;
 }

@@ -186,6 +186,14 @@ function schemaMessage(
     }
     return `${where(p)}not a valid step: a step has "probe" (${PROBE_NAMES.join(", ")}), "load", "exec" or "sysctl"`;
   }
+  // A value that may be written two ways (a file name or a map): what is wrong with the map.
+  if (issue.code === "invalid_union" && issue.errors.length > 0) {
+    const branch =
+      issue.errors.find((b) => !b.some((i) => i.path.length === 0 && i.code === "invalid_type")) ??
+      issue.errors[0]!;
+    const inner = branch.find((i) => i.code === "unrecognized_keys") ?? branch[0];
+    if (inner) return schemaMessage({ ...inner, path: [...p, ...inner.path] }, raw, where);
+  }
   if (issue.code === "unrecognized_keys") {
     const key = issue.keys[0]!;
     return `${where(p, key)}unknown key "${key}"${hint(key, keys)}`;

@@ -86,14 +86,42 @@ const common = {
   why: z.string().optional().describe("what the step shows, in a sentence (goes into the report)"),
 };
 
+/**
+ * A firewall's ruleset files: `file` (or `ipv4`, the same key named after its family, so that
+ * `{ ipv4: x, ipv6: y }` reads as the pair it is) and an optional IPv6 half. Both spellings
+ * come out as `{ file, ipv6 }`.
+ */
+const rulesetKeys = {
+  file: z.string().optional().describe("the ruleset (iptables-save, script or nft)"),
+  ipv4: z.string().optional().describe("the IPv4 ruleset: the same key as `file`"),
+  ipv6: z
+    .string()
+    .optional()
+    .describe("an ip6tables ruleset (ip6tables-save or script) loaded with the IPv4 one, all or nothing"),
+  backend: z.enum(BACKENDS).optional(),
+};
+const oneRuleset = (r: { file?: string; ipv4?: string }, ctx: z.RefinementCtx) => {
+  if ((r.file === undefined) !== (r.ipv4 === undefined)) return;
+  ctx.addIssue({
+    code: "custom",
+    path: r.file === undefined ? [] : ["ipv4"],
+    message:
+      r.file === undefined
+        ? 'missing "file" (or "ipv4"): which ruleset?'
+        : '"file" and "ipv4" name the same ruleset: give one of them',
+  });
+};
+const asFile = <T extends { file?: string; ipv4?: string }>({ file, ipv4, ...others }: T) => ({
+  ...others,
+  file: (file ?? ipv4) as string,
+});
+
 export const loadStep = z.strictObject({
   name: z.string().min(1),
-  load: z.strictObject({
-    node: z.string(),
-    file: z.string(),
-    ipv6: z.string().optional().describe("an ip6tables ruleset loaded with `file`, all or nothing"),
-    backend: z.enum(BACKENDS).optional(),
-  }),
+  load: z
+    .strictObject({ node: z.string(), ...rulesetKeys })
+    .superRefine(oneRuleset)
+    .transform(asFile),
   expect: z.enum(["loads", "fails"]),
   message: z.string().optional().describe("with fails: a substring of the error (e.g. line 17)"),
   why: z.string().optional(),
@@ -133,14 +161,7 @@ export const stepSchema = z.union([probeStepSchema, loadStep, execStep, sysctlSt
 
 const rulesetRef = z.union([
   z.string(),
-  z.strictObject({
-    file: z.string(),
-    ipv6: z
-      .string()
-      .optional()
-      .describe("an ip6tables ruleset (ip6tables-save or script) loaded with `file`"),
-    backend: z.enum(BACKENDS).optional(),
-  }),
+  z.strictObject(rulesetKeys).superRefine(oneRuleset).transform(asFile),
 ]);
 
 export const scenarioSchema = z.strictObject({

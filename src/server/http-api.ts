@@ -41,6 +41,8 @@ export function httpApi(opts: {
   token: string;
   hosts: ReadonlySet<string>;
   runs: ScenarioRuns;
+  /** The page's code (pageBundle()). */
+  page: string;
   /** Labs followed now (attached once: requests do not list containers each time). */
   follow(): Promise<void>;
 }): express.Express {
@@ -146,11 +148,17 @@ export function httpApi(opts: {
     });
   });
   app.use("/api", (_req, res) => void res.status(404).json({ error: "no such API" }));
-  app.use(express.static(join(projectRoot(), "web"), { etag: false }));
-  // The page's libraries, served from the installed packages (no build step): cytoscape draws
-  // the topology, xterm.js the terminal.
-  app.use("/vendor", express.static(join(projectRoot(), "node_modules/cytoscape/dist")));
-  app.use("/vendor/xterm", express.static(join(projectRoot(), "node_modules/@xterm/xterm")));
+  // The page's code, bundled with its libraries when the server started (page-bundle.ts).
+  app.get("/app.js", (_req: Request, res: Response) => void res.type("text/javascript").send(opts.page));
+  // The page itself: its HTML and style sheet, nothing else of web/ (its sources are bundled).
+  for (const [path, file] of [
+    ["/", "index.html"],
+    ["/index.html", "index.html"],
+    ["/style.css", "style.css"],
+  ] as const)
+    app.get(path, (_req: Request, res: Response) => void res.sendFile(join(projectRoot(), "web", file)));
+  // xterm.js's style sheet, from the installed package.
+  app.use("/vendor/xterm", express.static(join(projectRoot(), "node_modules/@xterm/xterm/css")));
   app.use((_req: Request, res: Response) => void res.status(404).json({ error: "not found" }));
   // Malformed JSON, oversized bodies, anything thrown: a status and one line, no stack.
   app.use(

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import type { EvidenceEvent } from "../evidence/events.ts";
+import type { PacketWalk } from "../evidence/packet-walk.ts";
 import type { LabNode } from "../lab/lab-node.ts";
 import type { StepResult } from "../scenarios/step-result.ts";
 
@@ -36,6 +37,17 @@ export type ServerMessage =
   | { readonly kind: "term-exit"; readonly id: string; readonly reason: string }
   /** Packets per second through each node of a lab (its interfaces, in and out), every second. */
   | { readonly kind: "rates"; readonly lab: string; readonly pps: Readonly<Record<string, number>> }
+  /** A live trace the page asked for is in place; each traced packet comes as a `walk`. */
+  | {
+      readonly kind: "trace-started";
+      readonly id: string;
+      readonly lab: string;
+      readonly node: string;
+      readonly match: string;
+    }
+  /** One traced packet's complete walk through the node's hooks. */
+  | { readonly kind: "walk"; readonly id: string; readonly walk: PacketWalk }
+  | { readonly kind: "trace-ended"; readonly id: string; readonly reason: string }
   /** A client message the server refused, and why. */
   | { readonly kind: "error"; readonly reason: string };
 
@@ -65,5 +77,13 @@ export const clientMessage = z.discriminatedUnion("kind", [
   z.strictObject({ kind: z.literal("term-input"), id: termId, data: z.string().max(64 * 1024) }),
   z.strictObject({ kind: z.literal("term-resize"), id: termId, ...size }),
   z.strictObject({ kind: z.literal("term-close"), id: termId }),
+  z.strictObject({
+    kind: z.literal("trace-start"),
+    id: termId,
+    lab: z.string().min(1).max(63),
+    node: z.string().min(1).max(63),
+    match: z.string().min(1).max(200),
+  }),
+  z.strictObject({ kind: z.literal("trace-stop"), id: termId }),
 ]);
 export type ClientMessage = z.infer<typeof clientMessage>;

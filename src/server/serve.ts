@@ -13,6 +13,8 @@ import { Coalescer } from "./coalescer.ts";
 import { httpApi } from "./http-api.ts";
 import { LabFollower } from "./lab-follower.ts";
 import { labSummaries } from "./lab-summaries.ts";
+import { LiveTraces } from "./live-traces.ts";
+import { pageBundle } from "./page-bundle.ts";
 import { ScenarioRuns } from "./scenario-runs.ts";
 import { Terminals } from "./terminals.ts";
 import { wsServer } from "./ws-server.ts";
@@ -69,7 +71,7 @@ export async function serveDashboard(engine: Engine, opts: ServeOptions): Promis
     takeBack: (lab) => labs.takeBack(lab),
     publish: (e) => bus.publish(e),
   });
-  const app = httpApi({ engine, token, hosts, runs, follow: () => labs.refresh() });
+  const app = httpApi({ engine, token, hosts, runs, page: await pageBundle(), follow: () => labs.refresh() });
   const tls = !!(opts.tlsCert && opts.tlsKey);
   const server: Server = tls
     ? createHttps({ cert: await readFile(opts.tlsCert!), key: await readFile(opts.tlsKey!) }, app)
@@ -80,11 +82,13 @@ export async function serveDashboard(engine: Engine, opts: ServeOptions): Promis
     else socket.destroy();
   });
   const terminals = new Terminals(engine);
+  const traces = new LiveTraces(engine);
   const { wss, send } = wsServer({
     server,
     token,
     hosts,
     terminals,
+    traces,
     hello: async () => ({ kind: "hello", labs: await labSummaries(engine) }),
     onError: (what, err) => notice(what)(err),
   });
@@ -163,7 +167,7 @@ export async function serveDashboard(engine: Engine, opts: ServeOptions): Promis
       stopFlush();
       stopCounters();
       await runs.close();
-      await terminals.close();
+      await Promise.all([terminals.close(), traces.close()]);
       for (const ws of wss.clients) ws.terminate();
       const closed = new Promise((r) => server.close(r));
       server.closeAllConnections();

@@ -2,6 +2,7 @@ import type { IncomingMessage, Server } from "node:http";
 import type { Duplex } from "node:stream";
 import { type WebSocket, WebSocketServer } from "ws";
 import { hostAllowed, originAllowed, tokenMatches, WS_PROTOCOL, wsToken } from "./auth.ts";
+import type { LiveTraces } from "./live-traces.ts";
 import { clientMessage, type ServerMessage } from "./protocol.ts";
 import type { Terminals } from "./terminals.ts";
 
@@ -18,6 +19,7 @@ export function wsServer(opts: {
   token: string;
   hosts: ReadonlySet<string>;
   terminals: Terminals;
+  traces: LiveTraces;
   /** The first message of a socket: the labs, as the page starts from them. */
   hello(): Promise<ServerMessage>;
   /** Something went wrong that no client caused (the engine, say): for the server's notices. */
@@ -70,12 +72,18 @@ export function wsServer(opts: {
         const issue = msg.error.issues[0]!;
         return reply(ws, { kind: "error", reason: `${issue.path.join(".") || "message"}: ${issue.message}` });
       }
-      opts.terminals.handle(ws, msg.data).catch((err: Error) => {
+      const m = msg.data;
+      const handled =
+        m.kind === "trace-start" || m.kind === "trace-stop"
+          ? opts.traces.handle(ws, m)
+          : opts.terminals.handle(ws, m);
+      handled.catch((err: Error) => {
         reply(ws, { kind: "error", reason: err.message.split("\n")[0]! });
       });
     });
     ws.on("close", () => {
       opts.terminals.close(ws).catch((err: unknown) => opts.onError("closing a page's terminals", err));
+      opts.traces.close(ws).catch((err: unknown) => opts.onError("ending a page's packet traces", err));
     });
     opts.hello().then(
       (m) => reply(ws, m),

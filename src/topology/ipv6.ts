@@ -20,7 +20,7 @@ export function parseIpv6(text: string): bigint | undefined {
     const b = v4.slice(1).map(Number);
     if (b.some((x) => x > 255)) return undefined;
     extra = [((b[0]! << 8) | b[1]!).toString(16), ((b[2]! << 8) | b[3]!).toString(16)];
-    tail = text.slice(0, v4.index) + "0:0"; // placeholder groups, replaced below
+    tail = `${text.slice(0, v4.index)}0:0`; // placeholder groups, replaced below
   }
   const [head, rest] = tail.split("::") as [string, string | undefined];
   const left = head === "" ? [] : head.split(":");

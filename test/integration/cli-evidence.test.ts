@@ -68,4 +68,53 @@ describe("fwlab evidence commands", () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toContain("match options only");
   });
+
+  it("trace --explain walks a port-forwarded packet hook by hook: the DNAT, the rules, its state, its fate", async () => {
+    await lab.loadRuleset("fw", "scenarios/seed-003/port-forward.sh");
+    const child = spawnFwlab(
+      "trace",
+      "fw",
+      "--name",
+      lab.name,
+      "--match",
+      "-p tcp --dport 8080 --syn",
+      "--seconds",
+      "4",
+      "--explain",
+    );
+    let out = "";
+    child.stdout.on("data", (b: Buffer) => {
+      out += b;
+    });
+    await new Promise<void>((resolve) => {
+      child.stderr.on("data", (b: Buffer) => String(b).includes("tracing") && resolve());
+    });
+    const http = await lab.exec("inet", [
+      "timeout",
+      "3",
+      "bash",
+      "-c",
+      "exec 3<>/dev/tcp/198.51.100.1/8080 && printf 'GET /whoami HTTP/1.0\\r\\n\\r\\n' >&3 && head -1 <&3",
+    ]);
+    expect(http.stdout).toContain("200");
+    await new Promise((r) => child.once("exit", r));
+    // One walk: the SYN from the internet, port-forwarded to web.
+    expect(out).toMatch(
+      /^fwtest\/fw packet \w+: TCP 198\.51\.100\.10:\d+ -> 198\.51\.100\.1:8080 \[SYN\] in wan$/m,
+    );
+    expect([...out.matchAll(/^ {2}([A-Z]+)$/gm)].map((m) => m[1])).toEqual([
+      "PREROUTING",
+      "FORWARD",
+      "POSTROUTING",
+    ]);
+    expect(out).toContain("-- routing decision: for another host -> FORWARD");
+    expect(out).toMatch(
+      /nat PREROUTING rule 1 +ACCEPT +-A PREROUTING .*--dport 8080 -j DNAT --to-destination 10\.0\.2\.80:80 +\[ct new\]\n +NAT: dst 198\.51\.100\.1:8080 -> 10\.0\.2\.80:80/,
+    );
+    expect(out).toMatch(/filter FORWARD rule 2 +JUMP +-A FORWARD -i wan -j wan_in/);
+    expect(out).toMatch(
+      /filter wan_in rule 1 +ACCEPT +-A wan_in -d 10\.0\.2\.80\/32 -p tcp -m tcp --dport 80 -j ACCEPT/,
+    );
+    expect(out).toContain("=> ACCEPTED (hooks: PREROUTING -> FORWARD -> POSTROUTING)");
+  });
 });

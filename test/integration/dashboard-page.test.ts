@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync } from "node:fs";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import type { TraceEvent } from "../../src/evidence/events.ts";
 import { connectEngine, type StartedLab } from "../../src/index.ts";
 import { type Dashboard, serveDashboard } from "../../src/server/serve.ts";
 import { OPEN_RULES, sharedLab } from "./shared-lab.ts";
@@ -68,7 +69,90 @@ describe("the dashboard page", () => {
         .data("label"),
     );
     expect(label).toMatch(/^client\nclient\n\d+ pkt\/s$/);
+    // Its link carries packets: drawn thicker than the links of nodes that send nothing.
+    const width = (id: string) =>
+      page.evaluate(
+        (id) =>
+          Number.parseFloat(
+            (
+              window as unknown as {
+                fwlabGraph: { getElementById(id: string): { style(k: string): string } };
+              }
+            ).fwlabGraph
+              .getElementById(id)
+              .style("width"),
+          ),
+        id,
+      );
+    const widths = await Promise.all(
+      lab.nodes.flatMap((n) => Object.keys(n.addresses).map((net) => width(`${n.name}-${net}`))),
+    );
+    expect(await width("client-lan")).toBeGreaterThan(Math.min(...widths));
     await pinging;
+  });
+
+  it("topology: at 1440×900 every label is legible (12 px or more), none overlaps another, all inside the panel", async () => {
+    const redraw = () =>
+      page.evaluate(() => document.getElementById("lab")?.dispatchEvent(new Event("change")));
+    await page.setViewportSize({ width: 1440, height: 900 });
+    await redraw();
+    try {
+      const labels = await page.evaluate(() => {
+        type Box = { x1: number; y1: number; x2: number; y2: number };
+        type Element = {
+          id(): string;
+          isNode(): boolean;
+          style(k: string): string;
+          renderedBoundingBox(o: object): Box;
+        };
+        const cy = (window as unknown as { fwlabGraph: { zoom(): number; elements(): Element[] } })
+          .fwlabGraph;
+        const only = { includeNodes: false, includeEdges: false, includeOverlays: false };
+        return cy.elements().map((e) => ({
+          id: e.id(),
+          px: Number.parseFloat(e.style("font-size")) * cy.zoom(),
+          box: e.isNode()
+            ? e.renderedBoundingBox({ ...only, includeLabels: true })
+            : e.renderedBoundingBox({
+                ...only,
+                includeLabels: true,
+                includeMainLabels: false,
+                includeSourceLabels: true,
+                includeTargetLabels: true,
+              }),
+        }));
+      });
+      expect(labels.length).toBe(lab.nodes.length * 2 + 3 + 2); // nodes, networks, one link per address
+      for (const l of labels) expect(l.px, `${l.id}'s font size on screen`).toBeGreaterThanOrEqual(12);
+      const overlaps = labels.flatMap((a, i) =>
+        labels
+          .slice(i + 1)
+          .filter(
+            (b) => a.box.x1 < b.box.x2 && b.box.x1 < a.box.x2 && a.box.y1 < b.box.y2 && b.box.y1 < a.box.y2,
+          )
+          .map((b) => `${a.id} / ${b.id}`),
+      );
+      expect(overlaps).toEqual([]);
+      // The whole drawing is inside the panel.
+      const fits = await page.evaluate(() => {
+        const cy = (
+          window as unknown as {
+            fwlabGraph: {
+              extent(): object;
+              elements(): { renderedBoundingBox(): { x1: number; y1: number; x2: number; y2: number } };
+            };
+          }
+        ).fwlabGraph;
+        const b = cy.elements().renderedBoundingBox();
+        const panel = document.getElementById("topology")!.getBoundingClientRect();
+        return b.x1 >= 0 && b.y1 >= 0 && b.x2 <= panel.width && b.y2 <= panel.height;
+      });
+      expect(fits).toBe(true);
+      await page.screenshot({ path: `${SHOTS}/topology-1440x900.png` });
+    } finally {
+      await page.setViewportSize({ width: 1400, height: 1600 });
+      await redraw();
+    }
   });
 
   it("logs: a ping from the client shows up as a log line within one second", async () => {
@@ -139,6 +223,126 @@ describe("the dashboard page", () => {
     const detail = (await page.locator("#step-detail").textContent()) ?? "";
     expect(detail).toContain("packet trace");
     expect(detail).toMatch(/fw \w+ .* filter:INPUT:(policy|\d+) DROP/);
+  });
+
+  it("walk: a ping's walk lights exactly the chains its trace names, in order; a DNAT'd packet shows its rewrite", async () => {
+    const base = new URL(dash.url).origin;
+    const headers = { authorization: `Bearer ${dash.token}`, "content-type": "application/json" };
+    // Started through the API (as the page's run button does) to read the run's own results after.
+    const started = await fetch(`${base}/api/runs`, {
+      method: "POST",
+      headers,
+      body: JSON.stringify({ file: "scenarios/seed-003/walk.scenario.yml", lab: lab.name }),
+    });
+    const { id } = (await started.json()) as { id: string };
+    await page.waitForFunction(
+      () => /passed|failed/.test(document.getElementById("run-state")?.textContent ?? ""),
+      undefined,
+      { timeout: 90_000 },
+    );
+    expect(await page.locator("#run-state").textContent()).toBe("passed");
+    const run = (await (await fetch(`${base}/api/runs/${id}`, { headers })).json()) as {
+      results: { steps: { evidence?: { trace?: TraceEvent[] } }[] }[];
+    };
+    // The echo request's chains as its trace names them: from its first event to fwlab's own
+    // "forwarded" chain (a packet id is reused by later packets).
+    const trace = run.results[0]!.steps[0]!.evidence?.trace ?? [];
+    const start = trace.findIndex((e) => e.node === "fw" && e.packet?.icmpType === 8);
+    expect(start).toBeGreaterThanOrEqual(0);
+    const own = trace.slice(start).filter((e) => e.packetId === trace[start]!.packetId);
+    const end = own.findIndex((e) => e.passed);
+    const chains = own
+      .slice(0, end < 0 ? undefined : end)
+      .map((e) => `${e.hook}/${e.table}`)
+      .filter((c, i, all) => c !== all[i - 1]);
+    expect(chains).toEqual([
+      "PREROUTING/raw",
+      "PREROUTING/mangle",
+      "PREROUTING/nat",
+      "FORWARD/mangle",
+      "FORWARD/filter",
+      "FORWARD/security",
+      "POSTROUTING/mangle",
+      "POSTROUTING/nat",
+    ]);
+    const lit = () =>
+      page.evaluate(() =>
+        [...document.querySelectorAll<SVGGElement>("#walk-diagram .walk-table.lit")]
+          .sort((a, b) => Number(a.dataset.order) - Number(b.dataset.order))
+          .map((e) => `${e.dataset.hook}/${e.dataset.table}`),
+      );
+    const choose = async (pattern: RegExp) => {
+      const options = await page
+        .locator("#walk-packets option")
+        .evaluateAll((os) =>
+          os.map((o) => ({ value: (o as HTMLOptionElement).value, text: o.textContent ?? "" })),
+        );
+      const o = options.find((x) => pattern.test(x.text));
+      expect(o, `a packet matching ${pattern} in ${JSON.stringify(options)}`).toBeDefined();
+      await page.selectOption("#walk-packets", o!.value);
+    };
+    await page.locator("#steps li").nth(0).click();
+    await page.click("#step-walk");
+    await choose(/ICMP 8 10\.0\.1\.10 → 10\.0\.2\.80/);
+    expect(await lit()).toEqual(chains);
+    expect(await page.locator("#walk-diagram .lit#walk-arrow-route-forward").count()).toBe(1);
+    expect(await page.locator("#walk-diagram .lit#walk-arrow-route-input").count()).toBe(0);
+    // Stepping back un-lights the last chain; the current one is marked.
+    // (the last chain may hold several of the packet's steps: a LOG rule, then the policy)
+    for (let i = 0; i < 10 && (await lit()).length === chains.length; i++) await page.click("#walk-prev");
+    expect(await lit()).toEqual(chains.slice(0, -1));
+    expect(await page.locator("#walk-diagram .walk-table.current").count()).toBe(1);
+    expect(await page.locator("#walk-steps li.current").count()).toBe(1);
+    await page.click("#walk-next");
+    await page.screenshot({ path: `${SHOTS}/walk-ping-through-fw.png`, fullPage: true });
+
+    // The port-forwarded request: rewritten at nat PREROUTING, then FORWARD (not INPUT).
+    await page.locator("#steps li").nth(2).click();
+    await page.click("#step-walk");
+    await choose(/TCP 198\.51\.100\.10:\d+ → 198\.51\.100\.1:8080/);
+    expect(await page.locator("#walk-PREROUTING-nat .walk-note").textContent()).toBe("DNAT");
+    expect(await page.locator("#walk-PREROUTING-conntrack .walk-note").textContent()).toBe("new");
+    expect(await page.locator("#walk-steps").textContent()).toContain(
+      "NAT: dst 198.51.100.1:8080 -> 10.0.2.80:80",
+    );
+    // port-forward.sh has nat and filter tables only: the chains there are, in order.
+    expect(await lit()).toEqual(["PREROUTING/nat", "FORWARD/filter", "POSTROUTING/nat"]);
+    expect(await page.locator("#walk-diagram .lit#walk-arrow-route-forward").count()).toBe(1);
+  });
+
+  it("walk: a live trace started from the page with a match walks each matching packet", async () => {
+    await lab.loadRuleset("fw", "test/fixtures/rulesets/evidence.sh");
+    await page.selectOption("#walk-node", "fw");
+    await page.fill("#walk-match", "-p icmp --icmp-type echo-request");
+    await page.click("#walk-trace");
+    await page.waitForFunction(
+      () => (document.getElementById("walk-state")?.textContent ?? "").startsWith("tracing"),
+      undefined,
+      {
+        timeout: 15_000,
+      },
+    );
+    await lab.exec("client", ["ping", "-c", "2", "-i", "0.3", "-W", "1", "10.0.2.80"]);
+    await page.waitForFunction(
+      () => document.querySelectorAll("#walk-packets option").length >= 2,
+      undefined,
+      {
+        timeout: 10_000,
+      },
+    );
+    const options = await page.locator("#walk-packets option").allTextContents();
+    // Echo requests only (the match), each its own walk.
+    expect(options).toHaveLength(2);
+    for (const o of options) expect(o).toMatch(/^fw \w+: ICMP 8 10\.0\.1\.10 → 10\.0\.2\.80 \(accepted\)$/);
+    expect(await page.locator("#walk-steps").textContent()).toContain(
+      "FORWARD · filter FORWARD #1 → CONTINUE",
+    );
+    await page.click("#walk-trace");
+    await page.waitForFunction(
+      () => (document.getElementById("walk-state")?.textContent ?? "") === "trace ended: stopped",
+    );
+    // The trace rules are gone from the node with it.
+    expect((await lab.exec("fw", ["iptables-nft", "-t", "raw", "-S"])).stdout).not.toContain("fwlab-trace");
   });
 
   it("rules: a ruleset with an error is shown with the error at its line", async () => {

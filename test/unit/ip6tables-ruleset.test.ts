@@ -10,6 +10,7 @@ import { checkRulesetFile } from "../../src/firewall/ruleset-file.ts";
 import { detectRulesetFamily, detectRulesetFormat } from "../../src/firewall/ruleset-format.ts";
 import { ScriptError, scriptToRestore } from "../../src/firewall/script-to-restore.ts";
 import type { ExecResult, NodeExec } from "../../src/runtime/exec-result.ts";
+import { readScenarioFile } from "../../src/scenarios/read-scenario-file.ts";
 
 const lines = (text: string) => text.trim().split("\n");
 const fail = (script: string, family?: "ipv4" | "ipv6") => {
@@ -344,5 +345,47 @@ describe("loadRuleset with an IPv6 ruleset", () => {
       /cannot be the IPv6 ruleset/,
     );
     expect(() => checkRulesetFile(mixed, "lab.yml fw")).toThrow(/line 2: "ip6tables" after iptables/);
+  });
+});
+
+describe("a scenario's IPv4 and IPv6 ruleset files", () => {
+  const dir = mkdtempSync(join(tmpdir(), "fwlab-rs6-"));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(join(dir, "v4.sh"), "iptables -P INPUT DROP\n");
+  writeFileSync(join(dir, "v6.sh"), "ip6tables -P INPUT DROP\n");
+  const scenario = (rulesets: string, load: string) => {
+    const f = join(dir, `s${Math.random().toString(36).slice(2)}.scenario.yml`);
+    writeFileSync(
+      f,
+      `name: both families\nlab: ${process.cwd()}/docker-compose.yml\nrulesets:\n  fw: ${rulesets}\nsteps:\n  - { name: load, load: ${load}, expect: loads }\n`,
+    );
+    return f;
+  };
+
+  it("reads { ipv4, ipv6 } as it reads { file, ipv6 }", () => {
+    for (const key of ["ipv4", "file"]) {
+      const s = readScenarioFile(
+        scenario(`{ ${key}: v4.sh, ipv6: v6.sh }`, `{ node: fw, ${key}: v4.sh, ipv6: v6.sh }`),
+      );
+      expect(s.scenario.rulesets?.fw).toEqual({ file: "v4.sh", ipv6: "v6.sh" });
+      const step = s.scenario.steps[0];
+      expect(step && "load" in step ? step.load : undefined).toEqual({
+        node: "fw",
+        file: "v4.sh",
+        ipv6: "v6.sh",
+      });
+    }
+  });
+
+  it("refuses both spellings at once, and an IPv6 file that is not an ip6tables ruleset", () => {
+    expect(() =>
+      readScenarioFile(scenario("{ ipv4: v4.sh, file: v4.sh }", "{ node: fw, file: v4.sh }")),
+    ).toThrow(/rulesets\.fw\.ipv4: "file" and "ipv4" name the same ruleset/);
+    expect(() => readScenarioFile(scenario("{ ipv6: v6.sh }", "{ node: fw, file: v4.sh }"))).toThrow(
+      /missing "file" \(or "ipv4"\)/,
+    );
+    expect(() =>
+      readScenarioFile(scenario("{ ipv4: v4.sh, ipv6: v4.sh }", "{ node: fw, file: v4.sh }")),
+    ).toThrow(/v4\.sh/);
   });
 });

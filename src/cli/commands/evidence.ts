@@ -3,6 +3,7 @@ import Table from "cli-table3";
 import type { Command } from "commander";
 import { FwlabError } from "../../errors.ts";
 import { capturePackets } from "../../evidence/capture-packets.ts";
+import { CONNTRACK_SORTS } from "../../evidence/conntrack-sorts.ts";
 import { conntrackTable, watchConntrack } from "../../evidence/conntrack-source.ts";
 import { counterDeltas, readCounters } from "../../evidence/counters.ts";
 import { EventBus } from "../../evidence/event-bus.ts";
@@ -10,7 +11,7 @@ import type { ConntrackTableEvent, EvidenceEvent } from "../../evidence/events.t
 import { formatEvent, formatTuple } from "../../evidence/format-event.ts";
 import { watchKernelLog } from "../../evidence/kernel-log-source.ts";
 import { watchNflog } from "../../evidence/nflog-source.ts";
-import type { ConntrackEntry } from "../../evidence/parse-conntrack.ts";
+import { explainWalk, type PacketWalk, WalkCollector } from "../../evidence/packet-walk.ts";
 import { tracePackets } from "../../evidence/trace-packets.ts";
 import { currentLab, interruptSignal } from "../context.ts";
 
@@ -152,14 +153,32 @@ export function evidenceCommands(program: Command): void {
     .option("-n, --name <name>", "lab name")
     .option("--seconds <s>", "stop after this many seconds (default: Ctrl-C)")
     .option("--json", "one JSON event per line")
+    .option(
+      "--explain",
+      "each packet's walk through the hooks, rule by rule, with its conntrack state and NAT",
+    )
     .action(
-      async (node: string, opts: { name?: string; match: string; seconds?: string; json?: boolean }) => {
+      async (
+        node: string,
+        opts: { name?: string; match: string; seconds?: string; json?: boolean; explain?: boolean },
+      ) => {
         const lab = await currentLab(opts.name);
         const bus = new EventBus();
+        // --explain: a packet's events are printed together, once its walk is complete.
+        const walks = new WalkCollector();
+        const print = (w: PacketWalk) => console.log(opts.json ? JSON.stringify(w) : `${explainWalk(w)}\n`);
         bus.subscribe(
-          (e) => console.log(opts.json ? JSON.stringify(e) : formatEvent(e)),
+          (e) => {
+            if (!opts.explain) console.log(opts.json ? JSON.stringify(e) : formatEvent(e));
+            else if (e.kind === "trace") {
+              walks.add(e, Date.now()).forEach(print);
+            }
+          },
           (e) => e.kind === "trace",
         );
+        const idle = opts.explain
+          ? setInterval(() => walks.flush(Date.now()).forEach(print), 200)
+          : undefined;
         const signal = interruptSignal();
         const trace = await tracePackets(lab, node, opts.match, bus);
         process.stderr.write(
@@ -167,6 +186,8 @@ export function evidenceCommands(program: Command): void {
         );
         await until(signal, opts.seconds ? Number(opts.seconds) : undefined);
         await trace.stop();
+        clearInterval(idle);
+        walks.flush(Date.now(), true).forEach(print);
       },
     );
 
@@ -194,14 +215,6 @@ export function evidenceCommands(program: Command): void {
     );
 }
 
-const SORTS: Record<string, (a: ConntrackEntry, b: ConntrackEntry) => number> = {
-  src: (a, b) => a.original.src.localeCompare(b.original.src, undefined, { numeric: true }),
-  dst: (a, b) => a.original.dst.localeCompare(b.original.dst, undefined, { numeric: true }),
-  proto: (a, b) => a.proto.localeCompare(b.proto),
-  state: (a, b) => (a.state ?? "").localeCompare(b.state ?? ""),
-  ttl: (a, b) => (b.timeout ?? 0) - (a.timeout ?? 0),
-};
-
 /** An iptstate-like view: count and memory estimate in the header, NAT beside the original. */
 export function conntrackView(t: ConntrackTableEvent, sort: string): string {
   const table = new Table({
@@ -209,7 +222,7 @@ export function conntrackView(t: ConntrackTableEvent, sort: string): string {
     style: { head: [], border: [] },
   });
   const port = (p?: number) => (p === undefined ? "" : `:${p}`);
-  for (const e of [...t.entries].sort(SORTS[sort])) {
+  for (const e of [...t.entries].sort(CONNTRACK_SORTS[sort])) {
     table.push([
       `${e.original.src}${port(e.original.sport)}`,
       `${e.original.dst}${port(e.original.dport)}`,

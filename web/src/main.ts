@@ -1,0 +1,132 @@
+// The dashboard page: it renders the server's typed messages (src/server/protocol.ts) and calls
+// its REST API; it never parses tool output. One module per view; this one connects them.
+import type { ClientMessage, ServerMessage } from "../../src/server/protocol.ts";
+import { token } from "./api.ts";
+import { ConntrackView } from "./conntrack-view.ts";
+import { $, option } from "./dom.ts";
+import { LogsView } from "./logs-view.ts";
+import { renderNodes, showNodeRates } from "./nodes-view.ts";
+import { currentLab, page, spans } from "./page-state.ts";
+import { RulesView } from "./rules-view.ts";
+import { ScenariosView } from "./scenarios-view.ts";
+import { TerminalView } from "./terminal-view.ts";
+import { TopologyView } from "./topology-view.ts";
+import { WalkView } from "./walk-view.ts";
+
+let ws: WebSocket | undefined;
+const send = (msg: ClientMessage) => ws?.send(JSON.stringify(msg));
+
+const conntrack = new ConntrackView();
+const rules = new RulesView((t) => conntrack.render(t));
+const logs = new LogsView();
+const walk = new WalkView(send);
+const scenarios = new ScenariosView((trace, title) => walk.showTrace(trace, title));
+const terminal = new TerminalView(send);
+const topology = new TopologyView((n, id) => {
+  $("node-details").textContent = n
+    ? `${n.name}: ${n.role}, ${n.state}, ${n.image}, on host ${n.host}, ${Object.entries(n.addresses)
+        .map(([k, v]) => `${k} ${v}${n.addresses6[k] ? ` ${n.addresses6[k]}` : ""}`)
+        .join(", ")}`
+    : id;
+  if (n?.firewall) void rules.select(n.name);
+});
+
+function showLab(): void {
+  const l = currentLab();
+  topology.render(l);
+  renderNodes(l, (name) => void rules.select(name));
+  walk.setLab(l);
+  $("term-node").replaceChildren(...(l?.nodes ?? []).map((n) => option(n.name)));
+  if (!page.firewall) void rules.select(l?.nodes.find((n) => n.firewall)?.name ?? "");
+}
+
+/** Every kind the server sends is handled here: a new kind fails the type check until it is. */
+function receive(msg: ServerMessage): void {
+  switch (msg.kind) {
+    case "hello": {
+      page.labs = msg.labs;
+      const sel = $<HTMLSelectElement>("lab");
+      // Which engine each lab runs on (a remote engine, a docker context): the option says.
+      sel.replaceChildren(
+        ...msg.labs.map((l) =>
+          option(
+            l.name,
+            spans(l)
+              ? `${l.name} (hosts ${l.hosts.join(", ")}${l.unreachable?.length ? `; not answering: ${l.unreachable.join(", ")}` : ""})`
+              : `${l.name} (engine ${l.engine})`,
+          ),
+        ),
+      );
+      page.lab = msg.labs[0]?.name ?? "";
+      sel.onchange = () => {
+        page.lab = sel.value;
+        page.firewall = "";
+        showLab();
+      };
+      showLab();
+      return;
+    }
+    case "events": {
+      logs.add(msg.events.filter((e) => e.kind === "packet-log"));
+      for (const e of msg.events) {
+        if (e.kind === "conntrack-table" && e.lab === page.lab && e.node === page.firewall)
+          conntrack.render(e);
+        if (e.kind === "counters" && e.lab === page.lab) logs.ruleTables.set(e.node, e.tables);
+        if (e.kind === "counters" && e.lab === page.lab && e.node === page.firewall) rules.renderCounters(e);
+        if (e.kind === "loss") $("status").textContent = `live (loss: ${e.reason})`;
+      }
+      return;
+    }
+    case "rates":
+      if (msg.lab !== page.lab) return;
+      topology.showRates(msg.pps);
+      showNodeRates(msg.pps);
+      return;
+    case "run-started":
+      scenarios.started(msg);
+      return;
+    case "run-step":
+      scenarios.step(msg);
+      return;
+    case "run-done":
+      scenarios.done(msg);
+      return;
+    case "term-output":
+    case "term-exit":
+      terminal.receive(msg);
+      return;
+    case "walk":
+    case "trace-started":
+    case "trace-ended":
+      walk.receive(msg);
+      return;
+    case "dropped":
+      $("status").textContent = `live (${msg.count} dropped: ${msg.reason})`;
+      return;
+    case "error":
+      $("status").textContent = `live (the server refused a message: ${msg.reason})`;
+      return;
+    default: {
+      const unhandled: never = msg;
+      throw new Error(`unhandled message ${JSON.stringify(unhandled)}`);
+    }
+  }
+}
+
+function connect(): void {
+  // Browsers cannot set headers on a WebSocket: the token rides in the subprotocol list.
+  ws = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws`, [
+    "fwlab.v1",
+    `token.${token}`,
+  ]);
+  ws.onopen = () => {
+    $("status").textContent = "live";
+  };
+  ws.onclose = () => {
+    $("status").textContent = "disconnected, retrying…";
+    setTimeout(connect, 1000);
+  };
+  ws.onmessage = (m) => receive(JSON.parse(String(m.data)) as ServerMessage);
+}
+
+connect();
