@@ -40,6 +40,7 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   capture: evidence,
   run: () => import("./commands/run.ts").then((m): Register => m.runCommand),
   serve: () => import("./commands/serve.ts").then((m): Register => m.serveCommand),
+  token: () => import("./commands/token.ts").then((m): Register => m.tokenCommand),
   images: () => import("./commands/images.ts").then((m): Register => m.imagesCommand),
   doctor: () => import("./commands/doctor.ts").then((m): Register => m.doctorCommand),
   demo: () => import("./commands/demo.ts").then((m): Register => m.demoCommand),

@@ -9,6 +9,7 @@ import { isMultiHost, placeLab } from "../topology/place-lab.ts";
 import { type Progress, silent } from "../util/progress.ts";
 import { FlowVerdicts } from "./flow-verdicts.ts";
 import { LabRun } from "./lab-run.ts";
+import { recordLastRuns } from "./last-run.ts";
 import { type LoadedScenario, readScenarioFile } from "./read-scenario-file.ts";
 import { runScenario } from "./run-scenario.ts";
 import { PORT_BLOCK } from "./run-step.ts";
@@ -148,6 +149,11 @@ export async function runScenarios(
     await kernel.stop();
     flows.close();
     for (const { lab, started } of labs.values()) if (started) await lab.stop();
+  }
+  try {
+    recordLastRuns(results);
+  } catch (err) {
+    progress(`the run's results could not be kept as each lab's last run: ${(err as Error).message}`);
   }
   return results;
 }

@@ -9,8 +9,9 @@ import { StartedLab } from "../lab/started-lab.ts";
 import type { Engine } from "../runtime/engine.ts";
 import { findScenarios } from "../scenarios/find-scenarios.ts";
 import { projectRoot } from "../util/project-root.ts";
-import { bearerToken, hostAllowed, SECURITY_HEADERS, tokenMatches } from "./auth.ts";
+import { bearerToken, hostAllowed, SECURITY_HEADERS } from "./auth.ts";
 import { labSummaries } from "./lab-summaries.ts";
+import { type Access, canSee } from "./lab-tokens.ts";
 import { runBody, type ScenarioRuns } from "./scenario-runs.ts";
 
 const rulesetBody = z.strictObject({
@@ -38,7 +39,8 @@ class ApiError extends Error {
  */
 export function httpApi(opts: {
   engine: Engine;
-  token: string;
+  /** What a request's token opens, or undefined for no (or a wrong) token. */
+  authorize(token: string | undefined): Access | undefined;
   hosts: ReadonlySet<string>;
   runs: ScenarioRuns;
   /** The page's code (pageBundle()). */
@@ -57,8 +59,16 @@ export function httpApi(opts: {
     next();
   });
   app.use("/api", (req: Request, res: Response, next: NextFunction) => {
-    if (!tokenMatches(opts.token, bearerToken(req.headers)))
+    const access = opts.authorize(bearerToken(req.headers));
+    if (!access)
       return void res.status(401).json({ error: "missing or wrong token (Authorization: Bearer)" });
+    res.locals.access = access;
+    next();
+  });
+  // A lab's token opens that lab only: any other is refused before it is looked at.
+  app.use("/api/labs/:lab", (req: Request, res: Response, next: NextFunction) => {
+    if (!canSee(res.locals.access as Access, String(req.params.lab)))
+      return void res.status(403).json({ error: "this token does not open that lab" });
     next();
   });
   app.use("/api", express.json({ limit: "5mb" }));
@@ -72,7 +82,8 @@ export function httpApi(opts: {
     "/api/labs",
     wrap(async (_req, res) => {
       await opts.follow();
-      res.json(await labSummaries(engine));
+      const access = res.locals.access as Access;
+      res.json((await labSummaries(engine)).filter((l) => canSee(access, l.name)));
     }),
   );
   app.get(
@@ -128,16 +139,23 @@ export function httpApi(opts: {
     wrap(async (req, res) => {
       const body = runBody.safeParse(req.body);
       if (!body.success) throw new ApiError(400, `body: ${body.error.issues[0]!.message}`);
-      res.status(202).json({ id: await runs.start(body.data) });
+      const access = res.locals.access as Access;
+      res.status(202).json({ id: await runs.start(body.data, (lab) => canSee(access, lab)) });
     }),
   );
+  // Another lab's run is no run at all to a lab's token.
   app.get("/api/runs/:id", (req, res) => {
     const run = runs.get(String(req.params.id));
-    if (!run) return void res.status(404).json({ error: "no such run" });
+    if (!run || !canSee(res.locals.access as Access, run.lab))
+      return void res.status(404).json({ error: "no such run" });
     res.json(run);
   });
   app.get("/api/runs/:id/bundle", (req, res) => {
-    const file = runs.bundleFile(String(req.params.id), String(req.query.path ?? ""));
+    const run = runs.get(String(req.params.id));
+    const file =
+      run && canSee(res.locals.access as Access, run.lab)
+        ? runs.bundleFile(String(req.params.id), String(req.query.path ?? ""))
+        : undefined;
     if (!file) return void res.status(404).json({ error: "no such bundle file in this run" });
     // A download, never a page of this origin: a bundle holds what lab nodes wrote.
     res.sendFile(file, {

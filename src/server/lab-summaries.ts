@@ -1,6 +1,7 @@
 import { listLabs } from "../lab/find-lab.ts";
 import { findLabNodes } from "../lab/lab-engines.ts";
 import type { Engine } from "../runtime/engine.ts";
+import { lastRunOf } from "../scenarios/last-run.ts";
 import type { LabSummary } from "./protocol.ts";
 
 /**
@@ -17,6 +18,7 @@ export async function labSummaries(engine: Engine): Promise<LabSummary[]> {
         hosts: [...engines.keys(), ...unreachable.map((u) => u.host)],
         ...(unreachable.length > 0 ? { unreachable: unreachable.map((u) => u.host) } : {}),
         nodes,
+        lastRun: lastRunOf(name),
       };
     }),
   );

@@ -2,6 +2,7 @@ import { z } from "zod";
 import type { EvidenceEvent } from "../evidence/events.ts";
 import type { PacketWalk } from "../evidence/packet-walk.ts";
 import type { LabNode } from "../lab/lab-node.ts";
+import type { LastRun } from "../scenarios/last-run.ts";
 import type { StepResult } from "../scenarios/step-result.ts";
 
 /**
@@ -26,12 +27,19 @@ export type ServerMessage =
   | {
       readonly kind: "run-step";
       readonly id: string;
+      readonly lab: string;
       readonly scenario: string;
       /** The step; its `bundle` is the bundle's folder under the run's (GET /api/runs/:id/bundle). */
       readonly step: StepResult;
       readonly bundleFiles?: readonly string[];
     }
-  | { readonly kind: "run-done"; readonly id: string; readonly passed: boolean; readonly error?: string }
+  | {
+      readonly kind: "run-done";
+      readonly id: string;
+      readonly lab: string;
+      readonly passed: boolean;
+      readonly error?: string;
+    }
   /** Terminal output (UTF-8 text with escape sequences) and the end of a terminal session. */
   | { readonly kind: "term-output"; readonly id: string; readonly data: string }
   | { readonly kind: "term-exit"; readonly id: string; readonly reason: string }
@@ -60,6 +68,8 @@ export interface LabSummary {
   /** Hosts that did not answer: their nodes are missing. */
   readonly unreachable?: readonly string[];
   readonly nodes: readonly LabNode[];
+  /** Its last scenario run (from the CLI or the dashboard), for the class overview. */
+  readonly lastRun?: LastRun;
 }
 
 const termId = z.string().regex(/^[\w-]{1,40}$/);

@@ -33,6 +33,7 @@ export const runBody = z.strictObject({
 });
 
 interface Run {
+  readonly lab: string;
   done: boolean;
   results?: ScenarioResult[];
   error?: string;
@@ -64,7 +65,7 @@ export class ScenarioRuns {
    * when it was started from the scenario's lab file; a scenario with a lab of its own (seed
    * 001) runs in that lab, started if need be.
    */
-  async start(body: z.infer<typeof runBody>): Promise<string> {
+  async start(body: z.infer<typeof runBody>, may: (lab: string) => boolean = () => true): Promise<string> {
     const root = projectRoot();
     const file = resolve(root, body.file);
     if (!file.startsWith(join(root, "scenarios") + sep) || !existsSync(file))
@@ -76,12 +77,17 @@ export class ScenarioRuns {
     const labName = labFile === own.lab.file ? body.lab : undefined;
     const loaded = labName ? readScenarioFile(file, { labName }) : own;
     const lab = loaded.lab.name;
+    // A lab's token runs scenarios in that lab only (a scenario with a lab of its own would start it).
+    if (!may(lab))
+      throw Object.assign(new Error(`this token does not open lab ${lab}, where ${body.file} runs`), {
+        status: 403,
+      });
     if (this.busy.has(lab))
       throw Object.assign(new Error(`lab ${lab} is already running a scenario; wait for it to end`), {
         status: 409,
       });
     const id = newToken().slice(0, 8);
-    const run: Run = { done: false, bundleDir: join(root, "fwlab-results", "dashboard", id) };
+    const run: Run = { lab, done: false, bundleDir: join(root, "fwlab-results", "dashboard", id) };
     this.runs.set(id, run);
     this.busy.add(lab);
     this.send({
@@ -139,14 +145,21 @@ export class ScenarioRuns {
     Object.assign(run, { done: true, results, error });
     this.busy.delete(lab);
     const passed = !error && !!results?.every((r) => r.passed);
-    this.send({ kind: "run-done", id, passed, error: error ?? results?.find((r) => r.error)?.error });
+    this.send({ kind: "run-done", id, lab, passed, error: error ?? results?.find((r) => r.error)?.error });
   }
 
   private stepDone(id: string, run: Run, scenario: string, step: ScenarioResult["steps"][number]): void {
     // Bundle files by their path under the run's folder: what GET /api/runs/:id/bundle serves.
     const dir = step.bundle && relative(run.bundleDir, step.bundle);
     const files = dir ? readdirSync(step.bundle!).map((f) => `${dir}/${f}`) : undefined;
-    this.send({ kind: "run-step", id, scenario, step: { ...step, bundle: dir }, bundleFiles: files });
+    this.send({
+      kind: "run-step",
+      id,
+      lab: run.lab,
+      scenario,
+      step: { ...step, bundle: dir },
+      bundleFiles: files,
+    });
   }
 
   /** Stops every run (the server is closing): each ends after its current step. */
@@ -168,7 +181,7 @@ export class ScenarioRuns {
 
   get(id: string): Omit<Run, "bundleDir"> | undefined {
     const run = this.runs.get(id);
-    return run && { done: run.done, results: run.results, error: run.error };
+    return run && { lab: run.lab, done: run.done, results: run.results, error: run.error };
   }
 
   /** A file of one of the run's failure bundles, or undefined if the path leaves the run's folder. */

@@ -8,11 +8,12 @@ import { watchKernelLog } from "../evidence/kernel-log-source.ts";
 import { parseSave } from "../firewall/parse-save.ts";
 import type { Engine } from "../runtime/engine.ts";
 import { every } from "../util/every.ts";
-import { allowedHosts, newToken } from "./auth.ts";
+import { allowedHosts, newToken, tokenMatches } from "./auth.ts";
 import { Coalescer } from "./coalescer.ts";
 import { httpApi } from "./http-api.ts";
 import { LabFollower } from "./lab-follower.ts";
 import { labSummaries } from "./lab-summaries.ts";
+import { type Access, LabTokens } from "./lab-tokens.ts";
 import { LiveTraces } from "./live-traces.ts";
 import { pageBundle } from "./page-bundle.ts";
 import { ScenarioRuns } from "./scenario-runs.ts";
@@ -71,7 +72,28 @@ export async function serveDashboard(engine: Engine, opts: ServeOptions): Promis
     takeBack: (lab) => labs.takeBack(lab),
     publish: (e) => bus.publish(e),
   });
-  const app = httpApi({ engine, token, hosts, runs, page: await pageBundle(), follow: () => labs.refresh() });
+  // The token printed at start opens every lab (the teacher's); `fwlab token create LAB` one lab each.
+  const labTokens = new LabTokens();
+  const authorize = (given: string | undefined): Access | undefined => {
+    if (!given) return undefined;
+    if (tokenMatches(token, given)) return { all: true };
+    try {
+      const lab = labTokens.labOf(given);
+      return lab ? { all: false, lab } : undefined;
+    } catch (err) {
+      // A token file that cannot be read opens nothing, and the teacher is told why.
+      notice("reading the lab tokens")(err);
+      return undefined;
+    }
+  };
+  const app = httpApi({
+    engine,
+    authorize,
+    hosts,
+    runs,
+    page: await pageBundle(),
+    follow: () => labs.refresh(),
+  });
   const tls = !!(opts.tlsCert && opts.tlsKey);
   const server: Server = tls
     ? createHttps({ cert: await readFile(opts.tlsCert!), key: await readFile(opts.tlsKey!) }, app)
@@ -85,7 +107,7 @@ export async function serveDashboard(engine: Engine, opts: ServeOptions): Promis
   const traces = new LiveTraces(engine);
   const { wss, send } = wsServer({
     server,
-    token,
+    authorize,
     hosts,
     terminals,
     traces,

@@ -1,10 +1,12 @@
 import type { IncomingMessage, Server } from "node:http";
 import type { Duplex } from "node:stream";
 import { type WebSocket, WebSocketServer } from "ws";
-import { hostAllowed, originAllowed, tokenMatches, WS_PROTOCOL, wsToken } from "./auth.ts";
+import { hostAllowed, originAllowed, WS_PROTOCOL, wsToken } from "./auth.ts";
+import { type Access, canSee } from "./lab-tokens.ts";
 import type { LiveTraces } from "./live-traces.ts";
 import { clientMessage, type ServerMessage } from "./protocol.ts";
 import type { Terminals } from "./terminals.ts";
+import { visibleTo } from "./visible-to.ts";
 
 /** The largest message a page may send: a terminal's input is at most 64 KiB. */
 const MAX_PAYLOAD = 256 * 1024;
@@ -16,7 +18,8 @@ const MAX_PAYLOAD = 256 * 1024;
  */
 export function wsServer(opts: {
   server: Server;
-  token: string;
+  /** What a token opens, or undefined for no (or a wrong) token. */
+  authorize(token: string | undefined): Access | undefined;
   hosts: ReadonlySet<string>;
   terminals: Terminals;
   traces: LiveTraces;
@@ -34,24 +37,30 @@ export function wsServer(opts: {
     // A client may reset the socket at any moment of the handshake.
     socket.on("error", () => socket.destroy());
     const path = (req.url ?? "").split("?")[0];
-    const ok =
+    const access =
       path === "/ws" &&
       hostAllowed(req.headers.host, opts.hosts) &&
-      originAllowed(req.headers.origin, req.headers.host) &&
-      tokenMatches(opts.token, wsToken(req.headers));
-    if (!ok) {
+      originAllowed(req.headers.origin, req.headers.host)
+        ? opts.authorize(wsToken(req.headers))
+        : undefined;
+    if (!access) {
       if (socket.writable)
         socket.end("HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
       else socket.destroy();
       return;
     }
     try {
-      wss.handleUpgrade(req, socket, head, (ws) => wss.emit("connection", ws));
+      wss.handleUpgrade(req, socket, head, (ws) => {
+        scopes.set(ws, access);
+        wss.emit("connection", ws);
+      });
     } catch (err) {
       socket.destroy();
       opts.onError("a WebSocket handshake", err);
     }
   });
+  // What each socket's token opens: every message it gets goes through visibleTo.
+  const scopes = new WeakMap<WebSocket, Access>();
   const reply = (ws: WebSocket, m: ServerMessage) => {
     if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(m));
   };
@@ -73,6 +82,17 @@ export function wsServer(opts: {
         return reply(ws, { kind: "error", reason: `${issue.path.join(".") || "message"}: ${issue.message}` });
       }
       const m = msg.data;
+      const access = scopes.get(ws);
+      // A lab's token opens terminals and traces in that lab only.
+      if ((m.kind === "term-open" || m.kind === "trace-start") && !(access && canSee(access, m.lab))) {
+        const reason = `this token does not open lab ${m.lab}`;
+        return reply(
+          ws,
+          m.kind === "term-open"
+            ? { kind: "term-exit", id: m.id, reason }
+            : { kind: "trace-ended", id: m.id, reason },
+        );
+      }
       const handled =
         m.kind === "trace-start" || m.kind === "trace-stop"
           ? opts.traces.handle(ws, m)
@@ -86,18 +106,25 @@ export function wsServer(opts: {
       opts.traces.close(ws).catch((err: unknown) => opts.onError("ending a page's packet traces", err));
     });
     opts.hello().then(
-      (m) => reply(ws, m),
+      (m) => {
+        const access = scopes.get(ws);
+        const mine = access && visibleTo(access, m);
+        if (mine) reply(ws, mine);
+      },
       (err: Error) =>
         reply(ws, { kind: "error", reason: `the labs could not be listed: ${err.message.split("\n")[0]}` }),
     );
   });
   const send = (msg: ServerMessage) => {
-    const text = JSON.stringify(msg);
+    const everything = JSON.stringify(msg);
     for (const ws of wss.clients) {
+      const access = scopes.get(ws);
+      const mine = access && visibleTo(access, msg);
+      if (!mine) continue;
       // A page that cannot keep up loses batches, and is told so.
       if (ws.bufferedAmount > 8 * 1024 * 1024)
         reply(ws, { kind: "dropped", count: 1, reason: "the page fell behind" });
-      else if (ws.readyState === ws.OPEN) ws.send(text);
+      else if (ws.readyState === ws.OPEN) ws.send(mine === msg ? everything : JSON.stringify(mine));
     }
   };
   return { wss, send };

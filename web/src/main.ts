@@ -2,6 +2,7 @@
 // its REST API; it never parses tool output. One module per view; this one connects them.
 import type { ClientMessage, ServerMessage } from "../../src/server/protocol.ts";
 import { token } from "./api.ts";
+import { ClassView } from "./class-view.ts";
 import { ConntrackView } from "./conntrack-view.ts";
 import { $, option } from "./dom.ts";
 import { LogsView } from "./logs-view.ts";
@@ -31,6 +32,21 @@ const topology = new TopologyView((n, id) => {
   if (n?.firewall) void rules.select(n.name);
 });
 
+/** Opens a lab of the class (the overview's links, an address ending #lab=NAME). */
+function openLab(name: string): void {
+  if (!page.labs.some((l) => l.name === name)) return;
+  page.lab = name;
+  page.firewall = "";
+  $<HTMLSelectElement>("lab").value = name;
+  showLab();
+  $("topology-panel").scrollIntoView({ block: "start" });
+}
+const overview = new ClassView(openLab);
+addEventListener("hashchange", () => {
+  const lab = new URLSearchParams(location.hash.slice(1)).get("lab");
+  if (lab) openLab(lab);
+});
+
 function showLab(): void {
   const l = currentLab();
   topology.render(l);
@@ -57,7 +73,10 @@ function receive(msg: ServerMessage): void {
           ),
         ),
       );
-      page.lab = msg.labs[0]?.name ?? "";
+      const asked = new URLSearchParams(location.hash.slice(1)).get("lab");
+      page.lab = msg.labs.find((l) => l.name === asked)?.name ?? msg.labs[0]?.name ?? "";
+      sel.value = page.lab;
+      overview.render(msg.labs);
       sel.onchange = () => {
         page.lab = sel.value;
         page.firewall = "";
@@ -89,6 +108,7 @@ function receive(msg: ServerMessage): void {
       scenarios.step(msg);
       return;
     case "run-done":
+      void overview.refresh();
       scenarios.done(msg);
       return;
     case "term-output":
