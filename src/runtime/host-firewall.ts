@@ -18,6 +18,11 @@ import type { HostShell } from "./host-shell.ts";
  * ip_forward toggle resets them): fwlab's own nft tables (HOST_TABLES) drop everything that
  * comes up from a lab bridge to the host (IPv4, IPv6 and ARP: no ARP reply for a host address)
  * and anything the host would send into one.
+ *
+ * Bridged lab frames would also be tracked by the host's own conntrack (bridge-nf-call-iptables
+ * again): a lab's burst of flows would fill the host's table, which nf_conntrack_max bounds for
+ * every namespace, and the host would drop other labs' packets (and its own) for want of an
+ * entry. They are NOTRACK in the host: only the lab's own firewalls track them.
  */
 const CHAIN = "DOCKER-USER";
 
@@ -25,6 +30,7 @@ export const HOST_TABLE = "fwlab_host";
 const HOST_TABLES = `table inet ${HOST_TABLE} {}
 delete table inet ${HOST_TABLE}
 table inet ${HOST_TABLE} {
+  chain prerouting { type filter hook prerouting priority -300; policy accept; iifname "fwb-*" notrack comment "the host's conntrack table never holds a lab's flows"; }
   chain input { type filter hook input priority -300; policy accept; iifname "fwb-*" drop comment "nothing from a lab bridge reaches the host"; }
   chain output { type filter hook output priority -300; policy accept; oifname "fwb-*" drop comment "the host sends nothing into a lab"; }
 }

@@ -140,7 +140,7 @@ export function httpApi(opts: {
       const body = runBody.safeParse(req.body);
       if (!body.success) throw new ApiError(400, `body: ${body.error.issues[0]!.message}`);
       const access = res.locals.access as Access;
-      res.status(202).json({ id: await runs.start(body.data, (lab) => canSee(access, lab)) });
+      res.status(202).json({ id: await runs.start(body.data, (lab) => canSee(access, lab), access.all) });
     }),
   );
   // Another lab's run is no run at all to a lab's token.
@@ -175,8 +175,9 @@ export function httpApi(opts: {
     ["/style.css", "style.css"],
   ] as const)
     app.get(path, (_req: Request, res: Response) => void res.sendFile(join(projectRoot(), "web", file)));
-  // xterm.js's style sheet, from the installed package.
+  // xterm.js's and uPlot's style sheets, from the installed packages.
   app.use("/vendor/xterm", express.static(join(projectRoot(), "node_modules/@xterm/xterm/css")));
+  app.use("/vendor/uplot", express.static(join(projectRoot(), "node_modules/uplot/dist"), { index: false }));
   app.use((_req: Request, res: Response) => void res.status(404).json({ error: "not found" }));
   // Malformed JSON, oversized bodies, anything thrown: a status and one line, no stack.
   app.use(

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import type { ConntrackStats } from "../evidence/conntrack-stats.ts";
 import type { EvidenceEvent } from "../evidence/events.ts";
 import type { PacketWalk } from "../evidence/packet-walk.ts";
 import type { LabNode } from "../lab/lab-node.ts";
@@ -56,6 +57,8 @@ export type ServerMessage =
   /** One traced packet's complete walk through the node's hooks. */
   | { readonly kind: "walk"; readonly id: string; readonly walk: PacketWalk }
   | { readonly kind: "trace-ended"; readonly id: string; readonly reason: string }
+  /** A firewall's conntrack table in numbers, every second (the conntrack chart). */
+  | { readonly kind: "conntrack-stats"; readonly stats: ConntrackStats }
   /** A client message the server refused, and why. */
   | { readonly kind: "error"; readonly reason: string };
 

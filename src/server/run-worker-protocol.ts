@@ -9,6 +9,8 @@ export type WorkerRequest =
       readonly file: string;
       readonly labName?: string;
       readonly bundleDir: string;
+      /** Run it although it changes the host (an optIn scenario: it puts the host back). */
+      readonly optIn?: boolean;
       /** The dashboard's engine: the run uses the same one. */
       readonly engine: EngineChoice;
     }

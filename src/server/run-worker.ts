@@ -19,6 +19,7 @@ process.on("message", async (req: WorkerRequest) => {
       engine: await connectEngine(req.engine),
       labName: req.labName,
       bundleDir: req.bundleDir,
+      optIn: req.optIn,
       signal: abort.signal,
       onStep: (s, step) => send({ kind: "step", scenario: s.scenario.name, step }),
       // The NFLOG lines of the lab are this run's while it runs (a group binds to one listener

@@ -30,6 +30,8 @@ export const runBody = z.strictObject({
     .string()
     .regex(/^[\w.-]{1,63}$/)
     .optional(),
+  /** Run an optIn scenario (it changes the host for its few seconds, then puts it back). */
+  optIn: z.boolean().optional(),
 });
 
 interface Run {
@@ -65,7 +67,16 @@ export class ScenarioRuns {
    * when it was started from the scenario's lab file; a scenario with a lab of its own (seed
    * 001) runs in that lab, started if need be.
    */
-  async start(body: z.infer<typeof runBody>, may: (lab: string) => boolean = () => true): Promise<string> {
+  async start(
+    body: z.infer<typeof runBody>,
+    may: (lab: string) => boolean = () => true,
+    mayChangeHost = true,
+  ): Promise<string> {
+    // Host-wide settings reach every lab on the host: only a token that opens them all may.
+    if (body.optIn && !mayChangeHost)
+      throw Object.assign(new Error("an opt-in run changes the host for every lab: the teacher's token only"), {
+        status: 403,
+      });
     const root = projectRoot();
     const file = resolve(root, body.file);
     if (!file.startsWith(join(root, "scenarios") + sep) || !existsSync(file))
@@ -102,6 +113,7 @@ export class ScenarioRuns {
       file,
       labName,
       bundleDir: run.bundleDir,
+      optIn: body.optIn,
       engine: choiceOf(this.engine.endpoint),
     });
     return id;

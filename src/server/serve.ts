@@ -3,6 +3,7 @@ import { createServer as createHttp, type Server } from "node:http";
 import { createServer as createHttps } from "node:https";
 import { hostname } from "node:os";
 import { conntrackTable } from "../evidence/conntrack-source.ts";
+import { conntrackStats } from "../evidence/conntrack-stats.ts";
 import { EventBus } from "../evidence/event-bus.ts";
 import { watchKernelLog } from "../evidence/kernel-log-source.ts";
 import { parseSave } from "../firewall/parse-save.ts";
@@ -136,7 +137,13 @@ export async function serveDashboard(engine: Engine, opts: ServeOptions): Promis
         }
         send({ kind: "rates", lab: name, pps });
         for (const n of l.nodes.filter((x) => x.firewall)) {
-          const r = await l.exec(n.name, ["fwlab-ruleset", "save"]);
+          const [r, stats] = await Promise.all([
+            l.exec(n.name, ["fwlab-ruleset", "save"]),
+            conntrackStats(l, n.name).catch(
+              (err: Error) => void notice(`[${n.name}] conntrack numbers`)(err),
+            ),
+          ]);
+          if (stats) send({ kind: "conntrack-stats", stats });
           bus.publish({
             kind: "counters",
             lab: name,

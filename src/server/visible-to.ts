@@ -23,6 +23,8 @@ export function visibleTo(access: Access, msg: ServerMessage): ServerMessage | u
       return canSee(access, msg.lab) ? msg : undefined;
     case "trace-started":
       return canSee(access, msg.lab) ? msg : undefined;
+    case "conntrack-stats":
+      return canSee(access, msg.stats.lab) ? msg : undefined;
     // Sent to the one page that asked (its own terminals and traces), or about its own socket.
     case "term-output":
     case "term-exit":

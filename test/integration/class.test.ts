@@ -17,7 +17,6 @@ const SHOTS = "test-results/screenshots";
 describe("a class of labs on one dashboard", () => {
   let shared: StartedLab;
   let a: StartedLab;
-  let b: StartedLab;
   let dash: Dashboard;
   let base: string;
   let browser: Browser;
@@ -27,7 +26,7 @@ describe("a class of labs on one dashboard", () => {
     mkdirSync(SHOTS, { recursive: true });
     shared = await sharedLab();
     await shared.loadRuleset("fw", "test/fixtures/rulesets/evidence.sh");
-    [a, b] = await Promise.all([
+    [a] = await Promise.all([
       startLab("test/fixtures/labs/mini.yml"),
       startLab("test/fixtures/labs/flat.yml"),
     ]);
@@ -109,6 +108,13 @@ describe("a class of labs on one dashboard", () => {
         body: JSON.stringify({ file: "scenarios/seed-000/stateless.scenario.yml", lab }),
       });
     expect((await run(shared.name, tokenA)).status).toBe(403);
+    // Host-wide settings reach every lab: an opt-in run is the teacher's.
+    const optIn = await fetch(`${base}/api/runs`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${tokenA}`, "content-type": "application/json" },
+      body: JSON.stringify({ file: "scenarios/seed-002/table-full.scenario.yml", lab: "mini", optIn: true }),
+    });
+    expect(optIn.status).toBe(403);
     // A scenario of another lab file runs in a lab of its own (started if need be): not with a lab's token.
     expect((await run("mini", tokenA)).status).toBe(403);
     const load = await fetch(`${base}/api/labs/${shared.name}/nodes/fw/ruleset`, {

@@ -345,6 +345,59 @@ describe("the dashboard page", () => {
     expect((await lab.exec("fw", ["iptables-nft", "-t", "raw", "-S"])).stdout).not.toContain("fwlab-trace");
   });
 
+  it("conntrack over time: the chart climbs during a burst and marks where the table was full (seed 002, opt-in)", async () => {
+    type Charts = Record<string, { labels: string[]; data: number[][]; marks: number[] }>;
+    const chart = (id: string) =>
+      page.evaluate((id) => (window as unknown as { fwlabCharts: Charts }).fwlabCharts[id]!, id);
+    await page.waitForFunction(
+      () =>
+        ((window as unknown as { fwlabCharts?: Charts }).fwlabCharts?.["ct-chart"]?.data[0]?.length ?? 0) > 0,
+      undefined,
+      { timeout: 10_000 },
+    );
+    // The seed's table-full experiment, run from the dashboard by the teacher: nf_conntrack_max
+    // is lowered to 1000 on the host for its few seconds, then put back.
+    const hostMax = (await lab.exec("fw", ["cat", "/proc/sys/net/netfilter/nf_conntrack_max"])).stdout.trim();
+    const base = new URL(dash.url).origin;
+    const started = await fetch(`${base}/api/runs`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${dash.token}`, "content-type": "application/json" },
+      body: JSON.stringify({
+        file: "scenarios/seed-002/table-full.scenario.yml",
+        lab: lab.name,
+        optIn: true,
+      }),
+    });
+    expect(started.status).toBe(202);
+    await page.waitForFunction(
+      () => /passed|failed/.test(document.getElementById("run-state")?.textContent ?? ""),
+      undefined,
+      { timeout: 90_000 },
+    );
+    expect(await page.locator("#steps li.fail").allTextContents()).toEqual([]);
+    expect(await page.locator("#run-state").textContent()).toBe("passed");
+    expect((await lab.exec("fw", ["cat", "/proc/sys/net/netfilter/nf_conntrack_max"])).stdout.trim()).toBe(
+      hostMax,
+    );
+    await page.waitForFunction(
+      () =>
+        ((window as unknown as { fwlabCharts?: Charts }).fwlabCharts?.["ct-chart"]?.marks.length ?? 0) > 0,
+      undefined,
+      { timeout: 10_000 },
+    );
+    const c = await chart("ct-chart");
+    expect(c.labels).toEqual(["entries", "nf_conntrack_max", "memory KiB"]);
+    const [entries, max] = c.data as [number[], number[]];
+    // It climbed to the lowered maximum, which the chart drew too.
+    expect(max).toContain(1000);
+    expect(Math.max(...entries)).toBeGreaterThanOrEqual(990);
+    expect(await page.locator("#ct-full .ct-full-mark").first().textContent()).toMatch(
+      /^table full at \d\d:\d\d:\d\d: \d+ packets dropped for want of an entry \(\d+ of nf_conntrack_max 1000\)$/,
+    );
+    expect(await page.locator("#ct-timeouts").textContent()).toMatch(/udp 30.*icmp 30/);
+    await page.locator("#conntrack-panel").screenshot({ path: `${SHOTS}/conntrack-table-full.png` });
+  });
+
   it("rules: a ruleset with an error is shown with the error at its line", async () => {
     await page.fill(
       "#ruleset",

@@ -127,4 +127,20 @@ describe("the host and a lab's bridges", () => {
     const user = execFileSync("iptables", ["-S", "DOCKER-USER"], { encoding: "utf8" });
     expect(user).toMatch(new RegExp(`-i fwb-\\w+ -m comment --comment "?fwlab:${lab.name}"? -j DROP`));
   });
+
+  it("keeps a lab's flows out of the host's conntrack table (a lab's burst cannot fill it)", async () => {
+    const hostEntries = () =>
+      execFileSync("conntrack", ["-L", "-p", "udp", "--dport", "9"], {
+        encoding: "utf8",
+        stdio: ["ignore", "pipe", "ignore"],
+      })
+        .split("\n")
+        .filter((l) => l.includes("src=10.0.1.10 ")).length;
+    // 50 UDP flows from the client through fw: tracked by fw (its ruleset's state rules) only.
+    await lab.exec("client", ["hping3", "--udp", "-p", "9", "-c", "50", "-i", "u2000", "-q", "10.0.2.80"]);
+    expect(hostEntries()).toBe(0);
+    expect(execFileSync("nft", ["list", "table", "inet", "fwlab_host"], { encoding: "utf8" })).toMatch(
+      /iifname "fwb-\*" notrack/,
+    );
+  });
 });

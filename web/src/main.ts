@@ -3,11 +3,13 @@
 import type { ClientMessage, ServerMessage } from "../../src/server/protocol.ts";
 import { token } from "./api.ts";
 import { ClassView } from "./class-view.ts";
+import { ConntrackChartView } from "./conntrack-chart-view.ts";
 import { ConntrackView } from "./conntrack-view.ts";
 import { $, option } from "./dom.ts";
 import { LogsView } from "./logs-view.ts";
 import { renderNodes, showNodeRates } from "./nodes-view.ts";
 import { currentLab, page, spans } from "./page-state.ts";
+import { HitsChartView, PpsChartView } from "./rates-chart-view.ts";
 import { RulesView } from "./rules-view.ts";
 import { ScenariosView } from "./scenarios-view.ts";
 import { TerminalView } from "./terminal-view.ts";
@@ -18,6 +20,9 @@ let ws: WebSocket | undefined;
 const send = (msg: ClientMessage) => ws?.send(JSON.stringify(msg));
 
 const conntrack = new ConntrackView();
+const conntrackChart = new ConntrackChartView();
+const ppsChart = new PpsChartView();
+const hitsChart = new HitsChartView();
 const rules = new RulesView((t) => conntrack.render(t));
 const logs = new LogsView();
 const walk = new WalkView(send);
@@ -52,6 +57,7 @@ function showLab(): void {
   topology.render(l);
   renderNodes(l, (name) => void rules.select(name));
   walk.setLab(l);
+  ppsChart.setLab(l);
   $("term-node").replaceChildren(...(l?.nodes ?? []).map((n) => option(n.name)));
   if (!page.firewall) void rules.select(l?.nodes.find((n) => n.firewall)?.name ?? "");
 }
@@ -91,7 +97,10 @@ function receive(msg: ServerMessage): void {
         if (e.kind === "conntrack-table" && e.lab === page.lab && e.node === page.firewall)
           conntrack.render(e);
         if (e.kind === "counters" && e.lab === page.lab) logs.ruleTables.set(e.node, e.tables);
-        if (e.kind === "counters" && e.lab === page.lab && e.node === page.firewall) rules.renderCounters(e);
+        if (e.kind === "counters" && e.lab === page.lab && e.node === page.firewall) {
+          rules.renderCounters(e);
+          hitsChart.add(e);
+        }
         if (e.kind === "loss") $("status").textContent = `live (loss: ${e.reason})`;
       }
       return;
@@ -99,6 +108,7 @@ function receive(msg: ServerMessage): void {
     case "rates":
       if (msg.lab !== page.lab) return;
       topology.showRates(msg.pps);
+      ppsChart.add(msg.pps);
       showNodeRates(msg.pps);
       return;
     case "run-started":
@@ -119,6 +129,12 @@ function receive(msg: ServerMessage): void {
     case "trace-started":
     case "trace-ended":
       walk.receive(msg);
+      return;
+    case "conntrack-stats":
+      if (msg.stats.lab === page.lab && msg.stats.node === page.firewall) {
+        conntrackChart.follow(page.lab, page.firewall);
+        conntrackChart.add(msg.stats);
+      }
       return;
     case "dropped":
       $("status").textContent = `live (${msg.count} dropped: ${msg.reason})`;
