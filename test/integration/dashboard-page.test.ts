@@ -294,7 +294,7 @@ describe("the dashboard page", () => {
     expect(await page.locator("#walk-diagram .walk-table.current").count()).toBe(1);
     expect(await page.locator("#walk-steps li.current").count()).toBe(1);
     await page.click("#walk-next");
-    await page.screenshot({ path: `${SHOTS}/walk-ping-through-fw.png`, fullPage: true });
+    await page.locator("#walk-panel").screenshot({ path: `${SHOTS}/walk-ping-through-fw.png` });
 
     // The port-forwarded request: rewritten at nat PREROUTING, then FORWARD (not INPUT).
     await page.locator("#steps li").nth(2).click();
@@ -308,6 +308,7 @@ describe("the dashboard page", () => {
     // port-forward.sh has nat and filter tables only: the chains there are, in order.
     expect(await lit()).toEqual(["PREROUTING/nat", "FORWARD/filter", "POSTROUTING/nat"]);
     expect(await page.locator("#walk-diagram .lit#walk-arrow-route-forward").count()).toBe(1);
+    await page.locator("#walk-panel").screenshot({ path: `${SHOTS}/walk-port-forward.png` });
   });
 
   it("walk: a live trace started from the page with a match walks each matching packet", async () => {
