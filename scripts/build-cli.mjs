@@ -2,7 +2,7 @@
 // only what it needs (`status` no web server, no YAML or schema library), and a start costs a
 // little over Node's own, where transpiling the sources through tsx costs ~0.45 s. bin/fwlab uses
 // the bundle only while it is newer than every file under src/, so an edit never runs stale code.
-import { readFileSync, rmSync } from "node:fs";
+import { copyFileSync, readFileSync, rmSync } from "node:fs";
 import { build } from "esbuild";
 
 /**
@@ -47,9 +47,20 @@ await build({
   define: {
     FWLAB_VERSION: JSON.stringify(JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")).version),
   },
-  // Optional native parts of docker-modem's SSH transport, and esbuild (it bundles the dashboard
-  // page; its native binary is found from node_modules): resolved from node_modules when used.
+  // Optional native parts of docker-modem's SSH transport, and esbuild (the dashboard bundles its
+  // page with it when run from the sources): resolved from node_modules when used.
   external: ["ssh2", "cpu-features", "esbuild"],
   banner: { js: "import { createRequire as __fwlabRequire } from 'node:module'; const require = __fwlabRequire(import.meta.url);" },
   logLevel: "warning",
 });
+
+// The dashboard's page for the bundled CLI (dist/web): an install has no node_modules to bundle
+// it from. web/page-build.json holds the options src/server/page-bundle.ts uses from the sources.
+await build({
+  ...JSON.parse(readFileSync("web/page-build.json", "utf8")),
+  entryPoints: { app: "web/src/main.ts" },
+  outdir: "dist/web",
+  logLevel: "warning",
+});
+copyFileSync("node_modules/@xterm/xterm/css/xterm.css", "dist/web/xterm.css");
+copyFileSync("node_modules/uplot/dist/uPlot.min.css", "dist/web/uPlot.min.css");

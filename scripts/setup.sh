@@ -47,8 +47,8 @@ else
   say "npm packages: installed in $(took "$t")"
 fi
 
-# The CLI bundle (dist/fwlab.mjs): rebuilt when any source is newer.
-if [ -f dist/fwlab.mjs ] && [ -z "$(find src package-lock.json -newer dist/fwlab.mjs -print -quit)" ]; then
+# The CLI bundle (dist/fwlab.mjs, the page in dist/web): rebuilt when any source is newer.
+if [ -f dist/fwlab.mjs ] && [ -z "$(find src web/src package-lock.json -newer dist/fwlab.mjs -print -quit)" ]; then
   say "CLI bundle: up to date"
 else
   t=$(now)

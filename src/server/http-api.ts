@@ -12,6 +12,7 @@ import { projectRoot } from "../util/project-root.ts";
 import { bearerToken, hostAllowed, SECURITY_HEADERS } from "./auth.ts";
 import { labSummaries } from "./lab-summaries.ts";
 import { type Access, canSee } from "./lab-tokens.ts";
+import type { PageAssets } from "./page-bundle.ts";
 import { runBody, type ScenarioRuns } from "./scenario-runs.ts";
 
 const rulesetBody = z.strictObject({
@@ -43,8 +44,8 @@ export function httpApi(opts: {
   authorize(token: string | undefined): Access | undefined;
   hosts: ReadonlySet<string>;
   runs: ScenarioRuns;
-  /** The page's code (pageBundle()). */
-  page: string;
+  /** The page's code and style sheets (pageAssets()). */
+  page: PageAssets;
   /** Labs followed now (attached once: requests do not list containers each time). */
   follow(): Promise<void>;
 }): express.Express {
@@ -166,8 +167,13 @@ export function httpApi(opts: {
     });
   });
   app.use("/api", (_req, res) => void res.status(404).json({ error: "no such API" }));
-  // The page's code, bundled with its libraries when the server started (page-bundle.ts).
-  app.get("/app.js", (_req: Request, res: Response) => void res.type("text/javascript").send(opts.page));
+  // The page's code and its libraries' style sheets (page-bundle.ts), from memory.
+  for (const [path, text] of Object.entries(opts.page))
+    app.get(
+      path,
+      (_req: Request, res: Response) =>
+        void res.type(path.endsWith(".js") ? "text/javascript" : "text/css").send(text),
+    );
   // The page itself: its HTML and style sheet, nothing else of web/ (its sources are bundled).
   for (const [path, file] of [
     ["/", "index.html"],
@@ -175,9 +181,6 @@ export function httpApi(opts: {
     ["/style.css", "style.css"],
   ] as const)
     app.get(path, (_req: Request, res: Response) => void res.sendFile(join(projectRoot(), "web", file)));
-  // xterm.js's and uPlot's style sheets, from the installed packages.
-  app.use("/vendor/xterm", express.static(join(projectRoot(), "node_modules/@xterm/xterm/css")));
-  app.use("/vendor/uplot", express.static(join(projectRoot(), "node_modules/uplot/dist"), { index: false }));
   app.use((_req: Request, res: Response) => void res.status(404).json({ error: "not found" }));
   // Malformed JSON, oversized bodies, anything thrown: a status and one line, no stack.
   app.use(

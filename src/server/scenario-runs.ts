@@ -74,9 +74,12 @@ export class ScenarioRuns {
   ): Promise<string> {
     // Host-wide settings reach every lab on the host: only a token that opens them all may.
     if (body.optIn && !mayChangeHost)
-      throw Object.assign(new Error("an opt-in run changes the host for every lab: the teacher's token only"), {
-        status: 403,
-      });
+      throw Object.assign(
+        new Error("an opt-in run changes the host for every lab: the teacher's token only"),
+        {
+          status: 403,
+        },
+      );
     const root = projectRoot();
     const file = resolve(root, body.file);
     if (!file.startsWith(join(root, "scenarios") + sep) || !existsSync(file))

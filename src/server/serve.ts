@@ -16,7 +16,7 @@ import { LabFollower } from "./lab-follower.ts";
 import { labSummaries } from "./lab-summaries.ts";
 import { type Access, LabTokens } from "./lab-tokens.ts";
 import { LiveTraces } from "./live-traces.ts";
-import { pageBundle } from "./page-bundle.ts";
+import { pageAssets } from "./page-bundle.ts";
 import { ScenarioRuns } from "./scenario-runs.ts";
 import { Terminals } from "./terminals.ts";
 import { wsServer } from "./ws-server.ts";
@@ -92,7 +92,7 @@ export async function serveDashboard(engine: Engine, opts: ServeOptions): Promis
     authorize,
     hosts,
     runs,
-    page: await pageBundle(),
+    page: await pageAssets(),
     follow: () => labs.refresh(),
   });
   const tls = !!(opts.tlsCert && opts.tlsKey);
@@ -192,16 +192,41 @@ export async function serveDashboard(engine: Engine, opts: ServeOptions): Promis
     url: `${tls ? "https" : "http"}://${shownHost}:${address.port}/#token=${token}`,
     token,
     tls,
+    // Each step has 10 s: a stream an engine never ends must not keep `serve` from exiting
+    // (Ctrl-C), and what did not finish, or failed, is said, not hidden.
     close: async () => {
       stopFlush();
       stopCounters();
-      await runs.close();
-      await Promise.all([terminals.close(), traces.close()]);
+      await bounded("the scenario runs", runs.close());
+      await Promise.all([
+        bounded("the terminals", terminals.close()),
+        bounded("the packet traces", traces.close()),
+      ]);
       for (const ws of wss.clients) ws.terminate();
       const closed = new Promise((r) => server.close(r));
       server.closeAllConnections();
-      await closed;
-      await Promise.allSettled([labs.stop(), kernel.stop()]);
+      await bounded("the HTTP server", closed);
+      await Promise.all([
+        bounded("the lab followers", labs.stop()),
+        bounded("the kernel log", kernel.stop()),
+      ]);
     },
   };
+}
+
+/** Waits for a closing step up to 10 s; past that, or when it fails, warns (FWLAB_LEFT) and goes on. */
+async function bounded(what: string, step: Promise<unknown>): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<string>((r) => {
+    timer = setTimeout(() => r("did not stop within 10 s; exiting without it"), 10_000);
+  });
+  const r = await Promise.race([
+    step.then(
+      () => undefined,
+      (err: Error) => `failed to stop: ${err.message.split("\n")[0]}`,
+    ),
+    late,
+  ]);
+  clearTimeout(timer);
+  if (r) process.emitWarning(`fwlab serve: ${what} ${r}`, { code: "FWLAB_LEFT" });
 }

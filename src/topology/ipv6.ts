@@ -1,3 +1,5 @@
+import { formatGroups } from "../util/ipv6.ts";
+
 /**
  * IPv6 addresses and prefixes as bigints, for the lab file's membership and overlap checks;
  * RFC 5952 text. (Evidence parsers only compress text: util/ipv6.ts.)
@@ -34,23 +36,8 @@ export function parseIpv6(text: string): bigint | undefined {
 }
 
 /** An address in its one canonical form (RFC 5952: lower case, longest zero run as `::`). */
-export function formatIpv6(ip: bigint): string {
-  const groups = Array.from({ length: 8 }, (_, i) => Number((ip >> BigInt(112 - 16 * i)) & 0xffffn));
-  let best = { at: -1, len: 1 };
-  for (let i = 0; i < 8; ) {
-    if (groups[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > best.len) best = { at: i, len: j - i };
-    i = j;
-  }
-  const hex = groups.map((g) => g.toString(16));
-  if (best.at < 0) return hex.join(":");
-  return `${hex.slice(0, best.at).join(":")}::${hex.slice(best.at + best.len).join(":")}`;
-}
+export const formatIpv6 = (ip: bigint): string =>
+  formatGroups(Array.from({ length: 8 }, (_, i) => Number((ip >> BigInt(112 - 16 * i)) & 0xffffn)));
 
 /** `2001:DB8:0:1::0010` → `2001:db8:0:1::10`; undefined when it is no IPv6 address. */
 export const canonicalIpv6 = (text: string): string | undefined => {

@@ -55,7 +55,8 @@ export function ipv6FromBytes(b: Uint8Array): string {
   return formatGroups(Array.from({ length: 8 }, (_, i) => (b[i * 2]! << 8) | b[i * 2 + 1]!));
 }
 
-function formatGroups(g: readonly number[]): string {
+/** Eight 16-bit groups in the compressed form (RFC 5952): one writer of IPv6 text for all of fwlab. */
+export function formatGroups(g: readonly number[]): string {
   let best = -1;
   let bestLen = 1; // a single zero group stays "0"
   for (let i = 0; i < 8; ) {

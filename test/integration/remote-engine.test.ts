@@ -87,7 +87,7 @@ beforeAll(() => {
   // The user's own copy of fwlab (the CLI bundle, images, scenarios), as if they had installed it.
   if (
     !existsSync("dist/fwlab.mjs") ||
-    execFileSync("find", ["src", "-newer", "dist/fwlab.mjs"], { encoding: "utf8" })
+    execFileSync("find", ["src", "web/src", "-newer", "dist/fwlab.mjs"], { encoding: "utf8" })
   )
     execFileSync("node", ["scripts/build-cli.mjs"], { stdio: "inherit" });
   rmSync(CHECKOUT, { recursive: true, force: true });
@@ -278,6 +278,17 @@ describe.each([
     expect(labs).toContainEqual(
       expect.objectContaining({ name: "fwlab", engine: how === "DOCKER_HOST" ? ENGINE : CONTEXT }),
     );
+    // The page comes from the bundle (dist/web): this checkout has no node_modules.
+    for (const [path, type] of [
+      ["/", "text/html"],
+      ["/app.js", "text/javascript"],
+      ["/vendor/xterm.css", "text/css"],
+      ["/vendor/uPlot.min.css", "text/css"],
+    ]) {
+      const page = await fetch(`${url.origin}${path}`);
+      expect(page.status, path).toBe(200);
+      expect(page.headers.get("content-type"), path).toContain(type);
+    }
     child.kill("SIGINT");
     expect(await exited(child)).toBe(0);
   });
