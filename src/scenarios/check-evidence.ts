@@ -1,5 +1,5 @@
 import type { CounterDelta } from "../evidence/counters.ts";
-import type { ConntrackChangeEvent, PacketLogEvent } from "../evidence/events.ts";
+import type { ConntrackChangeEvent, PacketLogEvent, TraceEvent } from "../evidence/events.ts";
 import type { ConntrackEntry, ConntrackTuple } from "../evidence/parse-conntrack.ts";
 import type { EvidenceExpectation } from "./scenario-schema.ts";
 import type { Check } from "./step-result.ts";
@@ -13,13 +13,20 @@ export function checkEvidence(
     counters: Record<string, readonly CounterDelta[]>;
     seenFrom?: string;
     tables?: Record<string, readonly ConntrackEntry[]>;
+    /** The step's own packets as the firewalls traced them (empty: no trace to tell by). */
+    trace?: readonly TraceEvent[];
   },
 ): Check[] {
   const checks: Check[] = [];
   for (const l of want.log ?? []) {
-    const lines = got.logs.filter(
+    let lines = got.logs.filter(
       (e) => e.node === l.node && e.prefix === l.prefix.trim() && (!l.source || e.source === l.source),
     );
+    // "No such line" is about the step's own packets: a line of another flow that happened to
+    // cross the firewall meanwhile (a retransmitted SYN of an earlier step's FTP data
+    // connection, say) is not one of them. Told by the step's trace, when there is one.
+    if (l.count === 0 && got.trace?.length)
+      lines = lines.filter((e) => got.trace!.some((t) => ofTraced(e, t)));
     const ok = l.count === undefined ? lines.length > 0 : lines.length === l.count;
     checks.push({
       what: `${l.source ?? "log"} "${l.prefix.trim()}" on ${l.node}${l.count !== undefined ? ` x${l.count}` : ""}`,
@@ -156,4 +163,12 @@ export function tableAt(
       out.push(state.entry);
   }
   return out;
+}
+
+/** Is a log line's packet one a trace event saw (as it entered the node, or at the event's hook)? */
+function ofTraced(e: PacketLogEvent, t: TraceEvent): boolean {
+  const f = e.fields;
+  return [t.packet, t.seen].some(
+    (p) => !!p && p.src === f.src && p.dst === f.dst && p.sport === f.spt && p.dport === f.dpt,
+  );
 }

@@ -119,7 +119,16 @@ export async function runProbeStep(
     { what: `verdict ${step.expect}`, ok: r.verdict === step.expect, detail: `${r.verdict}: ${r.detail}` },
     ...probe.check(step, r).map((m) => ({ what: `${step.probe} result`, ok: false, detail: m })),
     ...caughtUp.missing.map((m) => ({ what: "evidence complete", ok: false, detail: m })),
-    ...(step.evidence ? checkEvidence(step.evidence, { logs, conntrack, counters, seenFrom, tables }) : []),
+    ...(step.evidence
+      ? checkEvidence(step.evidence, {
+          logs,
+          conntrack,
+          counters,
+          seenFrom,
+          tables,
+          trace: ctx.flows ? trace : [],
+        })
+      : []),
   ];
   const passed = checks.every((c) => c.ok);
   let reason: string | undefined;

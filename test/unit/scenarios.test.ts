@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { InputError } from "../../src/errors.ts";
+import { checkEvidence } from "../../src/scenarios/check-evidence.ts";
 import { decidingRule } from "../../src/scenarios/explain.ts";
 import { findScenarios } from "../../src/scenarios/find-scenarios.ts";
 import { readScenarioFile } from "../../src/scenarios/read-scenario-file.ts";
@@ -79,5 +80,55 @@ describe("reports", () => {
     expect(xml).toContain('<testsuite name="s &amp; t" tests="2" failures="1"');
     expect(xml).toContain('name="a &quot;quoted&quot; &lt;step&gt;"');
     expect(xml).toContain('<failure message="expected ok, observed timeout: TCP a -&gt; b">');
+  });
+});
+
+describe("checkEvidence", () => {
+  const line = (src: string, spt: number, dst: string, dpt: number) =>
+    ({
+      kind: "packet-log",
+      source: "LOG",
+      lab: "l",
+      node: "fw",
+      prefix: "st-new",
+      fields: { src, spt, dst, dpt, proto: "TCP" },
+      time: 1,
+    }) as const;
+  const traced = {
+    kind: "trace",
+    lab: "l",
+    node: "fw",
+    packetId: "1",
+    table: "filter",
+    chain: "FORWARD",
+    verdict: "DROP",
+    ruleText: "",
+    packet: {
+      packetId: "1",
+      src: "10.0.1.10",
+      dst: "10.0.2.80",
+      sport: 48652,
+      dport: 80,
+      proto: "tcp",
+      flags: ["ACK"],
+    },
+    time: 1,
+  } as const;
+  const want = { log: [{ node: "fw", prefix: "st-new", count: 0 }] };
+  const other = line("10.0.2.21", 20, "10.0.1.10", 62725); // an earlier FTP data connection's SYN, late
+
+  it("an absence of lines is about the step's own packets, when its trace tells them", () => {
+    const got = { logs: [other], conntrack: [], counters: {} };
+    expect(checkEvidence(want, { ...got, trace: [traced] })[0]?.ok).toBe(true);
+    // Its own packet logged: not absent.
+    expect(
+      checkEvidence(want, {
+        ...got,
+        logs: [other, line("10.0.1.10", 48652, "10.0.2.80", 80)],
+        trace: [traced],
+      })[0]?.ok,
+    ).toBe(false);
+    // No trace to tell by: every line counts.
+    expect(checkEvidence(want, { ...got, trace: [] })[0]?.ok).toBe(false);
   });
 });
