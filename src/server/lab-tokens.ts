@@ -56,8 +56,9 @@ export class LabTokens {
     let st: { mtimeMs: number; size: number };
     try {
       st = statSync(this.file);
-    } catch {
-      return [];
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") return []; // no token made yet
+      throw new FwlabError(`${this.file} cannot be read: ${(err as Error).message}`);
     }
     if (this.cache?.mtimeMs === st.mtimeMs && this.cache.size === st.size) return this.cache.tokens;
     const parsed = stored.safeParse(JSON.parse(readFileSync(this.file, "utf8")));
