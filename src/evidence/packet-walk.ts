@@ -1,5 +1,6 @@
 import type { Hook } from "../util/netfilter-hooks.ts";
 import type { TraceEvent } from "./events.ts";
+import { hostPort } from "./format-event.ts";
 import type { TraceConntrack, TracePacket } from "./parse-trace.ts";
 
 /** One rule (or policy) a packet met on its way, where it met it. */
@@ -33,11 +34,8 @@ export interface PacketWalk {
   readonly fate: "dropped" | "accepted" | "forwarded" | "delivered";
 }
 
-const endpoint = (p: TracePacket, side: "src" | "dst") => {
-  const port = side === "src" ? p.sport : p.dport;
-  const a = p[side];
-  return port === undefined ? a : a.includes(":") ? `[${a}]:${port}` : `${a}:${port}`;
-};
+const endpoint = (p: TracePacket, side: "src" | "dst") =>
+  hostPort(p[side], side === "src" ? p.sport : p.dport);
 
 /** What changed between two views of one packet: "dst 10.0.3.1:8080 -> 10.0.2.80:80". */
 export function rewriteOf(before: TracePacket, after: TracePacket): string | undefined {

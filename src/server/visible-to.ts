@@ -20,7 +20,6 @@ export function visibleTo(access: Access, msg: ServerMessage): ServerMessage | u
     case "run-step":
     case "run-done":
     case "rates":
-      return canSee(access, msg.lab) ? msg : undefined;
     case "trace-started":
       return canSee(access, msg.lab) ? msg : undefined;
     case "conntrack-stats":

@@ -23,6 +23,5 @@ export function el<K extends keyof HTMLElementTagNameMap>(
 export const option = (value: string, label = value): HTMLOptionElement =>
   el("option", { value, textContent: label });
 
-/** "10.0.1.10:41234", "[2001:db8:1::10]:41234", or the address alone. */
-export const hostPort = (addr: string | undefined, port?: number): string =>
-  port ? (String(addr).includes(":") ? `[${addr}]:${port}` : `${addr}:${port}`) : String(addr ?? "");
+/** "10.0.1.10:41234", "[2001:db8:1::10]:41234": the CLI's own writer. */
+export { hostPort } from "../../src/evidence/format-event.ts";
