@@ -3,6 +3,7 @@ import { conntrackEntryBytes } from "../runtime/host-kernel.ts";
 import { ctFrames, parseCtMessages } from "./ctnetlink.ts";
 import type { EventBus } from "./event-bus.ts";
 import type { ConntrackTableEvent } from "./events.ts";
+import { catchUp, MarkerWaits } from "./markers.ts";
 import { type ConntrackEntry, type ConntrackEventType, parseConntrackEntry } from "./parse-conntrack.ts";
 import { type Listener, supervise } from "./supervise.ts";
 
@@ -24,8 +25,11 @@ const isSentinel = (e: ConntrackEntry) =>
   e.original.src === "127.255.255.1" && e.original.dst === "127.255.255.2";
 
 export interface ConntrackWatch {
-  /** Resolves once every event the node's kernel made before the call was published. */
-  sync(): Promise<void>;
+  /**
+   * Resolves once every event the node's kernel made before the call was published: true, or
+   * false if the events could not be caught up with in time (markers.ts).
+   */
+  sync(): Promise<boolean>;
   stop(): Promise<void>;
 }
 
@@ -42,7 +46,7 @@ export async function watchConntrack(
   bus: EventBus,
   opts: { bufferBytes?: number } = {},
 ): Promise<ConntrackWatch> {
-  const markers = new Map<number, () => void>();
+  const markers = new MarkerWaits();
   // A listener that dies is restarted; the table is re-read so consumers can resynchronise.
   const watch = await supervise(
     { lab: lab.name, node, source: "conntrack", name: "the conntrack event stream" },
@@ -51,15 +55,25 @@ export async function watchConntrack(
     async () => bus.publish(await conntrackTable(lab, node, "resync")),
   );
   let next = 10_000 + Math.floor(Math.random() * 50_000);
+  const nextPort = () => {
+    next = next >= 60_000 ? 10_000 : next + 1;
+    return next;
+  };
   return {
     sync: async () => {
-      next = next >= 60_000 ? 10_000 : next + 1;
-      const sport = next;
-      const seen = new Promise<void>((r) => markers.set(sport, r));
-      await lab.exec(node, ["conntrack", "-I", ...sentinel(sport), "--timeout", "1"]);
-      await seen;
-      markers.delete(sport);
-      await lab.exec(node, ["conntrack", "-D", ...sentinel(sport)]);
+      const sent: number[] = [];
+      const insert = async (sport: number) => {
+        sent.push(sport);
+        await lab.exec(node, ["conntrack", "-I", ...sentinel(sport), "--timeout", "1"]);
+      };
+      const events = {
+        name: "the conntrack events",
+        wait: (sport: number, signal: AbortSignal) => markers.wait(String(sport), signal),
+      };
+      const missing = await catchUp([events], insert, nextPort);
+      // Gone in a second anyway; removed now so that no table read shows them.
+      for (const sport of sent) await lab.exec(node, ["conntrack", "-D", ...sentinel(sport)]);
+      return missing.length === 0;
     },
     stop: () => watch.stop(),
   };
@@ -69,7 +83,7 @@ async function listen(
   lab: StartedLab,
   node: string,
   bus: EventBus,
-  markers: ReadonlyMap<number, () => void>,
+  markers: MarkerWaits,
   opts: { bufferBytes?: number },
 ): Promise<Listener> {
   // The node's own reader (images/common/usr/local/lib/fwlab/ctevents): netlink with a 64 MiB
@@ -109,7 +123,7 @@ async function listen(
           else known.add(id);
         }
         if (isSentinel(e.entry)) {
-          if (e.type === "NEW") markers.get(e.entry.original.sport ?? 0)?.();
+          if (e.type === "NEW") markers.arrived(String(e.entry.original.sport ?? 0));
           continue;
         }
         bus.publish({

@@ -5,7 +5,7 @@ import type { Engine } from "../runtime/engine.ts";
 import { ensureLogAllNetns, followKernelLog } from "../runtime/host-kernel.ts";
 import { AddressBook } from "./address-book.ts";
 import type { EventBus } from "./event-bus.ts";
-import { MARKER } from "./markers.ts";
+import { MARKER, MarkerWaits } from "./markers.ts";
 import { parseKmsgRecord, parseLogLine } from "./parse-log-line.ts";
 
 export interface KernelLogWatch {
@@ -15,7 +15,7 @@ export interface KernelLogWatch {
    * Resolves when the log marker of `token` sent from `sport` reaches the kernel log reader (at
    * once when LOG lines cannot reach it: there is nothing to wait for).
    */
-  marker(token: string, sport: number): Promise<void>;
+  marker(token: string, sport: number, signal?: AbortSignal): Promise<void>;
   /**
    * Follows the kernel logs of more engines' hosts too (a multi-host lab's): one reader per
    * kernel, so hosts that share one (a simulated cluster's) give each line once.
@@ -42,12 +42,12 @@ export async function watchKernelLog(
   let pending: { text: string; at: number }[] = [];
 
   // Markers (markers.ts) are fwlab's, never a lab's evidence: they only resolve waits.
-  const markers = new Map<string, () => void>();
+  const markers = new MarkerWaits();
   const publish = (text: string, at: number): boolean => {
     const line = parseLogLine(text);
     if (!line) return true;
     if (line.prefix.startsWith(`${MARKER} `)) {
-      markers.get(`${line.prefix.slice(MARKER.length + 1)}:${line.fields.spt}`)?.();
+      markers.arrived(`${line.prefix.slice(MARKER.length + 1)}:${line.fields.spt}`);
       return true;
     }
     const origin = book.attribute(line.fields);
@@ -140,15 +140,9 @@ export async function watchKernelLog(
   const visible = await read(engine);
   return {
     visible,
-    marker: (token, sport) =>
-      new Promise((resolve) => {
-        if (!visible) return resolve();
-        const key = `${token}:${sport}`;
-        markers.set(key, () => {
-          markers.delete(key);
-          resolve();
-        });
-      }),
+    marker: async (token, sport, signal) => {
+      if (visible) await markers.wait(`${token}:${sport}`, signal);
+    },
     follow: async (more) => {
       const added = [...more].filter((e) => !engines.includes(e));
       if (added.length === 0) return;

@@ -3,14 +3,14 @@ import type { StartedLab } from "../lab/started-lab.ts";
 import { eachLine } from "../util/each-line.ts";
 import { OWNER, ownerAlive } from "../util/owner.ts";
 import type { EventBus } from "./event-bus.ts";
-import { MARKER } from "./markers.ts";
+import { MARKER, MarkerWaits } from "./markers.ts";
 import { parseLogLine } from "./parse-log-line.ts";
 import { type Listener, supervise } from "./supervise.ts";
 
 export interface NflogWatch {
   readonly groups: readonly number[];
   /** Resolves once the log marker of `token` from `sport` came through every group watched. */
-  marker(token: string, sport: number): Promise<void>;
+  marker(token: string, sport: number, signal?: AbortSignal): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -57,7 +57,7 @@ function ulogdConfig(group: number): string {
 /** The lines of one group in one node, however many watches in this process want them. */
 interface GroupListener {
   readonly buses: Set<EventBus>;
-  readonly markers: Map<string, () => void>;
+  readonly markers: MarkerWaits;
   readonly started: Promise<{ stop(): Promise<void> }>;
 }
 
@@ -82,19 +82,9 @@ export async function watchNflog(
   const mine = await Promise.all(use.map((group) => join(lab, node, group, bus)));
   return {
     groups: use,
-    marker: (token, sport) =>
-      Promise.all(
-        mine.map(
-          (l) =>
-            new Promise<void>((resolve) => {
-              const key = `${token}:${sport}`;
-              l.markers.set(key, () => {
-                l.markers.delete(key);
-                resolve();
-              });
-            }),
-        ),
-      ).then(() => {}),
+    marker: async (token, sport, signal) => {
+      await Promise.all(mine.map((l) => l.markers.wait(`${token}:${sport}`, signal)));
+    },
     stop: async () => {
       await Promise.all(use.map((group) => leave(lab.name, node, group, bus)));
     },
@@ -106,7 +96,7 @@ async function join(lab: StartedLab, node: string, group: number, bus: EventBus)
   let l = listeners.get(key);
   if (!l) {
     const buses = new Set<EventBus>();
-    const markers = new Map<string, () => void>();
+    const markers = new MarkerWaits();
     const started = supervise(
       { lab: lab.name, node, source: "nflog", name: `the NFLOG listener (group ${group})` },
       {
@@ -143,7 +133,7 @@ async function listen(
   node: string,
   group: number,
   buses: ReadonlySet<EventBus>,
-  markers: Map<string, () => void>,
+  markers: MarkerWaits,
 ): Promise<Listener> {
   // A group binds to one listener per namespace. Each listener's config names the fwlab process
   // that started it: one of a fwlab that died (its stream's watchdog did not get to it: an engine
@@ -169,7 +159,7 @@ async function listen(
     const line = parseLogLine(text.replace(/^\w{3} +\d+ \d\d:\d\d:\d\d \S+ /, ""));
     if (!line) return;
     if (line.prefix.startsWith(`${MARKER} `))
-      return markers.get(`${line.prefix.slice(MARKER.length + 1)}:${line.fields.spt}`)?.();
+      return markers.arrived(`${line.prefix.slice(MARKER.length + 1)}:${line.fields.spt}`);
     const e = {
       kind: "packet-log" as const,
       source: "NFLOG" as const,

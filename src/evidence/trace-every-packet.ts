@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import type { RulesetListing } from "../firewall/rule-handles.ts";
 import type { StartedLab } from "../lab/started-lab.ts";
 import type { EventBus } from "./event-bus.ts";
-import { MARKER, type MarkerSender, markerPorts } from "./markers.ts";
+import { catchUp, MARKER, type MarkerSender, MarkerWaits, markerPorts } from "./markers.ts";
 import type { TraceLine, TracePacket } from "./parse-trace.ts";
 import { supervise } from "./supervise.ts";
 import { followTrace, type TraceMonitor } from "./trace-monitor.ts";
@@ -58,10 +58,13 @@ export interface EveryPacketTrace {
   refresh(): Promise<void>;
   /** Numbers trace lines against a ruleset a load read back (no exec). */
   renumber(listing: RulesetListing): Promise<void>;
-  /** Resolves once every trace line of a packet this node saw before the call was published. */
-  sync(): Promise<void>;
+  /**
+   * Resolves once every trace line of a packet this node saw before the call was published:
+   * true, or false if the trace could not be caught up with in time (markers.ts).
+   */
+  sync(): Promise<boolean>;
   /** Waits for the trace of the marker sent from `sport` (a log marker's, say). */
-  marker(sport: number): Promise<void>;
+  marker(sport: number, signal?: AbortSignal): Promise<void>;
   /** The NFLOG groups log markers go to (those the node's ruleset uses). */
   logGroups(groups: readonly number[]): Promise<void>;
   stop(): Promise<void>;
@@ -90,7 +93,7 @@ export async function traceEveryPacket(
     if (r.exitCode !== 0) throw new Error(`[${node}] nft could not add the trace table: ${r.stderr.trim()}`);
   };
   await install();
-  const waiting = new Map<number, () => void>();
+  const waiting = new MarkerWaits();
   const onOwn = (t: TraceLine, p: TracePacket | undefined) => {
     if (t.chain === "forwarded" || t.chain === "delivered") {
       bus.publish({
@@ -108,7 +111,7 @@ export async function traceEveryPacket(
         time: Date.now(),
       });
     } else if (t.chain.endsWith("_marker") && p?.dst === "127.0.0.1" && p.sport !== undefined) {
-      waiting.get(p.sport)?.();
+      waiting.arrived(String(p.sport));
     }
   };
   let monitor!: TraceMonitor;
@@ -127,13 +130,7 @@ export async function traceEveryPacket(
     },
   );
   const nextPort = markerPorts.cycle("trace");
-  const marker = (sport: number) =>
-    new Promise<void>((resolve) => {
-      waiting.set(sport, () => {
-        waiting.delete(sport);
-        resolve();
-      });
-    });
+  const marker = (sport: number, signal?: AbortSignal) => waiting.wait(String(sport), signal);
   return {
     token,
     ownTable,
@@ -143,12 +140,8 @@ export async function traceEveryPacket(
       if (r.exitCode !== 0) await install();
       await monitor.renumber();
     },
-    sync: async () => {
-      const sport = nextPort();
-      const seen = marker(sport);
-      await send(sport);
-      await seen;
-    },
+    sync: async () =>
+      (await catchUp([{ name: "the packet trace", wait: marker }], send, nextPort)).length === 0,
     marker,
     logGroups: async (g) => {
       if (g.join() === groups.join()) return;

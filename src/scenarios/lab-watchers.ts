@@ -1,7 +1,7 @@
 import { type ConntrackWatch, watchConntrack } from "../evidence/conntrack-source.ts";
 import type { EventBus } from "../evidence/event-bus.ts";
 import type { KernelLogWatch } from "../evidence/kernel-log-source.ts";
-import { type MarkerSender, markerPorts, within } from "../evidence/markers.ts";
+import { catchUp, type MarkerSender, type MarkerStream, markerPorts } from "../evidence/markers.ts";
 import { type NflogWatch, watchNflog } from "../evidence/nflog-source.ts";
 import { type EveryPacketTrace, traceEveryPacket } from "../evidence/trace-every-packet.ts";
 import type { LoadedRuleset } from "../firewall/load-ruleset.ts";
@@ -11,9 +11,6 @@ import type { StartedLab } from "../lab/started-lab.ts";
 import type { NodeExec } from "../runtime/exec-result.ts";
 import { Coalesced } from "../util/coalesced.ts";
 import { WindowCapture } from "./window-capture.ts";
-
-/** How long a step waits for an evidence stream to catch up before saying it could not. */
-export const CATCH_UP_MS = 15_000;
 
 /** A node's commands, through whatever is cheapest (its probe agent). */
 export type NodeRunner = (node: string) => NodeExec;
@@ -95,28 +92,40 @@ export class LabWatchers {
 
   /** Every firewall's trace lines up to now are in; false if one could not tell in time. */
   async syncTraces(): Promise<boolean> {
-    const done = await Promise.all([...this.traces.values()].map((t) => within(t.sync(), CATCH_UP_MS)));
+    const done = await Promise.all([...this.traces.values()].map((t) => t.sync()));
     return done.every(Boolean);
   }
 
-  /** A node's LOG and NFLOG lines up to now are in; false if they could not be caught up with. */
-  async syncLogs(node: string): Promise<boolean> {
+  /**
+   * A node's LOG and NFLOG lines up to now are in: the streams that could not be caught up with
+   * in time (none: all were).
+   */
+  async syncLogs(node: string): Promise<string[]> {
     const trace = this.traces.get(node);
-    if (!trace) return false;
-    const sport = this.logPorts();
-    const arrived = Promise.all([
-      this.kernel.marker(trace.token, sport),
-      this.nflog.get(node)?.watch.marker(trace.token, sport),
-      trace.marker(sport),
-    ]);
-    await this.send(node)(sport);
-    return within(arrived, CATCH_UP_MS);
+    if (!trace) return ["its packet trace (not a firewall node)"];
+    const nflog = this.nflog.get(node)?.watch;
+    const streams: MarkerStream[] = [
+      {
+        name: "the kernel log (LOG)",
+        wait: (sport, signal) => this.kernel.marker(trace.token, sport, signal),
+      },
+      ...(nflog
+        ? [
+            {
+              name: `NFLOG group ${nflog.groups.join(", ")}`,
+              wait: (sport: number, signal: AbortSignal) => nflog.marker(trace.token, sport, signal),
+            },
+          ]
+        : []),
+      { name: "the packet trace", wait: (sport, signal) => trace.marker(sport, signal) },
+    ];
+    return catchUp(streams, this.send(node), this.logPorts);
   }
 
   /** A node's conntrack events up to now are in. */
   async syncConntrack(node: string): Promise<boolean> {
     const w = this.conntrack.get(node);
-    return w ? within(w.sync(), CATCH_UP_MS) : false;
+    return w ? w.sync() : false;
   }
 
   /** (Re)starts a node's NFLOG listeners only when the groups its ruleset uses changed. */

@@ -9,8 +9,14 @@ import type { FlowVerdicts, FlowWatch, WatchedFlow } from "./flow-verdicts.ts";
  */
 export const ANSWER_LIMIT_MS = 5000;
 
+/**
+ * How long a packet that no firewall saw by the step's timeout may still be on its way to one
+ * (queued behind a busy machine's other work, or crossing hosts) before `timeout` is said.
+ */
+export const IN_FLIGHT_MS = 2000;
+
 export interface ProbeRace {
-  readonly agent: ProbeAgent;
+  readonly agent: Pick<ProbeAgent, "run">;
   readonly kind: string;
   readonly request: Record<string, unknown>;
   /** The lab and node the probe runs from, and the node's addresses (its packets' sources). */
@@ -19,6 +25,8 @@ export interface ProbeRace {
   readonly src: readonly string[];
   /** The step's own timeout: silence for this long, with no firewall seeing the packet, is `timeout`. */
   readonly timeoutMs: number;
+  /** How long a packet no firewall saw may still be on its way (IN_FLIGHT_MS). */
+  readonly inFlightMs?: number;
   /** The firewalls' traces (absent: the probe decides on its own, with its own timeout). */
   readonly flows?: FlowVerdicts;
   /** Resolves true once every firewall's trace lines up to now are in (false: it could not tell). */
@@ -39,11 +47,13 @@ export interface RaceResult {
  *  - after the step's timeout with no answer, a flow that a firewall passed on waits for its
  *    answer (the agent's own limit, ANSWER_LIMIT_MS);
  *  - one that no firewall passed on is `timeout`, said only once every firewall's trace has
- *    caught up (a marker came back): positive evidence, not a guess against a busy machine.
+ *    caught up (a marker came back): positive evidence, not a guess against a busy machine;
+ *    one that no firewall saw at all gets IN_FLIGHT_MS more first (it may still be on its way).
  */
 export async function raceProbe(p: ProbeRace): Promise<RaceResult> {
   const since = Date.now();
   const t0 = performance.now();
+  const inFlightMs = p.inFlightMs ?? IN_FLIGHT_MS;
   const flows: WatchedFlow[] = [];
   if (!p.flows) return { result: await p.agent.run(p.kind, p.request, { signal: p.signal }), flows };
   const cancel = new AbortController();
@@ -70,12 +80,19 @@ export async function raceProbe(p: ProbeRace): Promise<RaceResult> {
     const silence = async () => {
       const waiting = () => entry.answered || !!watch.passed();
       if (waiting() || !(await p.syncTraces()) || waiting()) return;
+      if (!watch.seen()) {
+        // No firewall has seen it yet, which is not yet evidence: on a busy machine, or across
+        // hosts, a packet can still be on its way to the first firewall when the traces are
+        // caught up with. It gets IN_FLIGHT_MS more, and the traces are caught up with again.
+        await new Promise((r) => setTimeout(r, inFlightMs));
+        if (signal.aborted || waiting() || !(await p.syncTraces()) || waiting()) return;
+      }
       const seen = watch.seen();
       decide({
         verdict: "timeout",
         detail: seen
           ? `${seen.node} took the packet in but did not pass it on; no answer within ${p.timeoutMs} ms`
-          : `no answer within ${p.timeoutMs} ms, and no firewall saw the packet`,
+          : `no answer within ${p.timeoutMs} ms, and no firewall saw the packet in ${p.timeoutMs + inFlightMs} ms`,
         durationMs: performance.now() - t0,
         facts: { local: local(wf), silence: true },
       });

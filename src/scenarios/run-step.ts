@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { conntrackTable } from "../evidence/conntrack-source.ts";
 import { type CounterDelta, counterDeltas } from "../evidence/counters.ts";
 import type { ConntrackChangeEvent, EvidenceEvent, PacketLogEvent, TraceEvent } from "../evidence/events.ts";
+import { CATCH_UP_MS } from "../evidence/markers.ts";
 import type { ConntrackEntry } from "../evidence/parse-conntrack.ts";
 import type { StartedLab } from "../lab/started-lab.ts";
 import { probeKind } from "../probes/index.ts";
@@ -13,7 +14,7 @@ import { compressIpv6 } from "../util/ipv6.ts";
 import { checkEvidence, tableAt } from "./check-evidence.ts";
 import { decidingRule } from "./explain.ts";
 import { type FlowVerdicts, packetOf } from "./flow-verdicts.ts";
-import { CATCH_UP_MS, type LabWatchers } from "./lab-watchers.ts";
+import type { LabWatchers } from "./lab-watchers.ts";
 import { ANSWER_LIMIT_MS, raceProbe } from "./probe-race.ts";
 import type { ExecStep, LoadStep, ProbeStep, SysctlStep } from "./scenario-schema.ts";
 import type { Check, StepResult } from "./step-result.ts";
@@ -188,8 +189,9 @@ async function settle(
   await Promise.all([
     ctx.watchers.syncTraces(),
     ...[...logNodes].map(async (n) => {
-      if (!(await ctx.watchers.syncLogs(n)))
-        missing.push(`[${n}] its LOG/NFLOG lines did not catch up within ${CATCH_UP_MS / 1000} s`);
+      const late = await ctx.watchers.syncLogs(n);
+      if (late.length > 0)
+        missing.push(`[${n}] ${late.join(" and ")} did not catch up within ${CATCH_UP_MS / 1000} s`);
     }),
     ...[...ctNodes].map(async (n) => {
       if (!(await ctx.watchers.syncConntrack(n)))

@@ -1,0 +1,87 @@
+import { describe, expect, it } from "vitest";
+import { EventBus } from "../../src/evidence/event-bus.ts";
+import type { TraceEvent } from "../../src/evidence/events.ts";
+import { parseTraceLine } from "../../src/evidence/parse-trace.ts";
+import type { AgentResult, ProbeFlow, RunOptions } from "../../src/probes/probe-agent.ts";
+import { FlowVerdicts } from "../../src/scenarios/flow-verdicts.ts";
+import { raceProbe } from "../../src/scenarios/probe-race.ts";
+
+const FLOW: ProbeFlow = { proto: "tcp", dst: "10.0.2.80", sport: 61001, dport: 80 };
+
+/**
+ * A probe agent whose probe announces FLOW and then hears nothing until `answer` is called or
+ * fwlab stops it (as agent.js does: a stopped probe ends as a timeout).
+ */
+function silentAgent() {
+  let answer!: (r: AgentResult) => void;
+  const agent = {
+    run: (_kind: string, _req: Record<string, unknown>, opts: RunOptions = {}) =>
+      new Promise<AgentResult>((resolve) => {
+        answer = resolve;
+        opts.onFlow?.(FLOW, false);
+        opts.signal?.addEventListener("abort", () =>
+          resolve({ verdict: "timeout", detail: "stopped", durationMs: 0 }),
+        );
+      }),
+  };
+  return { agent, answer: (r: AgentResult) => answer(r) };
+}
+
+/** fw's trace of FLOW's SYN: passed on to the dmz. */
+const passedOn = (): TraceEvent => ({
+  kind: "trace",
+  lab: "l",
+  node: "fw",
+  packetId: "p1",
+  table: "fwlab_trace",
+  chain: "forwarded",
+  verdict: "ACCEPT",
+  ruleText: "passed: fw sent it on",
+  passed: "forwarded",
+  // A line of images/common/usr/local/lib/fwlab/nftrace, as fw printed it.
+  packet: parseTraceLine(
+    "trace id=p1 type=policy table=fwlab_trace chain=forwarded handle=0 verdict=accept family=ip iif=lan oif=dmz src=10.0.1.10 dst=10.0.2.80 len=60 ttl=63 ipid=1 proto=tcp sport=61001 dport=80 flags=SYN",
+  )!.packet,
+  time: Date.now(),
+});
+
+const race = (agent: ReturnType<typeof silentAgent>["agent"], flows: FlowVerdicts) =>
+  raceProbe({
+    agent,
+    kind: "tcp",
+    request: {},
+    lab: "l",
+    fromNode: "client",
+    src: ["10.0.1.10"],
+    timeoutMs: 50,
+    inFlightMs: 200,
+    flows,
+    // The traces are caught up with at once: nothing is late in this test but the packet.
+    syncTraces: async () => true,
+  });
+
+describe("raceProbe: a packet no firewall saw by the timeout", () => {
+  it("is waited for while it may be on its way: a firewall passing it on later means its answer comes", async () => {
+    const bus = new EventBus();
+    const flows = new FlowVerdicts(bus);
+    const { agent, answer } = silentAgent();
+    const result = race(agent, flows);
+    // After the step's timeout (50 ms), within the time a packet may be in flight (200 ms).
+    setTimeout(() => bus.publish(passedOn()), 120);
+    setTimeout(() => answer({ verdict: "ok", detail: "connected", durationMs: 400 }), 400);
+    expect((await result).result).toMatchObject({ verdict: "ok", detail: "connected" });
+    flows.close();
+  });
+
+  it("is a timeout once it had that time too, said with both times", async () => {
+    const bus = new EventBus();
+    const flows = new FlowVerdicts(bus);
+    const { agent } = silentAgent();
+    const { result } = await race(agent, flows);
+    expect(result).toMatchObject({
+      verdict: "timeout",
+      detail: "no answer within 50 ms, and no firewall saw the packet in 250 ms",
+    });
+    flows.close();
+  });
+});
