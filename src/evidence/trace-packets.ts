@@ -1,6 +1,7 @@
 import { parse as parseShell } from "shell-quote";
 import { FwlabError } from "../errors.ts";
 import type { StartedLab } from "../lab/started-lab.ts";
+import { OWNER, ownerAlive } from "../util/owner.ts";
 import type { EventBus } from "./event-bus.ts";
 import { followTrace } from "./trace-monitor.ts";
 
@@ -8,7 +9,13 @@ export interface PacketTrace {
   stop(): Promise<void>;
 }
 
+/**
+ * Each trace's rules carry a comment of their own, signed by this process: two traces on one
+ * node (two pages, a page and `fwlab trace`) never remove each other's rules, and rules a
+ * killed fwlab left are told from those of one that runs.
+ */
 const COMMENT = "fwlab-trace";
+let traces = 0;
 
 /**
  * Traces packets that match `match` (iptables match syntax: "-p tcp --dport 22 -s 10.0.1.10")
@@ -37,14 +44,10 @@ export async function tracePackets(
       2,
     );
   }
-  // Trace rules a killed fwlab left behind would trace (and number) packets nobody asked for.
-  await lab.exec(node, [
-    "sh",
-    "-c",
-    `iptables-nft -t raw -S | grep -- '--comment ${COMMENT}' | sed 's/^-A /-D /' | while read -r r; do eval "iptables-nft -t raw $r"; done`,
-  ]);
+  await removeOrphans(lab, node);
+  const comment = `${COMMENT}:${OWNER}:${++traces}`;
   // fwlab's TRACE rules come first in raw PREROUTING and OUTPUT: each packet's first line.
-  const ours = (_t: unknown, text: string) => text.includes(COMMENT);
+  const ours = (_t: unknown, text: string) => text.includes(comment);
   const monitor = await followTrace(lab, node, bus, { rule: ours, start: ours });
   const rule = (op: "-I" | "-D", chain: string) => [
     "iptables-nft",
@@ -57,7 +60,7 @@ export async function tracePackets(
     "-m",
     "comment",
     "--comment",
-    COMMENT,
+    comment,
     "-j",
     "TRACE",
   ];
@@ -77,4 +80,28 @@ export async function tracePackets(
       await monitor.stop();
     },
   };
+}
+
+/** Trace rules a killed fwlab left behind would trace (and number) packets nobody asked for. */
+async function removeOrphans(lab: StartedLab, node: string): Promise<void> {
+  const rules = (await lab.exec(node, ["iptables-nft", "-t", "raw", "-S"])).stdout;
+  for (const del of orphanTraceRules(rules, ownerAlive))
+    await lab.exec(node, ["iptables-nft", "-t", "raw", ...del]);
+}
+
+/**
+ * The `-D` arguments that remove the trace rules in `iptables -S` output whose fwlab is gone
+ * (by `alive`), and those of fwlab versions that did not sign them.
+ */
+export function orphanTraceRules(save: string, alive: (owner: string) => boolean): string[][] {
+  const out: string[][] = [];
+  for (const line of save.split("\n")) {
+    const words = parseShell(line).map(String);
+    if (words[0] !== "-A") continue;
+    const comment = words[words.indexOf("--comment") + 1] ?? "";
+    const m = new RegExp(`^${COMMENT}(?::(.+):\\d+)?$`).exec(comment);
+    if (!m || (m[1] !== undefined && alive(m[1]))) continue;
+    out.push(["-D", ...words.slice(1)]);
+  }
+  return out;
 }

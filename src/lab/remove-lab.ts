@@ -105,9 +105,8 @@ async function removeOnHost(
   const bridges = await listBridges(host, typeof lab === "string" ? lab : undefined);
   await removeBridges(host, bridges);
   await removeLabBridgeRules(host, lab);
-  // The host's isolation tables stay while any lab bridge is left.
-  const left = typeof lab === "string" ? await listBridges(host) : [];
-  if (left.length === 0) await removeHostIsolation(host);
+  // The host's isolation tables stay while any lab bridge is left (removeHostIsolation looks).
+  await removeHostIsolation(host);
   return { containers: containers.length, networks: bridges.length };
 }
 

@@ -62,16 +62,24 @@ export async function allowLabBridges(
   );
 }
 
-/** Removes fwlab's host tables (when no lab bridge is left). */
+/**
+ * Removes fwlab's host tables once no lab bridge is left on the host. The look and the removal
+ * are one step under the host lock that `allowLabBridges` takes too: a lab coming up meanwhile
+ * (its bridges made, its tables about to be put in) is never left without them.
+ */
 export async function removeHostIsolation(host: HostShell): Promise<void> {
   await nft(
     host,
     `table inet ${HOST_TABLE} {}\ndelete table inet ${HOST_TABLE}\ntable arp ${HOST_TABLE} {}\ndelete table arp ${HOST_TABLE}\n`,
+    "ip -o link show type bridge | grep -q ' alias fwlab:' ||",
   );
 }
 
-async function nft(host: HostShell, script: string): Promise<void> {
-  const r = await host.run(["nft", "-f", "-"], { stdin: script });
+/** Serialises changes of fwlab's host tables among every fwlab using this host's helper. */
+const LOCK = "/run/fwlab-host-tables.lock";
+
+async function nft(host: HostShell, script: string, unless = ""): Promise<void> {
+  const r = await host.run(["flock", LOCK, "sh", "-c", `${unless} nft -f -`], { stdin: script });
   if (r.exitCode !== 0) throw new FwlabError(`nft on the engine's host failed: ${r.stderr.trim()}`);
 }
 

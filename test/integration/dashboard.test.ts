@@ -1,9 +1,14 @@
-import { networkInterfaces } from "node:os";
+import { type ChildProcess, execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import https from "node:https";
+import { networkInterfaces, tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { connectEngine, type StartedLab } from "../../src/index.ts";
 import type { ServerMessage } from "../../src/server/protocol.ts";
 import { type Dashboard, serveDashboard } from "../../src/server/serve.ts";
+import { spawnFwlab } from "./cli-helpers.ts";
 import { OPEN_RULES, sharedLab } from "./shared-lab.ts";
 
 describe("the dashboard server", () => {
@@ -82,6 +87,74 @@ describe("the dashboard server", () => {
       expect(refused).toBe(true);
     } finally {
       await wide.close();
+    }
+  });
+
+  it("serves HTTPS with --tls-cert/--tls-key, and warns when it listens beyond loopback without TLS", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "fwlab-tls-"));
+    const [cert, key] = [join(dir, "cert.pem"), join(dir, "key.pem")];
+    execFileSync("openssl", [
+      ...["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost"],
+      ...["-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost", "-keyout", key, "-out", cert],
+    ]);
+    const served = async (...args: string[]) => {
+      const p = spawnFwlab("serve", "--port", "0", ...args);
+      let err = "";
+      const url = await new Promise<string>((resolve, reject) => {
+        p.stderr!.on("data", (b: Buffer) => {
+          err += b;
+          const m = /dashboard: (\S+)/.exec(err);
+          if (m && (/WARNING/.test(err) || !args.includes("0.0.0.0"))) resolve(m[1]!);
+        });
+        p.once("exit", () => reject(new Error(`fwlab serve exited: ${err}`)));
+      });
+      return { p, url, err: () => err };
+    };
+    const stop = (p: ChildProcess) =>
+      new Promise((r) => {
+        p.once("exit", r);
+        p.kill("SIGINT");
+      });
+    const tls = await served("--tls-cert", cert, "--tls-key", key);
+    try {
+      expect(tls.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+\/#token=/);
+      expect(tls.err()).not.toMatch(/WARNING/);
+      const u = new URL(tls.url);
+      const got = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+        https
+          .get(
+            `${u.origin}/api/labs`,
+            { ca: readFileSync(cert), headers: { authorization: `Bearer ${u.hash.replace("#token=", "")}` } },
+            (res) => {
+              let body = "";
+              res.on("data", (d) => {
+                body += d;
+              });
+              res.on("end", () => resolve({ status: res.statusCode!, body }));
+            },
+          )
+          .on("error", reject);
+      });
+      expect(got.status).toBe(200);
+      expect(JSON.parse(got.body).map((l: { name: string }) => l.name)).toContain(lab.name);
+      // Plain HTTP on the TLS port gets no page.
+      expect(
+        await fetch(`http://127.0.0.1:${u.port}/`).then(
+          (r) => r.status,
+          () => "refused",
+        ),
+      ).not.toBe(200);
+    } finally {
+      await stop(tls.p);
+    }
+    const wide = await served("--host", "0.0.0.0");
+    try {
+      expect(wide.err()).toMatch(
+        /WARNING: listening on 0\.0\.0\.0 without TLS: the token .* travel in clear/,
+      );
+    } finally {
+      await stop(wide.p);
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 

@@ -347,7 +347,74 @@ describe("fwlab serve against hostile clients", () => {
     ws.close();
     await alive();
   });
-  it("26 nothing the hostile clients started is left, and the server said nothing went unhandled", async () => {
+  it("26 packet traces: a burst past the cap, junk matches, and a page that goes while they start", async () => {
+    const { ws, got } = await page();
+    const start = (id: string, match: string) =>
+      ws.send(JSON.stringify({ kind: "trace-start", id, lab: LAB, node: "fw", match }));
+    const ended = () => got.filter((m) => m.kind === "trace-ended");
+    const started = () => got.filter((m) => m.kind === "trace-started");
+    // Matches that are no matches (or try to be more) end at once, with a reason.
+    const junk = ["-j ACCEPT", "--no-such-option 1", "$(touch /tmp/pwned)", "-p tcp; touch /tmp/pwned"];
+    for (const [i, match] of junk.entries()) {
+      start(`junk${i}`, match);
+      expect(await until(() => ended().length > i, 20_000)).toBe(true);
+    }
+    expect(ended().some((m) => m.kind === "trace-ended" && /at most/.test(m.reason))).toBe(false);
+    expect(started()).toEqual([]);
+    expect((await lab.exec("fw", ["ls", "/tmp"])).stdout).not.toContain("pwned");
+    // A burst: two start, eight are refused.
+    for (let i = 0; i < 10; i++) start(`x${i}`, `-p icmp --icmp-type ${i}`);
+    expect(await until(() => ended().length >= junk.length + 8 && started().length >= 2, 30_000)).toBe(true);
+    expect(started().length).toBe(2);
+    expect(ended().filter((m) => m.kind === "trace-ended" && /at most 2/.test(m.reason)).length).toBe(8);
+    // A page that goes while its traces start: none of their rules outlives it.
+    const second = await page();
+    for (let i = 0; i < 2; i++)
+      second.ws.send(
+        JSON.stringify({
+          kind: "trace-start",
+          id: `y${i}`,
+          lab: LAB,
+          node: "fw",
+          match: "-p tcp --dport 80",
+        }),
+      );
+    second.ws.terminate();
+    ws.close();
+    expect(
+      await until(
+        async () =>
+          !(await lab.exec("fw", ["iptables-nft", "-t", "raw", "-S"])).stdout.includes("fwlab-trace"),
+        20_000,
+      ),
+      "trace rules left in fw",
+    ).toBe(true);
+    await alive();
+  });
+  it("27 pages connecting while the engine loses their lab under them", async () => {
+    const removal = removeLab(await engine, LAB);
+    const pages = await Promise.allSettled(
+      Array.from({ length: 20 }, async (_, i) => {
+        await new Promise((r) => setTimeout(r, i * 25));
+        const p = await page();
+        await new Promise((r) => setTimeout(r, 200));
+        p.ws.close();
+        return p.got;
+      }),
+    );
+    await removal;
+    // Every page was answered (a hello, possibly without the lab), none left hanging.
+    for (const p of pages) expect(p.status).toBe("fulfilled");
+    lab = await startLab("test/fixtures/labs/mini.yml", { engine: await engine });
+    expect(
+      await until(async () => {
+        const r = await fetch(`${base}/api/labs`, { headers: { authorization: auth.authorization() } });
+        return ((await r.json()) as { name: string }[]).some((l) => l.name === LAB);
+      }, 20_000),
+    ).toBe(true);
+    await alive();
+  });
+  it("28 nothing the hostile clients started is left, and the server said nothing went unhandled", async () => {
     expect(await shells("web")).toBe("0");
     expect(await shells("client")).toBe("0");
     expect(stderr).not.toMatch(/no request handled|TypeError|Unhandled/);

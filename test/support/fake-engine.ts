@@ -517,6 +517,12 @@ export class FakeHost implements HostShell {
       }
       return ok();
     }
+    // fwlab's host tables change under the host lock: `flock LOCK sh -c "[look ||] nft -f -"`.
+    if (cmd === "flock" && args[1] === "sh" && /nft -f -$/.test(args[3] ?? "")) {
+      const onlyIfNoBridge = args[3]!.includes("alias fwlab:");
+      if (onlyIfNoBridge && this.bridges.size > 0) return ok();
+      return this.run(["nft", "-f", "-"], opts);
+    }
     if (cmd === "nft") {
       for (const m of (opts.stdin ?? "").matchAll(/^(delete )?table (\w+ \w+)\b/gm)) {
         if (m[1]) this.nftTables.delete(m[2]!);

@@ -150,6 +150,17 @@ describe("removeLab on the fake engine", () => {
     expect(engine.host.nftTables.size).toBe(0);
   });
 
+  it("a lab coming up while the last other one goes down keeps the host tables", async () => {
+    const engine = ready();
+    await startLab(MINI, { engine });
+    // The down looks for lab bridges and removes the tables in one step under the host lock.
+    await Promise.all([removeLab(engine, "mini"), startLab(FLAT, { engine })]);
+    expect([...engine.host.bridges.values()]).toEqual(["fwlab:flat:net:10.60.1.0/24"]);
+    expect(engine.host.nftTables.size).toBe(2);
+    const lock = engine.host.commands.filter((c) => c.argv[0] === "flock");
+    expect(lock.length).toBeGreaterThanOrEqual(2);
+  });
+
   it("is idempotent: a lab already gone removes nothing and fails nothing", async () => {
     const engine = ready();
     expect(await removeLab(engine, "mini")).toEqual({ containers: 0, networks: 0, unreachable: [] });

@@ -1,13 +1,15 @@
 // The REST API, with the token in a header on every request.
 
 // The printed URL carries the token in its fragment (no request sends a fragment): the page
-// keeps it (this tab only, for reloads) and takes it out of the address bar and history.
-const fromUrl = new URLSearchParams(location.hash.slice(1)).get("token");
+// keeps it in memory only and takes it out of the address bar and history. A reload therefore
+// needs the printed URL again (the page says so): no storage of this origin holds the token.
+const hash = new URLSearchParams(location.hash.slice(1));
+const fromUrl = hash.get("token");
 if (fromUrl) {
-  sessionStorage.setItem("fwlab-token", fromUrl);
-  history.replaceState(null, "", location.pathname);
+  hash.delete("token"); // the rest (#lab=NAME) stays
+  history.replaceState(null, "", `${location.pathname}${hash.size ? `#${hash}` : ""}`);
 }
-export const token: string = fromUrl ?? sessionStorage.getItem("fwlab-token") ?? "";
+export const token: string = fromUrl ?? "";
 
 /** An API error: the server's one-line reason, and its body (a load error's line). */
 export class ApiError extends Error {

@@ -165,4 +165,7 @@ function connect(): void {
   ws.onmessage = (m) => receive(JSON.parse(String(m.data)) as ServerMessage);
 }
 
-connect();
+if (token) connect();
+else
+  $("status").textContent =
+    "no token: open the address `fwlab serve` printed (it ends in #token=...); the page keeps the token only until it is reloaded";

@@ -32,7 +32,7 @@ export function serveCommand(program: Command): void {
       });
       process.stderr.write(
         `dashboard: ${dashboard.url}\n` +
-          "  the token is the part after #token= (the page keeps it; it is never sent in an address);\n" +
+          "  the token is the part after #token= (the page keeps it in memory until it is reloaded; it is never sent in an address);\n" +
           "  anyone who has it can run commands in the lab's nodes\n",
       );
       if (!LOOPBACK.has(opts.host) && !dashboard.tls)
