@@ -11,7 +11,9 @@ export const ANSWER_LIMIT_MS = 5000;
 
 /**
  * How long a packet that no firewall saw by the step's timeout may still be on its way to one
- * (queued behind a busy machine's other work, or crossing hosts) before `timeout` is said.
+ * in a lab that spans hosts (crossing the overlay on a busy machine) before `timeout` is said.
+ * On one host the step's timeout is the client's patience, as a user set it: a SYN that never
+ * left its node (no neighbour found) is `timeout` then, not what the kernel says seconds later.
  */
 export const IN_FLIGHT_MS = 2000;
 
@@ -25,7 +27,7 @@ export interface ProbeRace {
   readonly src: readonly string[];
   /** The step's own timeout: silence for this long, with no firewall seeing the packet, is `timeout`. */
   readonly timeoutMs: number;
-  /** How long a packet no firewall saw may still be on its way (IN_FLIGHT_MS). */
+  /** How long a packet no firewall saw may still be on its way (IN_FLIGHT_MS; 0: not waited). */
   readonly inFlightMs?: number;
   /** The firewalls' traces (absent: the probe decides on its own, with its own timeout). */
   readonly flows?: FlowVerdicts;
@@ -48,7 +50,8 @@ export interface RaceResult {
  *    answer (the agent's own limit, ANSWER_LIMIT_MS);
  *  - one that no firewall passed on is `timeout`, said only once every firewall's trace has
  *    caught up (a marker came back): positive evidence, not a guess against a busy machine;
- *    one that no firewall saw at all gets IN_FLIGHT_MS more first (it may still be on its way).
+ *    across hosts, one that no firewall saw at all gets IN_FLIGHT_MS more first (it may still
+ *    be on its way).
  */
 export async function raceProbe(p: ProbeRace): Promise<RaceResult> {
   const since = Date.now();
@@ -80,7 +83,7 @@ export async function raceProbe(p: ProbeRace): Promise<RaceResult> {
     const silence = async () => {
       const waiting = () => entry.answered || !!watch.passed();
       if (waiting() || !(await p.syncTraces()) || waiting()) return;
-      if (!watch.seen()) {
+      if (!watch.seen() && inFlightMs > 0) {
         // No firewall has seen it yet, which is not yet evidence: on a busy machine, or across
         // hosts, a packet can still be on its way to the first firewall when the traces are
         // caught up with. It gets IN_FLIGHT_MS more, and the traces are caught up with again.
@@ -92,7 +95,7 @@ export async function raceProbe(p: ProbeRace): Promise<RaceResult> {
         verdict: "timeout",
         detail: seen
           ? `${seen.node} took the packet in but did not pass it on; no answer within ${p.timeoutMs} ms`
-          : `no answer within ${p.timeoutMs} ms, and no firewall saw the packet in ${p.timeoutMs + inFlightMs} ms`,
+          : `no answer within ${p.timeoutMs} ms, and no firewall saw the packet${inFlightMs > 0 ? ` in ${p.timeoutMs + inFlightMs} ms` : ""}`,
         durationMs: performance.now() - t0,
         facts: { local: local(wf), silence: true },
       });

@@ -15,7 +15,7 @@ import { checkEvidence, tableAt } from "./check-evidence.ts";
 import { decidingRule } from "./explain.ts";
 import { type FlowVerdicts, packetOf } from "./flow-verdicts.ts";
 import type { LabWatchers } from "./lab-watchers.ts";
-import { ANSWER_LIMIT_MS, raceProbe } from "./probe-race.ts";
+import { ANSWER_LIMIT_MS, IN_FLIGHT_MS, raceProbe } from "./probe-race.ts";
 import type { ExecStep, LoadStep, ProbeStep, SysctlStep } from "./scenario-schema.ts";
 import type { Check, StepResult } from "./step-result.ts";
 
@@ -73,6 +73,9 @@ export async function runProbeStep(
     fromNode: step.from,
     src: [...Object.values(lab.node(step.from).addresses), ...Object.values(lab.node(step.from).addresses6)],
     timeoutMs,
+    // Across hosts a packet crosses the overlay (VXLAN through two hosts' stacks) before the
+    // first firewall sees it; on one host it is there within the step's timeout.
+    inFlightMs: lab.engines.size > 1 ? IN_FLIGHT_MS : 0,
     flows: raced ? ctx.flows : undefined,
     syncTraces: () => ctx.watchers.syncTraces(),
     signal: ctx.signal,

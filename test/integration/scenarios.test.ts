@@ -55,10 +55,8 @@ describe("the scenario runner against real containers", () => {
     for (const name of ["batch https", "batch ping", "batch dns"])
       expect(by[name]!.observed, name).toBe("ok");
     // A packet lost where no firewall traces it: the step's own timeout is the fallback, said
-    // once the firewalls' traces have caught up, and the packet had time to reach one.
-    expect(by["silent elsewhere"]!.detail).toBe(
-      "no answer within 500 ms, and no firewall saw the packet in 2500 ms",
-    );
+    // once the firewalls' traces have caught up.
+    expect(by["silent elsewhere"]!.detail).toBe("no answer within 500 ms, and no firewall saw the packet");
     // One a firewall passed on is waited for: here its answer is fw's ICMP host unreachable.
     expect(by["no such host behind fw"]!.detail).toMatch(/EHOSTUNREACH/);
   });

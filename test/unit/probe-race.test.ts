@@ -45,7 +45,7 @@ const passedOn = (): TraceEvent => ({
   time: Date.now(),
 });
 
-const race = (agent: ReturnType<typeof silentAgent>["agent"], flows: FlowVerdicts) =>
+const race = (agent: ReturnType<typeof silentAgent>["agent"], flows: FlowVerdicts, inFlightMs = 200) =>
   raceProbe({
     agent,
     kind: "tcp",
@@ -54,7 +54,7 @@ const race = (agent: ReturnType<typeof silentAgent>["agent"], flows: FlowVerdict
     fromNode: "client",
     src: ["10.0.1.10"],
     timeoutMs: 50,
-    inFlightMs: 200,
+    inFlightMs,
     flows,
     // The traces are caught up with at once: nothing is late in this test but the packet.
     syncTraces: async () => true,
@@ -81,6 +81,20 @@ describe("raceProbe: a packet no firewall saw by the timeout", () => {
     expect(result).toMatchObject({
       verdict: "timeout",
       detail: "no answer within 50 ms, and no firewall saw the packet in 250 ms",
+    });
+    flows.close();
+  });
+
+  it("on one host (no time in flight) is a timeout at the step's timeout, whatever the kernel says later", async () => {
+    const bus = new EventBus();
+    const flows = new FlowVerdicts(bus);
+    const { agent, answer } = silentAgent();
+    const result = race(agent, flows, 0);
+    // A SYN that never left (no neighbour found): the kernel says so seconds later.
+    setTimeout(() => answer({ verdict: "unreachable", detail: "EHOSTUNREACH", durationMs: 3000 }), 300);
+    expect((await result).result).toMatchObject({
+      verdict: "timeout",
+      detail: "no answer within 50 ms, and no firewall saw the packet",
     });
     flows.close();
   });
