@@ -12,7 +12,7 @@ import type { StepResult } from "../scenarios/step-result.ts";
  */
 export type ServerMessage =
   | { readonly kind: "hello"; readonly labs: readonly LabSummary[] }
-  /** Log lines and other events, batched: the first after a quiet spell at once, then every 100 ms. */
+  /** Log lines and other events, batched (at most every 100 ms). */
   | { readonly kind: "events"; readonly events: readonly EvidenceEvent[] }
   /** Events the server did not send because the page could not keep up (or coalesced away). */
   | { readonly kind: "dropped"; readonly count: number; readonly reason: string }

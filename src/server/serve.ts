@@ -45,28 +45,12 @@ export interface ServeOptions {
  * page's own origin (see auth.ts). Evidence of every running lab is followed and coalesced for
  * the browser; scenario runs go on in processes of their own.
  */
-/** How often events go out in batches to the pages while they come. */
-const FLUSH_MS = 100;
-
 export async function serveDashboard(engine: Engine, opts: ServeOptions): Promise<Dashboard> {
   const token = newToken();
   const hosts = allowedHosts(opts.host, hostname());
   const bus = new EventBus(50_000);
   const coalescer = new Coalescer();
-  // The first event after a quiet spell goes out on the next turn of the event loop (with what
-  // came in the same turn); later ones wait for the next 100 ms batch (flushEvents below).
-  let lastFlush = 0;
-  let flushSoon = false;
-  let flushNow: (() => void) | undefined; // once the pages' server is there
-  bus.subscribe((e) => {
-    coalescer.add(e);
-    if (!flushNow || flushSoon || Date.now() - lastFlush < FLUSH_MS) return;
-    flushSoon = true;
-    setImmediate(() => {
-      flushSoon = false;
-      flushNow?.();
-    });
-  });
+  bus.subscribe((e) => coalescer.add(e));
   const notice = (what: string) => (err: unknown) =>
     bus.publish({
       kind: "notice",
@@ -175,29 +159,24 @@ export async function serveDashboard(engine: Engine, opts: ServeOptions): Promis
   // Every 100 ms, what came: sent at once. A node whose conntrack changed gets its table read
   // (one read in flight per node) and sent when it is there: the batch never waits for a read.
   const reading = new Set<string>();
-  const flushEvents = () => {
-    lastFlush = Date.now();
-    const { events, tables, dropped } = coalescer.flush(lastFlush);
-    if (dropped) send({ kind: "dropped", count: dropped, reason: "more events than a page can show" });
-    if (events.length) send({ kind: "events", events });
-    for (const key of tables) {
-      const [l, n] = key.split("/") as [string, string];
-      const followed = labs.labs().get(l);
-      if (!followed || reading.has(key)) continue;
-      reading.add(key);
-      conntrackTable(followed, n)
-        .then((t) => send({ kind: "events", events: [t] }), notice(`[${n}] conntrack table`))
-        .finally(() => reading.delete(key));
-    }
-  };
-  const stopFlush = every(FLUSH_MS, flushEvents, notice("event stream"));
-  flushNow = () => {
-    try {
-      flushEvents();
-    } catch (err) {
-      notice("event stream")(err);
-    }
-  };
+  const stopFlush = every(
+    100,
+    () => {
+      const { events, tables, dropped } = coalescer.flush(Date.now());
+      if (dropped) send({ kind: "dropped", count: dropped, reason: "more events than a page can show" });
+      if (events.length) send({ kind: "events", events });
+      for (const key of tables) {
+        const [l, n] = key.split("/") as [string, string];
+        const followed = labs.labs().get(l);
+        if (!followed || reading.has(key)) continue;
+        reading.add(key);
+        conntrackTable(followed, n)
+          .then((t) => send({ kind: "events", events: [t] }), notice(`[${n}] conntrack table`))
+          .finally(() => reading.delete(key));
+      }
+    },
+    notice("event stream"),
+  );
 
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
@@ -216,7 +195,6 @@ export async function serveDashboard(engine: Engine, opts: ServeOptions): Promis
     // Each step has 10 s: a stream an engine never ends must not keep `serve` from exiting
     // (Ctrl-C), and what did not finish, or failed, is said, not hidden.
     close: async () => {
-      flushNow = undefined;
       stopFlush();
       stopCounters();
       await bounded("the scenario runs", runs.close());

@@ -52,6 +52,26 @@ describe("fwlab CLI against the shared lab", () => {
     expect((await fwlab("load", "--name", lab, "fw", OPEN_RULES)).code).toBe(0);
   });
 
+  it("rules lists the tables there are, of both families, and no other", async () => {
+    const load = await fwlab(
+      "load",
+      "--name",
+      lab,
+      "fw",
+      "scenarios/seed-003/port-forward.sh",
+      "--ipv6",
+      "scenarios/ipv6/basic6.sh",
+    );
+    expect(load.code, load.stderr).toBe(0);
+    const rules = await fwlab("rules", "--name", lab, "fw");
+    const tables = rules.stdout.split("\n").filter((l) => l.startsWith("# table"));
+    expect(tables).toEqual(["# table nat", "# table filter", "# table filter (ipv6)"]);
+    expect(rules.stdout).toMatch(/Chain PREROUTING \(policy ACCEPT/);
+    // A load replaces the ruleset of both families: the IPv6 one goes with an IPv4-only load.
+    expect((await fwlab("load", "--name", lab, "fw", OPEN_RULES)).code).toBe(0);
+    expect((await fwlab("rules", "--name", lab, "fw")).stdout).not.toContain("(ipv6)");
+  });
+
   it("an unknown node is an input error naming the nodes there are", async () => {
     const r = await fwlab("exec", "--name", lab, "clinet", "--", "true");
     expect(r.code).toBe(2);

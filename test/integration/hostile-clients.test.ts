@@ -1,6 +1,6 @@
 import type { ChildProcess } from "node:child_process";
 import { connect, type Socket } from "node:net";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { connectEngine, removeLab, type StartedLab, startLab } from "../../src/index.ts";
 import { until } from "../support/until.ts";
@@ -78,6 +78,24 @@ beforeAll(async () => {
   token = new URL(url).hash.replace("#token=", "");
   port = Number(new URL(url).port);
 }, 120_000);
+// After each: the server answers, and nothing a hostile client started is left: no shell of a
+// terminal in any node, no trace rule in the firewall.
+afterEach(async () => {
+  await alive();
+  const left = async () =>
+    (
+      await Promise.all([
+        shells("client"),
+        shells("web"),
+        lab
+          .exec("fw", ["iptables-nft", "-t", "raw", "-S"])
+          .then((r) => (r.stdout.includes("fwlab-trace") ? "1" : "0")),
+      ])
+    ).join(",");
+  expect(await until(async () => (await left()) === "0,0,0", 15_000, 250), `left: ${await left()}`).toBe(
+    true,
+  );
+});
 afterAll(async () => {
   server?.kill("SIGINT");
   await new Promise((r) => (server?.exitCode !== null ? r(null) : server.once("exit", r)));
