@@ -11,6 +11,7 @@
 import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { relative } from "node:path";
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import { chromium } from "playwright-core";
 import WebSocket from "ws";
 import { connectEngine, removeLab, startLab } from "../src/index.ts";
@@ -102,6 +103,11 @@ const peakRssMb = () =>
   Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${server.pid}/status`, "utf8"))?.[1] ?? 0) / 1024;
 const idleRssMb = peakRssMb();
 const lat: number[] = [];
+// Where the latency is: by event kind, and how late this process's own loop ran (50 clients'
+// messages are parsed here: a late loop adds to every figure).
+const byKind = new Map<string, number[]>();
+const ownLoop = monitorEventLoopDelay({ resolution: 10 });
+ownLoop.enable();
 let messages = 0;
 let dropped = 0;
 const done = new Map<string, (passed: boolean) => void>();
@@ -115,7 +121,12 @@ const clients = await Promise.all(
       const now = Date.now();
       const msg = JSON.parse(String(m)) as ServerMessage;
       messages++;
-      if (msg.kind === "events") for (const e of msg.events) lat.push(now - e.time);
+      if (msg.kind === "events")
+        for (const e of msg.events) {
+          lat.push(now - e.time);
+          const kind = `${e.kind}${"source" in e ? ` ${e.source}` : ""}`;
+          byKind.set(kind, [...(byKind.get(kind) ?? []), now - e.time]);
+        }
       if (msg.kind === "dropped") dropped += msg.count;
       if (i === 0 && msg.kind === "run-done") done.get(msg.id)?.(msg.passed);
     });
@@ -167,6 +178,13 @@ console.log(
 console.log(`  ${messages} messages, ${lat.length} events delivered; ${dropped} dropped for slow pages`);
 console.log(
   `  delivery latency p50 ${pct(lat, 50)} ms, p99 ${pct(lat, 99)} ms (publish -> client, 100 ms batches)`,
+);
+for (const [kind, xs] of [...byKind].sort((a, b) => b[1].length - a[1].length))
+  console.log(
+    `    ${kind.padEnd(24)} ${String(xs.length).padStart(6)} events, p50 ${pct(xs, 50)} ms, p99 ${pct(xs, 99)} ms`,
+  );
+console.log(
+  `  this process's own event loop (where the 50 clients parse): delay p99 ${(ownLoop.percentile(99) / 1e6).toFixed(0)} ms, max ${(ownLoop.max / 1e6).toFixed(0)} ms`,
 );
 console.log(
   `  fwlab serve memory: ${idleRssMb.toFixed(0)} MiB idle, peak ${peak.toFixed(0)} MiB resident (VmHWM; target <= 200)`,
