@@ -125,7 +125,9 @@ const clients = await Promise.all(
         for (const e of msg.events) {
           lat.push(now - e.time);
           const kind = `${e.kind}${"source" in e ? ` ${e.source}` : ""}`;
-          byKind.set(kind, [...(byKind.get(kind) ?? []), now - e.time]);
+          const xs = byKind.get(kind) ?? [];
+          if (xs.length === 0) byKind.set(kind, xs);
+          xs.push(now - e.time);
         }
       if (msg.kind === "dropped") dropped += msg.count;
       if (i === 0 && msg.kind === "run-done") done.get(msg.id)?.(msg.passed);
