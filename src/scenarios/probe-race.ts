@@ -27,7 +27,7 @@ export interface ProbeRace {
   readonly src: readonly string[];
   /** The step's own timeout: silence for this long, with no firewall seeing the packet, is `timeout`. */
   readonly timeoutMs: number;
-  /** How long a packet no firewall saw may still be on its way (IN_FLIGHT_MS; 0: not waited). */
+  /** How long a packet no firewall saw may still be on its way (IN_FLIGHT_MS across hosts; none by default). */
   readonly inFlightMs?: number;
   /** The firewalls' traces (absent: the probe decides on its own, with its own timeout). */
   readonly flows?: FlowVerdicts;
@@ -56,7 +56,7 @@ export interface RaceResult {
 export async function raceProbe(p: ProbeRace): Promise<RaceResult> {
   const since = Date.now();
   const t0 = performance.now();
-  const inFlightMs = p.inFlightMs ?? IN_FLIGHT_MS;
+  const inFlightMs = p.inFlightMs ?? 0;
   const flows: WatchedFlow[] = [];
   if (!p.flows) return { result: await p.agent.run(p.kind, p.request, { signal: p.signal }), flows };
   const cancel = new AbortController();
@@ -84,9 +84,9 @@ export async function raceProbe(p: ProbeRace): Promise<RaceResult> {
       const waiting = () => entry.answered || !!watch.passed();
       if (waiting() || !(await p.syncTraces()) || waiting()) return;
       if (!watch.seen() && inFlightMs > 0) {
-        // No firewall has seen it yet, which is not yet evidence: on a busy machine, or across
-        // hosts, a packet can still be on its way to the first firewall when the traces are
-        // caught up with. It gets IN_FLIGHT_MS more, and the traces are caught up with again.
+        // No firewall has seen it yet, which is not yet evidence across hosts: a packet can still
+        // be crossing the overlay when the traces are caught up with. It gets `inFlightMs` more,
+        // and the traces are caught up with again.
         await new Promise((r) => setTimeout(r, inFlightMs));
         if (signal.aborted || waiting() || !(await p.syncTraces()) || waiting()) return;
       }

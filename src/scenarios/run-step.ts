@@ -75,7 +75,7 @@ export async function runProbeStep(
     timeoutMs,
     // Across hosts a packet crosses the overlay (VXLAN through two hosts' stacks) before the
     // first firewall sees it; on one host it is there within the step's timeout.
-    inFlightMs: lab.engines.size > 1 ? IN_FLIGHT_MS : 0,
+    inFlightMs: lab.multiHost ? IN_FLIGHT_MS : 0,
     flows: raced ? ctx.flows : undefined,
     syncTraces: () => ctx.watchers.syncTraces(),
     signal: ctx.signal,
