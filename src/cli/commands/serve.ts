@@ -41,5 +41,13 @@ export function serveCommand(program: Command): void {
         );
       await new Promise<void>((resolve) => signal.addEventListener("abort", () => resolve(), { once: true }));
       await dashboard.close();
+      // Everything was closed (each step bounded): a handle something forgot must not keep
+      // Ctrl-C from ending the process. Said, then the process ends anyway.
+      setTimeout(() => {
+        process.stderr.write(
+          `fwlab serve: still open 5 s after closing (${process.getActiveResourcesInfo().join(", ")}); exiting\n`,
+        );
+        process.exit(0);
+      }, 5000).unref();
     });
 }
