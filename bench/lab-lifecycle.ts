@@ -9,7 +9,7 @@
  */
 import { readLabFile } from "../src/topology/read-lab-file.ts";
 import { engineFloor, removeFloorLeftovers } from "./floor.ts";
-import { median, ms, saveResults, timed } from "./lib.ts";
+import { median, ms, saveResults, timed, timedRun } from "./lib.ts";
 
 const rounds = Number(process.argv[2] ?? 5);
 const FILE = "docker-compose.yml";
@@ -45,8 +45,24 @@ const t = {
   floorDown: [] as number[],
   noneUp: [] as number[],
 };
+// `up --timings` says when each stage ended, from the CLI's start: "timings: cli start 212 ms;
+// then checks 95, bridges 130, … ms".
+const stages: Map<string, number>[] = [];
+const parseTimings = (stderr: string): Map<string, number> => {
+  const line = /timings: cli start (\d+) ms; then (.*) ms/.exec(stderr);
+  if (!line) throw new Error(`fwlab up --timings said no timings:\n${stderr}`);
+  return new Map([
+    ["cli start", Number(line[1])],
+    ...line[2]!.split(", ").map((p) => {
+      const [name, at] = p.split(" ");
+      return [name!, Number(line[1]) + Number(at)] as [string, number];
+    }),
+  ]);
+};
 for (let i = 0; i < rounds; i++) {
-  t.fwUp.push(await fwlab("up", FILE, "--name", LAB));
+  const u = await timedRun("bin/fwlab", ["up", FILE, "--name", LAB, "--timings"]);
+  t.fwUp.push(u.ms);
+  stages.push(parseTimings(u.stderr));
   t.fwDown.push(await fwlab("down", "--name", LAB));
   t.dcUp.push(await compose("up", "-d"));
   t.dcDown.push(await compose("down"));
@@ -78,6 +94,15 @@ console.log(
 console.log(
   `the floor is the containers created with networking disabled, as fwlab creates them; on Docker's none network they start in ${ms(median(t.noneUp))} (fwlab up / that: ${(median(t.fwUp) / median(t.noneUp)).toFixed(2)})`,
 );
+// Where fwlab's up goes, median of each stage's length (a stage ends when its last node is done).
+{
+  const names = [...stages[0]!.keys()];
+  const parts = names.map((name, k) => {
+    const len = median(stages.map((s) => s.get(name)! - (k ? s.get(names[k - 1]!)! : 0)));
+    return `${name} ${ms(len)}`;
+  });
+  console.log(`fwlab up, stage by stage (medians): ${parts.join(", ")}; then the CLI's exit`);
+}
 await saveResults({
   floor_none_network_up_ms: Math.round(median(t.noneUp)),
   floor_up_ms: Math.round(median(t.floorUp)),

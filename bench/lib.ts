@@ -3,11 +3,20 @@ import { readFile, writeFile } from "node:fs/promises";
 
 /** Runs a command to completion and returns its wall time in ms; throws on a non-zero exit. */
 export function timed(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  return timedRun(cmd, args, env).then((r) => r.ms);
+}
+
+/** A command's wall time, with what it wrote to stderr. */
+export function timedRun(
+  cmd: string,
+  args: string[],
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<{ ms: number; stderr: string }> {
   const t0 = performance.now();
   return new Promise((resolve, reject) => {
     execFile(cmd, args, { env, maxBuffer: 16 * 1024 * 1024 }, (err, _out, stderr) => {
       if (err) reject(new Error(`${cmd} ${args.join(" ")} failed: ${stderr || err.message}`));
-      else resolve(performance.now() - t0);
+      else resolve({ ms: performance.now() - t0, stderr });
     });
   });
 }

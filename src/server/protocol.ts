@@ -13,7 +13,12 @@ import type { StepResult } from "../scenarios/step-result.ts";
 export type ServerMessage =
   | { readonly kind: "hello"; readonly labs: readonly LabSummary[] }
   /** Log lines and other events, batched (at most every 100 ms). */
-  | { readonly kind: "events"; readonly events: readonly EvidenceEvent[] }
+  | {
+      readonly kind: "events";
+      readonly events: readonly EvidenceEvent[];
+      /** When the server sent the batch (ms since the epoch): how much of a line's delay was the server's. */
+      readonly sent?: number;
+    }
   /** Events the server did not send because the page could not keep up (or coalesced away). */
   | { readonly kind: "dropped"; readonly count: number; readonly reason: string }
   /** A scenario run began: every step it will run, by scenario, so the page can list them. */

@@ -19,7 +19,11 @@ export type WorkerRequest =
 /** What the worker tells the dashboard. */
 export type WorkerMessage =
   | { readonly kind: "step"; readonly scenario: string; readonly step: StepResult }
-  /** Evidence the dashboard cannot see while the run has it (NFLOG lines), and losses. */
-  | { readonly kind: "event"; readonly event: EvidenceEvent }
+  /**
+   * Evidence the dashboard cannot see while the run has it (NFLOG lines), and losses: what one
+   * read of a listener brought, in order, in one message (a burst is one message, not hundreds
+   * the dashboard's loop would take one at a time).
+   */
+  | { readonly kind: "events"; readonly events: readonly EvidenceEvent[] }
   | { readonly kind: "done"; readonly results: ScenarioResult[] }
   | { readonly kind: "failed"; readonly error: string };

@@ -135,7 +135,7 @@ export class ScenarioRuns {
       const worker = forkWorker();
       this.workers.add(worker);
       worker.on("message", (m: WorkerMessage) => {
-        if (m.kind === "event") this.hooks.publish(m.event);
+        if (m.kind === "events") for (const e of m.events) this.hooks.publish(e);
         else if (m.kind === "step") this.stepDone(id, run, m.scenario, m.step);
         else if (m.kind === "done") results = m.results;
         else error = m.error;

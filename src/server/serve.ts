@@ -164,14 +164,17 @@ export async function serveDashboard(engine: Engine, opts: ServeOptions): Promis
     () => {
       const { events, tables, dropped } = coalescer.flush(Date.now());
       if (dropped) send({ kind: "dropped", count: dropped, reason: "more events than a page can show" });
-      if (events.length) send({ kind: "events", events });
+      if (events.length) send({ kind: "events", events, sent: Date.now() });
       for (const key of tables) {
         const [l, n] = key.split("/") as [string, string];
         const followed = labs.labs().get(l);
         if (!followed || reading.has(key)) continue;
         reading.add(key);
         conntrackTable(followed, n)
-          .then((t) => send({ kind: "events", events: [t] }), notice(`[${n}] conntrack table`))
+          .then(
+            (t) => send({ kind: "events", events: [t], sent: Date.now() }),
+            notice(`[${n}] conntrack table`),
+          )
           .finally(() => reading.delete(key));
       }
     },

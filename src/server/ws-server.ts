@@ -116,7 +116,9 @@ export function wsServer(opts: {
     );
   });
   const send = (msg: ServerMessage) => {
-    const everything = JSON.stringify(msg);
+    // Encoded once for every page that sees all of it (not once per page: 50 pages are 50
+    // copies of a burst to encode otherwise).
+    let everything: Buffer | undefined;
     for (const ws of wss.clients) {
       const access = scopes.get(ws);
       const mine = access && visibleTo(access, msg);
@@ -124,7 +126,13 @@ export function wsServer(opts: {
       // A page that cannot keep up loses batches, and is told so.
       if (ws.bufferedAmount > 8 * 1024 * 1024)
         reply(ws, { kind: "dropped", count: 1, reason: "the page fell behind" });
-      else if (ws.readyState === ws.OPEN) ws.send(mine === msg ? everything : JSON.stringify(mine));
+      else if (ws.readyState === ws.OPEN) {
+        if (mine !== msg) ws.send(JSON.stringify(mine));
+        else {
+          everything ??= Buffer.from(JSON.stringify(msg));
+          ws.send(everything, { binary: false });
+        }
+      }
     }
   };
   return { wss, send };
