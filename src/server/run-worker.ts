@@ -3,28 +3,12 @@
  * counters and evidence streams do not share the event loop that feeds the dashboard's pages.
  * Started by ScenarioRuns (scenario-runs.ts) with Node's IPC channel; one run per process.
  */
-import type { EvidenceEvent } from "../evidence/events.ts";
 import { connectEngine } from "../runtime/engine.ts";
 import { runScenarios } from "../scenarios/run-scenarios.ts";
-import type { WorkerMessage, WorkerRequest } from "./run-worker-protocol.ts";
+import type { WorkerRequest } from "./run-worker-protocol.ts";
+import { workerChannel } from "./worker-channel.ts";
 
-// Events wait for the end of the callback that published them (a chunk of a listener's output,
-// read line by line) and go as one message: a burst is one message, sent before the loop turns
-// to the next stream (a trace of the same packets, say). Anything else sent first flushes them,
-// so the dashboard sees a step's evidence before the step.
-let pending: EvidenceEvent[] = [];
-const flush = () => {
-  if (pending.length === 0) return;
-  process.send?.({ kind: "events", events: pending } satisfies WorkerMessage);
-  pending = [];
-};
-const send = (m: WorkerMessage, then?: () => void) => {
-  flush();
-  process.send?.(m, undefined, {}, then);
-};
-const publish = (e: EvidenceEvent) => {
-  if (pending.push(e) === 1) queueMicrotask(flush);
-};
+const { publish, send } = workerChannel((m, then) => process.send?.(m, undefined, {}, then));
 const abort = new AbortController();
 // The dashboard went away (its channel closed): the run stops after its current step.
 process.on("disconnect", () => abort.abort());
