@@ -2,7 +2,8 @@
  * The CLI where a user waits, against the engine's own CLI in the same run: `fwlab status`
  * against `docker ps -a` (target: within 3x), `fwlab load` of a ruleset (target <= 600 ms) and
  * the read-only commands (rules, conntrack, counters), each the median of 7 runs of the bundled
- * CLI on the default lab.
+ * CLI on the default lab. Beside them, what no Node CLI can beat on this machine: Node's own
+ * start (`node -e 0`) and the bundle's (`fwlab --version`), so a missed ratio says where it went.
  *
  *   node --import tsx bench/cli.ts [runs]
  */
@@ -23,6 +24,8 @@ const series = async (f: () => Promise<number>) => {
   return median(xs);
 };
 const dockerPs = await series(() => timed("docker", ["ps", "-a"]));
+const nodeStart = await series(() => timed("node", ["-e", "0"]));
+const version = await series(() => timed("bin/fwlab", ["--version"]));
 const status = await series(() => fwlab("status"));
 const load = await series(() => fwlab("load", "fw", "scenarios/seed-003/states.sh"));
 const rules = await series(() => fwlab("rules", "fw"));
@@ -32,6 +35,10 @@ const counters = await series(() => fwlab("counters", "fw"));
 const statusRatio = status / dockerPs;
 console.log(`\nthe CLI on the default lab, medians of ${runs} runs (bundled CLI)`);
 console.log(`  docker ps -a        ${ms(dockerPs)}`);
+console.log(
+  `  node -e 0           ${ms(nodeStart)}  (Node's own start: ${(nodeStart / dockerPs).toFixed(2)}x docker ps -a)`,
+);
+console.log(`  fwlab --version     ${ms(version)}  (the bundle's start, no engine call)`);
 console.log(`  fwlab status        ${ms(status)}  (${statusRatio.toFixed(2)}x docker ps -a; target <= 3)`);
 console.log(`  fwlab load          ${ms(load)}  (target <= 600 ms)`);
 console.log(`  fwlab rules         ${ms(rules)}`);
@@ -39,6 +46,8 @@ console.log(`  fwlab conntrack     ${ms(conntrack)}`);
 console.log(`  fwlab counters      ${ms(counters)}`);
 await saveResults({
   docker_ps_ms: Math.round(dockerPs),
+  node_start_ms: Math.round(nodeStart),
+  cli_version_ms: Math.round(version),
   cli_status_ms: Math.round(status),
   cli_status_ratio_vs_docker_ps: Number(statusRatio.toFixed(2)),
   cli_load_ms: Math.round(load),

@@ -68,8 +68,8 @@ export function fiftyNodeLab(name = LAB): string {
  * newer), so the figure does not depend on when the bundle was last built.
  */
 export async function cliBundle(dir: string, root = "."): Promise<string> {
-  // The bundle finds its project by the images/ folder above it.
-  for (const f of ["src", "node_modules", "images"]) await symlink(resolve(root, f), join(dir, f));
+  // The bundle finds its project by the images/ folder above it; the build bundles web/ too.
+  for (const f of ["src", "node_modules", "images", "web"]) await symlink(resolve(root, f), join(dir, f));
   execFileSync("node", [resolve(root, "scripts/build-cli.mjs")], { cwd: dir, stdio: "inherit" });
   return join(dir, "dist/fwlab.mjs");
 }
@@ -111,7 +111,7 @@ if (fileURLToPath(import.meta.url) === resolve(process.argv[1] ?? "")) {
     row("up (+readiness)", up, `${ratio.toFixed(2)}x the floor (<= 1.10 ${ratio <= 1.1 ? "met" : "MISSED"})`);
     row("down", down, "");
     row("engine floor", floor, "the same 50 containers created and started in parallel, networking disabled");
-    row("  on none network", floorNone, "");
+    row("  none network", floorNone, "the same, each on the none network");
     await saveResults({
       up_50_nodes_s: Number(upS.toFixed(2)),
       down_50_nodes_s: Number(downS.toFixed(2)),

@@ -6,15 +6,16 @@ import { copyFileSync, readFileSync, rmSync } from "node:fs";
 import { build } from "esbuild";
 
 /**
- * dockerode loads BuildKit's gRPC session code (1 MB with protobufjs) at start, and docker-modem
- * the ssh2 client: fwlab never builds with BuildKit, and needs ssh2 only for an ssh:// engine.
- * The session becomes a stub that says so; the SSH transport is loaded when first used.
+ * dockerode loads BuildKit's gRPC session code (1 MB with protobufjs) at start, bundles its
+ * BuildKit progress decoder (protobufjs again), and docker-modem the ssh2 client: fwlab never
+ * builds with BuildKit (it reads build progress itself), and needs ssh2 only for an ssh://
+ * engine. The BuildKit parts become stubs that say so; the SSH transport loads when first used.
  */
 const leanDockerode = {
   name: "lean-dockerode",
   setup(b) {
-    b.onResolve({ filter: /^\.\/session$/ }, (a) =>
-      a.importer.includes("dockerode") ? { path: "session", namespace: "fwlab-stub" } : undefined,
+    b.onResolve({ filter: /^\.\/(session|buildkit)$/ }, (a) =>
+      a.importer.includes("dockerode") ? { path: a.path, namespace: "fwlab-stub" } : undefined,
     );
     b.onResolve({ filter: /^\.\/ssh$/ }, (a) =>
       a.importer.includes("docker-modem") ? { path: "ssh", namespace: "fwlab-lazy" } : undefined,

@@ -129,9 +129,12 @@ const fmt = (t: Partial<ConntrackTuple>) =>
 /**
  * A node's conntrack table at the end of a step: the entries a read right after it found, and
  * the entries its events show alive at `at` that a short timeout expired before the read (a
- * 1-second UDP timeout on a busy machine, say). An entry's life runs from its start to its end
- * as the kernel timed them where it did (DESTROY events carry both), else as the events came.
- * Both versions of an entry that changed in between are kept: a check for either state holds.
+ * 1-second UDP timeout on a busy machine, say). An entry's life ends where the kernel timed its
+ * end (DESTROY events carry their start and end), else when its DESTROY came. It starts where
+ * the kernel timed it; without that (no DESTROY yet) it started before its NEW event came, and
+ * under load that event may come after the probe's end: such an entry counts as alive at `at`,
+ * as it would in the read that comes later still. Both versions of an entry that changed in
+ * between are kept: a check for either state holds.
  */
 export function tableAt(
   read: readonly ConntrackEntry[],
@@ -140,12 +143,12 @@ export function tableAt(
 ): ConntrackEntry[] {
   const lives = new Map<
     number,
-    { start: number; end?: number; state?: ConntrackChangeEvent; first?: ConntrackChangeEvent }
+    { start?: number; end?: number; state?: ConntrackChangeEvent; first?: ConntrackChangeEvent }
   >();
   for (const e of events) {
     const id = e.entry.ctId;
     if (id === undefined) continue;
-    const life = lives.get(id) ?? { start: e.time };
+    const life = lives.get(id) ?? {};
     if (e.type === "DESTROY") {
       life.end = e.kernelTime ?? e.time;
       if (e.kernelStart !== undefined) life.start = e.kernelStart;
@@ -158,7 +161,7 @@ export function tableAt(
   const out = [...read];
   for (const life of lives.values()) {
     const state = life.state ?? life.first;
-    if (!state || life.start > at || (life.end !== undefined && life.end <= at)) continue;
+    if (!state || (life.start ?? at) > at || (life.end !== undefined && life.end <= at)) continue;
     if (!read.some((r) => r.ctId === state.entry.ctId && r.state === state.entry.state))
       out.push(state.entry);
   }
