@@ -3,6 +3,9 @@
  *  - fwlab: `runScenarios(scenarios/)` (probe agents, evidence, counters, bundles);
  *  - simple: the same scenarios, rulesets and steps, but one `docker exec` of the client program
  *    per probe, with the fixed client timeouts a script would use (5 s) for blocked ones.
+ * The pack runs `fwlab run`'s default way (labs at once: one per two cores, so one on two
+ * cores) for the headline figures, and again with its three labs at once (`--jobs 3`) in the
+ * same round: its time and per-step figures are printed beside (steps there share the CPU).
  * Alternately, BENCH_ROUNDS (default 5) rounds each; BENCH_SIMPLE=0 leaves the simple way out
  * (bench/remote.ts, which wants the probe figures only). Prints the medians both ways and the
  * ratio; the median overhead a probe adds beyond its own network work (time at fwlab minus time
@@ -15,7 +18,7 @@
 import { connectEngine, removeLab, StartedLab, startLabSpec } from "../src/index.ts";
 import { findScenarios } from "../src/scenarios/find-scenarios.ts";
 import { readScenarioFile } from "../src/scenarios/read-scenario-file.ts";
-import { runScenarios } from "../src/scenarios/run-scenarios.ts";
+import { labsAtOnce, runScenarios } from "../src/scenarios/run-scenarios.ts";
 import { resolveTarget } from "../src/scenarios/run-step.ts";
 import type { ProbeStep } from "../src/scenarios/scenario-schema.ts";
 import { median, saveResults } from "./lib.ts";
@@ -43,10 +46,10 @@ const freshLabs = async () => {
   }
 };
 
-/** fwlab's way: the whole pack through the runner. */
-async function fwlabWay() {
+/** fwlab's way: the whole pack through the runner (`jobs`: its labs at once; default one per two cores). */
+async function fwlabWay(jobs?: number) {
   const t0 = performance.now();
-  const results = await runScenarios(files, { engine, labName: LAB });
+  const results = await runScenarios(files, { engine, labName: LAB, jobs });
   return { ms: performance.now() - t0, results };
 }
 
@@ -87,14 +90,32 @@ async function simpleWay() {
   return { ms: performance.now() - t1, steps };
 }
 
+/** Per-step figures of a pass: probe overhead, drop verdicts, load steps, scenario overhead. */
+class StepFigures {
+  readonly overheads: number[] = [];
+  readonly loadSteps: number[] = [];
+  readonly scenarioOverheads: number[] = [];
+  readonly drops: number[] = [];
+  fallbacks = 0;
+  add(results: Awaited<ReturnType<typeof fwlabWay>>["results"]) {
+    for (const r of results) if (!r.skipped) this.scenarioOverheads.push(r.durationMs - (r.stepsMs ?? 0));
+    for (const st of results.flatMap((r) => r.steps)) {
+      if (st.kind === "load") this.loadSteps.push(st.durationMs);
+      if (st.probeMs !== undefined && !st.detail.startsWith("dropped by"))
+        this.overheads.push(st.verdictMs! - st.probeMs);
+      // From sending to the verdict: the firewall's trace decided, or the client's timeout did.
+      if (st.observed === "timeout" && st.detail.startsWith("dropped by")) this.drops.push(st.verdictMs!);
+      else if (st.observed === "timeout") this.fallbacks++;
+    }
+  }
+}
+
 // Alternately, so both ways see the same machine.
 const fw: number[] = [];
+const fwJobs: number[] = [];
 const simple: number[] = [];
-const overheads: number[] = [];
-const loadSteps: number[] = [];
-const scenarioOverheads: number[] = [];
-const drops: number[] = [];
-let fallbacks = 0;
+const defaultSteps = new StepFigures();
+const atOnceSteps = new StepFigures();
 let lastResults: Awaited<ReturnType<typeof fwlabWay>>["results"] = [];
 let simpleSteps = 0;
 for (let round = 1; round <= ROUNDS; round++) {
@@ -102,17 +123,15 @@ for (let round = 1; round <= ROUNDS; round++) {
   const a = await fwlabWay();
   lastResults = a.results;
   fw.push(a.ms);
-  for (const r of a.results) if (!r.skipped) scenarioOverheads.push(r.durationMs - (r.stepsMs ?? 0));
-  for (const st of a.results.flatMap((r) => r.steps)) {
-    if (st.kind === "load") loadSteps.push(st.durationMs);
-    if (st.probeMs !== undefined && !st.detail.startsWith("dropped by"))
-      overheads.push(st.verdictMs! - st.probeMs);
-    // From sending to the verdict: the firewall's trace decided, or the client's timeout did.
-    if (st.observed === "timeout" && st.detail.startsWith("dropped by")) drops.push(st.verdictMs!);
-    else if (st.observed === "timeout") fallbacks++;
-  }
+  defaultSteps.add(a.results);
+  await freshLabs();
+  const atOnce = await fwlabWay(3);
+  fwJobs.push(atOnce.ms);
+  atOnceSteps.add(atOnce.results);
   if (!SIMPLE) {
-    process.stderr.write(`round ${round}/${ROUNDS}: fwlab ${(a.ms / 1000).toFixed(1)} s\n`);
+    process.stderr.write(
+      `round ${round}/${ROUNDS}: fwlab ${(a.ms / 1000).toFixed(1)} s (--jobs 3: ${(atOnce.ms / 1000).toFixed(1)} s)\n`,
+    );
     continue;
   }
   await freshLabs();
@@ -120,7 +139,7 @@ for (let round = 1; round <= ROUNDS; round++) {
   simple.push(b.ms);
   simpleSteps = b.steps;
   process.stderr.write(
-    `round ${round}/${ROUNDS}: fwlab ${(a.ms / 1000).toFixed(1)} s, simple ${(b.ms / 1000).toFixed(1)} s\n`,
+    `round ${round}/${ROUNDS}: fwlab ${(a.ms / 1000).toFixed(1)} s (--jobs 3: ${(atOnce.ms / 1000).toFixed(1)} s), simple ${(b.ms / 1000).toFixed(1)} s\n`,
   );
 }
 // The floor a load stands on: one docker exec of iptables-save in the firewall, same run.
@@ -135,47 +154,66 @@ const fwlabMs = median(fw);
 const simpleMs = median(simple);
 const failed = lastResults.flatMap((r) => r.steps.filter((s) => !s.passed));
 const ratio = simpleMs / fwlabMs;
-const overhead = median(overheads);
-const drop = median(drops);
+const execSaveMs = execSave.length ? median(execSave) : Number.NaN;
 console.log(
   `\nseed pack: ${lastResults.length} scenarios, ${lastResults.reduce((n, r) => n + r.steps.length, 0)} steps, ${failed.length} failed; medians of ${ROUNDS} rounds`,
 );
-console.log(`  fwlab run              ${(fwlabMs / 1000).toFixed(1)} s`);
+console.log(
+  `  fwlab run              ${(fwlabMs / 1000).toFixed(1)} s  (${labsAtOnce()} lab(s) at a time here; --jobs 3: ${(median(fwJobs) / 1000).toFixed(1)} s)`,
+);
 if (SIMPLE) {
   console.log(
     `  simple way             ${(simpleMs / 1000).toFixed(1)} s  (${simpleSteps} steps: docker exec per probe, ${FIXED_TIMEOUT_S} s client timeouts)`,
   );
-  console.log(`  speed-up               ${ratio.toFixed(2)}x  (target >= 10)`);
+  console.log(
+    `  speed-up               ${ratio.toFixed(2)}x  (target >= 10; --jobs 3: ${(simpleMs / median(fwJobs)).toFixed(2)}x)`,
+  );
 }
-console.log(
-  `  probe overhead         median ${overhead.toFixed(2)} ms over ${overheads.length} probes (target <= 5 ms; a docker exec costs ~43 ms)`,
-);
-console.log(
-  `  drop verdicts          median ${drop.toFixed(1)} ms from sending to timeout over ${drops.length} dropped probes (target <= 250); ${fallbacks} timeouts left to the client (drops no firewall traced)`,
-);
-const loadMs = median(loadSteps);
-const execSaveMs = execSave.length ? median(execSave) : Number.NaN;
-const scenarioOverhead = median(scenarioOverheads);
-console.log(
-  `  load steps             median ${Math.round(loadMs)} ms over ${loadSteps.length} (target <= 300, and <= 3x a docker exec of iptables-save: ${Math.round(execSaveMs)} ms here, ratio ${(loadMs / execSaveMs).toFixed(2)})`,
-);
-console.log(
-  `  scenario overhead      median ${Math.round(scenarioOverhead)} ms: wall time minus steps (loads, setup, putting back; target <= 500)`,
-);
+const report = (f: StepFigures, label: string) => {
+  const figures = {
+    overhead: median(f.overheads),
+    drop: median(f.drops),
+    load: median(f.loadSteps),
+    scenario: median(f.scenarioOverheads),
+  };
+  console.log(`  per step, ${label}:`);
+  console.log(
+    `    probe overhead       median ${figures.overhead.toFixed(2)} ms over ${f.overheads.length} probes (target <= 5 ms; a docker exec costs ~43 ms)`,
+  );
+  console.log(
+    `    drop verdicts        median ${figures.drop.toFixed(1)} ms from sending to timeout over ${f.drops.length} dropped probes (target <= 250); ${f.fallbacks} timeouts left to the client (drops no firewall traced)`,
+  );
+  console.log(
+    `    load steps           median ${Math.round(figures.load)} ms over ${f.loadSteps.length} (target <= 300, and <= 3x a docker exec of iptables-save: ${Math.round(execSaveMs)} ms here, ratio ${(figures.load / execSaveMs).toFixed(2)})`,
+  );
+  console.log(
+    `    scenario overhead    median ${Math.round(figures.scenario)} ms: wall time minus steps (loads, setup, putting back; target <= 500)`,
+  );
+  return figures;
+};
+const defaults = report(defaultSteps, "the default way (the figures saved)");
+const jobs3 = report(atOnceSteps, "--jobs 3 (steps share the CPU with the other labs')");
 for (const spec of specs) await removeLab(engine, spec.name);
 await saveResults({
-  load_step_ms: Math.round(loadMs),
+  load_step_ms: Math.round(defaults.load),
   exec_iptables_save_ms: Math.round(execSaveMs),
-  load_ratio_vs_exec: Number((loadMs / execSaveMs).toFixed(2)),
-  scenario_overhead_ms: Math.round(scenarioOverhead),
+  load_ratio_vs_exec: Number((defaults.load / execSaveMs).toFixed(2)),
+  scenario_overhead_ms: Math.round(defaults.scenario),
   pack_ms: Math.round(fwlabMs),
+  pack_jobs3_ms: Math.round(median(fwJobs)),
   ...(SIMPLE
-    ? { pack_simple_ms: Math.round(simpleMs), pack_speedup_vs_naive: Number(ratio.toFixed(2)) }
+    ? {
+        pack_simple_ms: Math.round(simpleMs),
+        pack_speedup_vs_naive: Number(ratio.toFixed(2)),
+        pack_speedup_jobs3_vs_naive: Number((simpleMs / median(fwJobs)).toFixed(2)),
+      }
     : {}),
-  probe_overhead_ms: Number(overhead.toFixed(2)),
-  drop_verdict_ms: Number(drop.toFixed(1)),
-  drop_verdicts_traced: drops.length,
-  drop_verdicts_client_timeout: fallbacks,
+  probe_overhead_ms: Number(defaults.overhead.toFixed(2)),
+  drop_verdict_ms: Number(defaults.drop.toFixed(1)),
+  drop_verdicts_traced: defaultSteps.drops.length,
+  drop_verdicts_client_timeout: defaultSteps.fallbacks,
+  probe_overhead_jobs3_ms: Number(jobs3.overhead.toFixed(2)),
+  scenario_overhead_jobs3_ms: Math.round(jobs3.scenario),
 });
 
 /** What a shell script would run for the probe, with a fixed timeout. */

@@ -1,4 +1,5 @@
 import type { StartedLab } from "../lab/started-lab.ts";
+import type { NodeExec } from "../runtime/exec-result.ts";
 import { conntrackEntryBytes } from "../runtime/host-kernel.ts";
 import { ctFrames, parseCtMessages } from "./ctnetlink.ts";
 import type { EventBus } from "./event-bus.ts";
@@ -44,15 +45,20 @@ export async function watchConntrack(
   lab: StartedLab,
   node: string,
   bus: EventBus,
-  opts: { bufferBytes?: number } = {},
+  opts: {
+    bufferBytes?: number;
+    /** How its sentinels and table reads run: the node's probe agent where one runs (a runner's). */
+    exec?: NodeExec;
+  } = {},
 ): Promise<ConntrackWatch> {
+  const exec = opts.exec ?? ((argv: string[]) => lab.exec(node, argv));
   const markers = new MarkerWaits();
   // A listener that dies is restarted; the table is re-read so consumers can resynchronise.
   const watch = await supervise(
     { lab: lab.name, node, source: "conntrack", name: "the conntrack event stream" },
     bus,
     () => listen(lab, node, bus, markers, opts),
-    async () => bus.publish(await conntrackTable(lab, node, "resync")),
+    async () => bus.publish(await conntrackTable(lab, node, "resync", exec)),
   );
   let next = 10_000 + Math.floor(Math.random() * 50_000);
   const nextPort = () => {
@@ -64,7 +70,7 @@ export async function watchConntrack(
       const sent: number[] = [];
       const insert = async (sport: number) => {
         sent.push(sport);
-        await lab.exec(node, ["conntrack", "-I", ...sentinel(sport), "--timeout", "1"]);
+        await exec(["conntrack", "-I", ...sentinel(sport), "--timeout", "1"]);
       };
       const events = {
         name: "the conntrack events",
@@ -72,7 +78,7 @@ export async function watchConntrack(
       };
       const missing = await catchUp([events], insert, nextPort);
       // Gone in a second anyway; removed now so that no table read shows them.
-      for (const sport of sent) await lab.exec(node, ["conntrack", "-D", ...sentinel(sport)]);
+      for (const sport of sent) await exec(["conntrack", "-D", ...sentinel(sport)]);
       return missing.length === 0;
     },
     stop: () => watch.stop(),
@@ -190,10 +196,11 @@ export async function conntrackTable(
   lab: StartedLab,
   node: string,
   reason: ConntrackTableEvent["reason"] = "snapshot",
+  exec: NodeExec = (argv) => lab.exec(node, argv),
 ): Promise<ConntrackTableEvent> {
   const [list, count, entryBytes] = await Promise.all([
-    lab.exec(node, ["conntrack", "-L", "-o", "id,extended"]),
-    lab.exec(node, ["cat", "/proc/sys/net/netfilter/nf_conntrack_count"]),
+    exec(["conntrack", "-L", "-o", "id,extended"]),
+    exec(["cat", "/proc/sys/net/netfilter/nf_conntrack_count"]),
     conntrackEntryBytes(lab.engineOf(node).host),
   ]);
   const entries = list.stdout

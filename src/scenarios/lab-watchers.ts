@@ -47,7 +47,9 @@ export class LabWatchers {
   ): Promise<LabWatchers> {
     const firewalls = lab.nodes.filter((n) => n.firewall).map((n) => n.name);
     const [conntrack, captures, traces] = await Promise.all([
-      Promise.all(firewalls.map(async (n) => [n, await watchConntrack(lab, n, bus)] as const)),
+      Promise.all(
+        firewalls.map(async (n) => [n, await watchConntrack(lab, n, bus, { exec: run(n) })] as const),
+      ),
       Promise.all(firewalls.map(async (n) => [n, await WindowCapture.start(lab, n)] as const)),
       Promise.all(firewalls.map(async (n) => [n, await traceEveryPacket(lab, n, bus, send(n))] as const)),
     ]);

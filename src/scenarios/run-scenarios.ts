@@ -1,3 +1,4 @@
+import { availableParallelism } from "node:os";
 import { EventBus } from "../evidence/event-bus.ts";
 import type { EvidenceEvent } from "../evidence/events.ts";
 import { watchKernelLog } from "../evidence/kernel-log-source.ts";
@@ -27,6 +28,13 @@ export interface RunOptions {
   readonly optIn?: boolean;
   readonly progress?: Progress;
   readonly onStep?: (scenario: LoadedScenario, step: StepResult) => void;
+  /**
+   * How many labs' scenarios run at the same time (`--jobs`); default one per two cores of this
+   * machine (labsAtOnce()). 1: no step shares the machine with another lab's.
+   */
+  readonly jobs?: number;
+  /** The labs whose scenarios run at the same time (none: one at a time), once, before the first starts. */
+  readonly onPlan?: (labs: readonly string[]) => void;
   /** The engine its labs run on (default: the one the environment names; runtime/engine.ts). */
   readonly engine?: Engine;
   /** Engines to spread the labs it starts over (`--hosts`; README "Several hosts"). */
@@ -39,6 +47,13 @@ export interface RunOptions {
  * Runs scenario files: all are read and checked first (nothing runs if one is invalid), each
  * lab they name is attached or started once, and every scenario leaves its lab as it found it
  * (rulesets and sysctls put back). Labs the run started are stopped at its end.
+ *
+ * Scenarios of different labs may run at the same time (`jobs`), each lab's in file order: labs
+ * share no node, network or ruleset. The seed pack's three labs took 30 s so on two cores, 40 s
+ * one after another; but a step's own time then grows with the others' load, and five such runs
+ * at once on two cores starved probe agents of CPU: the default is one lab per two cores. A
+ * scenario that changes the host (optIn, `host.sysctls`) runs alone, after the others. Results
+ * come in file order.
  */
 export async function runScenarios(
   files: readonly string[],
@@ -50,8 +65,6 @@ export async function runScenarios(
   const engine = opts.engine ?? (await connectEngine());
   const progress = opts.progress ?? silent;
   const bus = new EventBus(200_000);
-  const events: EvidenceEvent[] = [];
-  bus.subscribe((e) => events.push(e));
   if (opts.onEvent) bus.subscribe(opts.onEvent);
   const flows = new FlowVerdicts(bus);
   // fwlab's probes bind ports above the kernel's ephemeral range (32768-60999), so no other
@@ -66,74 +79,127 @@ export async function runScenarios(
   const labs = new Map<string, LabRun>();
   /** Multi-host labs that could not start in this run, and why. */
   const unstartable = new Map<string, string>();
-  const results: ScenarioResult[] = [];
+  const results: (ScenarioResult | undefined)[] = loaded.map(() => undefined);
   const runs = (s: LoadedScenario) => !(s.scenario.optIn && !opts.optIn);
-  try {
-    for (const [i, s] of loaded.entries()) {
-      if (opts.signal?.aborted) break;
-      if (!runs(s)) {
-        results.push({
-          file: s.file,
-          name: s.scenario.name,
-          lab: s.lab.name,
-          steps: [],
-          passed: true,
-          durationMs: 0,
-          skipped: "opt-in scenario (run with --opt-in)",
-        });
-        continue;
-      }
-      let run = labs.get(s.lab.name);
-      const spec = placeLab(s.lab, opts.hosts);
-      if (!run && !unstartable.has(s.lab.name)) {
-        try {
-          // A lab placed on several hosts is looked for through its first one.
-          const via = isMultiHost(spec) ? await connectEngine(hostChoice(spec.hosts![0]!)) : engine;
-          const found = await StartedLab.attach(via, s.lab.name).catch(() => undefined);
-          const up = !!found && found.nodes.length === s.lab.nodes.length && (await found.ready());
-          const lab = up ? found! : await startLabSpec(spec, { engine: via, progress, signal: opts.signal });
-          if (up) await recoverDeadRun(lab, progress);
-          await kernel.follow(lab.engines.values());
-          run = await LabRun.start(lab, !up, bus, kernel);
-          labs.set(s.lab.name, run);
-        } catch (err) {
-          // On one engine a lab that cannot start ends the run; across hosts, one host that went
-          // away fails only the scenarios of the labs it was to hold.
-          if (!isMultiHost(spec)) throw err;
-          unstartable.set(s.lab.name, (err as Error).message);
-        }
-      }
-      const why = unstartable.get(s.lab.name);
-      if (!run || why !== undefined) {
-        progress(`Scenario ${s.scenario.name}: lab ${s.lab.name} could not start: ${why}`);
-        results.push({
-          file: s.file,
-          name: s.scenario.name,
-          lab: s.lab.name,
-          steps: [],
-          passed: false,
-          durationMs: 0,
-          error: `lab ${s.lab.name} could not start: ${why}`,
-        });
-        continue;
-      }
-      // The next scenario of this lab in the run: the rulesets it loads need not be put back first.
-      const next = loaded.slice(i + 1).find((x) => x.lab.name === s.lab.name && runs(x));
-      events.length = 0;
-      results.push(
-        await runScenario(
-          s,
-          run,
-          events,
-          { flows, sourcePorts },
-          {
-            ...opts,
-            progress,
-            nextLoads: new Set(Object.keys(next?.scenario.rulesets ?? {})),
-          },
-        ),
-      );
+  const alone = (s: LoadedScenario) => Object.keys(s.scenario.host?.sysctls ?? {}).length > 0;
+  // What each lab does, in the order it does it: its scenarios that share the host, then those
+  // that change it (run alone, below).
+  const order = [
+    ...loaded.flatMap((s, i) => (runs(s) && !alone(s) ? [i] : [])),
+    ...loaded.flatMap((s, i) => (runs(s) && alone(s) ? [i] : [])),
+  ];
+  for (const [i, s] of loaded.entries()) {
+    if (!runs(s))
+      results[i] = {
+        file: s.file,
+        name: s.scenario.name,
+        lab: s.lab.name,
+        steps: [],
+        passed: true,
+        durationMs: 0,
+        skipped: "opt-in scenario (run with --opt-in)",
+      };
+  }
+  // Ends every lab's run early once one lab could not start on a single engine.
+  let failed: { err: unknown } | undefined;
+
+  /** The lab's run: attached, or started, once per run. */
+  const labRun = async (s: LoadedScenario, progress: Progress): Promise<LabRun | undefined> => {
+    const known = labs.get(s.lab.name);
+    if (known || unstartable.has(s.lab.name)) return known;
+    const spec = placeLab(s.lab, opts.hosts);
+    try {
+      // A lab placed on several hosts is looked for through its first one.
+      const via = isMultiHost(spec) ? await connectEngine(hostChoice(spec.hosts![0]!)) : engine;
+      const found = await StartedLab.attach(via, s.lab.name).catch(() => undefined);
+      const up = !!found && found.nodes.length === s.lab.nodes.length && (await found.ready());
+      const lab = up ? found! : await startLabSpec(spec, { engine: via, progress, signal: opts.signal });
+      if (up) await recoverDeadRun(lab, progress);
+      await kernel.follow(lab.engines.values());
+      const run = await LabRun.start(lab, !up, bus, kernel);
+      labs.set(s.lab.name, run);
+      return run;
+    } catch (err) {
+      // On one engine a lab that cannot start ends the run; across hosts, one host that went
+      // away fails only the scenarios of the labs it was to hold.
+      if (!isMultiHost(spec)) throw err;
+      unstartable.set(s.lab.name, (err as Error).message);
+      return undefined;
     }
+  };
+
+  /** Runs loaded[i] in its lab; `events` holds what the bus brings meanwhile for that lab. */
+  const runOne = async (i: number, events: EvidenceEvent[], progress: Progress): Promise<void> => {
+    const s = loaded[i]!;
+    const run = await labRun(s, progress);
+    const why = unstartable.get(s.lab.name);
+    if (!run || why !== undefined) {
+      progress(`Scenario ${s.scenario.name}: lab ${s.lab.name} could not start: ${why}`);
+      results[i] = {
+        file: s.file,
+        name: s.scenario.name,
+        lab: s.lab.name,
+        steps: [],
+        passed: false,
+        durationMs: 0,
+        error: `lab ${s.lab.name} could not start: ${why}`,
+      };
+      return;
+    }
+    // The lab's next scenario in this run: the rulesets it loads need not be put back first.
+    const next = order.slice(order.indexOf(i) + 1).find((j) => loaded[j]!.lab.name === s.lab.name);
+    events.length = 0;
+    results[i] = await runScenario(
+      s,
+      run,
+      events,
+      { flows, sourcePorts },
+      {
+        ...opts,
+        progress,
+        nextLoads: new Set(
+          Object.keys((next === undefined ? undefined : loaded[next])?.scenario.rulesets ?? {}),
+        ),
+      },
+    );
+  };
+
+  /** Runs scenarios one after another, with an evidence list of their lab's own. */
+  const inTurn = async (indexes: readonly number[], lab?: string, tag = false): Promise<void> => {
+    const events: EvidenceEvent[] = [];
+    // Lines of labs that run at the same time say whose they are.
+    const say: Progress = tag ? (line) => progress(`[${lab}] ${line}`) : progress;
+    // Events that name no lab (a loss, a notice) may concern any lab: every list gets them.
+    const sub = bus.subscribe(
+      (e) => events.push(e),
+      (e) => lab === undefined || !("lab" in e) || e.lab === undefined || e.lab === lab,
+    );
+    try {
+      for (const i of indexes) {
+        if (opts.signal?.aborted || failed) return;
+        await runOne(i, events, say);
+      }
+    } catch (err) {
+      failed ??= { err };
+    } finally {
+      sub.close();
+    }
+  };
+
+  try {
+    const shared = order.filter((i) => !alone(loaded[i]!));
+    const byLab = new Map<string, number[]>();
+    for (const i of shared) byLab.set(loaded[i]!.lab.name, [...(byLab.get(loaded[i]!.lab.name) ?? []), i]);
+    const jobs = Math.min(byLab.size, Math.max(1, opts.jobs ?? labsAtOnce()));
+    opts.onPlan?.(jobs > 1 ? [...byLab.keys()] : []);
+    const queue = [...byLab];
+    await Promise.all(
+      Array.from({ length: jobs }, async () => {
+        for (let next = queue.shift(); next; next = queue.shift()) await inTurn(next[1], next[0], jobs > 1);
+      }),
+    );
+    await inTurn(order.filter((i) => alone(loaded[i]!)));
+    if (failed) throw failed.err;
   } finally {
     // An aborted run may leave rulesets a next scenario was to replace: put them back.
     for (const run of labs.values()) {
@@ -150,13 +216,18 @@ export async function runScenarios(
     flows.close();
     for (const { lab, started } of labs.values()) if (started) await lab.stop();
   }
+  // An aborted run ends with the scenarios it ran.
+  const done = results.filter((r): r is ScenarioResult => r !== undefined);
   try {
-    recordLastRuns(results);
+    recordLastRuns(done);
   } catch (err) {
     progress(`the run's results could not be kept as each lab's last run: ${(err as Error).message}`);
   }
-  return results;
+  return done;
 }
+
+/** The labs a run works on at once unless told (`--jobs`): one per two cores of this machine. */
+export const labsAtOnce = (): number => Math.max(1, Math.floor(availableParallelism() / 2));
 
 const FIRST_PORT = 61000;
 const PORTS = 4000;

@@ -105,7 +105,7 @@ export async function runProbeStep(
   const tables: Record<string, ConntrackEntry[]> = {};
   const sameHost = (a: string, b: string) => lab.node(a).host === lab.node(b).host || lab.engines.size === 1;
   for (const node of new Set((step.evidence?.conntrackTable ?? []).map((c) => c.node))) {
-    const read = (await conntrackTable(lab, node)).entries as ConntrackEntry[];
+    const read = (await conntrackTable(lab, node, "snapshot", ctx.exec(node))).entries as ConntrackEntry[];
     // A short timeout may expire an entry between the step's end and this read: what the
     // events say was there at the end counts too.
     tables[node] = tableAt(

@@ -96,6 +96,63 @@ describe("runScenarios on the fake engine", () => {
     expect(reasons).toMatch(/\[client\] its container died at \S+ \(exit 137, killed\)/);
   });
 
+  /** The two-labs scenarios (first and third on lab flat, second on flat2); flat's web answers after `slowMs`. */
+  const twoLabs = async (jobs: number, slowMs: number) => {
+    const engine = engineWith({
+      ...script,
+      probe: (c, kind, params) =>
+        c.spec.labels[LABEL.lab] === "flat"
+          ? { verdict: "ok", delayMs: slowMs }
+          : script.probe!(c, kind, params),
+    });
+    const seen: string[] = [];
+    let plan: readonly string[] = [];
+    const files = ["first", "second", "third"].map(
+      (n) => `test/fixtures/scenarios/two-labs/${n}.scenario.yml`,
+    );
+    const results = await runScenarios(files, {
+      engine,
+      jobs,
+      bundleDir: "/tmp/fwlab-unit-bundles",
+      onPlan: (labs) => {
+        plan = labs;
+      },
+      onStep: (s, r) => seen.push(`${s.scenario.name}: ${r.name}`),
+    });
+    return { engine, seen, plan, results: results.map((r) => [r.name, r.passed]) };
+  };
+  const inFileOrder = [
+    ["first", true],
+    ["second", true],
+    ["third", true],
+  ];
+
+  it("jobs 2: runs the scenarios of two labs at the same time, each lab's in file order; results in file order", async () => {
+    const { engine, seen, plan, results } = await twoLabs(2, 1500);
+    expect(plan).toEqual(["flat", "flat2"]);
+    expect(results).toEqual(inFileOrder);
+    // The second lab did not wait for the first lab's slow step; the first lab's scenarios kept their order.
+    expect(seen).toEqual([
+      "second: quick answer",
+      "second: a command",
+      "first: slow answer",
+      "third: a command",
+    ]);
+    expect(engine.runtime.containers.size).toBe(0);
+  });
+
+  it("jobs 1: one lab's scenarios at a time", async () => {
+    const { seen, plan, results } = await twoLabs(1, 300);
+    expect(plan).toEqual([]);
+    expect(results).toEqual(inFileOrder);
+    expect(seen).toEqual([
+      "first: slow answer",
+      "third: a command",
+      "second: quick answer",
+      "second: a command",
+    ]);
+  });
+
   it("an engine that goes away mid-run: the run ends with the engine's error, no hang", async () => {
     const engine = engineWith({
       ...script,

@@ -1,5 +1,5 @@
 import { writeFile } from "node:fs/promises";
-import type { Command } from "commander";
+import { type Command, InvalidArgumentError } from "commander";
 import { findScenarios } from "../../scenarios/find-scenarios.ts";
 import { jsonReport, junitReport, summarize, tableReport } from "../../scenarios/reports.ts";
 import { runScenarios } from "../../scenarios/run-scenarios.ts";
@@ -17,6 +17,11 @@ export function runCommand(program: Command): void {
     .option("--junit <file>", "also write a JUnit XML report")
     .option("--bundle-dir <dir>", "where failure bundles go", "fwlab-results")
     .option("--opt-in", "also run scenarios that change the host (optIn: true)")
+    .option(
+      "-j, --jobs <n>",
+      "how many labs' scenarios run at the same time (default: one per two cores of this machine)",
+      jobCount,
+    )
     .option("--allow-unsafe", "let lab files grant what reaches beyond the lab (see `fwlab up --help`)")
     .option(
       "--hosts <engines>",
@@ -32,6 +37,7 @@ export function runCommand(program: Command): void {
           junit?: string;
           bundleDir: string;
           optIn?: boolean;
+          jobs?: number;
           allowUnsafe?: boolean;
           hosts?: string[];
         },
@@ -42,17 +48,25 @@ export function runCommand(program: Command): void {
         }
         const files = findScenarios(path);
         const signal = interruptSignal();
+        let tagged = false;
         const results = await runScenarios(files, {
           engine: await commandEngine(),
           labName: opts.name,
           signal,
           bundleDir: opts.bundleDir,
           optIn: opts.optIn,
+          jobs: opts.jobs,
           allowUnsafe: opts.allowUnsafe,
           hosts: opts.hosts,
           progress: toStderr,
-          onStep: (_s, r) =>
-            toStderr(`  ${r.passed ? "✓" : "✗"} ${r.name} (expected ${r.expected}, observed ${r.observed})`),
+          // Labs run at the same time: each step's line says whose it is.
+          onPlan: (labs) => {
+            tagged = labs.length > 1;
+          },
+          onStep: (s, r) =>
+            toStderr(
+              `  ${tagged ? `[${s.lab.name}] ` : ""}${r.passed ? "✓" : "✗"} ${r.name} (expected ${r.expected}, observed ${r.observed})`,
+            ),
         });
         process.stdout.write(`${opts.report === "json" ? jsonReport(results) : tableReport(results)}\n`);
         if (opts.junit) await writeFile(opts.junit, junitReport(results));
@@ -60,4 +74,11 @@ export function runCommand(program: Command): void {
         process.exitCode = signal.aborted ? 130 : sum.failed > 0 ? 1 : 0;
       },
     );
+}
+
+/** `--jobs`: a whole number from 1. */
+function jobCount(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError("a whole number from 1");
+  return n;
 }
