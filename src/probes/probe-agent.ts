@@ -28,6 +28,9 @@ export interface AgentResult {
   readonly facts?: Record<string, unknown>;
 }
 
+/** How long a probe agent may take to say it is ready: as long as the other readers of a node. */
+const AGENT_START_MS = 15_000;
+
 /**
  * One long-lived probe agent (images/common/usr/local/lib/fwlab/agent.js) in one node, fed
  * over one attached stream: a probe costs a line each way instead of a `docker exec` (~43 ms).
@@ -70,16 +73,23 @@ export class ProbeAgent {
         resolve({ verdict: "error", detail: `[${node}] the probe agent ended`, durationMs: 0 });
       agent.pending.clear();
     });
+    // Node's own start in a container: well under a second idle, several on two cores with many
+    // labs starting at once (five seed packs at once, each three labs at a time, saw more than 10 s).
     let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      isReady,
-      new Promise((_, reject) => {
-        timer = setTimeout(
-          () => reject(new Error(`[${node}] the probe agent did not start within 10 s`)),
-          10_000,
-        );
-      }),
+    const late = new Promise<"late">((r) => {
+      timer = setTimeout(() => r("late"), AGENT_START_MS);
+    });
+    const why = await Promise.race([
+      isReady.then(() => "ready" as const),
+      stream.ended.then(() => "ended" as const),
+      late,
     ]).finally(() => clearTimeout(timer));
+    if (why !== "ready") {
+      await stream.stop();
+      throw new Error(
+        `[${node}] the probe agent ${why === "late" ? `did not start within ${AGENT_START_MS / 1000} s` : "ended before it started"}`,
+      );
+    }
     return agent;
   }
 

@@ -91,6 +91,15 @@ export async function raceProbe(p: ProbeRace): Promise<RaceResult> {
         if (signal.aborted || waiting() || !(await p.syncTraces()) || waiting()) return;
       }
       const seen = watch.seen();
+      // The silence counts from the packet's first sighting when a firewall saw it: a probe that
+      // runs a program (dig, curl) says its flow before the program has sent anything, and on a
+      // busy machine that start took more than the whole timeout once (its answer came 10 ms
+      // after a premature "timeout").
+      const left = seen ? p.timeoutMs - (Date.now() - seen.time) : 0;
+      if (left > 0) {
+        entry.timer = setTimeout(() => void silence(), left);
+        return;
+      }
       decide({
         verdict: "timeout",
         detail: seen

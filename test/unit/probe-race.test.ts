@@ -60,6 +60,37 @@ const race = (agent: ReturnType<typeof silentAgent>["agent"], flows: FlowVerdict
     syncTraces: async () => true,
   });
 
+describe("raceProbe: a packet sent late", () => {
+  it("gets the whole timeout from when a firewall first saw it, not from when its flow was announced", async () => {
+    const bus = new EventBus();
+    const flows = new FlowVerdicts(bus);
+    const { agent, answer } = silentAgent();
+    const result = race(agent, flows, 0);
+    // The probe's program started slowly: its packet reaches fw 45 ms into the 50 ms timeout,
+    // and the answer comes 30 ms later (the step's timeout after the announcement has passed).
+    setTimeout(() => bus.publish({ ...passedOn(), passed: undefined, time: Date.now() }), 45);
+    setTimeout(() => answer({ verdict: "ok", detail: "answered", durationMs: 75 }), 75);
+    expect((await result).result).toMatchObject({ verdict: "ok", detail: "answered" });
+    flows.close();
+  });
+
+  it("is a timeout once the whole timeout has passed since it was seen", async () => {
+    const bus = new EventBus();
+    const flows = new FlowVerdicts(bus);
+    const { agent } = silentAgent();
+    const result = race(agent, flows, 0);
+    setTimeout(() => bus.publish({ ...passedOn(), passed: undefined, time: Date.now() }), 45);
+    const t0 = Date.now();
+    expect((await result).result).toMatchObject({
+      verdict: "timeout",
+      detail: "fw took the packet in but did not pass it on; no answer within 50 ms",
+    });
+    // Decided no sooner than 50 ms after the sighting at 45 ms.
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(85);
+    flows.close();
+  });
+});
+
 describe("raceProbe: a packet no firewall saw by the timeout", () => {
   it("is waited for while it may be on its way: a firewall passing it on later means its answer comes", async () => {
     const bus = new EventBus();
