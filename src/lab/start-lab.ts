@@ -20,6 +20,7 @@ import { macFor } from "../topology/mac-for.ts";
 import { overlayReservation } from "../topology/overlay-reservation.ts";
 import { isMultiHost, networkHosts, placeLab } from "../topology/place-lab.ts";
 import { readLabFile } from "../topology/read-lab-file.ts";
+import { inPool } from "../util/in-pool.ts";
 import { type Progress, seconds, silent } from "../util/progress.ts";
 import { labNodes } from "./find-lab.ts";
 import { connectHosts, type LabEngines, oneEngine } from "./lab-engines.ts";
@@ -302,22 +303,6 @@ const START_CONCURRENCY = 8;
 const startOrder = (spec: LabSpec): number[] =>
   spec.nodes.map((_, i) => i).sort((a, b) => rank(spec.nodes[a]!) - rank(spec.nodes[b]!));
 const rank = (n: LabSpec["nodes"][number]): number => (n.firewall ? 0 : n.role === "client" ? 2 : 1);
-
-/** Runs fn over items, at most `limit` at a time; rejects with the first error once in-flight calls end. */
-async function inPool<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  let error: unknown;
-  await Promise.all(
-    Array.from({ length: Math.min(limit, items.length) }, async () => {
-      while (next < items.length && error === undefined) {
-        await fn(items[next++]!).catch((err: unknown) => {
-          error ??= err;
-        });
-      }
-    }),
-  );
-  if (error !== undefined) throw error;
-}
 
 /** Follows a node's output until its init reports "fwlab-ready" or why it is not. */
 async function waitReady(

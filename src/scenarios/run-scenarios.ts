@@ -7,6 +7,7 @@ import { StartedLab } from "../lab/started-lab.ts";
 import { connectEngine, type Engine } from "../runtime/engine.ts";
 import { hostChoice } from "../runtime/engine-endpoint.ts";
 import { isMultiHost, placeLab } from "../topology/place-lab.ts";
+import { inPool } from "../util/in-pool.ts";
 import { type Progress, silent } from "../util/progress.ts";
 import { FlowVerdicts } from "./flow-verdicts.ts";
 import { LabRun } from "./lab-run.ts";
@@ -192,12 +193,7 @@ export async function runScenarios(
     for (const i of shared) byLab.set(loaded[i]!.lab.name, [...(byLab.get(loaded[i]!.lab.name) ?? []), i]);
     const jobs = Math.min(byLab.size, Math.max(1, opts.jobs ?? labsAtOnce()));
     opts.onPlan?.(jobs > 1 ? [...byLab.keys()] : []);
-    const queue = [...byLab];
-    await Promise.all(
-      Array.from({ length: jobs }, async () => {
-        for (let next = queue.shift(); next; next = queue.shift()) await inTurn(next[1], next[0], jobs > 1);
-      }),
-    );
+    await inPool([...byLab], jobs, ([lab, indexes]) => inTurn(indexes, lab, jobs > 1));
     await inTurn(order.filter((i) => alone(loaded[i]!)));
     if (failed) throw failed.err;
   } finally {
