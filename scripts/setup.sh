@@ -95,9 +95,10 @@ else
 fi
 
 # The tests check the host's side themselves (bridges, DOCKER-USER, the nft tables the helper
-# keeps): they need ip, iptables and nft here; fwlab does not (its helper has them).
+# keeps, the host's conntrack table): they need ip, iptables, nft and conntrack here; fwlab does
+# not (its helper has them).
 if [ "${1:-}" = "--test" ] && [ -z "$named_engine" ]; then
-  for tool in ip:iproute2 iptables:iptables nft:nftables setpriv:util-linux; do
+  for tool in ip:iproute2 iptables:iptables nft:nftables setpriv:util-linux conntrack:conntrack; do
     if ! command -v "${tool%%:*}" >/dev/null 2>&1; then
       is_root && is_debian || die "the tests need the ${tool%%:*} command: install ${tool#*:}"
       apt_install "${tool#*:}"

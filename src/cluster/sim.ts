@@ -38,25 +38,11 @@ export async function simUp(hosts: number, source: Engine, progress: Progress = 
   const t0 = performance.now();
   const ids = Array.from({ length: hosts }, (_, i) => i + 1);
   progress(`Starting ${hosts} engines (each in its own network namespace, on bridge fwul0) ...`);
-  await Promise.all(
-    ids.map(async (i) => {
-      try {
-        await run("sh", [script(), "up", String(i)]);
-      } catch (err) {
-        throw new FwlabError(
-          `simulated host ${i} did not start: ${(err as { stderr?: string }).stderr?.trim() || (err as Error).message}`,
-        );
-      }
-      writeContext(`${SIM_PREFIX}${i}`, `tcp://${address(i)}:2376`, {
-        description: `fwlab simulated host ${i} (network namespace fwr-${i})`,
-        tlsDir: `/var/lib/fwr-${i}/client`,
-      });
-    }),
-  );
+  await Promise.all(ids.map(startHost));
   const names = ids.map((i) => `${SIM_PREFIX}${i}`);
-  const engines = new Map(
-    await Promise.all(names.map(async (n) => [n, await connectEngine({ context: n })] as const)),
-  );
+  const connect = async () =>
+    new Map(await Promise.all(names.map(async (n) => [n, await connectEngine({ context: n })] as const)));
+  let engines = await connect();
   // Each host's helper does the port checks: its image first, with the lab images (one stream:
   // they share their base layers).
   const have = await Promise.all(
@@ -68,10 +54,21 @@ export async function simUp(hosts: number, source: Engine, progress: Progress = 
     [HELPER_IMAGE, ...have.filter((r): r is string => !!r && r !== HELPER_IMAGE)],
     progress,
   );
-  await forgetStaleSwarm(
-    names.map((n) => ({ name: n, engine: engines.get(n)! })),
-    progress,
-  );
+  if (
+    await forgetStaleSwarm(
+      names.map((n) => ({ name: n, engine: engines.get(n)! })),
+      progress,
+    )
+  ) {
+    // An engine that left a swarm can keep its gossip listener (7946) bound: "Could not close
+    // DB: timeout waiting for leave broadcast" in its log, and the port check then finds the
+    // port taken. These engines are fwlab's own: restarted, they hold nothing.
+    progress("Restarting the simulated engines, so that none holds the old swarm's ports ...");
+    await Promise.all([...engines.values()].map((e) => closeEngine(e)));
+    await Promise.all(ids.map((i) => run("sh", [script(), "down", String(i)])));
+    await Promise.all(ids.map(startHost));
+    engines = await connect();
+  }
   await formSwarm(
     names.map((n, i) => ({ name: n, engine: engines.get(n)!, addr: address(i + 1) })),
     progress,
@@ -81,6 +78,21 @@ export async function simUp(hosts: number, source: Engine, progress: Progress = 
       `Start a lab on it with \`fwlab up --hosts ${names.join(",")}\`; \`fwlab cluster sim down\` removes it all`,
   );
   return names;
+}
+
+/** Starts simulated host i's engine (or finds it up) and names it in a docker context. */
+async function startHost(i: number): Promise<void> {
+  try {
+    await run("sh", [script(), "up", String(i)]);
+  } catch (err) {
+    throw new FwlabError(
+      `simulated host ${i} did not start: ${(err as { stderr?: string }).stderr?.trim() || (err as Error).message}`,
+    );
+  }
+  writeContext(`${SIM_PREFIX}${i}`, `tcp://${address(i)}:2376`, {
+    description: `fwlab simulated host ${i} (network namespace fwr-${i})`,
+    tlsDir: `/var/lib/fwr-${i}/client`,
+  });
 }
 
 /** Removes the simulated cluster: its labs, its swarm, its engines and namespaces, its contexts. */
@@ -119,27 +131,27 @@ export async function simDown(opts: { purge?: boolean; progress?: Progress } = {
  * A simulated host's data root outlives its engine, and with it the swarm it was in: a host
  * stopped mid-run never left, and comes back "pending" in a swarm whose manager lists it down.
  * The simulated engines are fwlab's own: unless all of them are in one swarm, all ready, every
- * one leaves (force) and the swarm is formed anew.
+ * one leaves (force) and the swarm is formed anew. True when they left one.
  */
 async function forgetStaleSwarm(
   hosts: { name: string; engine: Engine }[],
   progress: Progress,
-): Promise<void> {
+): Promise<boolean> {
   const infos = await Promise.all(hosts.map((h) => h.engine.runtime.info()));
-  if (infos.every((i) => i.swarm.state === "inactive")) return;
+  if (infos.every((i) => i.swarm.state === "inactive")) return false;
   const [first] = infos;
   const members = first?.swarm.manager ? await hosts[0]!.engine.runtime.swarm.nodes().catch(() => []) : [];
+  // Only managers know the cluster's ID (a worker's `docker info` has none): a host is in the
+  // first one's swarm when its manager lists it, ready.
   const healthy = infos.every(
-    (i) =>
-      i.swarm.state === "active" &&
-      i.swarm.clusterId === first!.swarm.clusterId &&
-      members.find((m) => m.id === i.swarm.nodeId)?.state === "ready",
+    (i) => i.swarm.state === "active" && members.find((m) => m.id === i.swarm.nodeId)?.state === "ready",
   );
-  if (healthy) return;
+  if (healthy) return false;
   progress("The simulated hosts remember a swarm that is not whole: leaving it, to form it anew");
   await Promise.all(
     hosts.map((h, i) =>
       infos[i]!.swarm.state === "inactive" ? undefined : h.engine.runtime.swarm.leave(true),
     ),
   );
+  return true;
 }

@@ -21,6 +21,7 @@ import { overlayReservation } from "../topology/overlay-reservation.ts";
 import { isMultiHost, networkHosts, placeLab } from "../topology/place-lab.ts";
 import { readLabFile } from "../topology/read-lab-file.ts";
 import { inPool } from "../util/in-pool.ts";
+import { limiter } from "../util/limiter.ts";
 import { type Progress, seconds, silent } from "../util/progress.ts";
 import { labNodes } from "./find-lab.ts";
 import { connectHosts, type LabEngines, oneEngine } from "./lab-engines.ts";
@@ -231,7 +232,17 @@ export async function startLabSpec(given: LabSpec, opts: StartLabOptions = {}): 
       const e = engineOf(n);
       const t0 = performance.now();
       const id = await ids[i]!;
-      const pid = await e.runtime.startContainer(id);
+      const onOverlay = n.interfaces.some((itf) => overlays.has(itf.network));
+      const pid = await (onOverlay
+        ? overlayStarts(hostOf(n))(() => e.runtime.startContainer(id))
+        : e.runtime.startContainer(id)
+      ).catch((err: Error) => {
+        if (/attaching to network failed.*deadline exceeded/.test(err.message))
+          throw new FwlabError(
+            `[${n.name}] on ${hostOf(n)}: the swarm did not attach it to its overlay networks within the engine's 20 s (${err.message.replace(/^.*?attaching/, "attaching")}): the hosts are too busy for this many starts at once (other labs starting through other fwlab commands?); start fewer labs at a time, then \`fwlab up\` again`,
+          );
+        throw err;
+      });
       stage("started");
       // The node's init waits for these links, then addresses them and starts its services.
       await links.get(e)!(
@@ -298,6 +309,23 @@ function reserve(spec: LabSpec, net: string): { ipRange: string; gateway: string
 
 /** How many node starts go to the engine at once (measured on 2 cores: bench/up-50-nodes.ts). */
 const START_CONCURRENCY = 8;
+
+/**
+ * A start that joins an overlay waits, inside the engine, for the swarm to allocate it an
+ * address and for the host to make its side of the overlay, and the engine gives that 20 s
+ * ("attaching to network failed ... context deadline exceeded"; moby daemon/cluster/networks.go).
+ * Many at once on a host make each slow: six labs starting at once across three simulated hosts
+ * all failed so, while three at once took 40 s and one lab 13 s. So a host gets at most
+ * OVERLAY_STARTS_PER_HOST of them at a time, across every lab this process starts; the others
+ * wait here, where no deadline runs.
+ */
+const OVERLAY_STARTS_PER_HOST = 2;
+const overlayLimits = new Map<string, ReturnType<typeof limiter>>();
+function overlayStarts(host: string): ReturnType<typeof limiter> {
+  const l = overlayLimits.get(host) ?? limiter(OVERLAY_STARTS_PER_HOST);
+  overlayLimits.set(host, l);
+  return l;
+}
 
 /** Roles whose readiness waits for a daemon to answer start first; clients are ready at once. */
 const startOrder = (spec: LabSpec): number[] =>

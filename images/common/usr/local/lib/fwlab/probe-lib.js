@@ -4,6 +4,7 @@
 "use strict";
 const net = require("node:net");
 const { execFile } = require("node:child_process");
+const fs = require("node:fs");
 
 const UNREACHABLE = new Set(["EHOSTUNREACH", "ENETUNREACH", "EACCES", "EPERM"]);
 
@@ -88,9 +89,15 @@ function readUntil(socket, enough, waitMs, signal) {
 }
 
 /** Runs a client program in this node; resolves with its exit code and output (never rejects). */
-function run(file, args, { timeoutMs, env, signal } = {}) {
-  return new Promise((resolve) => {
-    execFile(
+function run(file, args, opts) {
+  return start(file, args, opts).done;
+}
+
+/** run(), with the child process at hand while it runs. */
+function start(file, args, { timeoutMs, env, signal } = {}) {
+  let child;
+  const done = new Promise((resolve) => {
+    child = execFile(
       file,
       args,
       {
@@ -107,6 +114,56 @@ function run(file, args, { timeoutMs, env, signal } = {}) {
       },
     );
   });
+  return { child, done };
+}
+
+/**
+ * Runs a client program that sends one flow, and tells fwlab that flow once the program has a
+ * socket to send it from (its source port bound; for ICMP, any socket open), not when it is
+ * spawned: fwlab counts a probe's silence from the announcement, and on a busy machine dig took
+ * more than the whole half second to get that far (its query then passed the firewall 10 ms
+ * after fwlab had said "timeout"). Announced when the program ends at the latest.
+ */
+function runAnnounced(ctx, flow, file, args, opts) {
+  const { child, done } = start(file, args, opts);
+  let announced = false;
+  const announce = () => {
+    if (announced) return;
+    announced = true;
+    clearInterval(poll);
+    ctx.flow(flow);
+  };
+  const poll = setInterval(() => {
+    if (hasSocket(child.pid, flow)) announce();
+  }, 5);
+  return done.finally(announce);
+}
+
+/** Does process `pid` have the socket `flow` leaves from? Read from /proc; false when it cannot tell. */
+function hasSocket(pid, flow) {
+  try {
+    if (flow.sport) {
+      // Local addresses are "ADDR:PORT" in hex: this node's namespace, every process.
+      const port = `:${flow.sport.toString(16).toUpperCase().padStart(4, "0")}`;
+      const tables = flow.proto === "tcp" ? ["tcp", "tcp6"] : ["udp", "udp6"];
+      return tables.some((t) =>
+        fs
+          .readFileSync(`/proc/net/${t}`, "latin1")
+          .split("\n")
+          .some((l) => l.trim().split(/\s+/)[1]?.endsWith(port)),
+      );
+    }
+    if (!pid) return false;
+    return fs.readdirSync(`/proc/${pid}/fd`).some((fd) => {
+      try {
+        return fs.readlinkSync(`/proc/${pid}/fd/${fd}`).startsWith("socket:");
+      } catch {
+        return false;
+      }
+    });
+  } catch {
+    return false;
+  }
 }
 
 /** ICMP errors as ping, dig and curl print them. */
@@ -116,4 +173,4 @@ function icmpVerdict(text) {
   return undefined;
 }
 
-module.exports = { connect, readUntil, run, icmpVerdict, socketVerdict, UNREACHABLE };
+module.exports = { connect, readUntil, run, runAnnounced, icmpVerdict, socketVerdict, UNREACHABLE };

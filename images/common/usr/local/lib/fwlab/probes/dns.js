@@ -1,14 +1,14 @@
 // dns: one query with dig, over UDP or one TCP connection, from fwlab's source port.
 "use strict";
-const { run } = require("../probe-lib.js");
+const { runAnnounced } = require("../probe-lib.js");
 
 module.exports = async function dns({ server, name, type, tcp: overTcp, waitMs, localPort }, ctx) {
   const waitS = Math.max(1, Math.ceil(waitMs / 1000)); // dig counts whole seconds
   const args = [`@${server}`, name, type ?? "A", "+tries=1", "+retry=0", `+time=${waitS}`, "+noall", "+answer", "+comments"];
   if (overTcp) args.push("+tcp");
   if (localPort) args.push("-b", `${server.includes(":") ? "::" : "0.0.0.0"}#${localPort}`);
-  ctx.flow({ proto: overTcp ? "tcp" : "udp", dst: server, dport: 53, sport: localPort });
-  const r = await run("dig", args, { timeoutMs: waitS * 1000 + 2000, signal: ctx.signal });
+  const flow = { proto: overTcp ? "tcp" : "udp", dst: server, dport: 53, sport: localPort };
+  const r = await runAnnounced(ctx, flow, "dig", args, { timeoutMs: waitS * 1000 + 2000, signal: ctx.signal });
   const out = r.stdout + r.stderr;
   const status = /status: (\w+)/.exec(out)?.[1];
   if (status) {

@@ -1,12 +1,14 @@
 // ping: exactly `count` echo requests (iputils ping). One echo is a flow fwlab watches.
 "use strict";
-const { run, icmpVerdict } = require("../probe-lib.js");
+const { run, runAnnounced, icmpVerdict } = require("../probe-lib.js");
 
 module.exports = async function ping({ host, count, waitMs }, ctx) {
   const n = count ?? 1;
-  if (n === 1) ctx.flow({ proto: "icmp", dst: host });
   const waitS = Math.max(0.2, waitMs / 1000); // iputils takes fractions of a second
-  const r = await run("ping", ["-n", "-c", String(n), "-W", String(waitS), host], { timeoutMs: waitMs + n * 1000 + 2000, signal: ctx.signal });
+  const args = ["-n", "-c", String(n), "-W", String(waitS), host];
+  const opts = { timeoutMs: waitMs + n * 1000 + 2000, signal: ctx.signal };
+  // One echo is a flow fwlab watches, told once ping has its socket.
+  const r = await (n === 1 ? runAnnounced(ctx, { proto: "icmp", dst: host }, "ping", args, opts) : run("ping", args, opts));
   const received = Number(/(\d+) received/.exec(r.stdout)?.[1] ?? 0);
   if (received > 0) return { verdict: "ok", detail: `${received} echo replies from ${host}`, facts: { received } };
   const icmp = icmpVerdict(r.stdout + r.stderr);
