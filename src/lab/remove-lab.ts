@@ -100,14 +100,26 @@ async function removeOnHost(
   const { runtime, host } = engine;
   const filter = typeof lab === "string" ? { [LABEL.lab]: lab } : { [LABEL.lab]: true as const };
   const containers = listed ?? (await runtime.listContainers(filter));
-  await Promise.all(containers.map((c) => runtime.removeContainer(c.id)));
-  // Killing a node destroys its namespace and with it its veths; the bridges are fwlab's.
-  const bridges = await listBridges(host, typeof lab === "string" ? lab : undefined);
-  await removeBridges(host, bridges);
-  await removeLabBridgeRules(host, lab);
-  // The host's isolation tables stay while any lab bridge is left (removeHostIsolation looks).
-  await removeHostIsolation(host);
-  return { containers: containers.length, networks: bridges.length };
+  // The host's side does not wait for the nodes to die: fwlab's bridges and veths (Docker knows
+  // nothing of them) and its rules go meanwhile, which hides their round trips to the helper
+  // behind the engine's kills (`down` took 1.6 s where removing the containers alone took 0.6).
+  const hostSide = async () => {
+    const [bridges] = await Promise.all([
+      listBridges(host, typeof lab === "string" ? lab : undefined).then(async (b) => {
+        await removeBridges(host, b);
+        return b;
+      }),
+      removeLabBridgeRules(host, lab),
+    ]);
+    // The host's isolation tables stay while any lab bridge is left (removeHostIsolation looks).
+    await removeHostIsolation(host);
+    return bridges.length;
+  };
+  const [, networks] = await Promise.all([
+    Promise.all(containers.map((c) => runtime.removeContainer(c.id))),
+    hostSide(),
+  ]);
+  return { containers: containers.length, networks };
 }
 
 /**
