@@ -319,7 +319,7 @@ const START_CONCURRENCY = 8;
  * OVERLAY_STARTS_PER_HOST of them at a time, across every lab this process starts; the others
  * wait here, where no deadline runs.
  */
-const OVERLAY_STARTS_PER_HOST = 2;
+export const OVERLAY_STARTS_PER_HOST = 2;
 const overlayLimits = new Map<string, ReturnType<typeof limiter>>();
 function overlayStarts(host: string): ReturnType<typeof limiter> {
   const l = overlayLimits.get(host) ?? limiter(OVERLAY_STARTS_PER_HOST);
