@@ -2,8 +2,9 @@
  * The CLI where a user waits, against the engine's own CLI in the same run: `fwlab status`
  * against `docker ps -a` (target: within 3x), `fwlab load` of a ruleset (target <= 600 ms) and
  * the read-only commands (rules, conntrack, counters), each the median of 7 runs of the bundled
- * CLI on the default lab. Beside them, what no Node CLI can beat on this machine: Node's own
- * start (`node -e 0`) and the bundle's (`fwlab --version`), so a missed ratio says where it went.
+ * CLI on the default lab, the commands taking turns. Beside them, what no Node CLI can beat on
+ * this machine: Node's own start (`node -e 0`) and the bundle's (`fwlab --version`), so a missed
+ * ratio says where it went.
  *
  *   node --import tsx bench/cli.ts [runs]
  */
@@ -17,20 +18,28 @@ await removeLab(engine, LAB);
 await using _lab = await startLab("docker-compose.yml", { engine, name: LAB });
 
 const fwlab = (...a: string[]) => timed("bin/fwlab", [...a, "--name", LAB]);
-const series = async (f: () => Promise<number>) => {
-  await f(); // warm: the first run pays for the page cache
-  const xs: number[] = [];
-  for (let i = 0; i < runs; i++) xs.push(await f());
-  return median(xs);
+// The commands take turns, round by round: a machine that slows down for a while (another
+// process, the page cache) slows every series alike, and the ratios stay fair.
+const commands = {
+  dockerPs: () => timed("docker", ["ps", "-a"]),
+  nodeStart: () => timed("node", ["-e", "0"]),
+  version: () => timed("bin/fwlab", ["--version"]),
+  status: () => fwlab("status"),
+  load: () => fwlab("load", "fw", "scenarios/seed-003/states.sh"),
+  rules: () => fwlab("rules", "fw"),
+  conntrack: () => fwlab("conntrack", "fw"),
+  counters: () => fwlab("counters", "fw"),
 };
-const dockerPs = await series(() => timed("docker", ["ps", "-a"]));
-const nodeStart = await series(() => timed("node", ["-e", "0"]));
-const version = await series(() => timed("bin/fwlab", ["--version"]));
-const status = await series(() => fwlab("status"));
-const load = await series(() => fwlab("load", "fw", "scenarios/seed-003/states.sh"));
-const rules = await series(() => fwlab("rules", "fw"));
-const conntrack = await series(() => fwlab("conntrack", "fw"));
-const counters = await series(() => fwlab("counters", "fw"));
+const times = Object.fromEntries(Object.keys(commands).map((k) => [k, [] as number[]])) as Record<
+  keyof typeof commands,
+  number[]
+>;
+for (const f of Object.values(commands)) await f(); // warm: the first run pays for the page cache
+for (let i = 0; i < runs; i++)
+  for (const [k, f] of Object.entries(commands)) times[k as keyof typeof commands].push(await f());
+const { dockerPs, nodeStart, version, status, load, rules, conntrack, counters } = Object.fromEntries(
+  Object.entries(times).map(([k, xs]) => [k, median(xs)]),
+) as Record<keyof typeof commands, number>;
 
 const statusRatio = status / dockerPs;
 console.log(`\nthe CLI on the default lab, medians of ${runs} runs (bundled CLI)`);

@@ -3,6 +3,7 @@ import type { ContainerInfo, ContainerRuntime } from "../runtime/container-runti
 import { LABEL } from "../runtime/labels.ts";
 import type { Backend } from "../topology/lab-spec.ts";
 import type { Role } from "../topology/roles.ts";
+import { byName } from "../util/by-name.ts";
 import type { LabNode } from "./lab-node.ts";
 
 /** The names of the labs that have anything in Docker, with their node counts. */
@@ -66,7 +67,7 @@ export function nodesOf(containers: readonly ContainerInfo[], host = ""): LabNod
       created: c.created,
       readyBy: c.created + Number(c.labels[LABEL.readyTimeout] ?? 120) + 10,
     }))
-    .sort((a, b) => a.name.localeCompare(b.name));
+    .sort(byName);
 }
 
 /** The `fwlab.addresses` label: "lan=10.0.1.1,dmz=10.0.2.1". */

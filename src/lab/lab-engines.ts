@@ -3,6 +3,7 @@ import { connectEngine, type Engine } from "../runtime/engine.ts";
 import { dockerOptions, hostChoice, resolveEndpoint } from "../runtime/engine-endpoint.ts";
 import { LABEL } from "../runtime/labels.ts";
 import { reachEndpoint } from "../runtime/reach-endpoint.ts";
+import { byName } from "../util/by-name.ts";
 import { labNodes, nodesOf } from "./find-lab.ts";
 import type { LabNode } from "./lab-node.ts";
 
@@ -105,7 +106,7 @@ export async function findLabNodes(
       }
     }),
   );
-  return { engines, unreachable, nodes: nodes.flat().sort((a, b) => a.name.localeCompare(b.name)) };
+  return { engines, unreachable, nodes: nodes.flat().sort(byName) };
 }
 
 /** A host's first answer, or why not within `ms`. */

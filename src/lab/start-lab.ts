@@ -20,6 +20,7 @@ import { macFor } from "../topology/mac-for.ts";
 import { overlayReservation } from "../topology/overlay-reservation.ts";
 import { isMultiHost, networkHosts, placeLab } from "../topology/place-lab.ts";
 import { readLabFile } from "../topology/read-lab-file.ts";
+import { byName } from "../util/by-name.ts";
 import { inPool } from "../util/in-pool.ts";
 import { limiter } from "../util/limiter.ts";
 import { type Progress, seconds, silent } from "../util/progress.ts";
@@ -91,7 +92,7 @@ export async function startLabSpec(given: LabSpec, opts: StartLabOptions = {}): 
   const engineOf = (n: NodeSpec): Engine => engines.get(hostOf(n))!;
 
   const existing = await Promise.all([...engines].map(([h, e]) => labNodes(e.runtime, spec.name, h)));
-  const existingNodes = existing.flat().sort((x, y) => x.name.localeCompare(y.name));
+  const existingNodes = existing.flat().sort(byName);
   if (existingNodes.length > 0) {
     const status = await Promise.all(
       [...engines].map(([, e], i) => statusOf(e.runtime, spec.name, existing[i]!)),
@@ -269,7 +270,7 @@ export async function startLabSpec(given: LabSpec, opts: StartLabOptions = {}): 
     stage("ready");
     const nodes = (await Promise.all([...engines].map(([h, e]) => labNodes(e.runtime, spec.name, h))))
       .flat()
-      .sort((x, y) => x.name.localeCompare(y.name));
+      .sort(byName);
     const lab = new StartedLab(spec.name, engines, nodes);
     for (const n of spec.nodes) {
       if (!n.ruleset) continue;

@@ -1,18 +1,18 @@
-import type Docker from "dockerode";
 import type { NetworkInfo, NetworkStore, OverlayCreate } from "./container-runtime.ts";
+import type { DockerApi } from "./docker-api.ts";
 import { engineCall } from "./engine-call.ts";
 import { ignoreNotFound } from "./engine-errors.ts";
 
 /** Docker networks: a multi-host lab's overlays (part of the Docker seam). */
 export class DockerNetworks implements NetworkStore {
   constructor(
-    private readonly docker: Docker,
+    private readonly api: DockerApi,
     private readonly engine: string,
   ) {}
 
   async createOverlay(spec: OverlayCreate): Promise<void> {
-    await engineCall(this.engine, "docker network create", () =>
-      this.docker.createNetwork({
+    await engineCall(this.engine, "docker network create", async () =>
+      (await this.api()).createNetwork({
         Name: spec.name,
         Driver: "overlay",
         Attachable: true,
@@ -30,8 +30,8 @@ export class DockerNetworks implements NetworkStore {
 
   async list(labels: Record<string, string | true> = {}): Promise<NetworkInfo[]> {
     const label = Object.entries(labels).map(([k, v]) => (v === true ? k : `${k}=${v}`));
-    const list = await engineCall(this.engine, "docker network ls", () =>
-      this.docker.listNetworks({ filters: { label } }),
+    const list = await engineCall(this.engine, "docker network ls", async () =>
+      (await this.api()).listNetworks({ filters: { label } }),
     );
     return list.map((n) => ({
       id: n.Id,
@@ -43,8 +43,8 @@ export class DockerNetworks implements NetworkStore {
   }
 
   async remove(idOrName: string): Promise<void> {
-    await engineCall(this.engine, "docker network rm", () =>
-      ignoreNotFound(this.docker.getNetwork(idOrName).remove()),
+    await engineCall(this.engine, "docker network rm", async () =>
+      ignoreNotFound((await this.api()).getNetwork(idOrName).remove()),
     );
   }
 }

@@ -11,6 +11,7 @@ import type {
   ExecStream,
   TtySession,
 } from "./container-runtime.ts";
+import { type DockerApi, lazyDocker } from "./docker-api.ts";
 import { execStream } from "./docker-exec-stream.ts";
 import { DockerImages } from "./docker-images.ts";
 import { DockerNetworks } from "./docker-networks.ts";
@@ -18,13 +19,17 @@ import { DockerSwarm } from "./docker-swarm.ts";
 import { execTty } from "./docker-tty.ts";
 import { engineCall } from "./engine-call.ts";
 import { ignoreNotFound } from "./engine-errors.ts";
+import { EngineHttp } from "./engine-http.ts";
 import type { ExecResult } from "./exec-result.ts";
 import { LABEL } from "./labels.ts";
 import { reachEndpoint, type SocketOptions } from "./reach-endpoint.ts";
 
 /**
- * The engine seam over the Docker engine API (dockerode): the only code in fwlab that talks to
- * an engine. engine.ts builds one per engine, local or remote.
+ * The engine seam over the Docker engine API: the only code in fwlab that talks to an engine.
+ * engine.ts builds one per engine, local or remote. What only reads (ping, version, info, the
+ * container list, a container's pid and past output, an image's id) goes as plain GETs
+ * (engine-http.ts); the rest through dockerode, loaded on first use (docker-api.ts). An ssh://
+ * engine goes through dockerode for everything.
  */
 export class DockerRuntime implements ContainerRuntime {
   readonly images: DockerImages;
@@ -33,27 +38,51 @@ export class DockerRuntime implements ContainerRuntime {
   /** Streams and terminals open now, for close(). */
   private readonly live = new Set<{ stop(): Promise<void> }>();
 
+  private readonly api: DockerApi;
+  private readonly http: EngineHttp | undefined;
+
   constructor(
-    private readonly docker: Docker,
+    /** dockerode's options for the engine (engine-endpoint.ts dockerOptions). */
+    private readonly options: Record<string, unknown>,
     /** The engine's name in messages (a context's name, or its address). */
     private readonly engine: string,
   ) {
-    this.images = new DockerImages(docker);
-    this.networks = new DockerNetworks(docker, engine);
-    this.swarm = new DockerSwarm(docker, engine);
+    this.api = lazyDocker(options);
+    this.http = EngineHttp.for(options);
+    this.images = new DockerImages(this.api, this.http);
+    this.networks = new DockerNetworks(this.api, engine);
+    this.swarm = new DockerSwarm(this.api, engine);
   }
 
   reach(ms: number): Promise<void> {
-    return reachEndpoint(this.docker.modem as SocketOptions, ms);
+    return reachEndpoint(this.options as SocketOptions, ms);
+  }
+
+  /** Whether the engine answers its API (`docker info` would say more, and cost more). */
+  async ping(): Promise<void> {
+    await (this.http ? this.http.get("/_ping") : (await this.api()).ping());
   }
 
   async version(): Promise<EngineVersion> {
-    const v = await engineCall(this.engine, "docker version", () => this.docker.version());
+    const v = await engineCall(this.engine, "docker version", async () =>
+      this.http
+        ? this.http.json<{
+            Version: string;
+            ApiVersion: string;
+            KernelVersion: string;
+            Os: string;
+            Arch: string;
+          }>("/version")
+        : (await this.api()).version(),
+    );
     return { version: v.Version, apiVersion: v.ApiVersion, kernel: v.KernelVersion, os: v.Os, arch: v.Arch };
   }
 
   async info(): Promise<EngineInfo> {
-    const i = await engineCall(this.engine, "docker info", () => this.docker.info());
+    // biome-ignore lint/suspicious/noExplicitAny: the engine's own JSON, read field by field below
+    const i: any = await engineCall(this.engine, "docker info", async () =>
+      this.http ? this.http.json("/info") : (await this.api()).info(),
+    );
     return {
       name: i.Name,
       driver: i.Driver,
@@ -84,7 +113,7 @@ export class DockerRuntime implements ContainerRuntime {
    */
   async createContainer(spec: ContainerCreate): Promise<string> {
     const first = spec.dockerNetworks?.[0];
-    const c = await this.docker.createContainer({
+    const c = await (await this.api()).createContainer({
       name: spec.name,
       Image: spec.image,
       Hostname: spec.hostname,
@@ -118,8 +147,8 @@ export class DockerRuntime implements ContainerRuntime {
     });
     // The engine API (1.41) takes one network at create; the others are connected before start.
     for (const n of spec.dockerNetworks?.slice(1) ?? [])
-      await engineCall(this.engine, "docker network connect", () =>
-        this.docker
+      await engineCall(this.engine, "docker network connect", async () =>
+        (await this.api())
           .getNetwork(n.name)
           .connect({ Container: c.id, EndpointConfig: { IPAMConfig: { IPv4Address: n.address } } }),
       );
@@ -128,24 +157,34 @@ export class DockerRuntime implements ContainerRuntime {
 
   /** Starts a container and returns the PID of its first process (its network namespace). */
   async startContainer(id: string): Promise<number> {
-    const c = this.docker.getContainer(id);
+    const c = (await this.api()).getContainer(id);
     await c.start();
     return (await c.inspect()).State.Pid;
   }
 
   /** PID of the container's first process on the engine's host: its namespaces, for the host helper. */
   async containerPid(id: string): Promise<number> {
-    return (await engineCall(this.engine, "docker inspect", () => this.docker.getContainer(id).inspect()))
-      .State.Pid;
+    const c = await engineCall(this.engine, "docker inspect", async () =>
+      this.http
+        ? this.http.json<{ State: { Pid: number } }>(`/containers/${encodeURIComponent(id)}/json`)
+        : (await this.api()).getContainer(id).inspect(),
+    );
+    return c.State.Pid;
   }
 
   async removeContainer(id: string): Promise<void> {
-    await ignoreNotFound(this.docker.getContainer(id).remove({ force: true, v: true }));
+    await ignoreNotFound((await this.api()).getContainer(id).remove({ force: true, v: true }));
   }
 
   async listContainers(labels: Record<string, string | true> = {}): Promise<ContainerInfo[]> {
-    const list = await engineCall(this.engine, "docker ps", () =>
-      this.docker.listContainers({ all: true, filters: { label: labelFilters(labels) } }),
+    const filters = { label: labelFilters(labels) };
+    const list = await engineCall(this.engine, "docker ps", async () =>
+      this.http
+        ? this.http.json<Awaited<ReturnType<Docker["listContainers"]>>>("/containers/json", {
+            all: true,
+            filters: JSON.stringify(filters),
+          })
+        : (await this.api()).listContainers({ all: true, filters }),
     );
     return list.map((c) => ({
       id: c.Id,
@@ -167,7 +206,7 @@ export class DockerRuntime implements ContainerRuntime {
     argv: string[],
     opts: { capAdd?: string[]; labels?: Record<string, string> } = {},
   ) {
-    const c = await this.docker.createContainer({
+    const c = await (await this.api()).createContainer({
       Image: image,
       Entrypoint: [argv[0]!],
       Cmd: argv.slice(1),
@@ -188,12 +227,15 @@ export class DockerRuntime implements ContainerRuntime {
    * `until` (seconds since the epoch) what it wrote before then.
    */
   async logs(id: string, opts: { tail?: number; until?: number } = {}): Promise<string> {
-    const buf = (await engineCall(this.engine, "docker logs", () =>
-      this.docker.getContainer(id).logs({
-        stdout: true,
-        stderr: true,
-        ...(opts.until !== undefined ? { until: Math.ceil(opts.until) } : { tail: opts.tail ?? 200 }),
-      }),
+    const which = {
+      stdout: true,
+      stderr: true,
+      ...(opts.until !== undefined ? { until: Math.ceil(opts.until) } : { tail: opts.tail ?? 200 }),
+    };
+    const buf = (await engineCall(this.engine, "docker logs", async () =>
+      this.http
+        ? this.http.get(`/containers/${encodeURIComponent(id)}/logs`, which)
+        : (await this.api()).getContainer(id).logs(which),
     )) as unknown as Buffer;
     return demuxBuffer(buf);
   }
@@ -208,11 +250,12 @@ export class DockerRuntime implements ContainerRuntime {
     timeoutMs: number,
     signal?: AbortSignal,
   ): Promise<{ value?: T; lines: string[]; reason?: "timeout" | "exited" | "aborted" }> {
-    const raw = (await this.docker
+    const docker = await this.api();
+    const raw = (await docker
       .getContainer(id)
       .logs({ follow: true, stdout: true, stderr: true })) as unknown as Readable;
     const out = new PassThrough();
-    this.docker.modem.demuxStream(raw, out, out);
+    docker.modem.demuxStream(raw, out, out);
     const lines: string[] = [];
     return new Promise((resolve) => {
       let pending = "";
@@ -249,7 +292,8 @@ export class DockerRuntime implements ContainerRuntime {
 
   private async execRaw(id: string, argv: string[], opts: ExecOptions): Promise<ExecResult> {
     const started = performance.now();
-    const exec = await this.docker.getContainer(id).exec({
+    const docker = await this.api();
+    const exec = await docker.getContainer(id).exec({
       Cmd: argv,
       AttachStdout: true,
       AttachStderr: true,
@@ -262,7 +306,7 @@ export class DockerRuntime implements ContainerRuntime {
     const stderr: Buffer[] = [];
     const outSink = new PassThrough().on("data", (b: Buffer) => stdout.push(b));
     const errSink = new PassThrough().on("data", (b: Buffer) => stderr.push(b));
-    this.docker.modem.demuxStream(stream, outSink, errSink);
+    docker.modem.demuxStream(stream, outSink, errSink);
     if (opts.stdin !== undefined) stream.end(opts.stdin);
     await new Promise<void>((resolve, reject) => {
       const onAbort = () => {
@@ -285,8 +329,8 @@ export class DockerRuntime implements ContainerRuntime {
 
   /** A long-running command in a container, its output streamed (runtime/docker-exec-stream.ts). */
   async execStream(id: string, argv: string[], opts: { stdin?: boolean } = {}): Promise<ExecStream> {
-    const stream = await engineCall(this.engine, `docker exec ${argv[0]}`, () =>
-      execStream(this.docker, id, argv, opts),
+    const stream = await engineCall(this.engine, `docker exec ${argv[0]}`, async () =>
+      execStream(await this.api(), id, argv, opts),
     );
     this.live.add(stream);
     void stream.ended.then(() => this.live.delete(stream));
@@ -295,7 +339,7 @@ export class DockerRuntime implements ContainerRuntime {
 
   /** A shell for a person typing, on a pseudo-terminal (runtime/docker-tty.ts). */
   async execTty(id: string, argv: string[], size: { cols: number; rows: number }): Promise<TtySession> {
-    const tty = await execTty(this.docker, id, argv, size);
+    const tty = await execTty(await this.api(), id, argv, size);
     this.live.add(tty);
     void tty.ended.then(() => this.live.delete(tty));
     return tty;
@@ -311,7 +355,9 @@ export class DockerRuntime implements ContainerRuntime {
    * now on (killed, crashed, or stopped by someone else), until `stop()`.
    */
   async watchDeaths(lab: string, onDie: (node: string, exitCode: number) => void): Promise<{ stop(): void }> {
-    const stream = (await this.docker.getEvents({
+    const stream = (await (
+      await this.api()
+    ).getEvents({
       filters: { type: ["container"], event: ["die"], label: [`${LABEL.lab}=${lab}`] },
     })) as NodeJS.ReadableStream & { destroy(): void };
     let pending = "";

@@ -1,18 +1,18 @@
-import type Docker from "dockerode";
 import type { SwarmControl, SwarmNode } from "./container-runtime.ts";
+import type { DockerApi } from "./docker-api.ts";
 import { engineCall } from "./engine-call.ts";
 import { ignoreNotFound } from "./engine-errors.ts";
 
 /** Swarm membership through the engine API (part of the Docker seam). */
 export class DockerSwarm implements SwarmControl {
   constructor(
-    private readonly docker: Docker,
+    private readonly api: DockerApi,
     private readonly engine: string,
   ) {}
 
   async init(addr: string, labels: Record<string, string> = {}): Promise<void> {
-    await engineCall(this.engine, "docker swarm init", () =>
-      this.docker.swarmInit({
+    await engineCall(this.engine, "docker swarm init", async () =>
+      (await this.api()).swarmInit({
         ListenAddr: "0.0.0.0:2377",
         AdvertiseAddr: addr,
         ForceNewCluster: false,
@@ -22,8 +22,8 @@ export class DockerSwarm implements SwarmControl {
   }
 
   async join(token: string, manager: string, addr: string): Promise<void> {
-    await engineCall(this.engine, "docker swarm join", () =>
-      this.docker.swarmJoin({
+    await engineCall(this.engine, "docker swarm join", async () =>
+      (await this.api()).swarmJoin({
         ListenAddr: "0.0.0.0:2377",
         AdvertiseAddr: addr,
         RemoteAddrs: [manager],
@@ -33,16 +33,18 @@ export class DockerSwarm implements SwarmControl {
   }
 
   async leave(force: boolean): Promise<void> {
-    await engineCall(this.engine, "docker swarm leave", () => this.docker.swarmLeave({ force }));
+    await engineCall(this.engine, "docker swarm leave", async () => (await this.api()).swarmLeave({ force }));
   }
 
   async inspect(): Promise<{ workerToken: string; labels: Record<string, string> }> {
-    const s = await engineCall(this.engine, "docker swarm inspect", () => this.docker.swarmInspect());
+    const s = await engineCall(this.engine, "docker swarm inspect", async () =>
+      (await this.api()).swarmInspect(),
+    );
     return { workerToken: s.JoinTokens.Worker, labels: s.Spec?.Labels ?? {} };
   }
 
   async nodes(): Promise<SwarmNode[]> {
-    const list = await engineCall(this.engine, "docker node ls", () => this.docker.listNodes());
+    const list = await engineCall(this.engine, "docker node ls", async () => (await this.api()).listNodes());
     return list.map((n) => ({
       id: n.ID ?? "",
       addr: n.Status?.Addr ?? "",
@@ -53,8 +55,8 @@ export class DockerSwarm implements SwarmControl {
   }
 
   async removeNode(id: string): Promise<void> {
-    await engineCall(this.engine, "docker node rm", () =>
-      ignoreNotFound(this.docker.getNode(id).remove({ force: true })),
+    await engineCall(this.engine, "docker node rm", async () =>
+      ignoreNotFound((await this.api()).getNode(id).remove({ force: true })),
     );
   }
 }

@@ -1,9 +1,12 @@
-import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
-import { Agent as HttpsAgent } from "node:https";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { InputError } from "../errors.ts";
+import { lazyBuiltin } from "../util/lazy-builtin.ts";
+
+// Only a docker context (its store is named by a hash) or a TLS engine needs these.
+const crypto = lazyBuiltin<typeof import("node:crypto")>("node:crypto");
+const https = lazyBuiltin<typeof import("node:https")>("node:https");
 
 /**
  * Which engine a command talks to, chosen the way the docker CLI chooses: `--context NAME`, else
@@ -71,7 +74,7 @@ function fromContext(name: string, source: EngineEndpoint["source"], env: NodeJS
     const host = env.DOCKER_HOST ?? `unix://${env.DOCKER_SOCKET ?? DEFAULT_SOCKET}`;
     return { ...fromHost(host, source, env), name };
   }
-  const id = createHash("sha256").update(name).digest("hex");
+  const id = crypto().createHash("sha256").update(name).digest("hex");
   const dir = dockerConfigDir(env);
   const metaFile = join(dir, "contexts", "meta", id, "meta.json");
   if (!existsSync(metaFile)) {
@@ -154,7 +157,7 @@ export function dockerOptions(e: EngineEndpoint): Record<string, unknown> {
     host: url.hostname,
     port,
     ...material,
-    agent: new HttpsAgent({ ...material, rejectUnauthorized: tls.verify }),
+    agent: new (https().Agent)({ ...material, rejectUnauthorized: tls.verify }),
   };
 }
 

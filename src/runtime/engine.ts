@@ -1,4 +1,3 @@
-import Docker from "dockerode";
 import { FwlabError } from "../errors.ts";
 import type { ContainerRuntime } from "./container-runtime.ts";
 import { DockerRuntime } from "./docker-runtime.ts";
@@ -40,9 +39,9 @@ export function connectEngine(choice: EngineChoice = {}): Promise<Engine> {
 }
 
 async function open(endpoint: EngineEndpoint): Promise<Engine> {
-  const docker = new Docker(dockerOptions(endpoint) as Docker.DockerOptions);
+  const runtime = new DockerRuntime(dockerOptions(endpoint), endpoint.name);
   try {
-    await docker.ping();
+    await runtime.ping();
   } catch (err) {
     const local = endpoint.source === "default";
     throw new FwlabError(
@@ -54,7 +53,7 @@ async function open(endpoint: EngineEndpoint): Promise<Engine> {
       { cause: err },
     );
   }
-  return engineOf(endpoint, new DockerRuntime(docker, endpoint.name));
+  return engineOf(endpoint, runtime);
 }
 
 /**

@@ -1,9 +1,11 @@
-import { createInterface } from "node:readline";
 import { FwlabError } from "../errors.ts";
+import { lazyBuiltin } from "../util/lazy-builtin.ts";
 import type { ContainerRuntime, ExecStream } from "./container-runtime.ts";
 import type { ExecResult } from "./exec-result.ts";
 import { ensureHelper } from "./helper-container.ts";
 import { HOSTD_SOCKET, type HostShell } from "./host-shell.ts";
+
+const readline = lazyBuiltin<typeof import("node:readline")>("node:readline");
 
 const LEASE_BEAT_MS = 10_000;
 
@@ -142,19 +144,21 @@ export class HelperShell implements HostShell {
       ]);
       const pending = new Map<number, (r: Reply) => void>();
       stream.keepAlive?.(false);
-      createInterface({ input: stream.stdout }).on("line", (line) => {
-        let r: Reply;
-        try {
-          r = JSON.parse(line) as Reply;
-        } catch {
-          return; // not the helper's: nothing waits for it
-        }
-        const done = pending.get(r.id);
-        if (!done) return;
-        pending.delete(r.id);
-        if (pending.size === 0) stream.keepAlive?.(false);
-        done(r);
-      });
+      readline()
+        .createInterface({ input: stream.stdout })
+        .on("line", (line) => {
+          let r: Reply;
+          try {
+            r = JSON.parse(line) as Reply;
+          } catch {
+            return; // not the helper's: nothing waits for it
+          }
+          const done = pending.get(r.id);
+          if (!done) return;
+          pending.delete(r.id);
+          if (pending.size === 0) stream.keepAlive?.(false);
+          done(r);
+        });
       let stderr = "";
       stream.stderr.on("data", (b: Buffer) => {
         stderr = (stderr + b.toString("utf8")).slice(-2000);

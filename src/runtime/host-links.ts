@@ -1,6 +1,8 @@
-import { createHash } from "node:crypto";
 import { FwlabError } from "../errors.ts";
+import { lazyBuiltin } from "../util/lazy-builtin.ts";
 import type { HostShell } from "./host-shell.ts";
+
+const crypto = lazyBuiltin<typeof import("node:crypto")>("node:crypto");
 
 /**
  * Lab networks are plain Linux bridges that fwlab wires itself, the way containerlab wires its
@@ -153,7 +155,7 @@ export async function removeBridges(host: HostShell, bridges: readonly LabBridge
 }
 
 function shortHash(s: string): string {
-  return createHash("sha256").update(s).digest("hex").slice(0, 10);
+  return crypto().createHash("sha256").update(s).digest("hex").slice(0, 10);
 }
 
 async function ip(host: HostShell, args: string[]): Promise<{ stdout: string }> {

@@ -3,6 +3,7 @@ import { findLab, resolveLabName } from "../../lab/find-lab.ts";
 import { findLabNodes } from "../../lab/lab-engines.ts";
 import { statusOf } from "../../lab/lab-status.ts";
 import { removeLab } from "../../lab/remove-lab.ts";
+import { byName } from "../../util/by-name.ts";
 import { toStderr } from "../../util/progress.ts";
 import { commandEngine, interruptSignal } from "../context.ts";
 import { statusTable } from "../status-table.ts";
@@ -120,7 +121,7 @@ export function lifecycleCommands(program: Command): void {
       );
       const status = {
         lab: lab.name,
-        nodes: parts.flatMap((p) => p.nodes).sort((a, b) => a.name.localeCompare(b.name)),
+        nodes: parts.flatMap((p) => p.nodes).sort(byName),
         // A host of the lab may hold none of its nodes.
         ready:
           unreachable.length === 0 && nodes.length > 0 && parts.every((p) => p.ready || p.nodes.length === 0),
