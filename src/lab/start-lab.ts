@@ -22,7 +22,6 @@ import { isMultiHost, networkHosts, placeLab } from "../topology/place-lab.ts";
 import { readLabFile } from "../topology/read-lab-file.ts";
 import { byName } from "../util/by-name.ts";
 import { inPool } from "../util/in-pool.ts";
-import { limiter } from "../util/limiter.ts";
 import { type Progress, seconds, silent } from "../util/progress.ts";
 import { labNodes } from "./find-lab.ts";
 import { connectHosts, type LabEngines, oneEngine } from "./lab-engines.ts";
@@ -235,12 +234,12 @@ export async function startLabSpec(given: LabSpec, opts: StartLabOptions = {}): 
       const id = await ids[i]!;
       const onOverlay = n.interfaces.some((itf) => overlays.has(itf.network));
       const pid = await (onOverlay
-        ? overlayStarts(hostOf(n))(() => e.runtime.startContainer(id))
+        ? overlayStart(e, () => e.runtime.startContainer(id))
         : e.runtime.startContainer(id)
       ).catch((err: Error) => {
         if (/attaching to network failed.*deadline exceeded/.test(err.message))
           throw new FwlabError(
-            `[${n.name}] on ${hostOf(n)}: the swarm did not attach it to its overlay networks within the engine's 20 s (${err.message.replace(/^.*?attaching/, "attaching")}): the hosts are too busy for this many starts at once (other labs starting through other fwlab commands?); start fewer labs at a time, then \`fwlab up\` again`,
+            `[${n.name}] on ${hostOf(n)}: the swarm did not attach it to its overlay networks within the engine's 20 s (${err.message.replace(/^.*?attaching/, "attaching")}): the hosts are too busy for this many starts at once; start fewer labs at a time, then \`fwlab up\` again`,
           );
         throw err;
       });
@@ -317,15 +316,18 @@ const START_CONCURRENCY = 8;
  * ("attaching to network failed ... context deadline exceeded"; moby daemon/cluster/networks.go).
  * Many at once on a host make each slow: six labs starting at once across three simulated hosts
  * all failed so, while three at once took 40 s and one lab 13 s. So a host gets at most
- * OVERLAY_STARTS_PER_HOST of them at a time, across every lab this process starts; the others
- * wait here, where no deadline runs.
+ * OVERLAY_STARTS_PER_HOST of them at a time, from every fwlab process that uses it (a class's
+ * `fwlab up`s at once): a slot of the host helper's semaphore each; the others wait here, where
+ * no deadline runs.
  */
 export const OVERLAY_STARTS_PER_HOST = 2;
-const overlayLimits = new Map<string, ReturnType<typeof limiter>>();
-function overlayStarts(host: string): ReturnType<typeof limiter> {
-  const l = overlayLimits.get(host) ?? limiter(OVERLAY_STARTS_PER_HOST);
-  overlayLimits.set(host, l);
-  return l;
+async function overlayStart<T>(e: Engine, start: () => Promise<T>): Promise<T> {
+  const giveBack = await e.host.acquire("overlay-starts", OVERLAY_STARTS_PER_HOST);
+  try {
+    return await start();
+  } finally {
+    await giveBack();
+  }
 }
 
 /** Roles whose readiness waits for a daemon to answer start first; clients are ready at once. */

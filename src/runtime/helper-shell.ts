@@ -22,6 +22,8 @@ interface Reply {
 
 /** How long a host request may take (the longest are `ip -batch` runs of large labs: seconds). */
 const CALL_TIMEOUT_MS = 60_000;
+/** How long a wait for a semaphore's slot may take: behind a class's labs starting at once. */
+const ACQUIRE_TIMEOUT_MS = 15 * 60_000;
 
 interface Session {
   readonly stream: ExecStream;
@@ -71,6 +73,19 @@ export class HelperShell implements HostShell {
     if (r.error) throw this.failure(`writing ${path}`, r.error);
   }
 
+  async acquire(name: string, limit: number): Promise<() => Promise<void>> {
+    const r = await this.call({ op: "acquire", name, limit }, ACQUIRE_TIMEOUT_MS);
+    if (r.error) throw this.failure(`waiting for a slot of ${name}`, r.error);
+    let given = false;
+    return async () => {
+      if (given) return;
+      given = true;
+      // Not given back here (the helper went away), it was by the end of the session that held
+      // it (hostd.js): nothing is left held either way, so nothing to fail the caller on.
+      await this.call({ op: "release", name }).catch(() => undefined);
+    };
+  }
+
   prepare(): void {
     this.open().catch(() => undefined); // open() forgets a failed session: the next call retries and says why
   }
@@ -103,7 +118,7 @@ export class HelperShell implements HostShell {
     return this.helperId;
   }
 
-  private async call(req: Record<string, unknown>): Promise<Reply> {
+  private async call(req: Record<string, unknown>, timeoutMs = CALL_TIMEOUT_MS): Promise<Reply> {
     let s = await this.open();
     // Its stream may have ended while this call waited for it: a new session then.
     if (!s.alive) s = await this.open();
@@ -114,13 +129,13 @@ export class HelperShell implements HostShell {
       // keeps an exec's attach open): no request waits forever, and the session is made anew.
       const timer = setTimeout(() => {
         if (!s.pending.delete(id)) return;
-        resolve({ id, error: `no answer from the host helper within ${CALL_TIMEOUT_MS / 1000} s` });
+        resolve({ id, error: `no answer from the host helper within ${timeoutMs / 1000} s` });
         if (s.alive) {
           s.alive = false;
           if (this.current === s) this.session = undefined;
           void s.stream.stop();
         }
-      }, CALL_TIMEOUT_MS);
+      }, timeoutMs);
       s.pending.set(id, (r) => {
         clearTimeout(timer);
         resolve(r);

@@ -17,6 +17,12 @@ export interface HostShell {
   read(path: string): Promise<string | undefined>;
   /** Writes a file (a sysctl under /proc/sys, say); throws with the host's reason. */
   write(path: string, data: string): Promise<void>;
+  /**
+   * Takes a slot of the host's semaphore `name`, waiting while `limit` are held, and returns
+   * what gives it back. Shared by every fwlab process using the host (the helper's daemon keeps
+   * them); a process that ends, killed or not, gives back what it held.
+   */
+  acquire(name: string, limit: number): Promise<() => Promise<void>>;
   /** A long-running command on the host, its output streamed (the kernel log follower). */
   stream(argv: readonly string[]): Promise<ExecStream>;
   /**

@@ -541,6 +541,23 @@ export class FakeHost implements HostShell {
     this.files.set(path, data);
   }
 
+  /** Semaphores as the helper keeps them: slots held per name, and who waits. */
+  readonly slots = new Map<string, { held: number; waiting: (() => void)[] }>();
+
+  async acquire(name: string, limit: number): Promise<() => Promise<void>> {
+    const s = this.slots.get(name) ?? { held: 0, waiting: [] };
+    this.slots.set(name, s);
+    if (s.held >= limit) await new Promise<void>((r) => s.waiting.push(r));
+    s.held++;
+    let given = false;
+    return async () => {
+      if (given) return;
+      given = true;
+      s.held--;
+      s.waiting.shift()?.();
+    };
+  }
+
   prepare(): void {}
 
   async close(): Promise<void> {}

@@ -11,6 +11,10 @@
 //     <- {"id":1,"exitCode":0,"stdout":"","stderr":"","durationMs":3.1}
 //     -> {"id":2,"op":"read","path":"/proc/4242/net/dev"}   <- {"id":2,"data":"..."} or {"id":2,"missing":true}
 //     -> {"id":3,"op":"write","path":"/proc/sys/...","data":"1"}   <- {"id":3} or {"id":3,"error":"..."}
+//     -> {"id":4,"op":"acquire","name":"overlay-starts","limit":2}   <- {"id":4} once a slot is free
+//     -> {"id":5,"op":"release","name":"overlay-starts"}   <- {"id":5}
+//     (daemon sessions only: counting semaphores shared by every fwlab process using this host;
+//     what a session holds or waits for is given back when it ends, fwlab killed -9 included)
 //     Requests run side by side; the session ends when stdin does (fwlab ended, even killed -9).
 //   hostd.js kmsg [--history]   the kernel log's netfilter LOG records from now on (or from the
 //     oldest still in the ring), as JSON lines: {"ready":true} once open, then {"r":"prio,seq,usec,flags;text"}
@@ -23,7 +27,8 @@ const readline = require("node:readline");
 
 const net = require("node:net");
 
-const SOCKET = "/run/fwlab/hostd.sock";
+// The socket's path can be moved for the helper's own tests (test/unit/hostd-slots.test.ts).
+const SOCKET = process.env.FWLAB_HOSTD_SOCKET || "/run/fwlab/hostd.sock";
 const write = (msg) => process.stdout.write(`${JSON.stringify(msg)}\n`);
 const now = () => Number(process.hrtime.bigint()) / 1e6;
 
@@ -54,8 +59,51 @@ function run(argv, stdin) {
   });
 }
 
-async function handle(req) {
+// Counting semaphores by name: a slot each for what must not run too many at once on this host
+// whoever asks, e.g. container starts onto overlay networks (the engine gives each 20 s, and many
+// at once all miss it). Kept by the daemon, so every fwlab process shares them.
+const semaphores = new Map(); // name -> { total, held: Map(owner -> n), waiting: [{ owner, limit, grant }] }
+function semaphore(name) {
+  let s = semaphores.get(name);
+  if (!s) semaphores.set(name, (s = { total: 0, held: new Map(), waiting: [] }));
+  return s;
+}
+function acquire(owner, name, limit) {
+  const s = semaphore(name);
+  return new Promise((resolve) => {
+    const grant = () => {
+      s.total++;
+      s.held.set(owner, (s.held.get(owner) || 0) + 1);
+      resolve({});
+    };
+    if (s.total < limit) grant();
+    else s.waiting.push({ owner, limit, grant });
+  });
+}
+function release(owner, name, count) {
+  const s = semaphore(name);
+  const n = Math.min(count, s.held.get(owner) || 0);
+  s.total -= n;
+  if ((s.held.get(owner) || 0) - n > 0) s.held.set(owner, s.held.get(owner) - n);
+  else s.held.delete(owner);
+  while (s.waiting.length > 0 && s.total < s.waiting[0].limit) s.waiting.shift().grant();
+}
+/** A session ended: what it waited for is forgotten, what it held given back. */
+function releaseOwner(owner) {
+  for (const [name, s] of semaphores) {
+    s.waiting = s.waiting.filter((w) => w.owner !== owner);
+    release(owner, name, Number.POSITIVE_INFINITY);
+  }
+}
+
+async function handle(req, owner) {
   switch (req.op) {
+    case "acquire":
+      if (!owner) return { error: "slots are the daemon's (hostd.js daemon)" };
+      return acquire(owner, String(req.name), Math.max(1, Number(req.limit) || 1));
+    case "release":
+      if (owner) release(owner, String(req.name), 1);
+      return {};
     case "run":
       return run(req.argv, req.stdin);
     case "read":
@@ -91,8 +139,11 @@ function lease(input, expire) {
   input.on("close", () => clearInterval(timer));
 }
 
-/** One session: requests read from `input`, answers written to `output`, until `input` ends. */
-function session(input, output, end) {
+/**
+ * One session: requests read from `input`, answers written to `output`, until `input` ends.
+ * `owner` (daemon sessions) holds the session's semaphore slots.
+ */
+function session(input, output, end, owner) {
   lease(input, end);
   const rl = readline.createInterface({ input });
   rl.on("close", end);
@@ -104,7 +155,7 @@ function session(input, output, end) {
       return; // the lease's empty lines, or not a request
     }
     const answer = (res) => output.writable && output.write(`${JSON.stringify({ id: req.id, ...res })}\n`);
-    handle(req).then(answer, (e) => answer({ error: String(e && e.message) }));
+    handle(req, owner).then(answer, (e) => answer({ error: String(e && e.message) }));
   });
 }
 
@@ -118,7 +169,16 @@ function daemon() {
   net
     .createServer((conn) => {
       conn.on("error", () => conn.destroy()); // a relay that went away: its session ends
-      session(conn, conn, () => conn.end());
+      const owner = {};
+      let ended = false;
+      const end = () => {
+        if (ended) return;
+        ended = true;
+        releaseOwner(owner);
+        conn.end();
+      };
+      conn.on("close", end);
+      session(conn, conn, end, owner);
     })
     .listen(SOCKET);
 }
