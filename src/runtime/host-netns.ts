@@ -36,7 +36,16 @@ export async function namespacePackets(host: HostShell, pid: number): Promise<nu
   return total;
 }
 
-/** Hangs up a process group on the engine's host (a dashboard terminal's shell and its jobs). */
+/**
+ * Hangs up a process group on the engine's host (a dashboard terminal's shell and its jobs),
+ * until it is gone. A shell stopped just after it started can still be the engine's exec set-up
+ * (runc's init, before it becomes the shell): that does not die of a hang-up, and one in ten
+ * shells stopped at once outlived it. So: hang up, look, again, for 2 s; then kill it.
+ */
 export async function hangUp(host: HostShell, pid: number): Promise<void> {
-  await host.run(["kill", "-HUP", "--", `-${pid}`]); // already gone: nothing to hang up
+  await host.run(["sh", "-c", HANG_UP, "hang-up", String(pid)]); // already gone: nothing to do
 }
+const HANG_UP =
+  'p=$1; i=0; while kill -0 "$p" 2>/dev/null; do ' +
+  '[ $i -ge 40 ] && { kill -KILL -- "-$p" 2>/dev/null || kill -KILL "$p" 2>/dev/null; exit 0; }; ' +
+  'kill -HUP -- "-$p" 2>/dev/null || kill -HUP "$p" 2>/dev/null; i=$((i+1)); sleep 0.05; done';

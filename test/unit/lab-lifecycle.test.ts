@@ -211,7 +211,11 @@ describe("a started lab's host side, on the fake engine", () => {
     const tty = await lab.shell("client", { cols: 80, rows: 24 });
     const pid = await tty.processId();
     await tty.stop();
-    expect(engine.host.commands.at(-1)!.argv).toEqual(["kill", "-HUP", "--", `-${pid}`]);
+    // Its process group, on the host, until it is gone (then killed): see host-netns.ts hangUp.
+    const [sh, c, script, name, arg] = engine.host.commands.at(-1)!.argv;
+    expect([sh, c, name, arg]).toEqual(["sh", "-c", "hang-up", String(pid)]);
+    expect(script).toMatch(/kill -HUP -- "-\$p"/);
+    expect(script).toMatch(/kill -KILL/);
   });
 
   it("packet counts come from the node's /proc/PID/net/dev on the engine's host, loopback aside", async () => {

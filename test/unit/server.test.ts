@@ -75,7 +75,9 @@ describe("the dashboard server on the fake engine", () => {
     expect(await until(() => got.some((m) => m.kind === "term-output" && m.data.includes("ls")))).toBe(true);
     ws.send(JSON.stringify({ kind: "term-close", id: "t1" }));
     expect(
-      await until(() => engine.host.commands.some((c) => c.argv[0] === "kill" && c.argv[1] === "-HUP")),
+      await until(() =>
+        engine.host.commands.some((c) => c.argv[0] === "sh" && /kill -HUP/.test(c.argv[2] ?? "")),
+      ),
     ).toBe(true);
     ws.close();
   });
