@@ -3,6 +3,7 @@
 // little over Node's own, where transpiling the sources through tsx costs ~0.45 s. bin/fwlab uses
 // the bundle only while it is newer than every file under src/, so an edit never runs stale code.
 import { copyFileSync, readFileSync, rmSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
 
 /**
@@ -32,6 +33,16 @@ const leanDockerode = {
   },
 };
 
+/** cli-table3's cell widths: scripts/ascii-string-width.cjs says why. */
+const asciiWidth = {
+  name: "ascii-string-width",
+  setup(b) {
+    b.onResolve({ filter: /^string-width$/ }, (a) =>
+      a.importer.includes("cli-table3") ? { path: fileURLToPath(new URL("./ascii-string-width.cjs", import.meta.url)) } : undefined,
+    );
+  },
+};
+
 rmSync("dist", { recursive: true, force: true });
 await build({
   // The dashboard runs scenarios in a process of its own (src/server/run-worker.ts).
@@ -44,7 +55,7 @@ await build({
   outdir: "dist",
   outExtension: { ".js": ".mjs" },
   chunkNames: "chunks/[name]-[hash]",
-  plugins: [leanDockerode],
+  plugins: [leanDockerode, asciiWidth],
   define: {
     FWLAB_VERSION: JSON.stringify(JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")).version),
   },

@@ -3,7 +3,7 @@ import type { ContainerInfo } from "../runtime/container-runtime.ts";
 import type { Engine } from "../runtime/engine.ts";
 import { removeHelpers } from "../runtime/helper-container.ts";
 import { removeHostIsolation, removeLabBridgeRules } from "../runtime/host-firewall.ts";
-import { listBridges, removeBridges } from "../runtime/host-links.ts";
+import { removeBridges } from "../runtime/host-links.ts";
 import { LABEL } from "../runtime/labels.ts";
 import { listLabs } from "./find-lab.ts";
 import { findLabEngines, type LabEngines, type Unreachable } from "./lab-engines.ts";
@@ -105,10 +105,7 @@ async function removeOnHost(
   // behind the engine's kills (`down` took 1.6 s where removing the containers alone took 0.6).
   const hostSide = async () => {
     const [bridges] = await Promise.all([
-      listBridges(host, typeof lab === "string" ? lab : undefined).then(async (b) => {
-        await removeBridges(host, b);
-        return b;
-      }),
+      removeBridges(host, typeof lab === "string" ? lab : undefined),
       removeLabBridgeRules(host, lab),
     ]);
     // The host's isolation tables stay while any lab bridge is left (removeHostIsolation looks).

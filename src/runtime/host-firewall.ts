@@ -49,7 +49,7 @@ export async function allowLabBridges(
 ): Promise<void> {
   if (bridges.length === 0) return;
   await nft(host, HOST_TABLES);
-  const iptables = await dockerIptables(host);
+  const iptables = (await dockerChain(host))?.iptables;
   if (!iptables) return; // no DOCKER-USER chain: nothing drops lab frames
   // One iptables-restore for all of them: every iptables process takes the xtables lock.
   await restore(
@@ -85,9 +85,10 @@ async function nft(host: HostShell, script: string, unless = ""): Promise<void> 
 
 /** Removes the rules of one lab, or of every lab. Idempotent. */
 export async function removeLabBridgeRules(host: HostShell, lab: string | { all: true }): Promise<number> {
-  const iptables = await dockerIptables(host);
-  if (!iptables) return 0;
-  const mine = (await listed(host, iptables)).filter(
+  const chain = await dockerChain(host);
+  if (!chain) return 0;
+  const { iptables } = chain;
+  const mine = chain.rules.filter(
     (l) =>
       l.startsWith("-A ") &&
       (typeof lab === "string"
@@ -105,30 +106,24 @@ export async function removeLabBridgeRules(host: HostShell, lab: string | { all:
 
 /** fwlab's rules in the host firewall, as `iptables -S` prints them. */
 export async function listLabBridgeRules(host: HostShell): Promise<string[]> {
-  const iptables = await dockerIptables(host);
-  if (!iptables) return [];
-  return (await listed(host, iptables)).filter((l) => l.includes("fwlab:"));
+  return ((await dockerChain(host))?.rules ?? []).filter((l) => l.includes("fwlab:"));
 }
 
 /**
- * The iptables that holds the engine's DOCKER-USER chain: iptables-nft on most hosts now,
- * iptables-legacy where the engine uses that (the helper's image has both). Undefined when
- * neither has it (an engine run with iptables off): nothing drops lab frames then.
+ * The iptables that holds the engine's DOCKER-USER chain, and the chain's rules as `-S` prints
+ * them: iptables-nft on most hosts now, iptables-legacy where the engine uses that (the helper's
+ * image has both). Undefined when neither has it (an engine run with iptables off): nothing
+ * drops lab frames then. The listing is the look: one iptables where there were two, which a
+ * `down` waited for one after the other.
  */
-async function dockerIptables(host: HostShell): Promise<string | undefined> {
-  if ((await host.run(["iptables-nft", "-w", "5", "-n", "-L", CHAIN])).exitCode === 0) return "iptables-nft";
+async function dockerChain(host: HostShell): Promise<{ iptables: string; rules: string[] } | undefined> {
+  const nft = await host.run(["iptables-nft", "-w", "5", "-S", CHAIN]);
+  if (nft.exitCode === 0) return { iptables: "iptables-nft", rules: nft.stdout.split("\n") };
   // Only where legacy tables exist: listing them would make them, on a host that has none.
   if (!(await host.read("/proc/net/ip_tables_names"))?.trim()) return undefined;
-  if ((await host.run(["iptables-legacy", "-w", "5", "-n", "-L", CHAIN])).exitCode === 0)
-    return "iptables-legacy";
+  const legacy = await host.run(["iptables-legacy", "-w", "5", "-S", CHAIN]);
+  if (legacy.exitCode === 0) return { iptables: "iptables-legacy", rules: legacy.stdout.split("\n") };
   return undefined;
-}
-
-async function listed(host: HostShell, iptables: string): Promise<string[]> {
-  const r = await host.run([iptables, "-w", "5", "-S", CHAIN]);
-  if (r.exitCode !== 0)
-    throw new FwlabError(`${iptables} -S ${CHAIN} on the engine's host failed: ${r.stderr.trim()}`);
-  return r.stdout.split("\n");
 }
 
 /** Applies rules to the host's filter table in one transaction, leaving every other rule as it is. */

@@ -120,9 +120,13 @@ export function linkQueue(host: HostShell): (links: readonly VethLink[]) => Prom
 
 /** The lab bridges on the engine's host, of one lab or of all. */
 export async function listBridges(host: HostShell, lab?: string): Promise<LabBridge[]> {
-  const { stdout } = await ip(host, ["-o", "link", "show", "type", "bridge"]);
+  return labBridgesIn((await ip(host, ["-o", "link", "show", "type", "bridge"])).stdout, lab);
+}
+
+/** The lab bridges among the lines of `ip -o link show`: fwlab's alias on a bridge names its lab. */
+function labBridgesIn(links: string, lab?: string): LabBridge[] {
   const out: LabBridge[] = [];
-  for (const line of stdout.split("\n")) {
+  for (const line of links.split("\n")) {
     const device = /^\d+: ([^:@\s]+)/.exec(line)?.[1];
     const alias = / alias (\S+)/.exec(line)?.[1];
     const m = alias ? ALIAS.exec(alias) : null;
@@ -133,14 +137,18 @@ export async function listBridges(host: HostShell, lab?: string): Promise<LabBri
 }
 
 /**
- * Deletes bridges and the host ends of the veths on them. Idempotent. The veths would vanish
- * with their nodes' namespaces, but the kernel tears namespaces down later, in the background:
- * a lab started again at once (same names) would find them still there.
+ * Deletes the bridges of one lab (or of all) and the host ends of the veths on them, found in
+ * one listing of the host's links; returns the bridges. Idempotent. The veths would vanish with
+ * their nodes' namespaces, but the kernel tears namespaces down later, in the background: a lab
+ * started again at once (same names) would find them still there. One listing, not one for the
+ * bridges and one for their ports: `down` runs while the kernel tears the nodes' namespaces
+ * down, when every `ip` waits its turn for the kernel's lock.
  */
-export async function removeBridges(host: HostShell, bridges: readonly LabBridge[]): Promise<void> {
-  if (bridges.length === 0) return;
-  const devices = new Set(bridges.map((b) => b.device));
+export async function removeBridges(host: HostShell, lab?: string): Promise<LabBridge[]> {
   const { stdout } = await ip(host, ["-o", "link", "show"]);
+  const bridges = labBridgesIn(stdout, lab);
+  if (bridges.length === 0) return bridges;
+  const devices = new Set(bridges.map((b) => b.device));
   const veths = stdout
     .split("\n")
     .filter((l) => devices.has(/ master (\S+)/.exec(l)?.[1] ?? ""))
@@ -152,6 +160,7 @@ export async function removeBridges(host: HostShell, bridges: readonly LabBridge
     [...veths.map((v) => `link del dev ${v}`), ...bridges.map((b) => `link del dev ${b.device}`)],
     true,
   );
+  return bridges;
 }
 
 function shortHash(s: string): string {

@@ -504,7 +504,6 @@ export class FakeHost implements HostShell {
     const ok = (stdout = "") => ({ exitCode: 0, stdout, stderr: "", durationMs: 0 });
     const [cmd, ...args] = argv;
     if (cmd === "ip") return ok(this.ip(args, opts.stdin ?? ""));
-    if (cmd === "iptables-nft" && args.includes("-L")) return ok();
     if (cmd === "iptables-nft" && args.includes("-S"))
       return ok(["-N DOCKER-USER", ...this.dockerUser, "-A DOCKER-USER -j RETURN"].join("\n"));
     if (cmd === "iptables-nft-restore") {
