@@ -3,6 +3,7 @@ import type { ExecResult } from "../runtime/exec-result.ts";
 import type { Backend } from "../topology/lab-spec.ts";
 import type { RestoreDocument } from "./restore-document.ts";
 import type { IpFamily } from "./ruleset-format.ts";
+import type { ScriptSysctl } from "./script-to-restore.ts";
 
 /** One family's ruleset as a load sends it: the user's file and the document made of it. */
 export interface RulesetPart {
@@ -12,6 +13,10 @@ export interface RulesetPart {
   readonly shown: string;
   readonly text: string;
   readonly doc: RestoreDocument;
+  /** The net.* settings a script writes (script-to-restore.ts). */
+  readonly sysctls?: readonly ScriptSysctl[];
+  /** A script's ip6tables commands beside its iptables ones: its IPv6 half. */
+  readonly ipv6?: RulesetPart;
 }
 
 /**

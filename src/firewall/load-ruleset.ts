@@ -14,7 +14,7 @@ import {
   type IpFamily,
   type RulesetFormat,
 } from "./ruleset-format.ts";
-import { ScriptError, scriptToRestore } from "./script-to-restore.ts";
+import { ScriptError, type ScriptSysctl, scriptToRestore } from "./script-to-restore.ts";
 
 export interface LoadedRuleset {
   readonly node: string;
@@ -30,6 +30,11 @@ export interface LoadedRuleset {
   /** With `listing`: the node's ruleset as traces are numbered against. */
   readonly listing?: RulesetListing;
   readonly durationMs: number;
+  /**
+   * The net.* settings a script writes (`echo 1 > /proc/sys/...`, `sysctl -w`), in order, with
+   * the file they are in: the lab applies them in the node after its rules (StartedLab).
+   */
+  readonly sysctls: readonly (ScriptSysctl & { readonly file: string })[];
 }
 
 export interface LoadOptions {
@@ -85,8 +90,13 @@ export async function loadRuleset(
       `[${node}] ruleset ${shown} is an IPv6 ruleset (ip6tables) and ${displayPath(ipv6)} is given as the IPv6 one too: give the IPv4 ruleset as the file`,
     );
   }
+  if (ipv6 && main.ipv6) {
+    throw new InputError(
+      `[${node}] ruleset ${shown} holds ip6tables commands, its own IPv6 ruleset, and ${displayPath(ipv6)} is given as the IPv6 one too: give one or the other`,
+    );
+  }
   const v4 = main.family === "ipv4" ? main : undefined;
-  const v6 = ipv6 ? readIpv6(node, ipv6) : main.family === "ipv6" ? main : undefined;
+  const v6 = ipv6 ? readIpv6(node, ipv6) : main.family === "ipv6" ? main : main.ipv6;
 
   const doc = `${v4?.doc.text ?? ""}${v6 ? `#fwlab-ip6#\n${v6.doc.text}` : ""}`;
   const own = opts.ownTables ? `#fwlab-own#\n${opts.ownTables}\n` : "";
@@ -110,6 +120,10 @@ export async function loadRuleset(
     nflogGroups: groupsIn(doc),
     listing: opts.listing ? parseListing(r.stdout) : undefined,
     durationMs: performance.now() - started,
+    // A script's settings once, though its ip6tables commands are a part of their own.
+    sysctls: [v4, v6 === main.ipv6 ? undefined : v6].flatMap((p) =>
+      (p?.sysctls ?? []).map((x) => ({ ...x, file: p!.shown })),
+    ),
   };
 }
 
@@ -137,7 +151,15 @@ function toPart(
     case "iptables-script":
       try {
         const doc = scriptToRestore(text, family);
-        return { family: doc.family, shown, text, doc };
+        return {
+          family: doc.family,
+          shown,
+          text,
+          doc,
+          sysctls: doc.sysctls,
+          // Its ip6tables commands: the IPv6 half, with lines of the same file.
+          ...(doc.ipv6 ? { ipv6: { family: "ipv6", shown, text, doc: doc.ipv6 } } : {}),
+        };
       } catch (err) {
         if (!(err instanceof ScriptError)) throw err;
         throw new InputError(

@@ -1,7 +1,7 @@
 import { InputError } from "../errors.ts";
 import { readInputFile } from "../topology/input-file.ts";
 import { detectRulesetFormat } from "./ruleset-format.ts";
-import { ScriptError, scriptToRestore } from "./script-to-restore.ts";
+import { ScriptError, type ScriptSysctl, scriptToRestore } from "./script-to-restore.ts";
 
 const MAX_BYTES = 4 * 1024 * 1024;
 
@@ -36,5 +36,20 @@ export function checkRulesetFile(path: string, label: string, opts: { ipv6?: boo
   } catch (err) {
     if (!(err instanceof ScriptError)) throw err;
     throw new InputError(`${label} line ${err.line}: ${err.message}`);
+  }
+}
+
+/**
+ * The net.* settings a ruleset file writes when it is a script (`echo 1 > /proc/sys/...`), for
+ * whoever must put them back afterwards (a scenario run); none for what cannot be read or played
+ * (loading it says why).
+ */
+export function rulesetSettings(path: string, opts: { ipv6?: boolean } = {}): readonly ScriptSysctl[] {
+  try {
+    const text = readRulesetFile(path, path);
+    if (detectRulesetFormat(path, text) !== "iptables-script") return [];
+    return scriptToRestore(text, opts.ipv6 ? "ipv6" : undefined).sysctls;
+  } catch {
+    return [];
   }
 }

@@ -1,6 +1,9 @@
-import { parse as parseShell } from "shell-quote";
+import { SYSCTL_KEY } from "../runtime/host-netns.ts";
 import type { RestoreDocument } from "./restore-document.ts";
 import type { IpFamily } from "./ruleset-format.ts";
+import { CommandFailed, playScript, type ScriptCommand, ScriptError } from "./script-shell.ts";
+
+export { ScriptError };
 
 /**
  * Turns a shell script of `iptables ...` lines (as the seeds write them), or of `ip6tables ...`
@@ -10,16 +13,8 @@ import type { IpFamily } from "./ruleset-format.ts";
  * Why not run the script? A script applies rule by rule, so a typo on line 14 leaves lines
  * 1-13 active. Played here and loaded as one document, a ruleset is all or nothing, and every
  * rule remembers the script line it came from, so iptables' own errors point at that line.
+ * The shell around the iptables lines (variables, loops, lists) is script-shell.ts's.
  */
-export class ScriptError extends Error {
-  constructor(
-    readonly line: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
 const BUILTIN: Record<string, readonly string[]> = {
   raw: ["PREROUTING", "OUTPUT"],
   mangle: ["PREROUTING", "INPUT", "FORWARD", "OUTPUT", "POSTROUTING"],
@@ -44,31 +39,44 @@ type Table = Map<string, Chain>;
 /** A played script: its document and the family its commands are for. */
 export interface ScriptDocument extends RestoreDocument {
   readonly family: IpFamily;
+  /**
+   * The kernel settings it writes, in order (`echo 1 > /proc/sys/net/ipv4/ip_forward`, `sysctl -w
+   * net.ipv4.tcp_syncookies=1`): a key may hold a `*` (`net.ipv4.conf.*.rp_filter`).
+   */
+  readonly sysctls: readonly ScriptSysctl[];
+  /** The IPv6 ruleset of a script that holds iptables and ip6tables commands both. */
+  readonly ipv6?: RestoreDocument;
+}
+
+export interface ScriptSysctl {
+  readonly key: string;
+  readonly value: string;
+  readonly line: number;
 }
 
 const IPTABLES = /^(?:\/usr)?(?:\/s?bin\/)?(ip6?)tables(?:-nft|-legacy)?$/;
 /** Lines a script may hold that do not change the ruleset (listing, saving, service control). */
 const NO_OP =
-  /^(?:(?:\/usr)?(?:\/s?bin\/)?(?:service|systemctl|ip6?tables-save|echo|set|modprobe)|\/etc\/init\.d\/ip6?tables)$/;
+  /^(?:(?:\/usr)?(?:\/s?bin\/)?(?:service|systemctl|ip6?tables-save|echo|printf|modprobe|insmod|rmmod|depmod|sleep|logger|sysctl)|\/etc\/init\.d\/ip6?tables)$/;
+const SYSCTL = /^(?:\/usr)?(?:\/s?bin\/)?sysctl$/;
 
 /**
- * Plays a script. Its family is that of its first command, or `family` when given (the
- * script given as a node's IPv6 ruleset); a command of the other family is an error.
+ * Plays a script. With `family` (the script given as a node's IPv6 ruleset, say) every command
+ * must be of that family. Without, a script may hold both, as many hardening scripts do
+ * (`ip6tables -P INPUT DROP` after the IPv4 rules): its iptables commands are the IPv4 ruleset
+ * and its ip6tables commands the IPv6 one (`ipv6`); one of ip6tables commands alone is an IPv6
+ * ruleset.
  */
 export function scriptToRestore(text: string, family?: IpFamily): ScriptDocument {
-  const tables = new Map<string, Table>();
-  const vars: Record<string, string> = {};
-  let first: { family: IpFamily; line?: number } | undefined = family ? { family } : undefined;
-  for (const { line, text: src } of logicalLines(text)) {
-    const assign = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(src);
-    if (assign) {
-      vars[assign[1]!] = words(assign[2]!, vars, line).join(" ");
-      continue;
-    }
-    const argv = words(src, vars, line, true);
-    if (argv.length === 0) continue;
+  const tables: Record<IpFamily, Map<string, Table>> = { ipv4: new Map(), ipv6: new Map() };
+  const seen = new Set<IpFamily>();
+  const sysctls: ScriptSysctl[] = [];
+  playScript(text, ({ argv, line, writesTo, piped }: ScriptCommand) => {
     const cmd = argv[0]!;
-    if (NO_OP.test(cmd)) continue;
+    if (NO_OP.test(cmd)) {
+      sysctls.push(...sysctlsOf(argv, line, writesTo));
+      return true;
+    }
     const tool = IPTABLES.exec(cmd);
     if (!tool) {
       throw new ScriptError(
@@ -76,22 +84,76 @@ export function scriptToRestore(text: string, family?: IpFamily): ScriptDocument
         `"${cmd}" is not an iptables command; a rules script holds iptables (or ip6tables) commands, VAR=value lines and comments`,
       );
     }
+    if (piped)
+      throw new ScriptError(
+        line,
+        `${cmd} into a pipe: a rules script's iptables commands change the ruleset, they are not read`,
+      );
     const f: IpFamily = tool[1] === "ip6" ? "ipv6" : "ipv4";
-    first ??= { family: f, line };
-    if (f !== first.family) throw new ScriptError(line, mixed(cmd, first));
-    checkFamily(argv, f, line);
-    apply(tables, argv.slice(1), line, `${tool[1]}tables`);
-  }
-  return { ...render(tables), family: first?.family ?? "ipv4" };
+    if (family && f !== family) throw new ScriptError(line, otherFamily(cmd, family));
+    seen.add(f);
+    try {
+      checkFamily(argv, f, line);
+      apply(tables[f], withoutWait(argv.slice(1)), line, `${tool[1]}tables`);
+    } catch (err) {
+      // iptables itself would have failed here: the script's `||` may expect it.
+      if (err instanceof ScriptError) throw new CommandFailed(err.line, err.message);
+      throw err;
+    }
+    return true;
+  });
+  const main: IpFamily = family ?? (seen.has("ipv6") && !seen.has("ipv4") ? "ipv6" : "ipv4");
+  const ipv6 = main === "ipv4" && seen.has("ipv6") ? render(tables.ipv6) : undefined;
+  return { ...render(tables[main]), family: main, sysctls, ...(ipv6 ? { ipv6 } : {}) };
 }
 
-function mixed(cmd: string, first: { family: IpFamily; line?: number }): string {
-  if (first.line === undefined)
-    return first.family === "ipv6"
-      ? `"${cmd}" in the IPv6 ruleset: it holds ip6tables commands (the IPv4 rules go in the node's main ruleset)`
-      : `"${cmd}" in the IPv4 ruleset: it holds iptables commands (the IPv6 rules go in the node's IPv6 ruleset)`;
-  const was = first.family === "ipv4" ? "iptables" : "ip6tables";
-  return `"${cmd}" after ${was} commands (line ${first.line}): a script holds iptables or ip6tables commands, not both; put the ip6tables commands in a file of their own, the node's IPv6 ruleset`;
+/** What `echo V > /proc/sys/...` and `sysctl [-w] key=value ...` set. */
+function sysctlsOf(argv: readonly string[], line: number, writesTo?: string): ScriptSysctl[] {
+  if (argv[0] === "echo" && writesTo?.startsWith("/proc/sys/")) {
+    const value = argv
+      .slice(1)
+      .filter((a) => !/^-[neE]+$/.test(a))
+      .join(" ");
+    return [nodeKey(writesTo.slice("/proc/sys/".length).replaceAll("/", "."), value, line)];
+  }
+  if (!SYSCTL.test(argv[0]!)) return [];
+  // `sysctl -p` reads a file of the host it would run on: nothing a played script can know.
+  return argv
+    .slice(1)
+    .filter((a) => !a.startsWith("-") && a.includes("="))
+    .map((a) => {
+      const at = a.indexOf("=");
+      return nodeKey(a.slice(0, at).trim().replaceAll("/", "."), a.slice(at + 1).trim(), line);
+    });
+}
+
+/** A setting the node's own namespace holds (net.*): anything else is the host's, every lab's. */
+function nodeKey(key: string, value: string, line: number): ScriptSysctl {
+  if (!SYSCTL_KEY.test(key))
+    throw new ScriptError(
+      line,
+      `${key} is not a setting of the firewall's own network namespace (net.*): it would change the host every lab runs on; set it on the host yourself, or in a scenario's host sysctls`,
+    );
+  return { key, value, line };
+}
+
+/** iptables' own waiting for the xtables lock (`-w`, `-w 5`, `--wait`, `-W 1000`): nothing to play. */
+function withoutWait(args: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (/^(-w|--wait)$/.test(a)) {
+      if (/^\d+$/.test(args[i + 1] ?? "")) i++;
+    } else if (/^(-W|--wait-interval)$/.test(a)) i++;
+    else if (!/^(--wait|--wait-interval)=/.test(a)) out.push(a);
+  }
+  return out;
+}
+
+function otherFamily(cmd: string, family: IpFamily): string {
+  return family === "ipv6"
+    ? `"${cmd}" in the IPv6 ruleset: it holds ip6tables commands (the IPv4 rules go in the node's main ruleset)`
+    : `"${cmd}" in the IPv4 ruleset: it holds iptables commands (the IPv6 rules go in the node's IPv6 ruleset)`;
 }
 
 const IPV4 = /^!?\d{1,3}(?:\.\d{1,3}){3}(?:\/\d+)?$/;
@@ -129,45 +191,6 @@ function checkFamily(argv: readonly string[], family: IpFamily, line: number): v
         );
     }
   }
-}
-
-function logicalLines(text: string): { line: number; text: string }[] {
-  const out: { line: number; text: string }[] = [];
-  const raw = text.split(/\r?\n/);
-  for (let i = 0; i < raw.length; i++) {
-    const start = i + 1;
-    let s = raw[i]!;
-    while (s.endsWith("\\") && i + 1 < raw.length) s = s.slice(0, -1) + raw[++i];
-    s = s.trim();
-    if (s === "" || s.startsWith("#")) continue;
-    out.push({ line: start, text: s });
-  }
-  return out;
-}
-
-function words(src: string, vars: Record<string, string>, line: number, strict = false): string[] {
-  // A shell would run these; a played script cannot (and must not) run anything.
-  const subst = /\$\(|`/.exec(src.replace(/'[^']*'/g, "").replace(/(^|\s)#.*$/, ""))?.[0];
-  if (subst) {
-    throw new ScriptError(
-      line,
-      `command substitution ${subst === "`" ? "`...`" : "$(...)"} is not supported in a rules script (it is played, never run): write the value itself`,
-    );
-  }
-  const out: string[] = [];
-  for (const tok of parseShell(src, (name) => {
-    if (!(name in vars))
-      throw new ScriptError(line, `variable $${name} is not set (set it with ${name}=... above)`);
-    return vars[name];
-  })) {
-    if (typeof tok === "string") out.push(tok);
-    else if ("comment" in tok) break;
-    else if (strict && "op" in tok && out[0] && NO_OP.test(out[0]))
-      break; // `iptables-save > file`
-    else if ("op" in tok)
-      throw new ScriptError(line, `shell operator "${tok.op}" is not supported in a rules script`);
-  }
-  return out;
 }
 
 function apply(tables: Map<string, Table>, args: string[], line: number, tool: string): void {

@@ -3,7 +3,13 @@ import { type LoadedRuleset, type LoadOptions, loadRuleset } from "../firewall/l
 import type { ExecOptions, ExecStream, TtySession } from "../runtime/container-runtime.ts";
 import type { Engine } from "../runtime/engine.ts";
 import type { ExecResult, NodeExec } from "../runtime/exec-result.ts";
-import { hangUp, namespacePackets, nodeSysctl } from "../runtime/host-netns.ts";
+import {
+  getNodeSysctls,
+  hangUp,
+  namespacePackets,
+  nodeSysctl,
+  setNodeSysctls,
+} from "../runtime/host-netns.ts";
 import { hint } from "../util/did-you-mean.ts";
 import { findLabNodes, type LabEngines, oneEngine, type Unreachable } from "./lab-engines.ts";
 import type { LabNode } from "./lab-node.ts";
@@ -212,10 +218,35 @@ export class StartedLab implements AsyncDisposable {
       );
     }
     const runtime = this.runtimeOf(node);
-    return loadRuleset(node, opts.via ?? ((argv, o) => runtime.exec(n.container, argv, o)), file, {
-      ...opts,
-      defaultBackend: n.backend,
-    });
+    const loaded = await loadRuleset(
+      node,
+      opts.via ?? ((argv, o) => runtime.exec(n.container, argv, o)),
+      file,
+      {
+        ...opts,
+        defaultBackend: n.backend,
+      },
+    );
+    // A script's own kernel settings (`echo 1 > /proc/sys/net/ipv4/ip_forward`), as its shell would
+    // have written them after its rules: from the host, in the node's namespace.
+    if (loaded.sysctls.length > 0) {
+      const { host } = this.engineOf(node);
+      const pid = await runtime.containerPid(n.container);
+      await setNodeSysctls(host, pid, loaded.sysctls).catch((err: Error) => {
+        const first = loaded.sysctls[0]!;
+        throw new FwlabError(
+          `[${node}] ruleset ${first.file} is loaded, but not all of its settings (${loaded.sysctls.map((x) => `line ${x.line} ${x.key}=${x.value}`).join(", ")}): ${err.message}`,
+        );
+      });
+    }
+    return loaded;
+  }
+
+  /** The net.* sysctls of a node a key names (`*` in it: every key it matches), with their values. */
+  async getSysctls(node: string, key: string): Promise<{ key: string; value: string }[]> {
+    const { host, runtime } = this.engineOf(node);
+    const pid = await runtime.containerPid(this.node(node).container);
+    return getNodeSysctls(host, pid, key);
   }
 
   /** Every table and chain with line numbers and packet/byte counters, as iptables -L -v prints them. */

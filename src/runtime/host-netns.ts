@@ -1,3 +1,4 @@
+import { quote } from "shell-quote";
 import { FwlabError } from "../errors.ts";
 import type { HostShell } from "./host-shell.ts";
 
@@ -16,6 +17,63 @@ export async function nodeSysctl(host: HostShell, pid: number, key: string, valu
   if (r.exitCode !== 0)
     throw new FwlabError(`${argv.join(" ")}: ${r.stderr.trim()}`, value === undefined ? 2 : 1);
   return r.stdout.trim();
+}
+
+/**
+ * A net.* key as its file under /proc/sys (`net.ipv4.conf.*.rp_filter`: a pattern the shell
+ * expands). Keys come from users' scripts and go into a shell on the host: nothing but names.
+ */
+function sysctlPath(key: string): string {
+  if (!SYSCTL_KEY.test(key)) throw new FwlabError(`"${key}" is not a net.* sysctl key`, 2);
+  return `/proc/sys/${key.replaceAll(".", "/")}`;
+}
+export const SYSCTL_KEY = /^net(\.[\w*@:-]+)+$/;
+
+/**
+ * Sets net.* sysctls of a node in order, in one step from the host in its namespace; a key may
+ * hold `*` for every key it matches (a script's loop over each interface's rp_filter). Stops at
+ * the first the kernel refuses, naming it.
+ */
+export async function setNodeSysctls(
+  host: HostShell,
+  pid: number,
+  settings: readonly { key: string; value: string }[],
+): Promise<void> {
+  if (settings.length === 0) return;
+  const script = settings
+    .map(
+      ({ key, value }) =>
+        `for f in ${sysctlPath(key)}; do printf '%s\\n' ${quote([value])} > "$f" || { echo "${key}=${value.replace(/["\\$`]/g, "\\$&")}: cannot be set" >&2; exit 1; }; done`,
+    )
+    .join("\n");
+  const r = await host.run(["nsenter", "-t", String(pid), "-n", "--", "sh", "-c", script]);
+  if (r.exitCode !== 0) throw new FwlabError(r.stderr.trim().split("\n").reverse().join(": "));
+}
+
+/** The net.* sysctls of a node a key names (with `*`, every key it matches) and their values. */
+export async function getNodeSysctls(
+  host: HostShell,
+  pid: number,
+  key: string,
+): Promise<{ key: string; value: string }[]> {
+  const r = await host.run([
+    "nsenter",
+    "-t",
+    String(pid),
+    "-n",
+    "--",
+    "sh",
+    "-c",
+    `for f in ${sysctlPath(key)}; do [ -e "$f" ] && printf '%s=%s\\n' "$f" "$(cat "$f")"; done; true`,
+  ]);
+  if (r.exitCode !== 0) throw new FwlabError(`reading ${key}: ${r.stderr.trim()}`);
+  return r.stdout
+    .split("\n")
+    .filter((l) => l.includes("="))
+    .map((l) => {
+      const at = l.indexOf("=");
+      return { key: l.slice("/proc/sys/".length, at).replaceAll("/", "."), value: l.slice(at + 1) };
+    });
 }
 
 /**

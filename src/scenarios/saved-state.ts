@@ -2,6 +2,7 @@ import { TRACE_TABLE } from "../evidence/trace-every-packet.ts";
 import type { LoadedRuleset } from "../firewall/load-ruleset.ts";
 import { groupsIn } from "../firewall/nflog-groups.ts";
 import { parseListing } from "../firewall/rule-handles.ts";
+import { rulesetSettings } from "../firewall/ruleset-file.ts";
 import type { StartedLab } from "../lab/started-lab.ts";
 import type { NodeExec } from "../runtime/exec-result.ts";
 import { OWNER, ownerAlive } from "../util/owner.ts";
@@ -70,6 +71,12 @@ export async function saveState(
     if (!sysctls.some((x) => x.node === node && x.key === key))
       sysctls.push({ node, key, value: await lab.getSysctl(node, key) });
   }
+  // What the scenario's ruleset scripts write (`echo 1 > /proc/sys/...`), each key a pattern may
+  // name (`net.ipv4.conf.*.rp_filter`) as the node has them now.
+  for (const { node, key } of scriptKeys(s)) {
+    for (const found of await lab.getSysctls(node, key))
+      if (!sysctls.some((x) => x.node === node && x.key === found.key)) sysctls.push({ node, ...found });
+  }
   const others = sysctls.filter((x) => !firewalls.includes(x.node));
   await Promise.all(
     rulesets.map((ruleset, i) => {
@@ -85,6 +92,23 @@ export async function saveState(
     }),
   );
   return { rulesets, sysctls };
+}
+
+/** The net.* keys the ruleset scripts of a scenario write, by node (its rulesets and load steps). */
+function scriptKeys(s: LoadedScenario): { node: string; key: string }[] {
+  const files = [
+    ...Object.entries(s.scenario.rulesets ?? {}).map(([node, ref]) =>
+      typeof ref === "string" ? { node, file: ref } : { node, file: ref.file, ipv6: ref.ipv6 },
+    ),
+    ...s.scenario.steps.flatMap((step) =>
+      "load" in step ? [{ node: step.load.node, file: step.load.file, ipv6: step.load.ipv6 }] : [],
+    ),
+  ];
+  return files.flatMap(({ node, file, ipv6 }) =>
+    [...rulesetSettings(s.path(file)), ...(ipv6 ? rulesetSettings(s.path(ipv6), { ipv6: true }) : [])].map(
+      (x) => ({ node, key: x.key }),
+    ),
+  );
 }
 
 /**

@@ -208,7 +208,7 @@ const corpus: Case[] = [
   ),
   load(bad("ruleset-unset-variable.sh"), /\.sh line 4: variable \$ADMIN is not set/),
   load(bad("ruleset-not-iptables.sh"), /\.sh line 3: "rm" is not an iptables command/),
-  load(bad("ruleset-metachar.sh"), /\.sh line 4: shell operator ";" is not supported in a rules script/),
+  load(bad("ruleset-metachar.sh"), /\.sh line 5: "reboot" is not an iptables command/),
   load(
     bad("ruleset-command-substitution.sh"),
     /\.sh line 4: command substitution \$\(\.\.\.\) is not supported in a rules script/,

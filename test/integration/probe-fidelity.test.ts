@@ -118,3 +118,20 @@ describe("a scenario's sysctls", () => {
     expect(before).not.toContain("33"); // the scenario did change them
   });
 });
+
+describe("a classic DMZ script", () => {
+  it("is played as its shell would run it, and its kernel settings hold in fw until the scenario ends", async () => {
+    const keys = [
+      "net.ipv4.icmp_echo_ignore_all",
+      "net.ipv4.conf.all.rp_filter",
+      "net.ipv4.conf.lan.rp_filter",
+      "net.ipv4.conf.wan.rp_filter",
+    ];
+    const read = () => Promise.all(keys.map((k) => lab.getSysctl("fw", k)));
+    const before = await read();
+    expect(before.slice(0, 2)).toEqual(["0", "0"]);
+    const r = await run("classic-dmz.scenario.yml");
+    expect(failures(r)).toEqual([]);
+    expect(await read()).toEqual(before);
+  });
+});

@@ -114,8 +114,8 @@ iptables -t nat -A POSTROUTING -o wan -j MASQUERADE
     expect(fail("iptables -A INPUT -s $HOST -j ACCEPT")).toMatchObject({
       message: expect.stringContaining("$HOST is not set"),
     });
-    expect(fail("iptables -A INPUT -j ACCEPT && echo done")).toMatchObject({
-      message: expect.stringContaining('operator "&&"'),
+    expect(fail("iptables -A INPUT -j ACCEPT & echo done")).toMatchObject({
+      message: expect.stringContaining('operator "&"'),
     });
     expect(fail("iptables -t filtre -A INPUT -j ACCEPT")).toMatchObject({
       message: expect.stringContaining('unknown table "filtre"'),
@@ -129,5 +129,131 @@ iptables -t nat -A POSTROUTING -o wan -j MASQUERADE
     expect(
       fail("iptables -A INPUT \\\n  -p tcp \\\n  -j NOWHERE_CHAIN_X\niptables -A NOPE -j DROP"),
     ).toMatchObject({ line: 4 });
+  });
+
+  describe("the shell around the iptables lines, as classic firewall scripts write it", () => {
+    const rules = (script: string) => lines(scriptToRestore(script).text).filter((l) => l.startsWith("-A"));
+
+    it("plays for loops over words and over a variable's words, on one line or several, nested", () => {
+      const script = [
+        'TCP_PORTS="22 80 443"',
+        "for p in $TCP_PORTS; do iptables -A INPUT -p tcp --dport $p -j ACCEPT; done",
+        "for net in 10.0.1.0/24 10.0.2.0/24",
+        "do",
+        "  for proto in tcp udp; do",
+        "    iptables -A FORWARD -s $net -p $proto --dport 53 -j ACCEPT",
+        "  done",
+        "done",
+      ].join("\n");
+      expect(rules(script)).toEqual([
+        "-A INPUT -p tcp --dport 22 -j ACCEPT",
+        "-A INPUT -p tcp --dport 80 -j ACCEPT",
+        "-A INPUT -p tcp --dport 443 -j ACCEPT",
+        "-A FORWARD -s 10.0.1.0/24 -p tcp --dport 53 -j ACCEPT",
+        "-A FORWARD -s 10.0.1.0/24 -p udp --dport 53 -j ACCEPT",
+        "-A FORWARD -s 10.0.2.0/24 -p tcp --dport 53 -j ACCEPT",
+        "-A FORWARD -s 10.0.2.0/24 -p udp --dport 53 -j ACCEPT",
+      ]);
+      // Each rule still points at its own script line.
+      const doc = scriptToRestore(script);
+      const at = lines(doc.text).findIndex((l) => l.includes("-s 10.0.2.0/24 -p udp"));
+      expect(doc.sourceLine(at + 1)).toBe(6);
+    });
+
+    it("plays ;, && and || as a shell runs them, with redirections dropped", () => {
+      const script = [
+        "iptables -F; iptables -X",
+        "iptables -N LOGDROP 2>/dev/null || iptables -F LOGDROP",
+        "iptables -N LOGDROP 2>/dev/null || iptables -F LOGDROP",
+        "iptables -D INPUT -j NOT_THERE >/dev/null 2>&1 || true",
+        'iptables -A LOGDROP -j LOG --log-prefix "drop: " && iptables -A LOGDROP -j DROP',
+        "iptables -A INPUT -j LOGDROP &> /dev/null",
+      ].join("\n");
+      expect(rules(script)).toEqual([
+        "-A INPUT -j LOGDROP",
+        '-A LOGDROP -j LOG --log-prefix "drop: "',
+        "-A LOGDROP -j DROP",
+      ]);
+      // Without a || to catch it, a failure is the script's error, with its line.
+      expect(fail("iptables -N A\niptables -N A 2>/dev/null && true")).toMatchObject({
+        line: 2,
+        message: expect.stringContaining("already exists"),
+      });
+    });
+
+    it("splits unquoted values into words and keeps quoted ones whole", () => {
+      const script = [
+        'IPT="/sbin/iptables -w 5"',
+        'export LAN_NET="10.0.1.0/24"',
+        'PREFIX="fw drop: "',
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: the shell's ${NAME}, not a template
+        '$IPT -A INPUT -s ${LAN_NET} -j LOG --log-prefix "$PREFIX"',
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: the shell's ${NAME:-default}
+        "$IPT -A INPUT -s ${DMZ_NET:-10.0.2.0/24} -j ACCEPT",
+      ].join("\n");
+      expect(rules(script)).toEqual([
+        '-A INPUT -s 10.0.1.0/24 -j LOG --log-prefix "fw drop: "',
+        "-A INPUT -s 10.0.2.0/24 -j ACCEPT",
+      ]);
+    });
+
+    it("stops at exit, takes the tools' file tests as true, and keeps the kernel settings it writes", () => {
+      const doc = scriptToRestore(
+        [
+          "#!/bin/sh",
+          "set -e",
+          "[ -x /sbin/iptables ] || exit 0",
+          "modprobe nf_conntrack_ftp",
+          'echo "1" > /proc/sys/net/ipv4/ip_forward',
+          "for f in /proc/sys/net/ipv4/conf/*/rp_filter; do echo 1 > $f; done",
+          "sysctl -q -w net.ipv4.tcp_syncookies=1 net.ipv4.icmp_echo_ignore_broadcasts=1",
+          "iptables -P INPUT DROP",
+          "exit 0",
+          "iptables -A INPUT -j ACCEPT",
+        ].join("\n"),
+      );
+      expect(lines(doc.text)).toContain(":INPUT DROP [0:0]");
+      expect(lines(doc.text).filter((l) => l.startsWith("-A"))).toEqual([]);
+      expect(doc.sysctls).toEqual([
+        { key: "net.ipv4.ip_forward", value: "1", line: 5 },
+        { key: "net.ipv4.conf.*.rp_filter", value: "1", line: 6 },
+        { key: "net.ipv4.tcp_syncookies", value: "1", line: 7 },
+        { key: "net.ipv4.icmp_echo_ignore_broadcasts", value: "1", line: 7 },
+      ]);
+    });
+
+    it("refuses, with its line, what only a real shell could decide", () => {
+      expect(fail('iptables -F\nif [ "$X" = 1 ]; then iptables -F; fi')).toMatchObject({
+        line: 2,
+        message: expect.stringContaining('shell "if" is not supported'),
+      });
+      expect(fail('case "$1" in start) iptables -F ;; esac')).toMatchObject({
+        message: expect.stringContaining('shell "case" is not supported'),
+      });
+      expect(fail("iptables -A INPUT -s $1 -j ACCEPT")).toMatchObject({
+        message: expect.stringContaining("$1 is not supported"),
+      });
+      expect(fail("fw_start() {\n iptables -F\n}")).toMatchObject({ line: 1 });
+      expect(fail("for p in 22 80; do iptables -A INPUT -p tcp --dport $p -j ACCEPT")).toMatchObject({
+        line: 1,
+        message: expect.stringContaining('without its "done"'),
+      });
+      expect(fail('[ "$MODE" = strict ] && iptables -P INPUT DROP')).toMatchObject({
+        message: expect.stringContaining("$MODE is not set"),
+      });
+      expect(fail("MODE=strict\n[ $MODE = strict ] && iptables -P INPUT DROP")).toMatchObject({
+        line: 2,
+        message: expect.stringContaining("only takes file tests"),
+      });
+      expect(fail("echo 1 > /proc/sys/kernel/panic\niptables -F")).toMatchObject({
+        line: 1,
+        message: expect.stringContaining(
+          "kernel.panic is not a setting of the firewall's own network namespace",
+        ),
+      });
+      expect(fail("iptables -L INPUT | grep -q DROP || iptables -A INPUT -j DROP")).toMatchObject({
+        message: expect.stringContaining("into a pipe"),
+      });
+    });
   });
 });
