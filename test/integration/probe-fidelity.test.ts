@@ -102,6 +102,15 @@ describe("the internet host", () => {
   });
 });
 
+describe("an address a node has no route to", () => {
+  it("is unreachable from the node itself, and the step says no packet left it", async () => {
+    const r = await run("no-route.scenario.yml");
+    expect(failures(r)).toEqual([]);
+    for (const s of r.steps)
+      expect(s.detail).toMatch(/this node has no route to 10\.0\.2\.\d+; the packet never left it/);
+  });
+});
+
 describe("a scenario's sysctls", () => {
   it("are all put back when it ends, on the firewall and on any other node", async () => {
     const keys: [string, string][] = [

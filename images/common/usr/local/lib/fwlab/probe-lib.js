@@ -3,17 +3,37 @@
 // program, and ICMP errors in a student's words.
 "use strict";
 const net = require("node:net");
-const { execFile } = require("node:child_process");
+const { execFile, execFileSync } = require("node:child_process");
 const fs = require("node:fs");
 
 const UNREACHABLE = new Set(["EHOSTUNREACH", "ENETUNREACH", "EACCES", "EPERM"]);
 
-/** A socket error as a verdict: a reset is `refused`, an ICMP error `unreachable`. */
-function socketVerdict(err, where) {
+/**
+ * A socket error as a verdict: a reset is `refused`, an ICMP error `unreachable`. The same
+ * errors also come from this node itself, before any packet left it: no route to the address
+ * (a wan host has none to a private DMZ), or its own firewall's OUTPUT chain (EPERM). Said so,
+ * or a student looks for the firewall rule that sent an ICMP error nobody sent.
+ */
+function socketVerdict(err, where, host) {
   if (err.code === "ECONNREFUSED") return { verdict: "refused", detail: `${where} refused the connection (TCP reset)` };
+  if (err.code === "EPERM" || err.code === "EACCES")
+    return { verdict: "unreachable", detail: `${where}: ${err.code}: this node's own firewall (its OUTPUT chain) did not let the packet out` };
+  if (UNREACHABLE.has(err.code) && host && !hasRoute(host))
+    return { verdict: "unreachable", detail: `${where}: ${err.code}: this node has no route to ${host}; the packet never left it` };
   if (UNREACHABLE.has(err.code)) return { verdict: "unreachable", detail: `${where}: ${err.code} (ICMP error)` };
   if (err.code === "ECONNRESET") return { verdict: "refused", detail: `${where} reset the connection` };
   return { verdict: "error", detail: `${where}: ${err.code || err.message}` };
+}
+
+/** Whether the node's routing table has a way to `host` (`ip route get`: only on an error's path). */
+function hasRoute(host) {
+  if (!net.isIP(host)) return true; // a name: its address is not ours to look up here
+  try {
+    execFileSync("ip", ["route", "get", host], { stdio: "ignore", timeout: 2000 });
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /**
@@ -48,7 +68,7 @@ function connect(ctx, { host, port, localPort, waitMs }) {
       const local = net.isIPv6(s.localAddress) ? `[${s.localAddress}]:${s.localPort}` : `${s.localAddress}:${s.localPort}`;
       finish({ socket: s, local });
     });
-    s.once("error", (e) => finish(socketVerdict(e, `${host}:${port}`)));
+    s.once("error", (e) => finish(socketVerdict(e, `${host}:${port}`, host)));
   });
 }
 

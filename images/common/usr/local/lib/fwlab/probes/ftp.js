@@ -155,7 +155,7 @@ module.exports = async function ftp({ host, user, password, path, mode, waitMs, 
     };
   } catch (err) {
     ctl.destroy();
-    if (!(err instanceof FtpFailure)) return { ...socketVerdict(err, `ftp ${host}`), facts: { stage: "control" } };
+    if (!(err instanceof FtpFailure)) return { ...socketVerdict(err, `ftp ${host}`, host), facts: { stage: "control" } };
     return { verdict: err.verdict, detail: `ftp ${mode} ${host}: ${err.message}`, facts: { local: c.local, stage: err.stage } };
   }
 };

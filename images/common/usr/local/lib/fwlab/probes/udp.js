@@ -24,14 +24,16 @@ module.exports = function udp({ host, port, payload, waitMs, localPort }, ctx) {
       resolve({ ...r, facts: { local, ...r.facts } });
     };
     s.on("error", (e) => {
-      const v = socketVerdict(e, `${host}:${port}`);
+      const v = socketVerdict(e, `${host}:${port}`, host);
       done(e.code === "ECONNREFUSED" ? { verdict: "refused", detail: `${host}:${port} answered ${net.isIPv6(host) ? "ICMPv6" : "ICMP"} port unreachable` } : v);
     });
     const onAbort = () => done({ verdict: "timeout", detail: "cancelled" });
     ctx.signal.addEventListener("abort", onAbort, { once: true });
     s.on("message", (m) => done({ verdict: "ok", detail: `${m.length} bytes back from ${host}:${port}`, facts: { received: m.toString() } }));
     if (localPort) s.bind(localPort);
-    s.connect(port, host, () => {
+    // A connect that fails (no route from this node) comes to this callback, not to "error".
+    s.connect(port, host, (err) => {
+      if (err) return done(socketVerdict(err, `${host}:${port}`, host));
       ctx.flow({ proto: "udp", dst: host, dport: port, sport: s.address().port });
       timer = setTimeout(() => done({ verdict: "timeout", detail: `no reply from ${host}:${port} within ${waitMs} ms` }), waitMs);
       s.send(payload ?? "fwlab probe");
