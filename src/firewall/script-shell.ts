@@ -3,12 +3,13 @@ import { parse as parseShell } from "shell-quote";
 /**
  * The part of the shell a rules script is written in, played without running anything: what
  * firewall scripts in the wild use around their iptables lines (distribution examples, hardening
- * guides, the classic rc.firewall DMZ scripts). Variables (`NAME=value`, `export`, `readonly`,
- * `$NAME`, `${NAME}`, `${NAME:-default}`, unquoted values split into words as a shell splits
- * them), lists (`;`, `&&`, `||`), `for NAME in words; do ...; done` (nested, on one line or
- * several), redirections (dropped: `2>/dev/null`; `echo 1 > /proc/sys/...` is a sysctl), `exit`.
- * What needs a real shell (`if`, `case`, functions, command substitution) is refused with its
- * line, never guessed.
+ * guides, the classic rc.firewall DMZ scripts). Variables (`NAME=value`, `export A=1 B=2`,
+ * `readonly`, `unset`, `$NAME`, `${NAME}`, `${NAME:-default}`; unquoted values split into words as
+ * a shell splits them), lists (`;`, `&&`, `||`, with a shell's exit statuses), `for NAME in words;
+ * do ...; done` (nested, on one line or several), redirections (dropped: `2>/dev/null`; `echo 1 >
+ * /proc/sys/...` is a kernel setting), file tests on the tools and /proc, `exit`. What needs a
+ * real shell (`if`, `case`, functions, command substitution, bash's `$'...'`) is refused with
+ * its line, never guessed. Compared with dash by running the same scripts through it.
  */
 export class ScriptError extends Error {
   constructor(
@@ -29,10 +30,10 @@ export class CommandFailed extends ScriptError {}
 export interface ScriptCommand {
   readonly argv: readonly string[];
   readonly line: number;
-  /** Where its output went (`echo 1 > /proc/sys/net/ipv4/ip_forward`): the last `>` or `>>` target. */
+  /** Where its standard output went (`echo 1 > /proc/sys/net/ipv4/ip_forward`): the last target. */
   readonly writesTo?: string;
-  /** Its output feeds a pipe (`iptables-save | grep ...`): the rest of the pipe is not played. */
-  readonly piped?: true;
+  /** The commands its output is piped into (`iptables-save | grep ...`), their first words. */
+  readonly pipedInto?: readonly string[];
 }
 
 /** What a played command did: true (done), false (failed as `false` does), "exit". */
@@ -41,7 +42,7 @@ export type Outcome = boolean | "exit";
 interface Piece {
   readonly line: number;
   readonly text: string;
-  /** How it joins the next piece of its line: `;` (or the line's end), `&&`, `||`. */
+  /** How it joins the next piece: `;` (or the line's end), `&&`, `||`. */
   readonly joins: ";" | "&&" | "||";
 }
 
@@ -54,21 +55,20 @@ type Statement =
       readonly body: Statement[];
     });
 
+type Run = (cmd: ScriptCommand) => Outcome;
+
 /**
  * Plays a script: every simple command, variables expanded, goes to `run` in order; `run`
  * returns false for a command that fails like `false`, throws CommandFailed for one that fails
  * (a later `||` of the same list catches it, as a shell would), or a ScriptError to refuse it.
  */
-export function playScript(text: string, run: (cmd: ScriptCommand) => Outcome): void {
+export function playScript(text: string, run: Run): void {
   const statements = block(pieces(text), 0, undefined).body;
   play(statements, {}, run);
 }
 
-function play(
-  statements: readonly Statement[],
-  vars: Record<string, string>,
-  run: (cmd: ScriptCommand) => Outcome,
-): Outcome {
+/** Plays statements; the outcome of the last one run (a shell's `$?`), or "exit". */
+function play(statements: readonly Statement[], vars: Record<string, string>, run: Run): Outcome {
   let status = true;
   let skip = false;
   for (let i = 0; i < statements.length; i++) {
@@ -87,9 +87,8 @@ function play(
     }
     // `a && b`: b only if a did; `a || b`: b only if a failed; `;` runs the next in any case.
     skip = s.joins === "&&" ? !status : s.joins === "||" ? status : false;
-    if (s.joins === ";") status = true;
   }
-  return true;
+  return status;
 }
 
 function orFollows(statements: readonly Statement[], i: number): boolean {
@@ -98,55 +97,19 @@ function orFollows(statements: readonly Statement[], i: number): boolean {
   return false;
 }
 
-function playFor(
-  s: Extract<Statement, { kind: "for" }>,
-  vars: Record<string, string>,
-  run: (cmd: ScriptCommand) => Outcome,
-): Outcome {
+function playFor(s: Extract<Statement, { kind: "for" }>, vars: Record<string, string>, run: Run): Outcome {
+  let status: Outcome = true;
   for (const word of words(s.words, vars, s.line).argv) {
     vars[s.name] = word;
-    if (play(s.body, vars, run) === "exit") return "exit";
+    status = play(s.body, vars, run);
+    if (status === "exit") return "exit";
   }
-  return true;
+  return status;
 }
 
-const ASSIGN = /^(?:(?:export|readonly|declare|local|typeset)\s+)?([A-Za-z_][A-Za-z0-9_]*)=(.*)$/s;
-
-function simple(s: Piece, vars: Record<string, string>, run: (cmd: ScriptCommand) => Outcome): Outcome {
-  const assign = ASSIGN.exec(s.text);
-  if (assign) {
-    vars[assign[1]!] = words(assign[2]!, vars, s.line).argv.join(" ");
-    return true;
-  }
-  // What needs a real shell is said before its words are looked at (`if [ "$1" = start ]`).
-  const keyword = /^[^\s;&|<>()]+/.exec(s.text)?.[0] ?? "";
-  if (
-    SHELL_ONLY.has(keyword) ||
-    /^[A-Za-z_][\w-]*\(\)$/.test(keyword) ||
-    /^[A-Za-z_][\w-]*\s*\(\)/.test(s.text)
-  )
-    throw new ScriptError(
-      s.line,
-      `shell "${keyword}" is not supported in a rules script: it is played, never run (iptables commands, VAR=value, ;, &&, ||, for loops); write the branch you mean`,
-    );
-  const cmd = words(s.text, vars, s.line);
-  const [name, arg] = cmd.argv;
-  if (name === undefined) return true;
-  // `export NAME` (already set) and the like change nothing a played script sees.
-  if (/^(export|readonly|declare|local|typeset|set|shopt|umask|unset|true|:)$/.test(name)) return true;
-  if (name === "false") return false;
-  if (name === "exit" || name === "return") return "exit";
-  // `[ -x /sbin/iptables ] || exit 0`: the tools and /proc/sys are there in a firewall node.
-  if (name === "[" || name === "test") {
-    if (/^-[efdrx]$/.test(arg ?? "") && cmd.argv.length <= (name === "[" ? 4 : 3)) return true;
-    throw new ScriptError(
-      s.line,
-      `"${cmd.argv.join(" ")}": a played script only takes file tests (-e, -f, -d, -r, -x) as true; write the branch you mean`,
-    );
-  }
-  return run({ ...cmd, line: s.line });
-}
-
+const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const ASSIGNMENT = /^([A-Za-z_][A-Za-z0-9_]*)=/;
+const DECLARE = new Set(["export", "readonly", "declare", "local", "typeset"]);
 const SHELL_ONLY = new Set([
   "if",
   "then",
@@ -165,6 +128,73 @@ const SHELL_ONLY = new Set([
   "source",
   ".",
 ]);
+/** What `[ -x PATH ]` may ask of a firewall node and take as true: its tools and /proc. */
+const KNOWN_PATH = /^\/(?:(?:usr\/)?(?:local\/)?s?bin\/[\w.+-]+|proc\/(?:sys\/)?net(?:\/[\w.*-]+)*)$/;
+
+function simple(s: Piece, vars: Record<string, string>, run: Run): Outcome {
+  // What needs a real shell is said before its words are looked at (`if [ "$1" = start ]`).
+  const keyword = /^[^\s;&|<>()]+/.exec(s.text)?.[0] ?? "";
+  if (SHELL_ONLY.has(keyword) || /^[A-Za-z_][\w-]*\s*\(\)/.test(s.text))
+    throw new ScriptError(
+      s.line,
+      `shell "${/^[A-Za-z_][\w-]*\s*\(\)/.test(s.text) ? `${keyword}()` : keyword}" is not supported in a rules script: it is played, never run (iptables commands, VAR=value, ;, &&, ||, for loops); write the branch you mean`,
+    );
+  const raw = scan(s.text, s.line);
+  const first = raw.words[0] ?? "";
+  if (DECLARE.has(first)) {
+    // `export A=1 B=2`, `readonly LAN`: each NAME=value is set; flags and bare names change nothing here.
+    for (const w of raw.words.slice(1)) if (ASSIGNMENT.test(w)) assign(w, vars, s.line);
+    return true;
+  }
+  // `A=1 B=2` sets both; `LANG=C iptables ...` is iptables with LANG=C, nothing a ruleset sees.
+  let n = 0;
+  while (n < raw.words.length && ASSIGNMENT.test(raw.words[n]!)) n++;
+  if (n === raw.words.length) {
+    for (const w of raw.words) assign(w, vars, s.line);
+    return true;
+  }
+  if (first === "unset") {
+    for (const w of raw.words.slice(1)) if (NAME.test(w)) delete vars[w];
+    return true;
+  }
+  const cmd = words(raw.words.slice(n).join(" "), vars, s.line);
+  const writesTo = raw.writesTo && words(raw.writesTo, vars, s.line).argv[0];
+  const [name] = cmd.argv;
+  if (name === undefined) return true;
+  if (/^(set|shopt|umask|true|:)$/.test(name)) return true;
+  if (name === "false") return false;
+  if (name === "exit" || name === "return") return "exit";
+  if (name === "[" || name === "test") return fileTest(cmd.argv, s.line);
+  return run({
+    argv: cmd.argv,
+    line: s.line,
+    ...(writesTo !== undefined ? { writesTo } : {}),
+    ...(raw.pipedInto ? { pipedInto: raw.pipedInto.map((p) => words(p, vars, s.line).argv[0] ?? "") } : {}),
+  });
+}
+
+/** `NAME=value`: the value expanded, not split (a shell splits no assignment). */
+function assign(word: string, vars: Record<string, string>, line: number): void {
+  const at = word.indexOf("=");
+  vars[word.slice(0, at)] = words(word.slice(at + 1), vars, line).argv.join(" ");
+}
+
+/**
+ * `[ -x /sbin/iptables ] || exit 0`: the tools and /proc/sys/net are there in a firewall node;
+ * anything else (`[ -f /var/run/fw.lock ]`) is the script's own state, which a played script
+ * cannot know.
+ */
+function fileTest(argv: readonly string[], line: number): Outcome {
+  const args = argv[0] === "[" ? argv.slice(1, argv.at(-1) === "]" ? -1 : undefined) : argv.slice(1);
+  const negated = args[0] === "!";
+  const [op, path] = negated ? args.slice(1) : args;
+  if (args.length === (negated ? 3 : 2) && /^-[efdrx]$/.test(op ?? "") && KNOWN_PATH.test(path ?? ""))
+    return !negated;
+  throw new ScriptError(
+    line,
+    `"${argv.join(" ")}": a played script only knows the node's tools and /proc/sys/net (file tests such as [ -x /sbin/iptables ]); write the branch you mean`,
+  );
+}
 
 /** The script's logical lines (continuations joined), cut into the pieces of each list. */
 function pieces(text: string): Piece[] {
@@ -173,10 +203,32 @@ function pieces(text: string): Piece[] {
   for (let i = 0; i < raw.length; i++) {
     const line = i + 1;
     let s = raw[i]!;
-    while (s.endsWith("\\") && i + 1 < raw.length) s = s.slice(0, -1) + raw[++i];
+    // A backslash that is not itself escaped (an odd number of them) continues the line.
+    while (/(?:^|[^\\])(?:\\\\)*\\$/.test(s) && !openQuote(s) && i + 1 < raw.length)
+      s = s.slice(0, -1) + raw[++i];
+    if (openQuote(s) === "'" || openQuote(s) === '"')
+      throw new ScriptError(
+        line,
+        "a quote is left open at the end of the line: a played script keeps each quoted word on one line",
+      );
     for (const p of splitList(s, line)) out.push(p);
   }
   return out;
+}
+
+/** The quote left open at the end of `s`, if any. */
+function openQuote(s: string): string | undefined {
+  let quote: string | undefined;
+  for (let i = 0; i < s.length; i++) {
+    const c = s[i]!;
+    if (quote === "'") {
+      if (c === "'") quote = undefined;
+    } else if (c === "\\") i++;
+    else if (c === '"') quote = quote ? undefined : '"';
+    else if (c === "'" && !quote) quote = "'";
+    else if (c === "#" && !quote && (i === 0 || /\s/.test(s[i - 1]!))) return undefined;
+  }
+  return quote;
 }
 
 /** One line cut at `;`, `&&` and `||` outside quotes; a `#` that starts a word ends it. */
@@ -258,67 +310,142 @@ function block(
   return { body, next: i };
 }
 
-/** Redirections: the operator, then its target (dropped with it). */
-const REDIRECT = new Set([">", ">>", ">&", "&>", "<", "<&", ">|", "<<"]);
-
-/** A piece's words as the shell would hand them to its command, redirections taken out. */
-function words(text: string, vars: Record<string, string>, line: number): Omit<ScriptCommand, "line"> {
-  // A shell would run these; a played script cannot (and must not) run anything.
-  const subst = /\$\(|`/.exec(text.replace(/'[^']*'/g, ""))?.[0];
-  if (subst)
-    throw new ScriptError(
-      line,
-      `command substitution ${subst === "`" ? "`...`" : "$(...)"} is not supported in a rules script (it is played, never run): write the value itself`,
-    );
-  const expanded = expand(text, vars, line);
-  const argv: string[] = [];
+/**
+ * A simple command's raw words (quotes kept, nothing expanded yet), with its redirections and
+ * any pipe taken out, in one pass that knows quotes as a shell does: `2>/dev/null` is a
+ * redirection of fd 2, `echo 1 > f` writes a 1, `rule#1` is one word (a `#` starts a comment
+ * only at a word's start, and splitList has taken those).
+ */
+function scan(text: string, line: number): { words: string[]; writesTo?: string; pipedInto?: string[] } {
+  const out: string[] = [];
   let writesTo: string | undefined;
-  const tokens = parseShell(expanded, (name) => {
-    throw new ScriptError(line, `$${name} cannot be played here`);
-  });
-  for (let i = 0; i < tokens.length; i++) {
-    const tok = tokens[i]!;
-    if (typeof tok === "string") {
-      argv.push(tok);
+  let word = "";
+  let inWord = false;
+  let quote: string | undefined;
+  let i = 0;
+  const end = () => {
+    if (inWord) out.push(word);
+    word = "";
+    inWord = false;
+  };
+  /** The next word, for a redirection's target: up to unquoted space or an operator. */
+  const target = (): string => {
+    while (/\s/.test(text[i] ?? "")) i++;
+    let t = "";
+    let q: string | undefined;
+    for (; i < text.length; i++) {
+      const c = text[i]!;
+      if (!q && (/\s/.test(c) || "<>|&;".includes(c))) break;
+      if (q === "'") q = c === "'" ? undefined : q;
+      else if (c === "\\") t += c + (text[++i] ?? "");
+      else if (c === '"') q = q ? undefined : '"';
+      else if (c === "'" && !q) q = "'";
+      if (c !== "\\") t += c;
+    }
+    if (!t) throw new ScriptError(line, "a redirection without a file after it");
+    return t;
+  };
+  for (; i < text.length; i++) {
+    const c = text[i]!;
+    if (quote === "'") {
+      word += c;
+      if (c === "'") quote = undefined;
       continue;
     }
-    if ("comment" in tok) break;
-    // A glob stays a pattern: nothing is listed on this machine (a sysctl key may hold one).
-    if (tok.op === "glob") {
-      argv.push(tok.pattern);
+    if (c === "\\") {
+      word += c + (text[i + 1] ?? "");
+      inWord = true;
+      i++;
       continue;
     }
-    if (REDIRECT.has(tok.op)) {
-      // `2>/dev/null`: the 2 is the redirection's, not the command's (`echo 1 > f` writes a 1).
-      const last = argv.at(-1);
-      if (
-        last !== undefined &&
-        /^\d$/.test(last) &&
-        new RegExp(`(^|\\s)${last}${regexSafe(tok.op)}`).test(expanded)
-      )
-        argv.pop();
-      const next = tokens[++i];
-      const target =
-        typeof next === "string"
-          ? next
-          : next && "op" in next && next.op === "glob"
-            ? next.pattern
-            : undefined;
-      if (target !== undefined && (tok.op === ">" || tok.op === ">>" || tok.op === ">|")) writesTo = target;
+    if (quote === '"') {
+      if (c === "`" || (c === "$" && text[i + 1] === "(")) throw substitution(line, c);
+      word += c;
+      if (c === '"') quote = undefined;
       continue;
     }
-    if (tok.op === "|" && argv[0] !== undefined) return { argv, piped: true };
-    throw new ScriptError(line, `shell operator "${tok.op}" is not supported in a rules script`);
+    if (c === "'" || c === '"') {
+      if (text[i - 1] === "$" && !/\\$/.test(text.slice(0, i - 1)))
+        throw new ScriptError(
+          line,
+          `bash's $${c}...${c} quoting is not played (a rules script is played as sh): write the characters themselves`,
+        );
+      quote = c;
+      word += c;
+      inWord = true;
+      continue;
+    }
+    if (c === "`" || (c === "$" && text[i + 1] === "(")) throw substitution(line, c);
+    if (/\s/.test(c)) {
+      end();
+      continue;
+    }
+    const redirect = /^(&>|>>|>\||>&|>|<&|<<|<)/.exec(text.slice(i))?.[1];
+    if (redirect) {
+      // Digits alone right before it are its file descriptor (`2>`), not a word of the command.
+      const fd = inWord && /^\d+$/.test(word) ? word : redirect === "&>" ? "1" : "";
+      if (fd && inWord) {
+        word = "";
+        inWord = false;
+      } else end();
+      i += redirect.length;
+      const t = target();
+      i--;
+      if (/^>(>|\|)?$|^&>$/.test(redirect) && (fd === "" || fd === "1")) writesTo = t;
+      if (redirect === "<<")
+        throw new ScriptError(line, "a here-document is not played: put its lines in the script");
+      continue;
+    }
+    if (c === "|") {
+      end();
+      return { words: out, ...(writesTo ? { writesTo } : {}), pipedInto: pipeline(text.slice(i + 1), line) };
+    }
+    if (c === "&" || c === "(" || c === ")")
+      throw new ScriptError(line, `shell operator "${c}" is not supported in a rules script`);
+    // Unquoted and inside a word: a shell keeps it (`rule#1`); shell-quote would start a comment.
+    word += c === "#" ? "\\#" : c;
+    inWord = true;
   }
-  return { argv, ...(writesTo !== undefined ? { writesTo } : {}) };
+  end();
+  return { words: out, ...(writesTo ? { writesTo } : {}) };
 }
 
-const regexSafe = (s: string) => s.replace(/[|&>]/g, "\\$&");
+/** The commands after a pipe, as raw text each. */
+function pipeline(rest: string, line: number): string[] {
+  return rest.split("|").map((p) => {
+    const t = p.trim();
+    if (!t) throw new ScriptError(line, 'a "|" without a command after it');
+    return t;
+  });
+}
+
+function substitution(line: number, c: string): ScriptError {
+  return new ScriptError(
+    line,
+    `command substitution ${c === "`" ? "`...`" : "$(...)"} is not supported in a rules script (it is played, never run): write the value itself`,
+  );
+}
+
+/** A command's words as the shell would hand them to it: variables expanded, quotes removed. */
+function words(text: string, vars: Record<string, string>, line: number): { argv: string[] } {
+  const argv: string[] = [];
+  const tokens = parseShell(expand(text, vars, line), (name) => {
+    throw new ScriptError(line, `$${name} cannot be played here`);
+  });
+  for (const tok of tokens) {
+    if (typeof tok === "string") argv.push(tok);
+    // A glob stays a pattern: nothing is listed on this machine (a sysctl key may hold one).
+    else if ("op" in tok && tok.op === "glob") argv.push(tok.pattern);
+    else if ("comment" in tok) break;
+    else throw new ScriptError(line, `shell operator "${tok.op}" is not supported in a rules script`);
+  }
+  return { argv };
+}
 
 /**
  * Replaces `$NAME`, `${NAME}`, `${NAME:-default}` and `${NAME-default}` outside single quotes.
  * Inside double quotes a value stays one word; outside, it splits on spaces as in a shell, and
- * nothing else in it is taken for shell syntax.
+ * nothing else in it is taken for shell syntax. A default is itself expanded, in place.
  */
 function expand(text: string, vars: Record<string, string>, line: number): string {
   let out = "";
@@ -357,13 +484,16 @@ function expand(text: string, vars: Record<string, string>, line: number): strin
       out += c;
       continue;
     }
+    i += m[0].length - 1;
     const name = (m[1] ?? m[4])!;
     const set = vars[name];
-    const value = m[2] === ":-" ? (set ? set : m[3]!) : m[2] === "-" ? (set ?? m[3]!) : set;
-    if (value === undefined)
+    if (m[2] !== undefined && (m[2] === ":-" ? !set : set === undefined)) {
+      out += expand(m[3]!, vars, line);
+      continue;
+    }
+    if (set === undefined)
       throw new ScriptError(line, `variable $${name} is not set (set it with ${name}=... above)`);
-    out += quote ? value.replace(/["\\$`]/g, "\\$&") : value.replace(/[^\s\w@%+=:,./-]/g, "\\$&");
-    i += m[0].length - 1;
+    out += quote ? set.replace(/["\\$`]/g, "\\$&") : set.replace(/[^\s\w@%+=:,./-]/g, "\\$&");
   }
   return out;
 }

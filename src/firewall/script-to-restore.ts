@@ -59,6 +59,9 @@ const IPTABLES = /^(?:\/usr)?(?:\/s?bin\/)?(ip6?)tables(?:-nft|-legacy)?$/;
 const NO_OP =
   /^(?:(?:\/usr)?(?:\/s?bin\/)?(?:service|systemctl|ip6?tables-save|echo|printf|modprobe|insmod|rmmod|depmod|sleep|logger|sysctl)|\/etc\/init\.d\/ip6?tables)$/;
 const SYSCTL = /^(?:\/usr)?(?:\/s?bin\/)?sysctl$/;
+/** What a pipe may feed that would change the node: refused, never skipped. */
+const WRITES =
+  /(?:^|\/)(?:tee|ip6?tables(?:-nft|-legacy)?(?:-restore)?|nft|sysctl|sh|bash|dash|xargs|dd|ipset)$/;
 
 /**
  * Plays a script. With `family` (the script given as a node's IPv6 ruleset, say) every command
@@ -71,8 +74,14 @@ export function scriptToRestore(text: string, family?: IpFamily): ScriptDocument
   const tables: Record<IpFamily, Map<string, Table>> = { ipv4: new Map(), ipv6: new Map() };
   const seen = new Set<IpFamily>();
   const sysctls: ScriptSysctl[] = [];
-  playScript(text, ({ argv, line, writesTo, piped }: ScriptCommand) => {
+  playScript(text, ({ argv, line, writesTo, pipedInto }: ScriptCommand) => {
     const cmd = argv[0]!;
+    const into = pipedInto?.find((p) => WRITES.test(p));
+    if (into)
+      throw new ScriptError(
+        line,
+        `a pipe into ${into}: what it would change is not played; write the rules (or echo V > /proc/sys/...) themselves`,
+      );
     if (NO_OP.test(cmd)) {
       sysctls.push(...sysctlsOf(argv, line, writesTo));
       return true;
@@ -84,10 +93,16 @@ export function scriptToRestore(text: string, family?: IpFamily): ScriptDocument
         `"${cmd}" is not an iptables command; a rules script holds iptables (or ip6tables) commands, VAR=value lines and comments`,
       );
     }
-    if (piped)
+    if (pipedInto)
       throw new ScriptError(
         line,
         `${cmd} into a pipe: a rules script's iptables commands change the ruleset, they are not read`,
+      );
+    // iptables-restore reads one rule per line: no word may carry a line of its own.
+    if (argv.some((a) => /[\x00-\x1f\x7f]/.test(a)))
+      throw new ScriptError(
+        line,
+        "a control character (a newline, a tab) inside a word: not a rule iptables takes",
       );
     const f: IpFamily = tool[1] === "ip6" ? "ipv6" : "ipv4";
     if (family && f !== family) throw new ScriptError(line, otherFamily(cmd, family));
@@ -109,12 +124,28 @@ export function scriptToRestore(text: string, family?: IpFamily): ScriptDocument
 
 /** What `echo V > /proc/sys/...` and `sysctl [-w] key=value ...` set. */
 function sysctlsOf(argv: readonly string[], line: number, writesTo?: string): ScriptSysctl[] {
-  if (argv[0] === "echo" && writesTo?.startsWith("/proc/sys/")) {
-    const value = argv
-      .slice(1)
-      .filter((a) => !/^-[neE]+$/.test(a))
-      .join(" ");
-    return [nodeKey(writesTo.slice("/proc/sys/".length).replaceAll("/", "."), value, line)];
+  if (writesTo?.startsWith("/proc/sys/")) {
+    const value =
+      argv[0] === "echo"
+        ? argv
+            .slice(1)
+            .filter((a) => !/^-[neE]+$/.test(a))
+            .join(" ")
+        : argv[0] === "printf" && argv.length === 2 && !argv[1]!.includes("%")
+          ? argv[1]!.replace(/\\n$/, "")
+          : undefined;
+    if (value === undefined)
+      throw new ScriptError(
+        line,
+        `${argv[0]} into ${writesTo}: a setting is played from echo V > ${writesTo}`,
+      );
+    const path = writesTo.slice("/proc/sys/".length);
+    if (path.split("/").some((segment) => segment.includes(".")))
+      throw new ScriptError(
+        line,
+        `${writesTo}: a name with a dot in it (eth0.100) is not played; set it in the lab file`,
+      );
+    return [nodeKey(path.replaceAll("/", "."), value, line)];
   }
   if (!SYSCTL.test(argv[0]!)) return [];
   // `sysctl -p` reads a file of the host it would run on: nothing a played script can know.
@@ -255,6 +286,14 @@ function apply(tables: Map<string, Table>, args: string[], line: number, tool: s
       chain.rules[position(n, chain.rules.length, "-R") - 1] = { spec, line };
       return;
     }
+    case "-C":
+    case "--check": {
+      // `iptables -C ... || iptables -A ...`: is the rule there (as -D would find it)?
+      const [name, ...spec] = tail;
+      if (!chainOf(name, "-C").rules.some((r) => r.spec.join("\0") === spec.join("\0")))
+        throw new ScriptError(line, `-C: no rule in ${name} matches "${spec.join(" ")}"`);
+      return;
+    }
     case "-D":
     case "--delete": {
       const [name, ...spec] = tail;
@@ -288,6 +327,8 @@ function apply(tables: Map<string, Table>, args: string[], line: number, tool: s
     case "--new-chain": {
       const [name] = tail;
       if (!name) throw new ScriptError(line, "-N needs a chain name");
+      if (!CHAIN_NAME.test(name))
+        throw new ScriptError(line, `-N: "${name}" is not a chain name iptables takes`);
       if (table.has(name))
         throw new ScriptError(line, `-N: chain "${name}" already exists in table ${tableName}`);
       table.set(name, { rules: [], line });
@@ -309,7 +350,8 @@ function apply(tables: Map<string, Table>, args: string[], line: number, tool: s
     case "--rename-chain": {
       const [from, to] = tail;
       const chain = chainOf(from, "-E");
-      if (!to || table.has(to)) throw new ScriptError(line, `-E: cannot rename ${from} to "${to ?? ""}"`);
+      if (!to || table.has(to) || !CHAIN_NAME.test(to))
+        throw new ScriptError(line, `-E: cannot rename ${from} to "${to ?? ""}"`);
       table.delete(from!);
       table.set(to, chain);
       for (const c of table.values()) {
@@ -327,10 +369,13 @@ function apply(tables: Map<string, Table>, args: string[], line: number, tool: s
     default:
       throw new ScriptError(
         line,
-        `unsupported ${tool} command "${op}" (use -A, -I, -R, -D, -P, -N, -F, -X, -E, -Z or -L)`,
+        `unsupported ${tool} command "${op}" (use -A, -I, -R, -D, -C, -P, -N, -F, -X, -E, -Z or -L)`,
       );
   }
 }
+
+/** A chain name iptables takes: up to 28 characters, no space or quote, not like an option. */
+const CHAIN_NAME = /^[^-!\s"'][^\s"']{0,27}$/;
 
 function render(tables: Map<string, Table>): RestoreDocument {
   const lines: string[] = [];

@@ -243,7 +243,7 @@ iptables -t nat -A POSTROUTING -o wan -j MASQUERADE
       });
       expect(fail("MODE=strict\n[ $MODE = strict ] && iptables -P INPUT DROP")).toMatchObject({
         line: 2,
-        message: expect.stringContaining("only takes file tests"),
+        message: expect.stringContaining("only knows the node's tools and /proc/sys/net"),
       });
       expect(fail("echo 1 > /proc/sys/kernel/panic\niptables -F")).toMatchObject({
         line: 1,
@@ -253,6 +253,64 @@ iptables -t nat -A POSTROUTING -o wan -j MASQUERADE
       });
       expect(fail("iptables -L INPUT | grep -q DROP || iptables -A INPUT -j DROP")).toMatchObject({
         message: expect.stringContaining("into a pipe"),
+      });
+    });
+
+    it("does what dash does where a played shell is easy to get wrong", () => {
+      const rules6 = (script: string) => rules(script);
+      // A redirection's fd is the digits touching it; a word "2" before "2>" stays the command's.
+      expect(rules6("iptables -t mangle -A PREROUTING -j MARK --set-mark 2 >/dev/null 2>&1")).toEqual([
+        "-A PREROUTING -j MARK --set-mark 2",
+      ]);
+      expect(scriptToRestore("echo 2 > /proc/sys/net/ipv4/conf/all/rp_filter 2>&1").sysctls).toEqual([
+        { key: "net.ipv4.conf.all.rp_filter", value: "2", line: 1 },
+      ]);
+      expect(scriptToRestore("echo 1 > /proc/sys/net/ipv4/ip_forward 2>/dev/null").sysctls).toEqual([
+        { key: "net.ipv4.ip_forward", value: "1", line: 1 },
+      ]);
+      // A # inside a word is the word's; one that starts a word starts a comment.
+      expect(rules6("iptables -A INPUT -m comment --comment rule#1 -j ACCEPT # the first")).toEqual([
+        '-A INPUT -m comment --comment "rule#1" -j ACCEPT',
+      ]);
+      // Assignments: several on a line, export lists, a command's own environment, unset.
+      expect(
+        rules6(
+          // biome-ignore lint/suspicious/noTemplateCurlyInString: the shell's ${NAME:-default}
+          "export WAN=wan LAN=lan\nA=1 B=2\nLANG=C iptables -A INPUT -i $WAN -j ACCEPT\nunset A\niptables -A INPUT -i $LAN -m mark --mark ${A:-$B} -j ACCEPT",
+        ),
+      ).toEqual(["-A INPUT -i wan -j ACCEPT", "-A INPUT -i lan -m mark --mark 2 -j ACCEPT"]);
+      // -C tells whether a rule is there, so `-C || -A` adds it once.
+      expect(
+        rules6(
+          "iptables -A INPUT -p tcp --dport 22 -j ACCEPT\niptables -C INPUT -p tcp --dport 22 -j ACCEPT || iptables -A INPUT -p tcp --dport 22 -j ACCEPT",
+        ),
+      ).toEqual(["-A INPUT -p tcp --dport 22 -j ACCEPT"]);
+      // A loop's status is its last command's.
+      expect(rules6("for p in 1; do false; done && iptables -A INPUT -j DROP")).toEqual([]);
+      // An escaped backslash at the end of a line does not continue it.
+      expect(fail("iptables -A INPUT -j LOG --log-prefix a\\\\\niptables -A NOPE -j DROP")).toMatchObject({
+        line: 2,
+      });
+    });
+
+    it("lets nothing a script says become a line of its own in the restore document", () => {
+      expect(fail("iptables -A INPUT -m comment --comment $'x\\nCOMMIT' -j ACCEPT")).toMatchObject({
+        message: expect.stringContaining("bash's $'...' quoting is not played"),
+      });
+      expect(fail('iptables -N "X Y"')).toMatchObject({
+        message: expect.stringContaining("not a chain name"),
+      });
+      expect(fail('iptables -A INPUT -j LOG --log-prefix "a\tb"')).toMatchObject({
+        message: expect.stringContaining("a control character"),
+      });
+      expect(fail("echo 1 | tee /proc/sys/net/ipv4/ip_forward")).toMatchObject({
+        message: expect.stringContaining("a pipe into tee"),
+      });
+      expect(fail("printf '%s' 1 > /proc/sys/net/ipv4/ip_forward")).toMatchObject({
+        message: expect.stringContaining("a setting is played from echo"),
+      });
+      expect(fail("[ -f /var/run/fw.lock ] && exit 0")).toMatchObject({
+        message: expect.stringContaining("only knows the node's tools"),
       });
     });
   });
