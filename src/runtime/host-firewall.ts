@@ -48,8 +48,13 @@ export async function allowLabBridges(
   bridges: readonly string[],
 ): Promise<void> {
   if (bridges.length === 0) return;
-  await nft(host, HOST_TABLES);
-  const iptables = (await dockerChain(host))?.iptables;
+  const [, chain, blocked] = await Promise.all([
+    nft(host, HOST_TABLES),
+    dockerChain(host),
+    framesBlocked(host),
+  ]);
+  if (blocked) throw new FwlabError(blocked);
+  const iptables = chain?.iptables;
   if (!iptables) return; // no DOCKER-USER chain: nothing drops lab frames
   // One iptables-restore for all of them: every iptables process takes the xtables lock.
   await restore(
@@ -60,6 +65,23 @@ export async function allowLabBridges(
       `-I ${CHAIN} 2 -i ${br} -m comment --comment fwlab:${lab} -j DROP`,
     ]),
   );
+}
+
+/**
+ * Why the host's FORWARD chain would drop every lab frame, if it would. With bridge netfilter
+ * on, each frame a lab bridge forwards passes that chain, and Docker's jump to DOCKER-USER is
+ * where fwlab accepts them. A host whose filter table was flushed (`iptables -F`, a firewall
+ * manager's reload) keeps Docker's DROP policy without the jump: every probe of every lab would
+ * time out, as if the lab's own firewall dropped it. Said at `up`, with the way out.
+ */
+export async function framesBlocked(host: HostShell): Promise<string | undefined> {
+  if ((await host.read("/proc/sys/net/bridge/bridge-nf-call-iptables"))?.trim() !== "1") return undefined;
+  const r = await host.run(["iptables-nft", "-w", "5", "-S", "FORWARD"]);
+  if (r.exitCode !== 0) return undefined;
+  const rules = r.stdout.split("\n");
+  if (!rules.includes("-P FORWARD DROP") || rules.some((l) => /^-A FORWARD .*-j DOCKER-USER\b/.test(l)))
+    return undefined;
+  return "the host's FORWARD chain would drop every lab frame: its policy is DROP and it no longer jumps to DOCKER-USER (the host's iptables filter table was flushed: iptables -F, or a firewall manager's reload); restart the Docker engine, which puts its chains back, then start the lab again";
 }
 
 /**

@@ -492,6 +492,8 @@ export class FakeHost implements HostShell {
   readonly bridges = new Map<string, string>();
   readonly veths = new Map<string, string>();
   readonly dockerUser: string[] = [];
+  /** The host's FORWARD chain as Docker leaves it (`iptables -S FORWARD`). */
+  forward = ["-P FORWARD DROP", "-A FORWARD -j DOCKER-USER", "-A FORWARD -j DOCKER-ISOLATION-STAGE-1"];
   readonly nftTables = new Set<string>();
   readonly files = new Map<string, string>();
   /** Makes a command fail: return a result for it, or undefined to let it through. */
@@ -504,6 +506,7 @@ export class FakeHost implements HostShell {
     const ok = (stdout = "") => ({ exitCode: 0, stdout, stderr: "", durationMs: 0 });
     const [cmd, ...args] = argv;
     if (cmd === "ip") return ok(this.ip(args, opts.stdin ?? ""));
+    if (cmd === "iptables-nft" && args.at(-1) === "FORWARD") return ok(this.forward.join("\n"));
     if (cmd === "iptables-nft" && args.includes("-S"))
       return ok(["-N DOCKER-USER", ...this.dockerUser, "-A DOCKER-USER -j RETURN"].join("\n"));
     if (cmd === "iptables-nft-restore") {

@@ -80,6 +80,20 @@ describe("startLab on the fake engine", () => {
     expect(engine.host.bridges.size).toBe(0);
   });
 
+  it("a host whose FORWARD chain lost Docker's jump to DOCKER-USER is named at up, and nothing is left", async () => {
+    const engine = ready();
+    engine.host.files.set("/proc/sys/net/bridge/bridge-nf-call-iptables", "1\n");
+    engine.host.forward = ["-P FORWARD DROP"]; // `iptables -F` on the host
+    await expect(startLab(MINI, { engine })).rejects.toThrow(
+      /the host's FORWARD chain would drop every lab frame: its policy is DROP and it no longer jumps to DOCKER-USER .*restart the Docker engine/,
+    );
+    expect(engine.runtime.containers.size).toBe(0);
+    expect(engine.host.bridges.size).toBe(0);
+    // As Docker leaves it, the same host is fine.
+    engine.host.forward = ["-P FORWARD DROP", "-A FORWARD -j DOCKER-USER"];
+    await startLab(MINI, { engine });
+  });
+
   it("a missing image is named before anything is created", async () => {
     const engine = fakeEngine();
     withImages(engine, ["fwlab/client:latest"]);

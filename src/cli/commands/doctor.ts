@@ -4,7 +4,7 @@ import { imageStates } from "../../images/build-images.ts";
 import { listLabs } from "../../lab/find-lab.ts";
 import type { Engine } from "../../runtime/engine.ts";
 import { HELPER_CAPS } from "../../runtime/helper-container.ts";
-import { listLabBridgeRules } from "../../runtime/host-firewall.ts";
+import { framesBlocked, listLabBridgeRules } from "../../runtime/host-firewall.ts";
 import { roleImage } from "../../topology/roles.ts";
 import { commandEngine } from "../context.ts";
 
@@ -193,6 +193,14 @@ async function helperChecks(engine: Engine): Promise<Check[]> {
       ? `on: lab frames pass the host's FORWARD chain; fwlab accepts them per lab bridge in DOCKER-USER (${hostRules.length} rules now)`
       : `${brnf ?? "absent"}: lab frames do not pass the host's iptables`,
   );
+  if (brnf === "1") {
+    const blocked = await framesBlocked(host).catch((err: Error) => `cannot be read: ${err.message}`);
+    add(
+      blocked ? "fail" : "ok",
+      "host FORWARD",
+      blocked ?? "jumps to DOCKER-USER, where fwlab accepts lab frames per bridge",
+    );
+  }
   const nft = await host.run(["nft", "list", "tables"]);
   add(
     nft.exitCode === 0 ? "ok" : "fail",
