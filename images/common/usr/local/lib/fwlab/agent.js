@@ -62,9 +62,20 @@ rl.on("line", async (line) => {
   } catch (e) {
     res = { verdict: "error", detail: String(e && e.message) };
   }
-  inFlight.delete(req.id);
+  // Failed already (see uncaughtException below): its verdict was written.
+  if (!inFlight.delete(req.id)) return;
   // endedAt: when the probe ended, on this host's clock (a check of the conntrack table "at the
   // step's end" means then, not when a busy fwlab got round to reading the verdict).
   write({ id: req.id, ...res, durationMs: now() - t0, endedAt: Date.now() });
+});
+// A probe that throws from a callback (a bug: a UDP send on a socket that never connected once
+// did) would end the agent, and with it every later probe from this node ("the probe agent
+// ended"). It cannot be told which probe threw: those in flight fail, saying why; the agent goes on.
+process.on("uncaughtException", (e) => {
+  for (const [id, ac] of inFlight) {
+    ac.abort();
+    write({ id, verdict: "error", detail: `the probe failed inside the node: ${e && e.message}`, durationMs: 0, endedAt: Date.now() });
+  }
+  inFlight.clear();
 });
 write({ ready: true, probes: Object.keys(probes) });
