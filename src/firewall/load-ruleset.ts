@@ -14,7 +14,7 @@ import {
   type IpFamily,
   type RulesetFormat,
 } from "./ruleset-format.ts";
-import { ScriptError, type ScriptSysctl, scriptToRestore } from "./script-to-restore.ts";
+import { nftScriptDocument, ScriptError, type ScriptSysctl, scriptToRestore } from "./script-to-restore.ts";
 
 export interface LoadedRuleset {
   readonly node: string;
@@ -71,19 +71,23 @@ export async function loadRuleset(
   const shown = displayPath(path);
   const text = readRulesetFile(path, `[${node}] ruleset ${shown}`);
   const format = detectRulesetFormat(path, text);
-  if (format === "nft" && opts.backend && opts.backend !== "nft") {
+  const nft = format === "nft" || format === "nft-script";
+  if (nft && opts.backend && opts.backend !== "nft") {
     throw new InputError(
-      `[${node}] ${shown} is an nft file; it cannot be loaded with the ${opts.backend} backend`,
+      `[${node}] ${shown} is an nft ${format === "nft" ? "file" : "script"}; it cannot be loaded with the ${opts.backend} backend`,
     );
   }
   const ipv6 = opts.ipv6 ? resolve(opts.ipv6) : undefined;
-  if (format === "nft" && ipv6) {
+  if (nft && ipv6) {
     throw new InputError(
       `[${node}] ${shown} is an nft file: its inet and ip6 tables hold its IPv6 rules, it takes no IPv6 ruleset (${displayPath(ipv6)})`,
     );
   }
-  const backend: Backend =
-    format === "nft" ? "nft" : opts.backend === "nft" || !opts.backend ? "iptables-nft" : opts.backend;
+  const backend: Backend = nft
+    ? "nft"
+    : opts.backend === "nft" || !opts.backend
+      ? "iptables-nft"
+      : opts.backend;
   const main = toPart(node, shown, format, text);
   if (ipv6 && main.family === "ipv6") {
     throw new InputError(
@@ -116,7 +120,7 @@ export async function loadRuleset(
     ipv6File: ipv6 ?? (v6 ? path : undefined),
     format,
     backend,
-    rules: format === "nft" ? countNftRules(text) : restoreRules(v4) + restoreRules(v6),
+    rules: nft ? countNftRules(main.doc.text) : restoreRules(v4) + restoreRules(v6),
     nflogGroups: groupsIn(doc),
     listing: opts.listing ? parseListing(r.stdout) : undefined,
     durationMs: performance.now() - started,
@@ -132,7 +136,8 @@ function readIpv6(node: string, path: string): RulesetPart {
   const shown = displayPath(path);
   const text = readRulesetFile(path, `[${node}] ruleset ${shown}`);
   const format = detectRulesetFormat(path, text);
-  if (format === "nft") throw new InputError(`[${node}] ruleset ${shown}: ${NFT_NOT_IPV6}`);
+  if (format === "nft" || format === "nft-script")
+    throw new InputError(`[${node}] ruleset ${shown}: ${NFT_NOT_IPV6}`);
   return toPart(node, shown, format, text, "ipv6");
 }
 
@@ -148,6 +153,13 @@ function toPart(
       return { family: "ipv4", shown, text, doc: nftFileDocument(text) };
     case "iptables-save":
       return { family: family ?? detectRulesetFamily(text), shown, text, doc: restoreFileDocument(text) };
+    case "nft-script":
+      try {
+        const doc = nftScriptDocument(text);
+        return { family: "ipv4", shown, text, doc, sysctls: doc.sysctls };
+      } catch (err) {
+        throw scriptProblem(node, shown, text, err);
+      }
     case "iptables-script":
       try {
         const doc = scriptToRestore(text, family);
@@ -161,13 +173,18 @@ function toPart(
           ...(doc.ipv6 ? { ipv6: { family: "ipv6", shown, text, doc: doc.ipv6 } } : {}),
         };
       } catch (err) {
-        if (!(err instanceof ScriptError)) throw err;
-        throw new InputError(
-          `[${node}] ruleset ${shown} line ${err.line}: ${err.message}; nothing was loaded, the previous ruleset is still active\n` +
-            excerpt(text, err.line),
-        );
+        throw scriptProblem(node, shown, text, err);
       }
   }
+}
+
+/** A script that does not play: an input error with its line, and nothing loaded. */
+function scriptProblem(node: string, shown: string, text: string, err: unknown): unknown {
+  if (!(err instanceof ScriptError)) return err;
+  return new InputError(
+    `[${node}] ruleset ${shown} line ${err.line}: ${err.message}; nothing was loaded, the previous ruleset is still active\n` +
+      excerpt(text, err.line),
+  );
 }
 
 function countNftRules(text: string): number {

@@ -1,7 +1,7 @@
 import { InputError } from "../errors.ts";
 import { readInputFile } from "../topology/input-file.ts";
 import { detectRulesetFormat } from "./ruleset-format.ts";
-import { ScriptError, type ScriptSysctl, scriptToRestore } from "./script-to-restore.ts";
+import { nftScriptDocument, ScriptError, type ScriptSysctl, scriptToRestore } from "./script-to-restore.ts";
 
 const MAX_BYTES = 4 * 1024 * 1024;
 
@@ -29,10 +29,12 @@ export function readRulesetFile(path: string, label: string): string {
 export function checkRulesetFile(path: string, label: string, opts: { ipv6?: boolean } = {}): void {
   const text = readRulesetFile(path, label);
   const format = detectRulesetFormat(path, text);
-  if (format === "nft" && opts.ipv6) throw new InputError(`${label}: ${NFT_NOT_IPV6}`);
-  if (format !== "iptables-script") return;
+  if ((format === "nft" || format === "nft-script") && opts.ipv6)
+    throw new InputError(`${label}: ${NFT_NOT_IPV6}`);
+  if (format !== "iptables-script" && format !== "nft-script") return;
   try {
-    scriptToRestore(text, opts.ipv6 ? "ipv6" : undefined);
+    if (format === "nft-script") nftScriptDocument(text);
+    else scriptToRestore(text, opts.ipv6 ? "ipv6" : undefined);
   } catch (err) {
     if (!(err instanceof ScriptError)) throw err;
     throw new InputError(`${label} line ${err.line}: ${err.message}`);
@@ -47,7 +49,9 @@ export function checkRulesetFile(path: string, label: string, opts: { ipv6?: boo
 export function rulesetSettings(path: string, opts: { ipv6?: boolean } = {}): readonly ScriptSysctl[] {
   try {
     const text = readRulesetFile(path, path);
-    if (detectRulesetFormat(path, text) !== "iptables-script") return [];
+    const format = detectRulesetFormat(path, text);
+    if (format === "nft-script") return nftScriptDocument(text).sysctls;
+    if (format !== "iptables-script") return [];
     return scriptToRestore(text, opts.ipv6 ? "ipv6" : undefined).sysctls;
   } catch {
     return [];

@@ -1,11 +1,13 @@
-export type RulesetFormat = "iptables-save" | "iptables-script" | "nft";
+export type RulesetFormat = "iptables-save" | "iptables-script" | "nft" | "nft-script";
 
 /** The address family an iptables ruleset is for: iptables (IPv4) or ip6tables (IPv6). */
 export type IpFamily = "ipv4" | "ipv6";
 
 /**
- * Tells the three ruleset formats apart by their first meaningful line:
- * `*filter` (iptables-save), `table ...`/`flush ruleset`/`#!/usr/sbin/nft` (nft), else a script.
+ * Tells the ruleset formats apart by their first meaningful line: `*filter` (iptables-save),
+ * `table ...`/`flush ruleset`/`#!/usr/sbin/nft` (nft), else a shell script: of `nft ...`
+ * commands (as nftables tutorials write them: `nft add rule inet filter input tcp dport 22
+ * accept`) when it runs nft and no iptables, else of iptables commands.
  */
 export function detectRulesetFormat(file: string, text: string): RulesetFormat {
   if (/\.nft$/.test(file) || /^#!.*\bnft\b/.test(text)) return "nft";
@@ -14,10 +16,13 @@ export function detectRulesetFormat(file: string, text: string): RulesetFormat {
     if (line === "" || line.startsWith("#")) continue;
     if (/^\*[a-z]+$/.test(line)) return "iptables-save";
     if (/^(table|flush|define|include|add|delete)\b/.test(line)) return "nft";
-    return "iptables-script";
+    return NFT_COMMAND.test(text) && !IPTABLES_COMMAND.test(text) ? "nft-script" : "iptables-script";
   }
   return "iptables-script";
 }
+
+const NFT_COMMAND = /^[ \t]*(?:\/usr)?(?:\/s?bin\/)?nft[ \t]/m;
+const IPTABLES_COMMAND = /^[ \t]*(?:\/usr)?(?:\/s?bin\/)?ip6?tables(?:-nft|-legacy)?[ \t]|\$\{?IP6?T/m;
 
 /**
  * The family of an iptables ruleset, from its first ip(6)tables command (a script) or its

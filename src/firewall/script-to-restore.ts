@@ -87,6 +87,11 @@ export function scriptToRestore(text: string, family?: IpFamily): ScriptDocument
       return true;
     }
     const tool = IPTABLES.exec(cmd);
+    if (!tool && NFT.test(cmd))
+      throw new ScriptError(
+        line,
+        '"nft" among iptables commands: a script holds iptables commands or nft commands, not both (each is a ruleset of its own)',
+      );
     if (!tool) {
       throw new ScriptError(
         line,
@@ -121,6 +126,58 @@ export function scriptToRestore(text: string, family?: IpFamily): ScriptDocument
   const ipv6 = main === "ipv4" && seen.has("ipv6") ? render(tables.ipv6) : undefined;
   return { ...render(tables[main]), family: main, sysctls, ...(ipv6 ? { ipv6 } : {}) };
 }
+
+/**
+ * Plays a shell script of `nft` commands into one nft document, loaded as an nft file is (after
+ * `flush ruleset`, in one transaction): each command's words, as the shell hands them to nft,
+ * are one line of it, and remember their script line. Its `echo V > /proc/sys/...` settings as
+ * for an iptables script.
+ */
+export function nftScriptDocument(
+  text: string,
+): RestoreDocument & { readonly sysctls: readonly ScriptSysctl[] } {
+  const lines: string[] = [];
+  const sourceLines: number[] = [];
+  const sysctls: ScriptSysctl[] = [];
+  playScript(text, ({ argv, line, writesTo, pipedInto }: ScriptCommand) => {
+    const cmd = argv[0]!;
+    const into = pipedInto?.find((p) => WRITES.test(p));
+    if (into) throw new ScriptError(line, `a pipe into ${into}: what it would change is not played`);
+    if (NO_OP.test(cmd)) {
+      sysctls.push(...sysctlsOf(argv, line, writesTo));
+      return true;
+    }
+    if (!NFT.test(cmd))
+      throw new ScriptError(
+        line,
+        `"${cmd}" in a script of nft commands: it holds nft commands, VAR=value lines and comments (iptables rules go in a ruleset of their own)`,
+      );
+    // nft's own options before the command: -a (handles), -e (echo), -c (check), -n ...
+    let i = 1;
+    while (/^-[aecnNsyj]+$/.test(argv[i] ?? "")) i++;
+    const words = argv.slice(i);
+    if (words[0] === "-f" || words[0] === "--file")
+      throw new ScriptError(
+        line,
+        "nft -f FILE reads a file of the host it would run on: load that file itself",
+      );
+    if (/^(list|monitor|describe|--version|-v)$/.test(words[0] ?? "")) return true;
+    if (words.length === 0) throw new ScriptError(line, "nft without a command");
+    if (words.some((w) => /[\x00-\x1f\x7f]/.test(w)))
+      throw new ScriptError(line, "a control character (a newline, a tab) inside a word: not an nft command");
+    lines.push(words.join(" "));
+    sourceLines.push(line);
+    return true;
+  });
+  return {
+    text: `flush ruleset\n${lines.join("\n")}\n`,
+    sourceLine: (n) => (n > 1 ? sourceLines[n - 2] : undefined),
+    tables: [],
+    sysctls,
+  };
+}
+
+const NFT = /^(?:\/usr)?(?:\/s?bin\/)?nft$/;
 
 /** What `echo V > /proc/sys/...` and `sysctl [-w] key=value ...` set. */
 function sysctlsOf(argv: readonly string[], line: number, writesTo?: string): ScriptSysctl[] {

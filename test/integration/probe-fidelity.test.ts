@@ -102,6 +102,13 @@ describe("the internet host", () => {
   });
 });
 
+describe("a shell script of nft commands", () => {
+  it("loads as one nft document and acts as the same ruleset in an nft file, LOG lines included", async () => {
+    const r = await run("nft-commands.scenario.yml");
+    expect(failures(r)).toEqual([]);
+  });
+});
+
 describe("an address a node has no route to", () => {
   it("is unreachable from the node itself, and the step says no packet left it", async () => {
     const r = await run("no-route.scenario.yml");

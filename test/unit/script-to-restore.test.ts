@@ -1,17 +1,22 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { ScriptError, scriptToRestore } from "../../src/firewall/script-to-restore.ts";
+import { detectRulesetFormat } from "../../src/firewall/ruleset-format.ts";
+import { nftScriptDocument, ScriptError, scriptToRestore } from "../../src/firewall/script-to-restore.ts";
 
 const lines = (text: string) => text.trim().split("\n");
-const fail = (script: string) => {
-  try {
-    scriptToRestore(script);
-  } catch (err) {
-    if (err instanceof ScriptError) return { line: err.line, message: err.message };
-    throw err;
-  }
-  throw new Error("expected a ScriptError");
-};
+/** The ScriptError a player throws for a script: its line and message. */
+const refusal =
+  (play: (script: string) => unknown) =>
+  (script: string): { line: number; message: string } => {
+    try {
+      play(script);
+    } catch (err) {
+      if (err instanceof ScriptError) return { line: err.line, message: err.message };
+      throw err;
+    }
+    throw new Error("expected a ScriptError");
+  };
+const fail = refusal(scriptToRestore);
 
 describe("scriptToRestore", () => {
   it("plays seed 000's stateless script into one filter table with policies and rules in order", () => {
@@ -312,6 +317,52 @@ iptables -t nat -A POSTROUTING -o wan -j MASQUERADE
       expect(fail("[ -f /var/run/fw.lock ] && exit 0")).toMatchObject({
         message: expect.stringContaining("only knows the node's tools"),
       });
+    });
+  });
+});
+
+describe("nftScriptDocument", () => {
+  const script = readFileSync("test/fixtures/rulesets/nft-commands.sh", "utf8");
+  const nftFail = refusal(nftScriptDocument);
+
+  it("is how a shell script of nft commands is told from one of iptables commands", () => {
+    expect(detectRulesetFormat("router.sh", script)).toBe("nft-script");
+    expect(detectRulesetFormat("r.sh", "IPT=iptables\n$IPT -F\nnft list ruleset\n")).toBe("iptables-script");
+    expect(detectRulesetFormat("r.sh", "iptables -F\n")).toBe("iptables-script");
+    expect(detectRulesetFormat("r.nft", "add table inet t\n")).toBe("nft");
+  });
+
+  it("plays each nft command, as the shell hands nft its words, into one document after flush ruleset", () => {
+    const doc = nftScriptDocument(script);
+    const out = lines(doc.text);
+    expect(out[0]).toBe("flush ruleset");
+    expect(out).toContain("add chain inet filter input { type filter hook input priority 0; policy drop; }");
+    expect(out).toContain(
+      "add chain inet filter forward { type filter hook forward priority 0 ; policy drop ; }",
+    );
+    expect(out).toContain("add rule inet filter input iifname lan tcp dport 22 accept");
+    expect(out.filter((l) => l.includes("oifname dmz tcp dport"))).toEqual([
+      "add rule inet filter forward iifname lan oifname dmz tcp dport 80 accept",
+      "add rule inet filter forward iifname lan oifname dmz tcp dport 443 accept",
+    ]);
+    expect(out.at(-1)).toBe('add rule inet filter forward log prefix "nft drop: " counter drop');
+    expect(out).not.toContain("list ruleset");
+    // nft's errors name a document line: it maps back to the script's.
+    expect(doc.sourceLine(out.indexOf("add rule inet filter input iifname lo accept") + 1)).toBe(11);
+    expect(doc.sourceLine(1)).toBeUndefined();
+  });
+
+  it("refuses what is not an nft command of its own, with the line", () => {
+    expect(nftFail("nft add table inet t\niptables -F\n")).toMatchObject({
+      line: 2,
+      message: expect.stringContaining('"iptables" in a script of nft commands'),
+    });
+    expect(nftFail("nft -f /etc/nftables.conf\n")).toMatchObject({
+      message: expect.stringContaining("load that file itself"),
+    });
+    expect(fail("iptables -F\nnft flush ruleset\n")).toMatchObject({
+      line: 2,
+      message: expect.stringContaining("iptables commands or nft commands, not both"),
     });
   });
 });
