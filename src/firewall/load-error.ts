@@ -17,6 +17,8 @@ export interface RulesetPart {
   readonly sysctls?: readonly ScriptSysctl[];
   /** A script's ip6tables commands beside its iptables ones: its IPv6 half. */
   readonly ipv6?: RulesetPart;
+  /** A script's ipset commands: the sets its rules match, restored before them. */
+  readonly ipsets?: RulesetPart;
 }
 
 /**
@@ -26,20 +28,25 @@ export interface RulesetPart {
  */
 export function loadError(
   node: string,
-  parts: { v4?: RulesetPart; v6?: RulesetPart },
+  parts: { v4?: RulesetPart; v6?: RulesetPart; sets?: RulesetPart },
   backend: Backend,
   r: ExecResult,
 ): FwlabError {
   const family: IpFamily = /^fwlab-ruleset: the IPv6 ruleset/m.test(r.stderr) ? "ipv6" : "ipv4";
-  const part = (family === "ipv6" ? parts.v6 : parts.v4) ?? parts.v4 ?? parts.v6!;
-  const tool =
-    backend === "nft" ? "nft" : `${part.family === "ipv6" ? backend.replace("ip", "ip6") : backend}-restore`;
+  const ofSets = parts.sets && /^fwlab-ruleset: the ipsets/m.test(r.stderr) ? parts.sets : undefined;
+  const part = ofSets ?? (family === "ipv6" ? parts.v6 : parts.v4) ?? parts.v4 ?? parts.v6!;
+  const tool = ofSets
+    ? "ipset restore"
+    : backend === "nft"
+      ? "nft"
+      : `${part.family === "ipv6" ? backend.replace("ip", "ip6") : backend}-restore`;
   const out = `${r.stderr}\n${r.stdout}`;
   const docLine = Number(
     /Error occurred at line: (\d+)/.exec(out)?.[1] ??
       /line (\d+) failed/.exec(out)?.[1] ??
       /^line (\d+): /m.exec(out)?.[1] ??
       /next\.rules:(\d+):/.exec(out)?.[1] ??
+      /Error in line (\d+):/.exec(out)?.[1] ??
       Number.NaN,
   );
   const { doc } = part;
@@ -56,7 +63,8 @@ export function loadError(
       l
         .replace(/^\S*ip6?tables[\w-]*(?: v[\d.]+ \([\w_]+\))?: /, "")
         .replace(/^\/run\/fwlab\/next\.rules:[\d:-]+ /, "")
-        .replace(/^line \d+: (?=\S)/, ""),
+        .replace(/^line \d+: (?=\S)/, "")
+        .replace(/^ipset v[\d.]+: (?:Error in line \d+: )?/, ""),
     )
     .filter((l) => l.trim());
   const message =

@@ -101,8 +101,13 @@ export async function loadRuleset(
   }
   const v4 = main.family === "ipv4" ? main : undefined;
   const v6 = ipv6 ? readIpv6(node, ipv6) : main.family === "ipv6" ? main : main.ipv6;
+  const sets = main.ipsets;
+  if (ipv6 && v6?.ipsets)
+    throw new InputError(
+      `[${node}] ruleset ${v6.shown} makes ipsets: they belong in the main ruleset (${shown}), which both halves' rules match against`,
+    );
 
-  const doc = `${v4?.doc.text ?? ""}${v6 ? `#fwlab-ip6#\n${v6.doc.text}` : ""}`;
+  const doc = `${v4?.doc.text ?? ""}${v6 ? `#fwlab-ip6#\n${v6.doc.text}` : ""}${sets ? `#fwlab-ipset#\n${sets.doc.text}` : ""}`;
   const own = opts.ownTables ? `#fwlab-own#\n${opts.ownTables}\n` : "";
   const r = await exec(["fwlab-ruleset", "load", backend, ...(opts.listing ? ["listing"] : [])], {
     stdin: doc + own,
@@ -111,7 +116,7 @@ export async function loadRuleset(
     throw new FwlabError(
       `[${node}] ruleset ${shown} is loaded, but fwlab's trace table could not be put back after it (${r.stderr.trim()}): this run cannot tell drops from timeouts on ${node}`,
     );
-  if (r.exitCode !== 0) throw loadError(node, { v4, v6 }, backend, r);
+  if (r.exitCode !== 0) throw loadError(node, { v4, v6, sets }, backend, r);
   const restoreRules = (p?: RulesetPart) =>
     p?.doc.text.split("\n").filter((l) => l.startsWith("-A ")).length ?? 0;
   return {
@@ -169,8 +174,9 @@ function toPart(
           text,
           doc,
           sysctls: doc.sysctls,
-          // Its ip6tables commands: the IPv6 half, with lines of the same file.
+          // Its ip6tables commands: the IPv6 half, with lines of the same file; its ipsets.
           ...(doc.ipv6 ? { ipv6: { family: "ipv6", shown, text, doc: doc.ipv6 } } : {}),
+          ...(doc.ipsets ? { ipsets: { family: doc.family, shown, text, doc: doc.ipsets } } : {}),
         };
       } catch (err) {
         throw scriptProblem(node, shown, text, err);

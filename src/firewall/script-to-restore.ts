@@ -1,4 +1,5 @@
 import { SYSCTL_KEY } from "../runtime/host-netns.ts";
+import { IpSets } from "./ipset-script.ts";
 import type { RestoreDocument } from "./restore-document.ts";
 import type { IpFamily } from "./ruleset-format.ts";
 import { CommandFailed, playScript, type ScriptCommand, ScriptError } from "./script-shell.ts";
@@ -46,6 +47,8 @@ export interface ScriptDocument extends RestoreDocument {
   readonly sysctls: readonly ScriptSysctl[];
   /** The IPv6 ruleset of a script that holds iptables and ip6tables commands both. */
   readonly ipv6?: RestoreDocument;
+  /** The ipsets its `ipset` commands make, as `ipset restore` input (ipset-script.ts). */
+  readonly ipsets?: RestoreDocument;
 }
 
 export interface ScriptSysctl {
@@ -74,6 +77,7 @@ export function scriptToRestore(text: string, family?: IpFamily): ScriptDocument
   const tables: Record<IpFamily, Map<string, Table>> = { ipv4: new Map(), ipv6: new Map() };
   const seen = new Set<IpFamily>();
   const sysctls: ScriptSysctl[] = [];
+  const sets = new IpSets();
   playScript(text, ({ argv, line, writesTo, pipedInto }: ScriptCommand) => {
     const cmd = argv[0]!;
     const into = pipedInto?.find((p) => WRITES.test(p));
@@ -86,6 +90,7 @@ export function scriptToRestore(text: string, family?: IpFamily): ScriptDocument
       sysctls.push(...sysctlsOf(argv, line, writesTo));
       return true;
     }
+    if (IPSET.test(cmd)) return sets.play(argv.slice(1), line);
     const tool = IPTABLES.exec(cmd);
     if (!tool && NFT.test(cmd))
       throw new ScriptError(
@@ -124,7 +129,14 @@ export function scriptToRestore(text: string, family?: IpFamily): ScriptDocument
   });
   const main: IpFamily = family ?? (seen.has("ipv6") && !seen.has("ipv4") ? "ipv6" : "ipv4");
   const ipv6 = main === "ipv4" && seen.has("ipv6") ? render(tables.ipv6) : undefined;
-  return { ...render(tables[main]), family: main, sysctls, ...(ipv6 ? { ipv6 } : {}) };
+  const ipsets = sets.document();
+  return {
+    ...render(tables[main]),
+    family: main,
+    sysctls,
+    ...(ipv6 ? { ipv6 } : {}),
+    ...(ipsets ? { ipsets } : {}),
+  };
 }
 
 /**
@@ -178,6 +190,7 @@ export function nftScriptDocument(
 }
 
 const NFT = /^(?:\/usr)?(?:\/s?bin\/)?nft$/;
+const IPSET = /^(?:\/usr)?(?:\/s?bin\/)?ipset$/;
 
 /** What `echo V > /proc/sys/...` and `sysctl [-w] key=value ...` set. */
 function sysctlsOf(argv: readonly string[], line: number, writesTo?: string): ScriptSysctl[] {

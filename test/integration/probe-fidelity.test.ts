@@ -109,6 +109,13 @@ describe("a shell script of nft commands", () => {
   });
 });
 
+describe("a script's ipsets", () => {
+  it("are made in the firewall before its rules, hold its entries, and a later load empties them", async () => {
+    const r = await run("ipset.scenario.yml");
+    expect(failures(r)).toEqual([]);
+  });
+});
+
 describe("an address a node has no route to", () => {
   it("is unreachable from the node itself, and the step says no packet left it", async () => {
     const r = await run("no-route.scenario.yml");

@@ -366,3 +366,52 @@ describe("nftScriptDocument", () => {
     });
   });
 });
+
+describe("a script's ipset commands", () => {
+  it("become the sets its rules match: created, flushed and filled, each line mapped to the script's", () => {
+    const doc = scriptToRestore(readFileSync("test/fixtures/rulesets/ipset-blocklist.sh", "utf8"));
+    expect(lines(doc.ipsets!.text)).toEqual([
+      "create blocklist hash:net",
+      "flush blocklist",
+      "add blocklist 10.0.1.10",
+      "add blocklist 203.0.113.0/24",
+    ]);
+    expect([1, 2, 3, 4].map((n) => doc.ipsets!.sourceLine(n))).toEqual([5, 5, 8, 8]);
+    expect(lines(doc.text)).toContain("-A FORWARD -m set --match-set blocklist src -j DROP");
+  });
+
+  it("plays them as ipset runs them: -exist, test, del, flush, destroy, and failures a || catches", () => {
+    const doc = scriptToRestore(
+      [
+        "ipset -N allow hash:ip",
+        "ipset -A allow 10.0.1.10; ipset add allow 10.0.1.11",
+        "ipset add allow 10.0.1.10 2>/dev/null || echo already there",
+        "ipset test allow 10.0.1.12 || ipset add allow 10.0.1.12",
+        "ipset del allow 10.0.1.11",
+        "ipset create gone hash:ip; ipset destroy gone",
+        "ipset add missing 10.0.0.1 || true",
+      ].join("\n"),
+    );
+    expect(lines(doc.ipsets!.text)).toEqual([
+      "create allow hash:ip",
+      "flush allow",
+      "add allow 10.0.1.10",
+      "add allow 10.0.1.12",
+    ]);
+    expect(fail("ipset create a hash:ip\nipset create a hash:ip\n")).toMatchObject({
+      line: 2,
+      message: expect.stringContaining("a set named a already exists"),
+    });
+    expect(fail("ipset add nope 10.0.0.1")).toMatchObject({
+      message: expect.stringContaining("(nope) does not exist"),
+    });
+    expect(fail("ipset restore -f /etc/ipset.conf")).toMatchObject({
+      message: expect.stringContaining("-file"),
+    });
+    expect(fail("ipset swap a b")).toMatchObject({ message: expect.stringContaining("not played") });
+    expect(fail("cat /etc/ipset.conf | ipset restore")).toMatchObject({
+      message: expect.stringContaining("a pipe into ipset"),
+    });
+    expect(scriptToRestore("iptables -F\n").ipsets).toBeUndefined();
+  });
+});
