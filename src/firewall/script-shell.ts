@@ -99,7 +99,8 @@ function orFollows(statements: readonly Statement[], i: number): boolean {
 
 function playFor(s: Extract<Statement, { kind: "for" }>, vars: Record<string, string>, run: Run): Outcome {
   let status: Outcome = true;
-  for (const word of words(s.words, vars, s.line).argv) {
+  // Its words as a command's are (`$(seq 1 5)` refused as command substitution, with the line).
+  for (const word of words(scan(s.words, s.line).words.join(" "), vars, s.line).argv) {
     vars[s.name] = word;
     status = play(s.body, vars, run);
     if (status === "exit") return "exit";

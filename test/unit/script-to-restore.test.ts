@@ -239,6 +239,11 @@ iptables -t nat -A POSTROUTING -o wan -j MASQUERADE
         message: expect.stringContaining("$1 is not supported"),
       });
       expect(fail("fw_start() {\n iptables -F\n}")).toMatchObject({ line: 1 });
+      expect(
+        fail("for p in $(seq 1 5); do iptables -A INPUT -p tcp --dport $p -j ACCEPT; done"),
+      ).toMatchObject({
+        message: expect.stringContaining("command substitution $(...)"),
+      });
       expect(fail("for p in 22 80; do iptables -A INPUT -p tcp --dport $p -j ACCEPT")).toMatchObject({
         line: 1,
         message: expect.stringContaining('without its "done"'),
