@@ -9,7 +9,11 @@ import { CommandFailed, type Outcome, ScriptError } from "./script-shell.ts";
  * it with -exist before the rules, which need the sets to be there.
  */
 export class IpSets {
-  private readonly sets = new Map<string, { create: string; line: number; entries: Map<string, number> }>();
+  /** By name: its create line, and its entries by element (the first word) with their text and line. */
+  private readonly sets = new Map<
+    string,
+    { create: string; line: number; entries: Map<string, { text: string; line: number }> }
+  >();
 
   /** Plays one `ipset ...` command (its words after "ipset"); false as `ipset test` says no. */
   play(args: readonly string[], line: number): Outcome {
@@ -62,8 +66,7 @@ export class IpSets {
         if (rest.length === 0) throw failed("needs an entry");
         const entry = rest.join(" ");
         if (s.entries.has(rest[0]!) && !exist) throw failed(`${rest[0]} is already in ${name}`);
-        s.entries.set(rest[0]!, line);
-        this.entryText.set(`${name} ${rest[0]}`, entry);
+        s.entries.set(rest[0]!, { text: entry, line });
         return true;
       }
       case "del":
@@ -107,8 +110,6 @@ export class IpSets {
     }
   }
 
-  private readonly entryText = new Map<string, string>();
-
   /** The `ipset restore` document, each line with the script line it came from; none without sets. */
   document(): RestoreDocument | undefined {
     if (this.sets.size === 0) return undefined;
@@ -116,8 +117,7 @@ export class IpSets {
     for (const s of this.sets.values()) lines.push([s.create, s.line]);
     for (const [name, s] of this.sets) lines.push([`flush ${name}`, s.line]);
     for (const [name, s] of this.sets)
-      for (const [entry, line] of s.entries)
-        lines.push([`add ${name} ${this.entryText.get(`${name} ${entry}`)}`, line]);
+      for (const { text, line } of s.entries.values()) lines.push([`add ${name} ${text}`, line]);
     return {
       text: `${lines.map(([l]) => l).join("\n")}\n`,
       sourceLine: (n) => lines[n - 1]?.[1],

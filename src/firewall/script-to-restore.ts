@@ -78,18 +78,10 @@ export function scriptToRestore(text: string, family?: IpFamily): ScriptDocument
   const seen = new Set<IpFamily>();
   const sysctls: ScriptSysctl[] = [];
   const sets = new IpSets();
-  playScript(text, ({ argv, line, writesTo, pipedInto }: ScriptCommand) => {
+  playScript(text, (command: ScriptCommand) => {
+    if (aside(command, sysctls)) return true;
+    const { argv, line } = command;
     const cmd = argv[0]!;
-    const into = pipedInto?.find((p) => WRITES.test(p));
-    if (into)
-      throw new ScriptError(
-        line,
-        `a pipe into ${into}: what it would change is not played; write the rules (or echo V > /proc/sys/...) themselves`,
-      );
-    if (NO_OP.test(cmd)) {
-      sysctls.push(...sysctlsOf(argv, line, writesTo));
-      return true;
-    }
     if (IPSET.test(cmd)) return sets.play(argv.slice(1), line);
     const tool = IPTABLES.exec(cmd);
     if (!tool && NFT.test(cmd))
@@ -103,7 +95,7 @@ export function scriptToRestore(text: string, family?: IpFamily): ScriptDocument
         `"${cmd}" is not an iptables command; a rules script holds iptables (or ip6tables) commands, VAR=value lines and comments`,
       );
     }
-    if (pipedInto)
+    if (command.pipedInto)
       throw new ScriptError(
         line,
         `${cmd} into a pipe: a rules script's iptables commands change the ruleset, they are not read`,
@@ -151,14 +143,10 @@ export function nftScriptDocument(
   const lines: string[] = [];
   const sourceLines: number[] = [];
   const sysctls: ScriptSysctl[] = [];
-  playScript(text, ({ argv, line, writesTo, pipedInto }: ScriptCommand) => {
+  playScript(text, (command: ScriptCommand) => {
+    if (aside(command, sysctls)) return true;
+    const { argv, line } = command;
     const cmd = argv[0]!;
-    const into = pipedInto?.find((p) => WRITES.test(p));
-    if (into) throw new ScriptError(line, `a pipe into ${into}: what it would change is not played`);
-    if (NO_OP.test(cmd)) {
-      sysctls.push(...sysctlsOf(argv, line, writesTo));
-      return true;
-    }
     if (!NFT.test(cmd))
       throw new ScriptError(
         line,
@@ -191,6 +179,23 @@ export function nftScriptDocument(
 
 const NFT = /^(?:\/usr)?(?:\/s?bin\/)?nft$/;
 const IPSET = /^(?:\/usr)?(?:\/s?bin\/)?ipset$/;
+
+/**
+ * What both players do with a command that is not a rule: a pipe into something that would
+ * change the node is refused; a line that changes no ruleset (echo, modprobe, a listing) is
+ * passed over, keeping the kernel setting it writes, if any. True when the command is done with.
+ */
+function aside({ argv, line, writesTo, pipedInto }: ScriptCommand, sysctls: ScriptSysctl[]): boolean {
+  const into = pipedInto?.find((p) => WRITES.test(p));
+  if (into)
+    throw new ScriptError(
+      line,
+      `a pipe into ${into}: what it would change is not played; write the rules (or echo V > /proc/sys/...) themselves`,
+    );
+  if (!NO_OP.test(argv[0]!)) return false;
+  sysctls.push(...sysctlsOf(argv, line, writesTo));
+  return true;
+}
 
 /** What `echo V > /proc/sys/...` and `sysctl [-w] key=value ...` set. */
 function sysctlsOf(argv: readonly string[], line: number, writesTo?: string): ScriptSysctl[] {
