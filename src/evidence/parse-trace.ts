@@ -18,6 +18,8 @@ export interface TracePacket {
   readonly ttl?: number;
   /** ICMP or ICMPv6 type. */
   readonly icmpType?: number;
+  /** For an ICMP error (unreachable, time exceeded, ...): the protocol of the packet it quotes. */
+  readonly about?: "tcp" | "udp" | "other";
 }
 
 /** What conntrack made of a traced packet where the event was taken (Linux 6.8+). */
@@ -103,13 +105,17 @@ export function parseTraceLine(line: string): TraceLine | undefined {
             out: kv.get("oif"),
             src,
             dst,
-            proto: proto === "tcp" || proto === "udp" ? proto : "other",
+            proto: protoOf(proto) ?? "other",
             sport: num("sport"),
             dport: num("dport"),
             flags: kv.get("flags")?.split(",") ?? [],
             ttl: num("ttl"),
             icmpType: num("icmptype"),
+            about: protoOf(kv.get("about")),
           }
         : undefined,
   };
 }
+
+const protoOf = (p: string | undefined): TracePacket["about"] =>
+  p === undefined ? undefined : p === "tcp" || p === "udp" ? p : "other";

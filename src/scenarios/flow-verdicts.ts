@@ -33,6 +33,7 @@ const dropsPacket = (e: TraceEvent) =>
 /** Does a traced packet belong to this flow (either direction)? Unless `anyPacket`, only packets
  * that decide count: for TCP the SYN and SYN-ACK, so a FIN dropped after the answer does not. */
 export function packetOf(flow: WatchedFlow, p: TracePacket, anyPacket = false): boolean {
+  if (errorAbout(flow, p)) return true;
   const proto = flow.proto === "icmp" ? "other" : flow.proto;
   if (p.proto !== proto) return false;
   if (flow.proto === "tcp" && !anyPacket && !p.flags.includes("SYN")) return false;
@@ -48,6 +49,15 @@ export function packetOf(flow: WatchedFlow, p: TracePacket, anyPacket = false): 
     (flow.dport === undefined || p.sport === flow.dport);
   return forward || reply;
 }
+
+/**
+ * Is the packet an ICMP error the flow's destination sends back about it (a closed UDP port's
+ * "port unreachable")? That is the flow's answer as much as a reply is: dropped, the client hears
+ * nothing. The error quotes the flow's protocol but not its ports (the trace has 20 bytes of it),
+ * so it cannot tell two such flows apart: FlowVerdicts decides on it only for a flow alone.
+ */
+export const errorAbout = (flow: WatchedFlow, p: TracePacket): boolean =>
+  p.about !== undefined && p.about === flow.proto && p.src === flow.dst && flow.src.includes(p.dst);
 
 const collide = (a: WatchedFlow, b: WatchedFlow) =>
   a.lab === b.lab &&
@@ -125,12 +135,28 @@ export class FlowVerdicts {
     for (const w of this.watches) this.apply(w, e);
   }
 
+  /** Another flow in flight that an ICMP error about `w`'s could be about just as well. */
+  private twinOf(w: Watch): boolean {
+    const f = w.flow;
+    for (const o of this.watches)
+      if (
+        o !== w &&
+        o.flow.lab === f.lab &&
+        o.flow.proto === f.proto &&
+        o.flow.dst === f.dst &&
+        o.flow.src.some((s) => f.src.includes(s))
+      )
+        return true;
+    return false;
+  }
+
   private apply(w: Watch, e: TraceEvent): void {
     if (e.lab !== w.flow.lab || e.time < w.since || !packetOf(w.flow, e.packet!, true)) return;
     w.seen ??= e;
     if (e.passed) w.passed ??= e;
     if (w.ambiguous || !dropsPacket(e) || !packetOf(w.flow, e.packet!)) return;
     if (e.node === w.flow.fromNode && e.chain === "OUTPUT") return;
+    if (errorAbout(w.flow, e.packet!) && this.twinOf(w)) return;
     this.watches.delete(w);
     w.resolve(e);
   }

@@ -11,6 +11,10 @@ const UDP =
   "trace id=c70479d3 type=rule table=filter chain=FORWARD handle=4 verdict=accept family=ip iif=lan oif=dmz src=10.0.1.10 dst=10.0.2.53 len=74 ttl=63 ipid=32103 proto=udp sport=61002 dport=53";
 const ICMP =
   "trace id=8c38023b type=policy table=filter chain=FORWARD handle=0 verdict=drop family=ip iif=lan src=10.0.1.10 dst=10.0.2.80 len=84 ttl=64 ipid=60028 proto=icmp icmptype=8 icmpcode=0";
+// The web server's "port unreachable" about a UDP datagram from the client, as the firewall's
+// FORWARD chain saw it on its way back (the error quotes the datagram's protocol, not its ports).
+const UNREACHABLE =
+  "trace id=720acf0d type=rule table=filter chain=FORWARD handle=0 verdict=continue family=ip iif=dmz oif=lan src=10.0.2.80 dst=10.0.1.10 len=67 ttl=63 ipid=43411 proto=icmp icmptype=3 icmpcode=3 about=udp ct=related ctdir=reply";
 const packetOf_ = (line: string): TracePacket => parseTraceLine(line)!.packet!;
 
 describe("parseTraceLine", () => {
@@ -39,6 +43,8 @@ describe("parseTraceLine", () => {
     expect(packetOf_(UDP)).toMatchObject({ proto: "udp", out: "dmz", sport: 61002, dport: 53, flags: [] });
     expect(parseTraceLine(ICMP)).toMatchObject({ what: "policy", verdict: "DROP" });
     expect(packetOf_(ICMP)).toMatchObject({ proto: "other", sport: undefined, icmpType: 8 });
+    expect(packetOf_(ICMP).about).toBeUndefined();
+    expect(packetOf_(UNREACHABLE)).toMatchObject({ proto: "other", icmpType: 3, about: "udp" });
     expect(
       parseTraceLine(
         "trace id=7ea56cf6 type=policy table=filter chain=FORWARD handle=0 verdict=drop family=ip",
@@ -131,6 +137,39 @@ describe("FlowVerdicts", () => {
     expect(await settled(one.dropped)).toBe(false);
     expect(await settled(two.dropped)).toBe(false);
     expect(await settled(own.dropped)).toBe(false);
+    drops.close();
+  });
+});
+
+describe("an ICMP error about a flow", () => {
+  const udp = flow({ proto: "udp", dport: 9999 });
+
+  it("is the flow's answer: dropped, it decides the flow's timeout; not another protocol's or host's", async () => {
+    const unreachable = packetOf_(UNREACHABLE);
+    expect(packetOf(udp, unreachable)).toBe(true);
+    expect(packetOf(flow(), unreachable)).toBe(false); // it quotes UDP, the flow is TCP
+    expect(packetOf(udp, { ...unreachable, src: "10.0.2.53" })).toBe(false); // another host's error
+    const bus = new EventBus();
+    const drops = new FlowVerdicts(bus);
+    const tcp = drops.watch(flow(), 0);
+    const w = drops.watch(udp, 0);
+    bus.publish(drop(UNREACHABLE));
+    expect(await w.dropped).toMatchObject({ ruleText: "policy DROP" });
+    expect(await settled(tcp.dropped)).toBe(false);
+    drops.close();
+  });
+
+  it("decides nothing while two flows it could be about are in flight (it names no ports)", async () => {
+    const bus = new EventBus();
+    const drops = new FlowVerdicts(bus);
+    const one = drops.watch(udp, 0);
+    const two = drops.watch({ ...udp, sport: 61003, dport: 9998 }, 0);
+    bus.publish(drop(UNREACHABLE));
+    expect(await settled(one.dropped)).toBe(false);
+    expect(await settled(two.dropped)).toBe(false);
+    two.close();
+    bus.publish(drop(UNREACHABLE, { time: Date.now() + 2 }));
+    expect(await one.dropped).toMatchObject({ ruleText: "policy DROP" });
     drops.close();
   });
 });
