@@ -1,5 +1,6 @@
 import type { RestoreDocument } from "./restore-document.ts";
-import { CommandFailed, type Outcome, ScriptError } from "./script-shell.ts";
+import { CommandFailed, ScriptError } from "./script-error.ts";
+import type { Outcome } from "./script-shell.ts";
 
 /**
  * The `ipset` commands of a rules script (a blocklist the rules match with `-m set

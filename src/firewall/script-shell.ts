@@ -1,30 +1,6 @@
-import { parse as parseShell } from "shell-quote";
-
-/**
- * The part of the shell a rules script is written in, played without running anything: what
- * firewall scripts in the wild use around their iptables lines (distribution examples, hardening
- * guides, the classic rc.firewall DMZ scripts). Variables (`NAME=value`, `export A=1 B=2`,
- * `readonly`, `unset`, `$NAME`, `${NAME}`, `${NAME:-default}`; unquoted values split into words as
- * a shell splits them), lists (`;`, `&&`, `||`, with a shell's exit statuses), `for NAME in words;
- * do ...; done` (nested, on one line or several), redirections (dropped: `2>/dev/null`; `echo 1 >
- * /proc/sys/...` is a kernel setting), file tests on the tools and /proc, `exit`. What needs a
- * real shell (`if`, `case`, functions, command substitution, bash's `$'...'`) is refused with
- * its line, never guessed. Compared with dash by running the same scripts through it.
- */
-export class ScriptError extends Error {
-  constructor(
-    readonly line: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-/**
- * A command the player took and that failed as the tool would (`iptables -N X` when X exists):
- * a later `||` of its list catches it, as a shell would. Other ScriptErrors are refusals.
- */
-export class CommandFailed extends ScriptError {}
+import { CommandFailed, ScriptError } from "./script-error.ts";
+import { testCommand } from "./script-test.ts";
+import { type Piece, pieces, scan, words } from "./script-words.ts";
 
 /** A simple command of the script, its words expanded, and the script line it starts on. */
 export interface ScriptCommand {
@@ -39,13 +15,6 @@ export interface ScriptCommand {
 /** What a played command did: true (done), false (failed as `false` does), "exit". */
 export type Outcome = boolean | "exit";
 
-interface Piece {
-  readonly line: number;
-  readonly text: string;
-  /** How it joins the next piece: `;` (or the line's end), `&&`, `||`. */
-  readonly joins: ";" | "&&" | "||";
-}
-
 type Statement =
   | (Piece & { readonly kind: "simple" })
   | (Piece & {
@@ -53,14 +22,32 @@ type Statement =
       readonly name: string;
       readonly words: string;
       readonly body: Statement[];
+    })
+  | (Piece & {
+      readonly kind: "if";
+      /** `if` and each `elif`: its condition, and the body it runs. */
+      readonly branches: { readonly condition: Statement[]; readonly body: Statement[] }[];
+      readonly orElse?: Statement[];
     });
 
 type Run = (cmd: ScriptCommand) => Outcome;
 
 /**
- * Plays a script: every simple command, variables expanded, goes to `run` in order; `run`
- * returns false for a command that fails like `false`, throws CommandFailed for one that fails
- * (a later `||` of the same list catches it, as a shell would), or a ScriptError to refuse it.
+ * Plays a rules script as sh would run it, without running anything: what firewall scripts in
+ * the wild use around their iptables lines (distribution examples, hardening guides, the classic
+ * rc.firewall DMZ scripts). Variables (`NAME=value`, `export A=1 B=2`, `readonly`, `unset`,
+ * `$NAME`, `${NAME}`, `${NAME:-default}`; unquoted values split into words as a shell splits
+ * them), lists (`;`, `&&`, `||`, `!`, with a shell's exit statuses), `for NAME in words; do ...;
+ * done`, `if ...; then ...; elif ...; else ...; fi` (nested, on one line or several), tests
+ * (script-test.ts), redirections (dropped: `2>/dev/null`; `echo 1 > /proc/sys/...` is a kernel
+ * setting), `exit`. What needs a real shell (`case`, functions, arguments, command substitution,
+ * bash's `$'...'`) is refused with its line, never guessed. Compared with dash by running the
+ * same scripts through it.
+ *
+ * Every simple command, its words expanded, goes to `run` in order; `run` returns false for a
+ * command that fails like `false`, throws CommandFailed for one that fails (a later `||` of the
+ * same list, or an `if` it is the condition of, catches it, as a shell would), or a ScriptError
+ * to refuse it.
  */
 export function playScript(text: string, run: Run): void {
   const statements = block(pieces(text), 0, undefined).body;
@@ -68,7 +55,13 @@ export function playScript(text: string, run: Run): void {
 }
 
 /** Plays statements; the outcome of the last one run (a shell's `$?`), or "exit". */
-function play(statements: readonly Statement[], vars: Record<string, string>, run: Run): Outcome {
+function play(
+  statements: readonly Statement[],
+  vars: Record<string, string>,
+  run: Run,
+  /** A condition's list: a command that fails makes it false, as in `if iptables -N X; then`. */
+  condition = false,
+): Outcome {
   let status = true;
   let skip = false;
   for (let i = 0; i < statements.length; i++) {
@@ -76,10 +69,15 @@ function play(statements: readonly Statement[], vars: Record<string, string>, ru
     if (!skip) {
       let outcome: Outcome;
       try {
-        outcome = s.kind === "for" ? playFor(s, vars, run) : simple(s, vars, run);
+        outcome =
+          s.kind === "for"
+            ? playFor(s, vars, run)
+            : s.kind === "if"
+              ? playIf(s, vars, run)
+              : simple(s, vars, run);
       } catch (err) {
         // A failure the list handles (`iptables -N X || iptables -F X`, `... || true`).
-        if (!(err instanceof CommandFailed) || !orFollows(statements, i)) throw err;
+        if (!(err instanceof CommandFailed) || !(condition || orFollows(statements, i))) throw err;
         outcome = false;
       }
       if (outcome === "exit") return "exit";
@@ -108,15 +106,20 @@ function playFor(s: Extract<Statement, { kind: "for" }>, vars: Record<string, st
   return status;
 }
 
+function playIf(s: Extract<Statement, { kind: "if" }>, vars: Record<string, string>, run: Run): Outcome {
+  for (const branch of s.branches) {
+    const met = play(branch.condition, vars, run, true);
+    if (met === "exit") return "exit";
+    if (met) return play(branch.body, vars, run);
+  }
+  // No branch taken and no else: the if's status is 0, as sh's.
+  return s.orElse ? play(s.orElse, vars, run) : true;
+}
+
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const ASSIGNMENT = /^([A-Za-z_][A-Za-z0-9_]*)=/;
 const DECLARE = new Set(["export", "readonly", "declare", "local", "typeset"]);
 const SHELL_ONLY = new Set([
-  "if",
-  "then",
-  "elif",
-  "else",
-  "fi",
   "case",
   "esac",
   "while",
@@ -129,16 +132,26 @@ const SHELL_ONLY = new Set([
   "source",
   ".",
 ]);
-/** What `[ -x PATH ]` may ask of a firewall node and take as true: its tools and /proc. */
-const KNOWN_PATH = /^\/(?:(?:usr\/)?(?:local\/)?s?bin\/[\w.+-]+|proc\/(?:sys\/)?net(?:\/[\w.*-]+)*)$/;
 
 function simple(s: Piece, vars: Record<string, string>, run: Run): Outcome {
-  // What needs a real shell is said before its words are looked at (`if [ "$1" = start ]`).
+  // `! cmd`: its status inverted (a failure it turns into success is caught here, as sh does).
+  const bang = /^!\s+(.*)$/s.exec(s.text);
+  if (bang) {
+    let outcome: Outcome;
+    try {
+      outcome = simple({ ...s, text: bang[1]! }, vars, run);
+    } catch (err) {
+      if (!(err instanceof CommandFailed)) throw err;
+      outcome = false;
+    }
+    return outcome === "exit" ? "exit" : !outcome;
+  }
+  // What needs a real shell is said before its words are looked at (`case "$1" in`).
   const keyword = /^[^\s;&|<>()]+/.exec(s.text)?.[0] ?? "";
   if (SHELL_ONLY.has(keyword) || /^[A-Za-z_][\w-]*\s*\(\)/.test(s.text))
     throw new ScriptError(
       s.line,
-      `shell "${/^[A-Za-z_][\w-]*\s*\(\)/.test(s.text) ? `${keyword}()` : keyword}" is not supported in a rules script: it is played, never run (iptables commands, VAR=value, ;, &&, ||, for loops); write the branch you mean`,
+      `shell "${/^[A-Za-z_][\w-]*\s*\(\)/.test(s.text) ? `${keyword}()` : keyword}" is not supported in a rules script: it is played, never run (iptables commands, VAR=value, ;, &&, ||, for, if); write the branch you mean`,
     );
   const raw = scan(s.text, s.line);
   const first = raw.words[0] ?? "";
@@ -165,7 +178,7 @@ function simple(s: Piece, vars: Record<string, string>, run: Run): Outcome {
   if (/^(set|shopt|umask|true|:)$/.test(name)) return true;
   if (name === "false") return false;
   if (name === "exit" || name === "return") return "exit";
-  if (name === "[" || name === "test") return fileTest(cmd.argv, s.line);
+  if (name === "[" || name === "test") return testCommand(cmd.argv, s.line);
   return run({
     argv: cmd.argv,
     line: s.line,
@@ -180,115 +193,38 @@ function assign(word: string, vars: Record<string, string>, line: number): void 
   vars[word.slice(0, at)] = words(word.slice(at + 1), vars, line).argv.join(" ");
 }
 
+/** The keywords that close what `for` and `if` open, and what each may close. */
+const CLOSERS = new Set(["done", "then", "elif", "else", "fi"]);
+
 /**
- * `[ -x /sbin/iptables ] || exit 0`: the tools and /proc/sys/net are there in a firewall node;
- * anything else (`[ -f /var/run/fw.lock ]`) is the script's own state, which a played script
- * cannot know.
+ * Statements from `from` up to one of `closers` (the `done` of an open `for`, the `then` of a
+ * condition, the `elif`/`else`/`fi` of a branch), or to the end of the script when `opener` is
+ * undefined. Returns the closing piece too (its joins are the compound command's).
  */
-function fileTest(argv: readonly string[], line: number): Outcome {
-  const args = argv[0] === "[" ? argv.slice(1, argv.at(-1) === "]" ? -1 : undefined) : argv.slice(1);
-  const negated = args[0] === "!";
-  const [op, path] = negated ? args.slice(1) : args;
-  if (args.length === (negated ? 3 : 2) && /^-[efdrx]$/.test(op ?? "") && KNOWN_PATH.test(path ?? ""))
-    return !negated;
-  throw new ScriptError(
-    line,
-    `"${argv.join(" ")}": a played script only knows the node's tools and /proc/sys/net (file tests such as [ -x /sbin/iptables ]); write the branch you mean`,
-  );
-}
-
-/** The script's logical lines (continuations joined), cut into the pieces of each list. */
-function pieces(text: string): Piece[] {
-  const out: Piece[] = [];
-  const raw = text.split(/\r?\n/);
-  for (let i = 0; i < raw.length; i++) {
-    const line = i + 1;
-    let s = raw[i]!;
-    // A backslash that is not itself escaped (an odd number of them) continues the line.
-    while (/(?:^|[^\\])(?:\\\\)*\\$/.test(s) && !openQuote(s) && i + 1 < raw.length)
-      s = s.slice(0, -1) + raw[++i];
-    if (openQuote(s) === "'" || openQuote(s) === '"')
-      throw new ScriptError(
-        line,
-        "a quote is left open at the end of the line: a played script keeps each quoted word on one line",
-      );
-    for (const p of splitList(s, line)) out.push(p);
-  }
-  return out;
-}
-
-/** The quote left open at the end of `s`, if any. */
-function openQuote(s: string): string | undefined {
-  let quote: string | undefined;
-  for (let i = 0; i < s.length; i++) {
-    const c = s[i]!;
-    if (quote === "'") {
-      if (c === "'") quote = undefined;
-    } else if (c === "\\") i++;
-    else if (c === '"') quote = quote ? undefined : '"';
-    else if (c === "'" && !quote) quote = "'";
-    else if (c === "#" && !quote && (i === 0 || /\s/.test(s[i - 1]!))) return undefined;
-  }
-  return quote;
-}
-
-/** One line cut at `;`, `&&` and `||` outside quotes; a `#` that starts a word ends it. */
-function splitList(s: string, line: number): Piece[] {
-  const out: Piece[] = [];
-  let start = 0;
-  let quote: string | undefined;
-  const push = (end: number, then: Piece["joins"]) => {
-    const text = s.slice(start, end).trim();
-    if (text) out.push({ line, text, joins: then });
-    else if (then !== ";") throw new ScriptError(line, `"${then}" without a command before it`);
-  };
-  for (let i = 0; i < s.length; i++) {
-    const c = s[i]!;
-    if (quote) {
-      if (c === "\\" && quote === '"') i++;
-      else if (c === quote) quote = undefined;
-      continue;
-    }
-    if (c === "\\") i++;
-    else if (c === "'" || c === '"') quote = c;
-    else if (c === "#" && (i === 0 || /\s/.test(s[i - 1]!))) {
-      s = s.slice(0, i);
-      break;
-    } else if (c === ";" && s[i + 1] !== ";") {
-      push(i, ";");
-      start = i + 1;
-    } else if ((c === "&" || c === "|") && s[i + 1] === c) {
-      push(i, c === "&" ? "&&" : "||");
-      start = i + 2;
-      i++;
-    }
-  }
-  push(s.length, ";");
-  // Keywords that open a body share their line with its first command: `do iptables ...`.
-  return out.flatMap((p) => {
-    const m = /^(do|then|else)\s+(.*)$/s.exec(p.text);
-    return m
-      ? [
-          { ...p, text: m[1]!, joins: ";" as const },
-          { ...p, text: m[2]! },
-        ]
-      : [p];
-  });
-}
-
-/** Statements from `from` up to the `done` that closes an open `for` (`closing`), or the end. */
 function block(
   all: readonly Piece[],
   from: number,
-  closing: Piece | undefined,
-): { body: Statement[]; next: number } {
+  opener: { readonly piece: Piece; readonly closers: readonly string[] } | undefined,
+): { body: Statement[]; next: number; closer?: Piece } {
   const body: Statement[] = [];
   let i = from;
   while (i < all.length) {
     const p = all[i]!;
-    if (p.text === "done" || /^done\s*(?:[<>]|\d>)/.test(p.text)) {
-      if (!closing) throw new ScriptError(p.line, '"done" without a "for" before it');
-      return { body, next: i + 1 };
+    // `done 2>/dev/null`: a redirection of the whole loop changes nothing a ruleset sees.
+    const word = /^(\S+?)(?:\s*(?:[<>]|\d>).*)?$/s.exec(p.text)?.[1] ?? p.text;
+    if (CLOSERS.has(word)) {
+      if (!opener?.closers.includes(word))
+        throw new ScriptError(
+          p.line,
+          `"${word}" without the ${word === "done" ? '"for"' : '"if"'} it closes`,
+        );
+      return { body, next: i + 1, closer: p };
+    }
+    if (p.text === "if") {
+      const parsed = ifStatement(all, i);
+      body.push(parsed.statement);
+      i = parsed.next;
+      continue;
     }
     const loop = /^for\s+([A-Za-z_][A-Za-z0-9_]*)(?:\s+in\s+(.*)|\s*)$/s.exec(p.text);
     if (!loop) {
@@ -302,199 +238,49 @@ function block(
         `"for ${loop[1]}" without "in words": a played script has no arguments to loop over`,
       );
     if (all[i + 1]?.text !== "do") throw new ScriptError(p.line, `"for ${loop[1]} in ..." without "do"`);
-    const inner = block(all, i + 2, p);
-    const done = all[inner.next - 1]!;
-    body.push({ ...p, joins: done.joins, kind: "for", name: loop[1]!, words: loop[2], body: inner.body });
+    const inner = block(all, i + 2, { piece: p, closers: ["done"] });
+    body.push({
+      ...p,
+      joins: inner.closer!.joins,
+      kind: "for",
+      name: loop[1]!,
+      words: loop[2],
+      body: inner.body,
+    });
     i = inner.next;
   }
-  if (closing) throw new ScriptError(closing.line, '"for" without its "done"');
+  if (opener) {
+    const first = /^\S+/.exec(opener.piece.text)?.[0];
+    throw new ScriptError(opener.piece.line, `"${first}" without its "${opener.closers.at(-1)}"`);
+  }
   return { body, next: i };
 }
 
-/**
- * A simple command's raw words (quotes kept, nothing expanded yet), with its redirections and
- * any pipe taken out, in one pass that knows quotes as a shell does: `2>/dev/null` is a
- * redirection of fd 2, `echo 1 > f` writes a 1, `rule#1` is one word (a `#` starts a comment
- * only at a word's start, and splitList has taken those).
- */
-function scan(text: string, line: number): { words: string[]; writesTo?: string; pipedInto?: string[] } {
-  const out: string[] = [];
-  let writesTo: string | undefined;
-  let word = "";
-  let inWord = false;
-  let quote: string | undefined;
-  let i = 0;
-  const end = () => {
-    if (inWord) out.push(word);
-    word = "";
-    inWord = false;
-  };
-  /** The next word, for a redirection's target: up to unquoted space or an operator. */
-  const target = (): string => {
-    while (/\s/.test(text[i] ?? "")) i++;
-    let t = "";
-    let q: string | undefined;
-    for (; i < text.length; i++) {
-      const c = text[i]!;
-      if (!q && (/\s/.test(c) || "<>|&;".includes(c))) break;
-      if (q === "'") q = c === "'" ? undefined : q;
-      else if (c === "\\") t += c + (text[++i] ?? "");
-      else if (c === '"') q = q ? undefined : '"';
-      else if (c === "'" && !q) q = "'";
-      if (c !== "\\") t += c;
-    }
-    if (!t) throw new ScriptError(line, "a redirection without a file after it");
-    return t;
-  };
-  for (; i < text.length; i++) {
-    const c = text[i]!;
-    if (quote === "'") {
-      word += c;
-      if (c === "'") quote = undefined;
+/** `if LIST; then LIST; [elif LIST; then LIST;]... [else LIST;] fi`, from the `if` piece at `at`. */
+function ifStatement(all: readonly Piece[], at: number): { statement: Statement; next: number } {
+  const opening = all[at]!;
+  const branches: { condition: Statement[]; body: Statement[] }[] = [];
+  let from = at + 1;
+  let keyword = opening;
+  for (;;) {
+    const condition = block(all, from, { piece: keyword, closers: ["then"] });
+    if (condition.body.length === 0)
+      throw new ScriptError(keyword.line, `"${keyword.text}" without a condition`);
+    const body = block(all, condition.next, { piece: keyword, closers: ["elif", "else", "fi"] });
+    branches.push({ condition: condition.body, body: body.body });
+    const closer = body.closer!;
+    if (closer.text === "elif") {
+      from = body.next;
+      keyword = closer;
       continue;
     }
-    if (c === "\\") {
-      word += c + (text[i + 1] ?? "");
-      inWord = true;
-      i++;
-      continue;
+    if (closer.text === "else") {
+      const orElse = block(all, body.next, { piece: closer, closers: ["fi"] });
+      return {
+        statement: { ...opening, joins: orElse.closer!.joins, kind: "if", branches, orElse: orElse.body },
+        next: orElse.next,
+      };
     }
-    if (quote === '"') {
-      if (c === "`" || (c === "$" && text[i + 1] === "(")) throw substitution(line, c);
-      word += c;
-      if (c === '"') quote = undefined;
-      continue;
-    }
-    if (c === "'" || c === '"') {
-      if (text[i - 1] === "$" && !/\\$/.test(text.slice(0, i - 1)))
-        throw new ScriptError(
-          line,
-          `bash's $${c}...${c} quoting is not played (a rules script is played as sh): write the characters themselves`,
-        );
-      quote = c;
-      word += c;
-      inWord = true;
-      continue;
-    }
-    if (c === "`" || (c === "$" && text[i + 1] === "(")) throw substitution(line, c);
-    if (/\s/.test(c)) {
-      end();
-      continue;
-    }
-    const redirect = /^(&>|>>|>\||>&|>|<&|<<|<)/.exec(text.slice(i))?.[1];
-    if (redirect) {
-      // Digits alone right before it are its file descriptor (`2>`), not a word of the command.
-      const fd = inWord && /^\d+$/.test(word) ? word : redirect === "&>" ? "1" : "";
-      if (fd && inWord) {
-        word = "";
-        inWord = false;
-      } else end();
-      i += redirect.length;
-      const t = target();
-      i--;
-      if (/^>(>|\|)?$|^&>$/.test(redirect) && (fd === "" || fd === "1")) writesTo = t;
-      if (redirect === "<<")
-        throw new ScriptError(line, "a here-document is not played: put its lines in the script");
-      continue;
-    }
-    if (c === "|") {
-      end();
-      return { words: out, ...(writesTo ? { writesTo } : {}), pipedInto: pipeline(text.slice(i + 1), line) };
-    }
-    if (c === "&" || c === "(" || c === ")")
-      throw new ScriptError(line, `shell operator "${c}" is not supported in a rules script`);
-    // Unquoted and inside a word: a shell keeps it (`rule#1`); shell-quote would start a comment.
-    word += c === "#" ? "\\#" : c;
-    inWord = true;
+    return { statement: { ...opening, joins: closer.joins, kind: "if", branches }, next: body.next };
   }
-  end();
-  return { words: out, ...(writesTo ? { writesTo } : {}) };
-}
-
-/** The commands after a pipe, as raw text each. */
-function pipeline(rest: string, line: number): string[] {
-  return rest.split("|").map((p) => {
-    const t = p.trim();
-    if (!t) throw new ScriptError(line, 'a "|" without a command after it');
-    return t;
-  });
-}
-
-function substitution(line: number, c: string): ScriptError {
-  return new ScriptError(
-    line,
-    `command substitution ${c === "`" ? "`...`" : "$(...)"} is not supported in a rules script (it is played, never run): write the value itself`,
-  );
-}
-
-/** A command's words as the shell would hand them to it: variables expanded, quotes removed. */
-function words(text: string, vars: Record<string, string>, line: number): { argv: string[] } {
-  const argv: string[] = [];
-  const tokens = parseShell(expand(text, vars, line), (name) => {
-    throw new ScriptError(line, `$${name} cannot be played here`);
-  });
-  for (const tok of tokens) {
-    if (typeof tok === "string") argv.push(tok);
-    // A glob stays a pattern: nothing is listed on this machine (a sysctl key may hold one).
-    else if ("op" in tok && tok.op === "glob") argv.push(tok.pattern);
-    else if ("comment" in tok) break;
-    else throw new ScriptError(line, `shell operator "${tok.op}" is not supported in a rules script`);
-  }
-  return { argv };
-}
-
-/**
- * Replaces `$NAME`, `${NAME}`, `${NAME:-default}` and `${NAME-default}` outside single quotes.
- * Inside double quotes a value stays one word; outside, it splits on spaces as in a shell, and
- * nothing else in it is taken for shell syntax. A default is itself expanded, in place.
- */
-function expand(text: string, vars: Record<string, string>, line: number): string {
-  let out = "";
-  let quote: string | undefined;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i]!;
-    if (quote === "'") {
-      out += c;
-      if (c === "'") quote = undefined;
-      continue;
-    }
-    if (c === "\\") {
-      out += c + (text[i + 1] ?? "");
-      i++;
-      continue;
-    }
-    if (c === "'" || c === '"') {
-      if (c === "'" && !quote) quote = "'";
-      else if (c === '"') quote = quote ? undefined : '"';
-      out += c;
-      continue;
-    }
-    if (c !== "$") {
-      out += c;
-      continue;
-    }
-    const rest = text.slice(i);
-    const m = /^\$(?:\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?-)([^}]*))?\}|([A-Za-z_][A-Za-z0-9_]*))/.exec(rest);
-    if (!m) {
-      const special = /^\$(\{[^}]*\}|[0-9@*#?$!-])/.exec(rest);
-      if (special)
-        throw new ScriptError(
-          line,
-          `$${special[1]} is not supported in a rules script (it is played, never run: no arguments, no exit statuses)`,
-        );
-      out += c;
-      continue;
-    }
-    i += m[0].length - 1;
-    const name = (m[1] ?? m[4])!;
-    const set = vars[name];
-    if (m[2] !== undefined && (m[2] === ":-" ? !set : set === undefined)) {
-      out += expand(m[3]!, vars, line);
-      continue;
-    }
-    if (set === undefined)
-      throw new ScriptError(line, `variable $${name} is not set (set it with ${name}=... above)`);
-    out += quote ? set.replace(/["\\$`]/g, "\\$&") : set.replace(/[^\s\w@%+=:,./-]/g, "\\$&");
-  }
-  return out;
 }

@@ -2,7 +2,8 @@ import { SYSCTL_KEY } from "../runtime/host-netns.ts";
 import { IpSets } from "./ipset-script.ts";
 import type { RestoreDocument } from "./restore-document.ts";
 import type { IpFamily } from "./ruleset-format.ts";
-import { CommandFailed, playScript, type ScriptCommand, ScriptError } from "./script-shell.ts";
+import { CommandFailed, ScriptError } from "./script-error.ts";
+import { playScript, type ScriptCommand } from "./script-shell.ts";
 
 export { ScriptError };
 

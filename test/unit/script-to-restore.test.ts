@@ -186,6 +186,45 @@ iptables -t nat -A POSTROUTING -o wan -j MASQUERADE
       });
     });
 
+    it("plays if, elif and else on tests a script can decide, and a failed command as a false condition", () => {
+      const script = [
+        "IPV6=no",
+        "LOG_DROPS=yes",
+        "MAX=3",
+        'if [ "$IPV6" = yes ]; then',
+        "  ip6tables -P INPUT DROP",
+        'elif [ -n "$LOG_DROPS" ] && [ $MAX -ge 2 ]; then',
+        "  if ! iptables -N LOGDROP 2>/dev/null; then iptables -F LOGDROP; fi",
+        "  iptables -A LOGDROP -j LOG",
+        "  if iptables -N LOGDROP 2>/dev/null; then",
+        "    iptables -A LOGDROP -j ACCEPT",
+        "  else",
+        "    iptables -A LOGDROP -j DROP",
+        "  fi",
+        "else",
+        "  iptables -P INPUT ACCEPT",
+        "fi",
+        "if [ -d /proc/sys/net/ipv6 ]; then iptables -A INPUT -j LOGDROP; fi; iptables -A INPUT -j ACCEPT",
+        "if test $MAX -lt 2; then iptables -P FORWARD DROP; fi",
+        'if [ -z "$IPV6" ]; then iptables -P OUTPUT DROP; fi',
+      ].join("\n");
+      const doc = scriptToRestore(script);
+      expect(lines(doc.text).filter((l) => l.startsWith("-A") || l.startsWith(":"))).toEqual([
+        ":INPUT ACCEPT [0:0]",
+        ":FORWARD ACCEPT [0:0]",
+        ":OUTPUT ACCEPT [0:0]",
+        ":LOGDROP - [0:0]",
+        "-A INPUT -j LOGDROP",
+        "-A INPUT -j ACCEPT",
+        "-A LOGDROP -j LOG",
+        "-A LOGDROP -j DROP",
+      ]);
+      expect(doc.ipv6).toBeUndefined();
+      // Each rule points at its own script line, inside branches too.
+      const at = lines(doc.text).indexOf("-A LOGDROP -j DROP");
+      expect(doc.sourceLine(at + 1)).toBe(12);
+    });
+
     it("splits unquoted values into words and keeps quoted ones whole", () => {
       const script = [
         'IPT="/sbin/iptables -w 5"',
@@ -230,7 +269,22 @@ iptables -t nat -A POSTROUTING -o wan -j MASQUERADE
     it("refuses, with its line, what only a real shell could decide", () => {
       expect(fail('iptables -F\nif [ "$X" = 1 ]; then iptables -F; fi')).toMatchObject({
         line: 2,
-        message: expect.stringContaining('shell "if" is not supported'),
+        message: expect.stringContaining("$X is not set"),
+      });
+      expect(fail("if [ -f /etc/fw.conf ]; then\n  iptables -F\nfi")).toMatchObject({
+        line: 1,
+        message: expect.stringContaining("the node's tools and /proc/sys/net"),
+      });
+      expect(fail("iptables -F\nif [ -x /sbin/iptables ]; then\n  iptables -X\n")).toMatchObject({
+        line: 2,
+        message: expect.stringContaining('"if" without its "fi"'),
+      });
+      expect(fail("iptables -F\nfi")).toMatchObject({
+        line: 2,
+        message: expect.stringContaining('"fi" without'),
+      });
+      expect(fail("if [ A = A -o B = B ]; then iptables -F; fi")).toMatchObject({
+        message: expect.stringContaining("one expression each"),
       });
       expect(fail('case "$1" in start) iptables -F ;; esac')).toMatchObject({
         message: expect.stringContaining('shell "case" is not supported'),
@@ -251,9 +305,9 @@ iptables -t nat -A POSTROUTING -o wan -j MASQUERADE
       expect(fail('[ "$MODE" = strict ] && iptables -P INPUT DROP')).toMatchObject({
         message: expect.stringContaining("$MODE is not set"),
       });
-      expect(fail("MODE=strict\n[ $MODE = strict ] && iptables -P INPUT DROP")).toMatchObject({
+      expect(fail("MODE=strict\n[ $MODE = ] && iptables -P INPUT DROP")).toMatchObject({
         line: 2,
-        message: expect.stringContaining("only knows the node's tools and /proc/sys/net"),
+        message: expect.stringContaining("the node's tools and /proc/sys/net"),
       });
       expect(fail("echo 1 > /proc/sys/kernel/panic\niptables -F")).toMatchObject({
         line: 1,
@@ -320,7 +374,7 @@ iptables -t nat -A POSTROUTING -o wan -j MASQUERADE
         message: expect.stringContaining("a setting is played from echo"),
       });
       expect(fail("[ -f /var/run/fw.lock ] && exit 0")).toMatchObject({
-        message: expect.stringContaining("only knows the node's tools"),
+        message: expect.stringContaining("the node's tools"),
       });
     });
   });
