@@ -1,6 +1,7 @@
-import { CommandFailed, ScriptError } from "./script-error.ts";
-import { testCommand } from "./script-test.ts";
-import { type Piece, pieces, scan, words } from "./script-words.ts";
+import { CommandFailed } from "./script-error.ts";
+import { type Statement, statements } from "./script-statements.ts";
+import { hasTool, testCommand } from "./script-test.ts";
+import { type Piece, scan, words } from "./script-words.ts";
 
 /** A simple command of the script, its words expanded, and the script line it starts on. */
 export interface ScriptCommand {
@@ -10,25 +11,15 @@ export interface ScriptCommand {
   readonly writesTo?: string;
   /** The commands its output is piped into (`iptables-save | grep ...`), their first words. */
   readonly pipedInto?: readonly string[];
+  /**
+   * Its exit status decides what runs next (an `if`'s condition, `!`, `&&`, `|| cmd`): a command
+   * whose status a played script cannot know (`systemctl is-active`, a pipe into grep) is refused.
+   */
+  readonly tested?: boolean;
 }
 
 /** What a played command did: true (done), false (failed as `false` does), "exit". */
 export type Outcome = boolean | "exit";
-
-type Statement =
-  | (Piece & { readonly kind: "simple" })
-  | (Piece & {
-      readonly kind: "for";
-      readonly name: string;
-      readonly words: string;
-      readonly body: Statement[];
-    })
-  | (Piece & {
-      readonly kind: "if";
-      /** `if` and each `elif`: its condition, and the body it runs. */
-      readonly branches: { readonly condition: Statement[]; readonly body: Statement[] }[];
-      readonly orElse?: Statement[];
-    });
 
 type Run = (cmd: ScriptCommand) => Outcome;
 
@@ -38,46 +29,47 @@ type Run = (cmd: ScriptCommand) => Outcome;
  * rc.firewall DMZ scripts). Variables (`NAME=value`, `export A=1 B=2`, `readonly`, `unset`,
  * `$NAME`, `${NAME}`, `${NAME:-default}`; unquoted values split into words as a shell splits
  * them), lists (`;`, `&&`, `||`, `!`, with a shell's exit statuses), `for NAME in words; do ...;
- * done`, `if ...; then ...; elif ...; else ...; fi` (nested, on one line or several), tests
- * (script-test.ts), redirections (dropped: `2>/dev/null`; `echo 1 > /proc/sys/...` is a kernel
- * setting), `exit`. What needs a real shell (`case`, functions, arguments, command substitution,
- * bash's `$'...'`) is refused with its line, never guessed. Compared with dash by running the
- * same scripts through it.
+ * done`, `if ...; then ...; elif ...; else ...; fi`, `{ ...; }` (nested, on one line or several),
+ * tests (script-test.ts), redirections (dropped: `2>/dev/null`; `echo 1 > /proc/sys/...` is a
+ * kernel setting), `exit`. What needs a real shell (`case`, `while`, functions, arguments,
+ * command substitution, bash's `$'...'`) is refused with its line, wherever it stands, never
+ * guessed. Compared with dash by running the same scripts through it.
  *
  * Every simple command, its words expanded, goes to `run` in order; `run` returns false for a
- * command that fails like `false`, throws CommandFailed for one that fails (a later `||` of the
- * same list, or an `if` it is the condition of, catches it, as a shell would), or a ScriptError
- * to refuse it.
+ * command that fails like `false`, throws CommandFailed for one that fails (caught where a shell
+ * would go on: before a `||` of its list, in an `if`'s condition, anywhere in a compound command
+ * whose own status is caught, `{ ...; } || true`), or a ScriptError to refuse it. Elsewhere a
+ * failed command fails the whole script, with its line: a ruleset half loaded is no ruleset.
  */
 export function playScript(text: string, run: Run): void {
-  const statements = block(pieces(text), 0, undefined).body;
-  play(statements, {}, run);
+  play(statements(text), {}, run, { caught: false, condition: false });
+}
+
+interface Context {
+  /** A failure here counts as false rather than failing the script. */
+  readonly caught: boolean;
+  /** The statements are an `if`'s condition: the last one's status decides. */
+  readonly condition: boolean;
 }
 
 /** Plays statements; the outcome of the last one run (a shell's `$?`), or "exit". */
-function play(
-  statements: readonly Statement[],
-  vars: Record<string, string>,
-  run: Run,
-  /** A condition's list: a command that fails makes it false, as in `if iptables -N X; then`. */
-  condition = false,
-): Outcome {
+function play(list: readonly Statement[], vars: Record<string, string>, run: Run, ctx: Context): Outcome {
   let status = true;
   let skip = false;
-  for (let i = 0; i < statements.length; i++) {
-    const s = statements[i]!;
+  for (let i = 0; i < list.length; i++) {
+    const s = list[i]!;
     if (!skip) {
+      const caught = ctx.caught || orFollows(list, i);
+      const next = list[i + 1];
+      const tested =
+        (ctx.condition && i === list.length - 1) ||
+        (s.joins !== ";" && !(s.joins === "||" && next?.kind === "simple" && /^(true|:)$/.test(next.text)));
       let outcome: Outcome;
       try {
-        outcome =
-          s.kind === "for"
-            ? playFor(s, vars, run)
-            : s.kind === "if"
-              ? playIf(s, vars, run)
-              : simple(s, vars, run);
+        outcome = statement(s, vars, run, { caught, condition: false }, tested);
       } catch (err) {
         // A failure the list handles (`iptables -N X || iptables -F X`, `... || true`).
-        if (!(err instanceof CommandFailed) || !(condition || orFollows(statements, i))) throw err;
+        if (!(err instanceof CommandFailed) || !caught) throw err;
         outcome = false;
       }
       if (outcome === "exit") return "exit";
@@ -89,70 +81,62 @@ function play(
   return status;
 }
 
-function orFollows(statements: readonly Statement[], i: number): boolean {
-  for (let k = i; k < statements.length && statements[k]!.joins !== ";"; k++)
-    if (statements[k]!.joins === "||") return true;
+function statement(
+  s: Statement,
+  vars: Record<string, string>,
+  run: Run,
+  ctx: Context,
+  tested: boolean,
+): Outcome {
+  switch (s.kind) {
+    case "simple":
+      return simple(s, vars, run, tested);
+    case "group":
+      return play(s.body, vars, run, ctx);
+    case "for": {
+      let status: Outcome = true;
+      // Its words as a command's are (`$(seq 1 5)` refused as command substitution, with the line).
+      for (const word of words(scan(s.words, s.line).words.join(" "), vars, s.line).argv) {
+        vars[s.name] = word;
+        status = play(s.body, vars, run, ctx);
+        if (status === "exit") return "exit";
+      }
+      return status;
+    }
+    case "if": {
+      for (const branch of s.branches) {
+        const met = play(branch.condition, vars, run, { caught: true, condition: true });
+        if (met === "exit") return "exit";
+        if (met) return play(branch.body, vars, run, ctx);
+      }
+      // No branch taken and no else: the if's status is 0, as sh's.
+      return s.orElse ? play(s.orElse, vars, run, ctx) : true;
+    }
+  }
+}
+
+function orFollows(list: readonly Statement[], i: number): boolean {
+  for (let k = i; k < list.length && list[k]!.joins !== ";"; k++) if (list[k]!.joins === "||") return true;
   return false;
-}
-
-function playFor(s: Extract<Statement, { kind: "for" }>, vars: Record<string, string>, run: Run): Outcome {
-  let status: Outcome = true;
-  // Its words as a command's are (`$(seq 1 5)` refused as command substitution, with the line).
-  for (const word of words(scan(s.words, s.line).words.join(" "), vars, s.line).argv) {
-    vars[s.name] = word;
-    status = play(s.body, vars, run);
-    if (status === "exit") return "exit";
-  }
-  return status;
-}
-
-function playIf(s: Extract<Statement, { kind: "if" }>, vars: Record<string, string>, run: Run): Outcome {
-  for (const branch of s.branches) {
-    const met = play(branch.condition, vars, run, true);
-    if (met === "exit") return "exit";
-    if (met) return play(branch.body, vars, run);
-  }
-  // No branch taken and no else: the if's status is 0, as sh's.
-  return s.orElse ? play(s.orElse, vars, run) : true;
 }
 
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const ASSIGNMENT = /^([A-Za-z_][A-Za-z0-9_]*)=/;
 const DECLARE = new Set(["export", "readonly", "declare", "local", "typeset"]);
-const SHELL_ONLY = new Set([
-  "case",
-  "esac",
-  "while",
-  "until",
-  "function",
-  "select",
-  "{",
-  "}",
-  "eval",
-  "source",
-  ".",
-]);
 
-function simple(s: Piece, vars: Record<string, string>, run: Run): Outcome {
+function simple(s: Piece, vars: Record<string, string>, run: Run, tested: boolean): Outcome {
   // `! cmd`: its status inverted (a failure it turns into success is caught here, as sh does).
   const bang = /^!\s+(.*)$/s.exec(s.text);
   if (bang) {
     let outcome: Outcome;
     try {
-      outcome = simple({ ...s, text: bang[1]! }, vars, run);
+      outcome = simple({ ...s, text: bang[1]! }, vars, run, true);
     } catch (err) {
       if (!(err instanceof CommandFailed)) throw err;
       outcome = false;
     }
     return outcome === "exit" ? "exit" : !outcome;
   }
-  // What needs a real shell is said before its words are looked at (`case "$1" in`).
-  const keyword = /^[^\s;&|<>()]+/.exec(s.text)?.[0] ?? "";
-  if (SHELL_ONLY.has(keyword) || /^[A-Za-z_][\w-]*\s*\(\)/.test(s.text))
-    throw new ScriptError(
-      s.line,
-      `shell "${/^[A-Za-z_][\w-]*\s*\(\)/.test(s.text) ? `${keyword}()` : keyword}" is not supported in a rules script: it is played, never run (iptables commands, VAR=value, ;, &&, ||, for, if); write the branch you mean`,
-    );
   const raw = scan(s.text, s.line);
   const first = raw.words[0] ?? "";
   if (DECLARE.has(first)) {
@@ -171,19 +155,25 @@ function simple(s: Piece, vars: Record<string, string>, run: Run): Outcome {
     for (const w of raw.words.slice(1)) if (NAME.test(w)) delete vars[w];
     return true;
   }
-  const cmd = words(raw.words.slice(n).join(" "), vars, s.line);
+  // A test asks whether a variable is set (`[ -n "$WAN_IF" ]`): there, unset is empty, as in sh.
+  const test = raw.words[n] === "[" || raw.words[n] === "test";
+  const cmd = words(raw.words.slice(n).join(" "), vars, s.line, test);
   const writesTo = raw.writesTo && words(raw.writesTo, vars, s.line).argv[0];
   const [name] = cmd.argv;
   if (name === undefined) return true;
   if (/^(set|shopt|umask|true|:)$/.test(name)) return true;
   if (name === "false") return false;
   if (name === "exit" || name === "return") return "exit";
-  if (name === "[" || name === "test") return testCommand(cmd.argv, s.line);
+  if (test) return testCommand(cmd.argv, s.line);
+  // `command -v ip6tables >/dev/null`, `which ipset`: the tools of a firewall node.
+  if ((name === "command" && cmd.argv[1] === "-v") || name === "which" || name === "type")
+    return cmd.argv.slice(name === "command" ? 2 : 1).every(hasTool);
   return run({
     argv: cmd.argv,
     line: s.line,
     ...(writesTo !== undefined ? { writesTo } : {}),
     ...(raw.pipedInto ? { pipedInto: raw.pipedInto.map((p) => words(p, vars, s.line).argv[0] ?? "") } : {}),
+    ...(tested ? { tested } : {}),
   });
 }
 
@@ -191,96 +181,4 @@ function simple(s: Piece, vars: Record<string, string>, run: Run): Outcome {
 function assign(word: string, vars: Record<string, string>, line: number): void {
   const at = word.indexOf("=");
   vars[word.slice(0, at)] = words(word.slice(at + 1), vars, line).argv.join(" ");
-}
-
-/** The keywords that close what `for` and `if` open, and what each may close. */
-const CLOSERS = new Set(["done", "then", "elif", "else", "fi"]);
-
-/**
- * Statements from `from` up to one of `closers` (the `done` of an open `for`, the `then` of a
- * condition, the `elif`/`else`/`fi` of a branch), or to the end of the script when `opener` is
- * undefined. Returns the closing piece too (its joins are the compound command's).
- */
-function block(
-  all: readonly Piece[],
-  from: number,
-  opener: { readonly piece: Piece; readonly closers: readonly string[] } | undefined,
-): { body: Statement[]; next: number; closer?: Piece } {
-  const body: Statement[] = [];
-  let i = from;
-  while (i < all.length) {
-    const p = all[i]!;
-    // `done 2>/dev/null`: a redirection of the whole loop changes nothing a ruleset sees.
-    const word = /^(\S+?)(?:\s*(?:[<>]|\d>).*)?$/s.exec(p.text)?.[1] ?? p.text;
-    if (CLOSERS.has(word)) {
-      if (!opener?.closers.includes(word))
-        throw new ScriptError(
-          p.line,
-          `"${word}" without the ${word === "done" ? '"for"' : '"if"'} it closes`,
-        );
-      return { body, next: i + 1, closer: p };
-    }
-    if (p.text === "if") {
-      const parsed = ifStatement(all, i);
-      body.push(parsed.statement);
-      i = parsed.next;
-      continue;
-    }
-    const loop = /^for\s+([A-Za-z_][A-Za-z0-9_]*)(?:\s+in\s+(.*)|\s*)$/s.exec(p.text);
-    if (!loop) {
-      body.push({ ...p, kind: "simple" });
-      i++;
-      continue;
-    }
-    if (loop[2] === undefined)
-      throw new ScriptError(
-        p.line,
-        `"for ${loop[1]}" without "in words": a played script has no arguments to loop over`,
-      );
-    if (all[i + 1]?.text !== "do") throw new ScriptError(p.line, `"for ${loop[1]} in ..." without "do"`);
-    const inner = block(all, i + 2, { piece: p, closers: ["done"] });
-    body.push({
-      ...p,
-      joins: inner.closer!.joins,
-      kind: "for",
-      name: loop[1]!,
-      words: loop[2],
-      body: inner.body,
-    });
-    i = inner.next;
-  }
-  if (opener) {
-    const first = /^\S+/.exec(opener.piece.text)?.[0];
-    throw new ScriptError(opener.piece.line, `"${first}" without its "${opener.closers.at(-1)}"`);
-  }
-  return { body, next: i };
-}
-
-/** `if LIST; then LIST; [elif LIST; then LIST;]... [else LIST;] fi`, from the `if` piece at `at`. */
-function ifStatement(all: readonly Piece[], at: number): { statement: Statement; next: number } {
-  const opening = all[at]!;
-  const branches: { condition: Statement[]; body: Statement[] }[] = [];
-  let from = at + 1;
-  let keyword = opening;
-  for (;;) {
-    const condition = block(all, from, { piece: keyword, closers: ["then"] });
-    if (condition.body.length === 0)
-      throw new ScriptError(keyword.line, `"${keyword.text}" without a condition`);
-    const body = block(all, condition.next, { piece: keyword, closers: ["elif", "else", "fi"] });
-    branches.push({ condition: condition.body, body: body.body });
-    const closer = body.closer!;
-    if (closer.text === "elif") {
-      from = body.next;
-      keyword = closer;
-      continue;
-    }
-    if (closer.text === "else") {
-      const orElse = block(all, body.next, { piece: closer, closers: ["fi"] });
-      return {
-        statement: { ...opening, joins: orElse.closer!.joins, kind: "if", branches, orElse: orElse.body },
-        next: orElse.next,
-      };
-    }
-    return { statement: { ...opening, joins: closer.joins, kind: "if", branches }, next: body.next };
-  }
 }

@@ -63,6 +63,8 @@ const IPTABLES = /^(?:\/usr)?(?:\/s?bin\/)?(ip6?)tables(?:-nft|-legacy)?$/;
 const NO_OP =
   /^(?:(?:\/usr)?(?:\/s?bin\/)?(?:service|systemctl|ip6?tables-save|echo|printf|modprobe|insmod|rmmod|depmod|sleep|logger|sysctl)|\/etc\/init\.d\/ip6?tables)$/;
 const SYSCTL = /^(?:\/usr)?(?:\/s?bin\/)?sysctl$/;
+/** No-ops whose exit status says something about the machine, not about the script. */
+const UNKNOWN_STATUS = /(?:^|\/)(?:service|systemctl|ip6?tables-save|init\.d\/ip6?tables)$/;
 /** What a pipe may feed that would change the node: refused, never skipped. */
 const WRITES =
   /(?:^|\/)(?:tee|ip6?tables(?:-nft|-legacy)?(?:-restore)?|nft|sysctl|sh|bash|dash|xargs|dd|ipset)$/;
@@ -186,7 +188,7 @@ const IPSET = /^(?:\/usr)?(?:\/s?bin\/)?ipset$/;
  * change the node is refused; a line that changes no ruleset (echo, modprobe, a listing) is
  * passed over, keeping the kernel setting it writes, if any. True when the command is done with.
  */
-function aside({ argv, line, writesTo, pipedInto }: ScriptCommand, sysctls: ScriptSysctl[]): boolean {
+function aside({ argv, line, writesTo, pipedInto, tested }: ScriptCommand, sysctls: ScriptSysctl[]): boolean {
   const into = pipedInto?.find((p) => WRITES.test(p));
   if (into)
     throw new ScriptError(
@@ -194,6 +196,13 @@ function aside({ argv, line, writesTo, pipedInto }: ScriptCommand, sysctls: Scri
       `a pipe into ${into}: what it would change is not played; write the rules (or echo V > /proc/sys/...) themselves`,
     );
   if (!NO_OP.test(argv[0]!)) return false;
+  // Whether a service runs, or what a listing piped into grep finds, is the machine's: the
+  // branch it picks cannot be played (`iptables-save | grep -q MASQUERADE || iptables -t nat ...`).
+  if (tested && (pipedInto || UNKNOWN_STATUS.test(argv[0]!)))
+    throw new ScriptError(
+      line,
+      `the exit status of ${pipedInto ? `${argv[0]} | ${pipedInto.join(" | ")}` : argv[0]} decides what runs next, and a played script cannot know it: write the branch you mean`,
+    );
   sysctls.push(...sysctlsOf(argv, line, writesTo));
   return true;
 }
@@ -300,6 +309,9 @@ function checkFamily(argv: readonly string[], family: IpFamily, line: number): v
   }
 }
 
+const LISTING = /^(?:-[nvx]*[LS][nvx]*|--list|--list-rules)$/;
+const LIST_FLAG = /^(?:-[nvx]+|--line-numbers|--numeric|--verbose|--exact)$/;
+
 function apply(tables: Map<string, Table>, args: string[], line: number, tool: string): void {
   let tableName = "filter";
   const rest: string[] = [];
@@ -337,8 +349,16 @@ function apply(tables: Map<string, Table>, args: string[], line: number, tool: s
     return n;
   };
 
-  // Listing flags combined with -L (-nL, -vnL, --line-numbers) only read the ruleset.
-  if (/^-[nvxL]*L[nvxL]*$/.test(op) || op === "--list" || op === "-S" || op === "--list-rules") return;
+  // A listing (-L, -nL, -n -L X, -S X, --line-numbers) only reads the ruleset, and fails as
+  // iptables does when its chain is not there (`iptables -L LOGDROP >/dev/null || iptables -N LOGDROP`).
+  if (
+    rest.some((a) => LISTING.test(a)) &&
+    rest.every((a) => LISTING.test(a) || LIST_FLAG.test(a) || !a.startsWith("-"))
+  ) {
+    const chain = rest.find((a) => !a.startsWith("-"));
+    if (chain !== undefined) chainOf(chain, "a listing");
+    return;
+  }
   switch (op) {
     case "-A":
     case "--append": {

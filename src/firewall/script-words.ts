@@ -85,15 +85,13 @@ function splitList(s: string, line: number): Piece[] {
   push(s.length, ";");
   // Keywords that open a body or a condition share their line with what follows: `do iptables
   // ...`, `if [ -x /sbin/iptables ]`.
-  return out.flatMap((p) => {
-    const m = /^(do|then|else|if|elif)\s+(.*)$/s.exec(p.text);
-    return m
-      ? [
-          { ...p, text: m[1]!, joins: ";" as const },
-          { ...p, text: m[2]! },
-        ]
-      : [p];
-  });
+  return out.flatMap(keywordsApart);
+}
+
+/** `then if [ -x ... ]` is two keywords and a command: each its own piece, in order. */
+function keywordsApart(p: Piece): Piece[] {
+  const m = /^(do|then|else|if|elif|\{)\s+(.*)$/s.exec(p.text);
+  return m ? [{ ...p, text: m[1]!, joins: ";" }, ...keywordsApart({ ...p, text: m[2]! })] : [p];
 }
 
 /**
@@ -216,9 +214,15 @@ function substitution(line: number, c: string): ScriptError {
 }
 
 /** A command's words as the shell would hand them to it: variables expanded, quotes removed. */
-export function words(text: string, vars: Record<string, string>, line: number): { argv: string[] } {
+export function words(
+  text: string,
+  vars: Record<string, string>,
+  line: number,
+  /** An unset variable is empty (in a test); elsewhere it is refused, as a likely typo. */
+  unsetIsEmpty = false,
+): { argv: string[] } {
   const argv: string[] = [];
-  const tokens = parseShell(expand(text, vars, line), (name) => {
+  const tokens = parseShell(expand(text, vars, line, unsetIsEmpty), (name) => {
     throw new ScriptError(line, `$${name} cannot be played here`);
   });
   for (const tok of tokens) {
@@ -236,7 +240,7 @@ export function words(text: string, vars: Record<string, string>, line: number):
  * Inside double quotes a value stays one word; outside, it splits on spaces as in a shell, and
  * nothing else in it is taken for shell syntax. A default is itself expanded, in place.
  */
-function expand(text: string, vars: Record<string, string>, line: number): string {
+function expand(text: string, vars: Record<string, string>, line: number, unsetIsEmpty: boolean): string {
   let out = "";
   let quote: string | undefined;
   for (let i = 0; i < text.length; i++) {
@@ -277,11 +281,13 @@ function expand(text: string, vars: Record<string, string>, line: number): strin
     const name = (m[1] ?? m[4])!;
     const set = vars[name];
     if (m[2] !== undefined && (m[2] === ":-" ? !set : set === undefined)) {
-      out += expand(m[3]!, vars, line);
+      out += expand(m[3]!, vars, line, unsetIsEmpty);
       continue;
     }
-    if (set === undefined)
+    if (set === undefined && !unsetIsEmpty)
       throw new ScriptError(line, `variable $${name} is not set (set it with ${name}=... above)`);
+    // Unset and unquoted, a word of nothing: `[ -n $X ]` is `[ -n ]`, as in sh.
+    if (set === undefined) continue;
     out += quote ? set.replace(/["\\$`]/g, "\\$&") : set.replace(/[^\s\w@%+=:,./-]/g, "\\$&");
   }
   return out;
