@@ -3,7 +3,7 @@ import type { ExecResult } from "../runtime/exec-result.ts";
 import type { Backend } from "../topology/lab-spec.ts";
 import type { RestoreDocument } from "./restore-document.ts";
 import type { IpFamily } from "./ruleset-format.ts";
-import type { ScriptSysctl } from "./script-to-restore.ts";
+import type { ScriptSysctl } from "./script-aside.ts";
 
 /** One family's ruleset as a load sends it: the user's file and the document made of it. */
 export interface RulesetPart {

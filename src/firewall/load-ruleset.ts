@@ -5,6 +5,7 @@ import type { Backend } from "../topology/lab-spec.ts";
 import { displayPath } from "../util/display-path.ts";
 import { excerpt, loadError, type RulesetPart } from "./load-error.ts";
 import { groupsIn } from "./nflog-groups.ts";
+import { nftScriptDocument } from "./nft-script.ts";
 import { nftFileDocument, restoreFileDocument } from "./restore-document.ts";
 import { parseListing, type RulesetListing } from "./rule-handles.ts";
 import { NFT_NOT_IPV6, readRulesetFile } from "./ruleset-file.ts";
@@ -14,7 +15,9 @@ import {
   type IpFamily,
   type RulesetFormat,
 } from "./ruleset-format.ts";
-import { nftScriptDocument, ScriptError, type ScriptSysctl, scriptToRestore } from "./script-to-restore.ts";
+import type { ScriptSysctl } from "./script-aside.ts";
+import { ScriptError } from "./script-error.ts";
+import { scriptToRestore } from "./script-to-restore.ts";
 
 export interface LoadedRuleset {
   readonly node: string;

@@ -1,7 +1,10 @@
 import { InputError } from "../errors.ts";
 import { readInputFile } from "../topology/input-file.ts";
+import { nftScriptDocument } from "./nft-script.ts";
 import { detectRulesetFormat } from "./ruleset-format.ts";
-import { nftScriptDocument, ScriptError, type ScriptSysctl, scriptToRestore } from "./script-to-restore.ts";
+import type { ScriptSysctl } from "./script-aside.ts";
+import { ScriptError } from "./script-error.ts";
+import { scriptToRestore } from "./script-to-restore.ts";
 
 const MAX_BYTES = 4 * 1024 * 1024;
 

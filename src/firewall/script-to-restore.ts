@@ -1,21 +1,21 @@
-import { SYSCTL_KEY } from "../runtime/host-netns.ts";
 import { IpSets } from "./ipset-script.ts";
+import { NFT } from "./nft-script.ts";
 import type { RestoreDocument } from "./restore-document.ts";
 import type { IpFamily } from "./ruleset-format.ts";
+import { aside, type ScriptSysctl } from "./script-aside.ts";
 import { CommandFailed, ScriptError } from "./script-error.ts";
 import { playScript, type ScriptCommand } from "./script-shell.ts";
 
-export { ScriptError };
-
 /**
- * Turns a shell script of `iptables ...` lines (as the seeds write them), or of `ip6tables ...`
- * lines, into one iptables-restore (ip6tables-restore) document, by playing every command
- * against an empty ruleset. A script holds the commands of one family, not both.
+ * Turns a shell script of `iptables ...` lines (as the seeds write them), of `ip6tables ...`
+ * lines, or of both, into iptables-restore (ip6tables-restore) documents, by playing every
+ * command against an empty ruleset; its ipset commands and kernel settings beside them.
  *
  * Why not run the script? A script applies rule by rule, so a typo on line 14 leaves lines
  * 1-13 active. Played here and loaded as one document, a ruleset is all or nothing, and every
  * rule remembers the script line it came from, so iptables' own errors point at that line.
- * The shell around the iptables lines (variables, loops, lists) is script-shell.ts's.
+ * The shell around the iptables lines (variables, lists, loops, branches) is script-shell.ts's;
+ * what is no rule (echo, modprobe, a setting) script-aside.ts's; nft scripts nft-script.ts's.
  */
 const BUILTIN: Record<string, readonly string[]> = {
   raw: ["PREROUTING", "OUTPUT"],
@@ -52,23 +52,7 @@ export interface ScriptDocument extends RestoreDocument {
   readonly ipsets?: RestoreDocument;
 }
 
-export interface ScriptSysctl {
-  readonly key: string;
-  readonly value: string;
-  readonly line: number;
-}
-
 const IPTABLES = /^(?:\/usr)?(?:\/s?bin\/)?(ip6?)tables(?:-nft|-legacy)?$/;
-/** Lines a script may hold that do not change the ruleset (listing, saving, service control). */
-const NO_OP =
-  /^(?:(?:\/usr)?(?:\/s?bin\/)?(?:service|systemctl|ip6?tables-save|echo|printf|modprobe|insmod|rmmod|depmod|sleep|logger|sysctl)|\/etc\/init\.d\/ip6?tables)$/;
-const SYSCTL = /^(?:\/usr)?(?:\/s?bin\/)?sysctl$/;
-/** No-ops whose exit status says something about the machine, not about the script. */
-const UNKNOWN_STATUS = /(?:^|\/)(?:service|systemctl|ip6?tables-save|init\.d\/ip6?tables)$/;
-/** What a pipe may feed that would change the node: refused, never skipped. */
-const WRITES =
-  /(?:^|\/)(?:tee|ip6?tables(?:-nft|-legacy)?(?:-restore)?|nft|sysctl|sh|bash|dash|xargs|dd|ipset)$/;
-
 /**
  * Plays a script. With `family` (the script given as a node's IPv6 ruleset, say) every command
  * must be of that family. Without, a script may hold both, as many hardening scripts do
@@ -134,124 +118,7 @@ export function scriptToRestore(text: string, family?: IpFamily): ScriptDocument
   };
 }
 
-/**
- * Plays a shell script of `nft` commands into one nft document, loaded as an nft file is (after
- * `flush ruleset`, in one transaction): each command's words, as the shell hands them to nft,
- * are one line of it, and remember their script line. Its `echo V > /proc/sys/...` settings as
- * for an iptables script.
- */
-export function nftScriptDocument(
-  text: string,
-): RestoreDocument & { readonly sysctls: readonly ScriptSysctl[] } {
-  const lines: string[] = [];
-  const sourceLines: number[] = [];
-  const sysctls: ScriptSysctl[] = [];
-  playScript(text, (command: ScriptCommand) => {
-    if (aside(command, sysctls)) return true;
-    const { argv, line } = command;
-    const cmd = argv[0]!;
-    if (!NFT.test(cmd))
-      throw new ScriptError(
-        line,
-        `"${cmd}" in a script of nft commands: it holds nft commands, VAR=value lines and comments (iptables rules go in a ruleset of their own)`,
-      );
-    // nft's own options before the command: -a (handles), -e (echo), -c (check), -n ...
-    let i = 1;
-    while (/^-[aecnNsyj]+$/.test(argv[i] ?? "")) i++;
-    const words = argv.slice(i);
-    if (words[0] === "-f" || words[0] === "--file")
-      throw new ScriptError(
-        line,
-        "nft -f FILE reads a file of the host it would run on: load that file itself",
-      );
-    if (/^(list|monitor|describe|--version|-v)$/.test(words[0] ?? "")) return true;
-    if (words.length === 0) throw new ScriptError(line, "nft without a command");
-    if (words.some((w) => /[\x00-\x1f\x7f]/.test(w)))
-      throw new ScriptError(line, "a control character (a newline, a tab) inside a word: not an nft command");
-    lines.push(words.join(" "));
-    sourceLines.push(line);
-    return true;
-  });
-  return {
-    text: `flush ruleset\n${lines.join("\n")}\n`,
-    sourceLine: (n) => (n > 1 ? sourceLines[n - 2] : undefined),
-    tables: [],
-    sysctls,
-  };
-}
-
-const NFT = /^(?:\/usr)?(?:\/s?bin\/)?nft$/;
 const IPSET = /^(?:\/usr)?(?:\/s?bin\/)?ipset$/;
-
-/**
- * What both players do with a command that is not a rule: a pipe into something that would
- * change the node is refused; a line that changes no ruleset (echo, modprobe, a listing) is
- * passed over, keeping the kernel setting it writes, if any. True when the command is done with.
- */
-function aside({ argv, line, writesTo, pipedInto, tested }: ScriptCommand, sysctls: ScriptSysctl[]): boolean {
-  const into = pipedInto?.find((p) => WRITES.test(p));
-  if (into)
-    throw new ScriptError(
-      line,
-      `a pipe into ${into}: what it would change is not played; write the rules (or echo V > /proc/sys/...) themselves`,
-    );
-  if (!NO_OP.test(argv[0]!)) return false;
-  // Whether a service runs, or what a listing piped into grep finds, is the machine's: the
-  // branch it picks cannot be played (`iptables-save | grep -q MASQUERADE || iptables -t nat ...`).
-  if (tested && (pipedInto || UNKNOWN_STATUS.test(argv[0]!)))
-    throw new ScriptError(
-      line,
-      `the exit status of ${pipedInto ? `${argv[0]} | ${pipedInto.join(" | ")}` : argv[0]} decides what runs next, and a played script cannot know it: write the branch you mean`,
-    );
-  sysctls.push(...sysctlsOf(argv, line, writesTo));
-  return true;
-}
-
-/** What `echo V > /proc/sys/...` and `sysctl [-w] key=value ...` set. */
-function sysctlsOf(argv: readonly string[], line: number, writesTo?: string): ScriptSysctl[] {
-  if (writesTo?.startsWith("/proc/sys/")) {
-    const value =
-      argv[0] === "echo"
-        ? argv
-            .slice(1)
-            .filter((a) => !/^-[neE]+$/.test(a))
-            .join(" ")
-        : argv[0] === "printf" && argv.length === 2 && !argv[1]!.includes("%")
-          ? argv[1]!.replace(/\\n$/, "")
-          : undefined;
-    if (value === undefined)
-      throw new ScriptError(
-        line,
-        `${argv[0]} into ${writesTo}: a setting is played from echo V > ${writesTo}`,
-      );
-    const path = writesTo.slice("/proc/sys/".length);
-    if (path.split("/").some((segment) => segment.includes(".")))
-      throw new ScriptError(
-        line,
-        `${writesTo}: a name with a dot in it (eth0.100) is not played; set it in the lab file`,
-      );
-    return [nodeKey(path.replaceAll("/", "."), value, line)];
-  }
-  if (!SYSCTL.test(argv[0]!)) return [];
-  // `sysctl -p` reads a file of the host it would run on: nothing a played script can know.
-  return argv
-    .slice(1)
-    .filter((a) => !a.startsWith("-") && a.includes("="))
-    .map((a) => {
-      const at = a.indexOf("=");
-      return nodeKey(a.slice(0, at).trim().replaceAll("/", "."), a.slice(at + 1).trim(), line);
-    });
-}
-
-/** A setting the node's own namespace holds (net.*): anything else is the host's, every lab's. */
-function nodeKey(key: string, value: string, line: number): ScriptSysctl {
-  if (!SYSCTL_KEY.test(key))
-    throw new ScriptError(
-      line,
-      `${key} is not a setting of the firewall's own network namespace (net.*): it would change the host every lab runs on; set it on the host yourself, or in a scenario's host sysctls`,
-    );
-  return { key, value, line };
-}
 
 /** iptables' own waiting for the xtables lock (`-w`, `-w 5`, `--wait`, `-W 1000`): nothing to play. */
 function withoutWait(args: readonly string[]): string[] {

@@ -8,7 +8,8 @@ import { findChain, parseSave } from "../../src/firewall/parse-save.ts";
 import { handleKey, parseListing, ruleHandles } from "../../src/firewall/rule-handles.ts";
 import { checkRulesetFile } from "../../src/firewall/ruleset-file.ts";
 import { detectRulesetFamily, detectRulesetFormat } from "../../src/firewall/ruleset-format.ts";
-import { ScriptError, scriptToRestore } from "../../src/firewall/script-to-restore.ts";
+import { ScriptError } from "../../src/firewall/script-error.ts";
+import { scriptToRestore } from "../../src/firewall/script-to-restore.ts";
 import type { ExecResult, NodeExec } from "../../src/runtime/exec-result.ts";
 import { readScenarioFile } from "../../src/scenarios/read-scenario-file.ts";
 

@@ -1,7 +1,9 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
+import { nftScriptDocument } from "../../src/firewall/nft-script.ts";
 import { detectRulesetFormat } from "../../src/firewall/ruleset-format.ts";
-import { nftScriptDocument, ScriptError, scriptToRestore } from "../../src/firewall/script-to-restore.ts";
+import { ScriptError } from "../../src/firewall/script-error.ts";
+import { scriptToRestore } from "../../src/firewall/script-to-restore.ts";
 
 const lines = (text: string) => text.trim().split("\n");
 /** The ScriptError a player throws for a script: its line and message. */
