@@ -26,12 +26,39 @@ export interface RulesetPart {
  * loader names on stderr), its line and the tool's own message, and whether the previous
  * rulesets are active again. Exit 2 and 3 with a line: the file is at fault (exit code 2).
  */
-export function loadError(
-  node: string,
-  parts: { v4?: RulesetPart; v6?: RulesetPart; sets?: RulesetPart },
+export function loadError(node: string, parts: LoadParts, backend: Backend, r: ExecResult): FwlabError {
+  const { part, tool, line, message } = loadFailure(parts, backend, r);
+  const where = line ? ` line ${line}` : "";
+  const previous = parts.v4 && parts.v6 ? "the previous IPv4 and IPv6 rulesets" : "the previous ruleset";
+  const are = parts.v4 && parts.v6 ? "are" : "is";
+  const state =
+    r.exitCode === 2
+      ? `nothing was loaded, ${previous} ${are} still active`
+      : r.exitCode === 3
+        ? `it failed while applying and ${previous} ${are === "are" ? "were" : "was"} put back`
+        : `it failed while applying and ${previous} could NOT be put back: reload a ruleset or \`fwlab down\` the lab`;
+  // The previous ruleset is active again (exits 2 and 3) and the tool named a line of the
+  // user's file: the file is at fault, an input error.
+  const invalid = r.exitCode === 2 || (r.exitCode === 3 && line !== undefined);
+  return new FwlabError(
+    `[${node}] ruleset ${part.shown}${where}: ${message.trim()} (${tool} exited ${r.exitCode}); ${state}` +
+      (line ? `\n${excerpt(part.text, line)}` : ""),
+    invalid ? 2 : 1,
+  );
+}
+
+export interface LoadParts {
+  readonly v4?: RulesetPart;
+  readonly v6?: RulesetPart;
+  readonly sets?: RulesetPart;
+}
+
+/** Where a failed load failed: the part, the tool, the document's line and the user's, and what the tool said. */
+export function loadFailure(
+  parts: LoadParts,
   backend: Backend,
   r: ExecResult,
-): FwlabError {
+): { part: RulesetPart; tool: string; docLine?: number; line?: number; message: string } {
   const family: IpFamily = /^fwlab-ruleset: the IPv6 ruleset/m.test(r.stderr) ? "ipv6" : "ipv4";
   const ofSets = parts.sets && /^fwlab-ruleset: the ipsets/m.test(r.stderr) ? parts.sets : undefined;
   const part = ofSets ?? (family === "ipv6" ? parts.v6 : parts.v4) ?? parts.v4 ?? parts.v6!;
@@ -56,7 +83,8 @@ export function loadError(
   const jump = missing
     ? doc.text.split("\n").findIndex((l) => /^-[AI] /.test(l.trimStart()) && jumpsTo(l, missing)) + 1
     : 0;
-  const line = jump > 0 ? doc.sourceLine(jump) : Number.isNaN(docLine) ? undefined : doc.sourceLine(docLine);
+  const at = jump > 0 ? jump : Number.isNaN(docLine) ? undefined : docLine;
+  const line = at === undefined ? undefined : doc.sourceLine(at);
   const said = out
     .split("\n")
     .map((l) =>
@@ -69,23 +97,23 @@ export function loadError(
     .filter((l) => l.trim());
   const message =
     said.find((l) => !/^(Error occurred at line|Try `|fwlab-ruleset: )/.test(l)) ?? said[0] ?? "no message";
-  const where = line ? ` line ${line}` : "";
-  const previous = parts.v4 && parts.v6 ? "the previous IPv4 and IPv6 rulesets" : "the previous ruleset";
-  const are = parts.v4 && parts.v6 ? "are" : "is";
-  const state =
-    r.exitCode === 2
-      ? `nothing was loaded, ${previous} ${are} still active`
-      : r.exitCode === 3
-        ? `it failed while applying and ${previous} ${are === "are" ? "were" : "was"} put back`
-        : `it failed while applying and ${previous} could NOT be put back: reload a ruleset or \`fwlab down\` the lab`;
-  // The previous ruleset is active again (exits 2 and 3) and the tool named a line of the
-  // user's file: the file is at fault, an input error.
-  const invalid = r.exitCode === 2 || (r.exitCode === 3 && line !== undefined);
-  return new FwlabError(
-    `[${node}] ruleset ${part.shown}${where}: ${message.trim()} (${tool} exited ${r.exitCode}); ${state}` +
-      (line ? `\n${excerpt(part.text, line)}` : ""),
-    invalid ? 2 : 1,
-  );
+  // Legacy iptables-restore commits a table at once and names its COMMIT line: no rule's.
+  const commit = at !== undefined && line === undefined && doc.text.split("\n")[at - 1]?.trim() === "COMMIT";
+  return {
+    part,
+    tool,
+    docLine: at,
+    line,
+    message: commit
+      ? `the kernel refused the ${tableAt(doc.text, at)} table as a whole (${tool} names no rule of it; the kernel's log says which match or target)`
+      : message,
+  };
+}
+
+/** The table whose COMMIT is line `n`. */
+function tableAt(text: string, n: number): string {
+  const lines = text.split("\n").slice(0, n).reverse();
+  return /^\*(\w+)/.exec(lines.find((l) => l.startsWith("*")) ?? "")?.[1] ?? "";
 }
 
 const jumpsTo = (rule: string, chain: string): boolean =>

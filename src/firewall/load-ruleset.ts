@@ -1,9 +1,9 @@
 import { resolve } from "node:path";
 import { FwlabError, InputError } from "../errors.ts";
-import type { NodeExec } from "../runtime/exec-result.ts";
+import type { ExecResult, NodeExec } from "../runtime/exec-result.ts";
 import type { Backend } from "../topology/lab-spec.ts";
 import { displayPath } from "../util/display-path.ts";
-import { excerpt, loadError, type RulesetPart } from "./load-error.ts";
+import { excerpt, type LoadParts, loadError, loadFailure, type RulesetPart } from "./load-error.ts";
 import { groupsIn } from "./nflog-groups.ts";
 import { nftScriptDocument } from "./nft-script.ts";
 import { nftFileDocument, restoreFileDocument } from "./restore-document.ts";
@@ -38,6 +38,8 @@ export interface LoadedRuleset {
    * the file they are in: the lab applies them in the node after its rules (StartedLab).
    */
   readonly sysctls: readonly (ScriptSysctl & { readonly file: string })[];
+  /** What the load went on past: a rule the kernel refused where the script catches its failure. */
+  readonly notes: readonly string[];
 }
 
 export interface LoadOptions {
@@ -91,7 +93,47 @@ export async function loadRuleset(
     : opts.backend === "nft" || !opts.backend
       ? "iptables-nft"
       : opts.backend;
-  const main = toPart(node, shown, format, text);
+  // A rule the kernel refuses where the script goes on past a failure (`... || true`) is played
+  // failed and the load tried again, as the shell would have gone on on this kernel: said in notes.
+  const failed = new Set<string>();
+  const notes: string[] = [];
+  for (;;) {
+    const attempt = await loadOnce(node, exec, { path, shown, text, format, backend, ipv6, failed }, opts);
+    if ("loaded" in attempt) return { ...attempt.loaded, durationMs: performance.now() - started, notes };
+    const { parts, r } = attempt;
+    const at = loadFailure(parts, backend, r);
+    const key = at.docLine === undefined ? undefined : at.part.doc.skippable?.(at.docLine);
+    if (r.exitCode > 3 || key === undefined || failed.has(key) || failed.size >= MAX_SKIPPED)
+      throw loadError(node, parts, backend, r);
+    failed.add(key);
+    notes.push(
+      `line ${at.line}: the kernel refused this rule (${at.message.trim()}, ${at.tool}); the script catches its failure, so the load went on without it, as the script would run on this kernel`,
+    );
+  }
+}
+
+/** How many refused commands a load plays failed before it gives up (a loop gone wrong). */
+const MAX_SKIPPED = 20;
+
+interface LoadInput {
+  readonly path: string;
+  readonly shown: string;
+  readonly text: string;
+  readonly format: RulesetFormat;
+  readonly backend: Backend;
+  readonly ipv6?: string;
+  readonly failed: ReadonlySet<string>;
+}
+
+/** One try: the documents made (with `failed` commands played failed) and loaded, or what failed. */
+async function loadOnce(
+  node: string,
+  exec: NodeExec,
+  { path, shown, text, format, backend, ipv6, failed }: LoadInput,
+  opts: LoadOptions,
+): Promise<{ loaded: Omit<LoadedRuleset, "durationMs" | "notes"> } | { parts: LoadParts; r: ExecResult }> {
+  const nft = format === "nft" || format === "nft-script";
+  const main = toPart(node, shown, format, text, undefined, failed);
   if (ipv6 && main.family === "ipv6") {
     throw new InputError(
       `[${node}] ruleset ${shown} is an IPv6 ruleset (ip6tables) and ${displayPath(ipv6)} is given as the IPv6 one too: give the IPv4 ruleset as the file`,
@@ -103,7 +145,7 @@ export async function loadRuleset(
     );
   }
   const v4 = main.family === "ipv4" ? main : undefined;
-  const v6 = ipv6 ? readIpv6(node, ipv6) : main.family === "ipv6" ? main : main.ipv6;
+  const v6 = ipv6 ? readIpv6(node, ipv6, failed) : main.family === "ipv6" ? main : main.ipv6;
   const sets = main.ipsets;
   if (ipv6 && v6?.ipsets)
     throw new InputError(
@@ -119,10 +161,10 @@ export async function loadRuleset(
     throw new FwlabError(
       `[${node}] ruleset ${shown} is loaded, but fwlab's trace table could not be put back after it (${r.stderr.trim()}): this run cannot tell drops from timeouts on ${node}`,
     );
-  if (r.exitCode !== 0) throw loadError(node, { v4, v6, sets }, backend, r);
+  if (r.exitCode !== 0) return { parts: { v4, v6, sets }, r };
   const restoreRules = (p?: RulesetPart) =>
     p?.doc.text.split("\n").filter((l) => l.startsWith("-A ")).length ?? 0;
-  return {
+  const loaded = {
     node,
     file: path,
     ipv6File: ipv6 ?? (v6 ? path : undefined),
@@ -131,22 +173,22 @@ export async function loadRuleset(
     rules: nft ? countNftRules(main.doc.text) : restoreRules(v4) + restoreRules(v6),
     nflogGroups: groupsIn(doc),
     listing: opts.listing ? parseListing(r.stdout) : undefined,
-    durationMs: performance.now() - started,
     // A script's settings once, though its ip6tables commands are a part of their own.
     sysctls: [v4, v6 === main.ipv6 ? undefined : v6].flatMap((p) =>
       (p?.sysctls ?? []).map((x) => ({ ...x, file: p!.shown })),
     ),
   };
+  return { loaded };
 }
 
 /** The IPv6 ruleset given beside the main one: ip6tables-save or ip6tables commands. */
-function readIpv6(node: string, path: string): RulesetPart {
+function readIpv6(node: string, path: string, failed: ReadonlySet<string>): RulesetPart {
   const shown = displayPath(path);
   const text = readRulesetFile(path, `[${node}] ruleset ${shown}`);
   const format = detectRulesetFormat(path, text);
   if (format === "nft" || format === "nft-script")
     throw new InputError(`[${node}] ruleset ${shown}: ${NFT_NOT_IPV6}`);
-  return toPart(node, shown, format, text, "ipv6");
+  return toPart(node, shown, format, text, "ipv6", failed);
 }
 
 function toPart(
@@ -155,6 +197,7 @@ function toPart(
   format: RulesetFormat,
   text: string,
   family?: IpFamily,
+  failed?: ReadonlySet<string>,
 ): RulesetPart {
   switch (format) {
     case "nft":
@@ -170,7 +213,7 @@ function toPart(
       }
     case "iptables-script":
       try {
-        const doc = scriptToRestore(text, family);
+        const doc = scriptToRestore(text, family, failed);
         return {
           family: doc.family,
           shown,

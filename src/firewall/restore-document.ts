@@ -5,6 +5,11 @@ export interface RestoreDocument {
   readonly sourceLine: (n: number) => number | undefined;
   /** The iptables tables the document names (empty for nft). */
   readonly tables: readonly string[];
+  /**
+   * A played script's: the command that made line `n`, when the script goes on past its failure
+   * (`iptables -A ... || true`): the key that plays it failed (scriptToRestore's `failed`).
+   */
+  readonly skippable?: (n: number) => string | undefined;
 }
 
 /** An iptables-save file (/etc/sysconfig/iptables) is loaded as it is: its lines are the user's. */

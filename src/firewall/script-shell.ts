@@ -16,6 +16,8 @@ export interface ScriptCommand {
    * whose status a played script cannot know (`systemctl is-active`, a pipe into grep) is refused.
    */
   readonly tested?: boolean;
+  /** A failure of it lets the script go on (`|| true`, an `if` condition, `{ ...; } || true`). */
+  readonly caught?: boolean;
 }
 
 /** What a played command did: true (done), false (failed as `false` does), "exit". */
@@ -66,7 +68,7 @@ function play(list: readonly Statement[], vars: Record<string, string>, run: Run
         (s.joins !== ";" && !(s.joins === "||" && next?.kind === "simple" && /^(true|:)$/.test(next.text)));
       let outcome: Outcome;
       try {
-        outcome = statement(s, vars, run, { caught, condition: false }, tested);
+        outcome = statement(s, vars, run, { caught, condition: false }, tested, caught);
       } catch (err) {
         // A failure the list handles (`iptables -N X || iptables -F X`, `... || true`).
         if (!(err instanceof CommandFailed) || !caught) throw err;
@@ -87,10 +89,11 @@ function statement(
   run: Run,
   ctx: Context,
   tested: boolean,
+  caught: boolean,
 ): Outcome {
   switch (s.kind) {
     case "simple":
-      return simple(s, vars, run, tested);
+      return simple(s, vars, run, tested, caught);
     case "group":
       return play(s.body, vars, run, ctx);
     case "for": {
@@ -124,13 +127,13 @@ const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const ASSIGNMENT = /^([A-Za-z_][A-Za-z0-9_]*)=/;
 const DECLARE = new Set(["export", "readonly", "declare", "local", "typeset"]);
 
-function simple(s: Piece, vars: Record<string, string>, run: Run, tested: boolean): Outcome {
+function simple(s: Piece, vars: Record<string, string>, run: Run, tested: boolean, caught: boolean): Outcome {
   // `! cmd`: its status inverted (a failure it turns into success is caught here, as sh does).
   const bang = /^!\s+(.*)$/s.exec(s.text);
   if (bang) {
     let outcome: Outcome;
     try {
-      outcome = simple({ ...s, text: bang[1]! }, vars, run, true);
+      outcome = simple({ ...s, text: bang[1]! }, vars, run, true, true);
     } catch (err) {
       if (!(err instanceof CommandFailed)) throw err;
       outcome = false;
@@ -174,6 +177,7 @@ function simple(s: Piece, vars: Record<string, string>, run: Run, tested: boolea
     ...(writesTo !== undefined ? { writesTo } : {}),
     ...(raw.pipedInto ? { pipedInto: raw.pipedInto.map((p) => words(p, vars, s.line).argv[0] ?? "") } : {}),
     ...(tested ? { tested } : {}),
+    ...(caught ? { caught } : {}),
   });
 }
 

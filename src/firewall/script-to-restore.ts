@@ -29,6 +29,8 @@ export const TABLE_ORDER = ["raw", "mangle", "nat", "filter", "security"] as con
 interface Rule {
   readonly spec: string[];
   readonly line: number;
+  /** The command's key, when the script goes on past its failure. */
+  readonly skippable?: string;
 }
 interface Chain {
   policy?: string;
@@ -60,7 +62,16 @@ const IPTABLES = /^(?:\/usr)?(?:\/s?bin\/)?(ip6?)tables(?:-nft|-legacy)?$/;
  * and its ip6tables commands the IPv6 one (`ipv6`); one of ip6tables commands alone is an IPv6
  * ruleset.
  */
-export function scriptToRestore(text: string, family?: IpFamily): ScriptDocument {
+export function scriptToRestore(
+  text: string,
+  family?: IpFamily,
+  /**
+   * Commands to play as failed, by key (`line:occurrence`): the ones the kernel refused, where
+   * the script goes on past a failure (`|| true`), as the shell would have on that kernel.
+   */
+  failed: ReadonlySet<string> = new Set(),
+): ScriptDocument {
+  const occurrences = new Map<number, number>();
   const tables: Record<IpFamily, Map<string, Table>> = { ipv4: new Map(), ipv6: new Map() };
   const seen = new Set<IpFamily>();
   const sysctls: ScriptSysctl[] = [];
@@ -96,9 +107,19 @@ export function scriptToRestore(text: string, family?: IpFamily): ScriptDocument
     const f: IpFamily = tool[1] === "ip6" ? "ipv6" : "ipv4";
     if (family && f !== family) throw new ScriptError(line, otherFamily(cmd, family));
     seen.add(f);
+    const n = (occurrences.get(line) ?? 0) + 1;
+    occurrences.set(line, n);
+    const key = `${line}:${n}`;
+    if (failed.has(key)) throw new CommandFailed(line, "the kernel refused it");
     try {
       checkFamily(argv, f, line);
-      apply(tables[f], withoutWait(argv.slice(1)), line, `${tool[1]}tables`);
+      apply(
+        tables[f],
+        withoutWait(argv.slice(1)),
+        line,
+        `${tool[1]}tables`,
+        command.caught ? key : undefined,
+      );
     } catch (err) {
       // iptables itself would have failed here: the script's `||` may expect it.
       if (err instanceof ScriptError) throw new CommandFailed(err.line, err.message);
@@ -179,7 +200,13 @@ function checkFamily(argv: readonly string[], family: IpFamily, line: number): v
 const LISTING = /^(?:-[nvx]*[LS][nvx]*|--list|--list-rules)$/;
 const LIST_FLAG = /^(?:-[nvx]+|--line-numbers|--numeric|--verbose|--exact)$/;
 
-function apply(tables: Map<string, Table>, args: string[], line: number, tool: string): void {
+function apply(
+  tables: Map<string, Table>,
+  args: string[],
+  line: number,
+  tool: string,
+  skippable: string | undefined,
+): void {
   let tableName = "filter";
   const rest: string[] = [];
   for (let i = 0; i < args.length; i++) {
@@ -230,7 +257,7 @@ function apply(tables: Map<string, Table>, args: string[], line: number, tool: s
     case "-A":
     case "--append": {
       const [name, ...spec] = tail;
-      chainOf(name, "-A").rules.push({ spec, line });
+      chainOf(name, "-A").rules.push({ spec, line, skippable });
       return;
     }
     case "-I":
@@ -239,14 +266,14 @@ function apply(tables: Map<string, Table>, args: string[], line: number, tool: s
       const chain = chainOf(name, "-I");
       const numbered = maybe !== undefined && /^\d+$/.test(maybe);
       const at = numbered ? position(maybe, chain.rules.length + 1, "-I") : 1;
-      chain.rules.splice(at - 1, 0, { spec: numbered ? more : tail.slice(1), line });
+      chain.rules.splice(at - 1, 0, { spec: numbered ? more : tail.slice(1), line, skippable });
       return;
     }
     case "-R":
     case "--replace": {
       const [name, n, ...spec] = tail;
       const chain = chainOf(name, "-R");
-      chain.rules[position(n, chain.rules.length, "-R") - 1] = { spec, line };
+      chain.rules[position(n, chain.rules.length, "-R") - 1] = { spec, line, skippable };
       return;
     }
     case "-C":
@@ -342,10 +369,12 @@ const CHAIN_NAME = /^[^-!\s"'][^\s"']{0,27}$/;
 
 function render(tables: Map<string, Table>): RestoreDocument {
   const lines: string[] = [];
-  const sourceLines: number[] = [];
-  const emit = (text: string, src: number) => {
+  const sourceLines: (number | undefined)[] = [];
+  const keys: (string | undefined)[] = [];
+  const emit = (text: string, src: number | undefined, key?: string) => {
     lines.push(text);
     sourceLines.push(src);
+    keys.push(key);
   };
   for (const name of TABLE_ORDER) {
     const table = tables.get(name);
@@ -357,12 +386,15 @@ function render(tables: Map<string, Table>): RestoreDocument {
       emit(`:${chain} ${builtin ? (c.policy ?? "ACCEPT") : "-"} [0:0]`, c.policyLine ?? c.line);
     }
     for (const [chain, c] of table)
-      for (const r of c.rules) emit(`-A ${chain} ${r.spec.map(quote).join(" ")}`.trimEnd(), r.line);
-    emit("COMMIT", first);
+      for (const r of c.rules)
+        emit(`-A ${chain} ${r.spec.map(quote).join(" ")}`.trimEnd(), r.line, r.skippable);
+    // A table the kernel refuses as a whole (legacy iptables names its COMMIT) is no line's.
+    emit("COMMIT", undefined);
   }
   return {
     text: `${lines.join("\n")}\n`,
     sourceLine: (n) => sourceLines[n - 1],
+    skippable: (n) => keys[n - 1],
     tables: TABLE_ORDER.filter((t) => tables.has(t)),
   };
 }

@@ -275,6 +275,7 @@ export async function startLabSpec(given: LabSpec, opts: StartLabOptions = {}): 
       if (!n.ruleset) continue;
       const loaded = await lab.loadRuleset(n.name, n.ruleset, { backend: n.backend });
       progress(`  ${n.name}: loaded ${loaded.rules} rules from ${n.ruleset}`);
+      for (const note of loaded.notes) progress(`  ${n.name}: ${note}`);
     }
     stage("loaded");
     progress(`Lab ${spec.name} is up in ${seconds(started)}`);

@@ -65,6 +65,7 @@ export async function runScenario(
         ownTables: watchers.ownTables(node),
         listing: true,
       });
+      for (const note of loaded.notes) opts.progress(`  ${node}: ${note}`);
       await watchers.rulesetLoaded(node, loaded);
     }
     for (const [node, setup] of Object.entries(s.scenario.setup ?? {})) {

@@ -224,7 +224,7 @@ export async function runLoadStep(ctx: StepContext, step: LoadStep, index: numbe
       ownTables: ctx.watchers.ownTables(step.load.node),
       listing: true,
     });
-    detail = `loaded ${r.rules} rules (${r.format}, ${r.backend})`;
+    detail = `loaded ${r.rules} rules (${r.format}, ${r.backend})${r.notes.map((n) => `; ${n}`).join("")}`;
     await ctx.watchers.rulesetLoaded(step.load.node, r);
   } catch (err) {
     observed = "fails";

@@ -114,7 +114,7 @@ export function httpApi(opts: {
         const r = await (await lab(String(req.params.lab))).loadRuleset(String(req.params.node), file, {
           backend: body.data.backend,
         });
-        res.json({ loaded: r.rules, format: r.format, backend: r.backend });
+        res.json({ loaded: r.rules, format: r.format, backend: r.backend, notes: r.notes });
       } catch (err) {
         // The message names the upload's temporary file: say "ruleset" instead.
         const message = (err as Error).message

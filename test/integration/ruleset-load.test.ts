@@ -44,6 +44,21 @@ describe("loading rulesets into fw", () => {
     expect(received((await lab.exec("client", ["ping", "-c", "1", "-W", "1", "10.0.2.80"])).stdout)).toBe(1);
   });
 
+  it("a rule the kernel refuses where the script catches its failure is left out, as the shell would, and said", async () => {
+    const r = await lab.loadRuleset("fw", "test/fixtures/rulesets/kernel-refuses.sh");
+    expect(r.rules).toBe(3);
+    expect(r.notes).toHaveLength(3);
+    expect(r.notes[0]).toMatch(
+      /^line 8: the kernel refused this rule \(RULE_APPEND failed \(Invalid argument\)/,
+    );
+    const rules = (await save(lab)).match(/^-A .*/gm);
+    expect(rules).toEqual([
+      "-A INPUT -i lo -j ACCEPT",
+      "-A INPUT -p tcp -m tcp --dport 2222 -j ACCEPT",
+      "-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT",
+    ]);
+  });
+
   it("loads an nft file in one transaction and replaces the iptables ruleset", async () => {
     await lab.loadRuleset("fw", "scenarios/seed-000/stateful.sh");
     const r = await lab.loadRuleset("fw", "test/fixtures/rulesets/forward-web.nft");

@@ -266,6 +266,41 @@ describe("loadRuleset with an IPv6 ruleset", () => {
     expect(err.message).toContain(`ruleset ${both} line 4: unknown option "--dprot"`);
   });
 
+  it("loads again without a rule the kernel refused where the script catches its failure, and says so", async () => {
+    const script = file(
+      "owner.sh",
+      "iptables -A INPUT -i lo -j ACCEPT\niptables -A INPUT -m owner --uid-owner 0 -j ACCEPT 2>/dev/null || iptables -A INPUT -p tcp --dport 2222 -j ACCEPT\n",
+    );
+    // As iptables-nft-restore says it: the kernel takes -m owner only in OUTPUT and POSTROUTING.
+    const refused = {
+      exitCode: 3,
+      stderr:
+        "iptables-nft-restore v1.8.9 (nf_tables): \nline 6: RULE_APPEND failed (Invalid argument): rule in chain INPUT\n",
+    };
+    const calls: string[] = [];
+    const exec: NodeExec = async (_argv, opts) => {
+      calls.push(opts!.stdin!);
+      const result = opts!.stdin!.includes("-m owner") ? refused : {};
+      return { exitCode: 0, stdout: "", stderr: "", durationMs: 1, ...result };
+    };
+    const r = await loadRuleset("fw", exec, script);
+    expect(calls).toHaveLength(2);
+    expect(lines(calls[1]!)).toEqual(
+      expect.arrayContaining(["-A INPUT -i lo -j ACCEPT", "-A INPUT -p tcp --dport 2222 -j ACCEPT"]),
+    );
+    expect(r.rules).toBe(2);
+    expect(r.notes).toEqual([
+      expect.stringMatching(/^line 2: the kernel refused this rule \(RULE_APPEND failed/),
+    ]);
+    // Without a || the script would stop there: the load fails, naming the line.
+    const strict = file(
+      "strict.sh",
+      "iptables -A INPUT -i lo -j ACCEPT\niptables -A INPUT -m owner --uid-owner 0 -j ACCEPT\n",
+    );
+    const err = await rejected(loadRuleset("fw", exec, strict));
+    expect(err.message).toContain(`ruleset ${strict} line 2: RULE_APPEND failed`);
+  });
+
   it("loads a file of ip6tables commands as the IPv6 ruleset alone (IPv4 empty)", async () => {
     const { exec, calls } = fake();
     const r = await loadRuleset("fw", exec, v6, { backend: "iptables-legacy" });

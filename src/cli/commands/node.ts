@@ -40,6 +40,7 @@ export function nodeCommands(program: Command): void {
       toStderr(
         `[${node}] loaded ${r.rules} rules from ${file}${opts.ipv6 ? ` and ${opts.ipv6}` : ""} (${r.format}, ${r.backend}) in ${Math.round(r.durationMs)} ms`,
       );
+      for (const note of r.notes) toStderr(`[${node}] ${note}`);
     });
 
   program
