@@ -13,6 +13,7 @@ import { bearerToken, hostAllowed, SECURITY_HEADERS } from "./auth.ts";
 import { labSummaries } from "./lab-summaries.ts";
 import { type Access, canSee } from "./lab-tokens.ts";
 import type { PageAssets } from "./page-bundle.ts";
+import type { RulesetLoaded } from "./protocol.ts";
 import { runBody, type ScenarioRuns } from "./scenario-runs.ts";
 
 const rulesetBody = z.strictObject({
@@ -114,7 +115,13 @@ export function httpApi(opts: {
         const r = await (await lab(String(req.params.lab))).loadRuleset(String(req.params.node), file, {
           backend: body.data.backend,
         });
-        res.json({ loaded: r.rules, format: r.format, backend: r.backend, notes: r.notes });
+        const loaded: RulesetLoaded = {
+          loaded: r.rules,
+          format: r.format,
+          backend: r.backend,
+          notes: r.notes,
+        };
+        res.json(loaded);
       } catch (err) {
         // The message names the upload's temporary file: say "ruleset" instead.
         const message = (err as Error).message

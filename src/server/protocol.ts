@@ -80,6 +80,15 @@ export interface LabSummary {
   readonly lastRun?: LastRun;
 }
 
+/** POST /api/labs/:lab/nodes/:node/ruleset: what was loaded, and what the load went on past. */
+export interface RulesetLoaded {
+  readonly loaded: number;
+  readonly format: string;
+  readonly backend: string;
+  /** Rules the kernel refused where the script catches the failure (LoadedRuleset.notes). */
+  readonly notes: readonly string[];
+}
+
 const termId = z.string().regex(/^[\w-]{1,40}$/);
 const size = { cols: z.number().int().min(10).max(500), rows: z.number().int().min(5).max(200) };
 

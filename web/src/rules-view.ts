@@ -1,4 +1,5 @@
 import type { ConntrackTableEvent, CountersEvent } from "../../src/evidence/events.ts";
+import type { RulesetLoaded } from "../../src/server/protocol.ts";
 import { ApiError, api } from "./api.ts";
 import { $, el, text } from "./dom.ts";
 import { page } from "./page-state.ts";
@@ -64,11 +65,11 @@ export class RulesView {
     const result = $("load-result");
     result.textContent = "loading…";
     try {
-      const r = await api<{ loaded: number; format: string; backend: string }>(
+      const r = await api<RulesetLoaded>(
         `/api/labs/${encodeURIComponent(page.lab)}/nodes/${encodeURIComponent(page.firewall)}/ruleset`,
         { method: "POST", body: JSON.stringify({ text: $<HTMLTextAreaElement>("ruleset").value }) },
       );
-      result.textContent = `loaded ${r.loaded} rules (${r.format}, ${r.backend})`;
+      result.textContent = [`loaded ${r.loaded} rules (${r.format}, ${r.backend})`, ...r.notes].join("; ");
       result.className = "ok";
       void this.select(page.firewall);
       $("ruleset-lines").replaceChildren();
