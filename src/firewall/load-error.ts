@@ -19,6 +19,8 @@ export interface RulesetPart {
   readonly ipv6?: RulesetPart;
   /** A script's ipset commands: the sets its rules match, restored before them. */
   readonly ipsets?: RulesetPart;
+  /** The line of the `exit` a script reached, if it did. */
+  readonly exitedAt?: number;
 }
 
 /**
@@ -27,7 +29,7 @@ export interface RulesetPart {
  * rulesets are active again. Exit 2 and 3 with a line: the file is at fault (exit code 2).
  */
 export function loadError(node: string, parts: LoadParts, backend: Backend, r: ExecResult): FwlabError {
-  const { part, tool, line, message } = loadFailure(parts, backend, r);
+  const { part, tool, line, commit, message } = loadFailure(parts, backend, r);
   const where = line ? ` line ${line}` : "";
   const previous = parts.v4 && parts.v6 ? "the previous IPv4 and IPv6 rulesets" : "the previous ruleset";
   const are = parts.v4 && parts.v6 ? "are" : "is";
@@ -39,7 +41,7 @@ export function loadError(node: string, parts: LoadParts, backend: Backend, r: E
         : `it failed while applying and ${previous} could NOT be put back: reload a ruleset or \`fwlab down\` the lab`;
   // The previous ruleset is active again (exits 2 and 3) and the tool named a line of the
   // user's file: the file is at fault, an input error.
-  const invalid = r.exitCode === 2 || (r.exitCode === 3 && line !== undefined);
+  const invalid = r.exitCode === 2 || (r.exitCode === 3 && (line !== undefined || commit));
   return new FwlabError(
     `[${node}] ruleset ${part.shown}${where}: ${message.trim()} (${tool} exited ${r.exitCode}); ${state}` +
       (line ? `\n${excerpt(part.text, line)}` : ""),
@@ -58,7 +60,15 @@ export function loadFailure(
   parts: LoadParts,
   backend: Backend,
   r: ExecResult,
-): { part: RulesetPart; tool: string; docLine?: number; line?: number; message: string } {
+): {
+  part: RulesetPart;
+  tool: string;
+  docLine?: number;
+  line?: number;
+  /** The kernel refused a table as a whole (legacy iptables names its COMMIT). */
+  commit: boolean;
+  message: string;
+} {
   const family: IpFamily = /^fwlab-ruleset: the IPv6 ruleset/m.test(r.stderr) ? "ipv6" : "ipv4";
   const ofSets = parts.sets && /^fwlab-ruleset: the ipsets/m.test(r.stderr) ? parts.sets : undefined;
   const part = ofSets ?? (family === "ipv6" ? parts.v6 : parts.v4) ?? parts.v4 ?? parts.v6!;
@@ -78,10 +88,17 @@ export function loadFailure(
   );
   const { doc } = part;
   // iptables-nft finds a jump to a chain that does not exist only at COMMIT, and names that
-  // line: name the rule that jumps instead.
+  // line: name the rule of that table that jumps instead (a load that goes on past it skips it).
   const missing = /Chain '([^']+)' does not exist/.exec(out)?.[1];
+  const docLines = doc.text.split("\n");
+  // The table the named line is in: from its `*table` line up to that line.
+  const end = Number.isNaN(docLine) ? docLines.length : docLine;
+  let tableStart = Number.isNaN(docLine) ? 0 : end - 1;
+  while (tableStart > 0 && !docLines[tableStart]!.startsWith("*")) tableStart--;
   const jump = missing
-    ? doc.text.split("\n").findIndex((l) => /^-[AI] /.test(l.trimStart()) && jumpsTo(l, missing)) + 1
+    ? docLines.findIndex(
+        (l, i) => i >= tableStart && i < end && /^-[AI] /.test(l.trimStart()) && jumpsTo(l, missing),
+      ) + 1
     : 0;
   const at = jump > 0 ? jump : Number.isNaN(docLine) ? undefined : docLine;
   const line = at === undefined ? undefined : doc.sourceLine(at);
@@ -98,12 +115,17 @@ export function loadFailure(
   const message =
     said.find((l) => !/^(Error occurred at line|Try `|fwlab-ruleset: )/.test(l)) ?? said[0] ?? "no message";
   // Legacy iptables-restore commits a table at once and names its COMMIT line: no rule's.
-  const commit = at !== undefined && line === undefined && doc.text.split("\n")[at - 1]?.trim() === "COMMIT";
+  const commit =
+    at !== undefined &&
+    line === undefined &&
+    docLines[at - 1]?.trim() === "COMMIT" &&
+    tool.includes("legacy");
   return {
     part,
     tool,
     docLine: at,
     line,
+    commit,
     message: commit
       ? `the kernel refused the ${tableAt(doc.text, at)} table as a whole (${tool} names no rule of it; the kernel's log says which match or target)`
       : message,

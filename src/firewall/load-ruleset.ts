@@ -93,22 +93,76 @@ export async function loadRuleset(
     : opts.backend === "nft" || !opts.backend
       ? "iptables-nft"
       : opts.backend;
-  // A rule the kernel refuses where the script goes on past a failure (`... || true`) is played
-  // failed and the load tried again, as the shell would have gone on on this kernel: said in notes.
-  const failed = new Set<string>();
+  const input: LoadInput = {
+    node,
+    shown,
+    text,
+    format,
+    ipv6: ipv6 ? readIpv6(node, ipv6) : undefined,
+  };
+  // A rule the kernel refuses (iptables could not know: `-m owner` in INPUT) where the script
+  // catches the failure (`... || true`) is played failed and the load tried again, its fallback
+  // in its place, as the script would have run on this kernel; each is said in `notes`. Keys are
+  // per file (a separate IPv6 file has lines of its own).
+  const failed = new Map<string, Set<string>>();
   const notes: string[] = [];
+  let firstExits: string | undefined;
+  let previous: { parts: LoadParts; r: ExecResult } | undefined;
   for (;;) {
-    const attempt = await loadOnce(node, exec, { path, shown, text, format, backend, ipv6, failed }, opts);
-    if ("loaded" in attempt) return { ...attempt.loaded, durationMs: performance.now() - started, notes };
-    const { parts, r } = attempt;
+    const parts = partsOf(input, failed);
+    // A refusal whose failure makes the script exit (`|| exit 1`) stops it there, as the shell
+    // would: no ruleset half loaded, the kernel's refusal is the error.
+    const exits = [parts.main, parts.ipv6File].map((p) => p?.exitedAt ?? "").join(",");
+    firstExits ??= exits;
+    if (previous && exits !== firstExits) throw loadError(node, previous.parts, backend, previous.r);
+    const doc = `${parts.v4?.doc.text ?? ""}${parts.v6 ? `#fwlab-ip6#\n${parts.v6.doc.text}` : ""}${parts.sets ? `#fwlab-ipset#\n${parts.sets.doc.text}` : ""}`;
+    const own = opts.ownTables ? `#fwlab-own#\n${opts.ownTables}\n` : "";
+    const r = await exec(["fwlab-ruleset", "load", backend, ...(opts.listing ? ["listing"] : [])], {
+      stdin: doc + own,
+    });
+    if (r.exitCode === 5)
+      throw new FwlabError(
+        `[${node}] ruleset ${shown} is loaded, but fwlab's trace table could not be put back after it (${r.stderr.trim()}): this run cannot tell drops from timeouts on ${node}`,
+      );
+    if (r.exitCode === 0) {
+      const restoreRules = (p?: RulesetPart) =>
+        p?.doc.text.split("\n").filter((l) => l.startsWith("-A ")).length ?? 0;
+      const { main, v4, v6 } = parts;
+      return {
+        node,
+        file: path,
+        ipv6File: ipv6 ?? (v6 ? path : undefined),
+        format,
+        backend,
+        rules: nft ? countNftRules(main.doc.text) : restoreRules(v4) + restoreRules(v6),
+        nflogGroups: groupsIn(doc),
+        listing: opts.listing ? parseListing(r.stdout) : undefined,
+        durationMs: performance.now() - started,
+        // A script's settings once, though its ip6tables commands are a part of their own.
+        sysctls: [v4, v6 === main.ipv6 ? undefined : v6].flatMap((p) =>
+          (p?.sysctls ?? []).map((x) => ({ ...x, file: p!.shown })),
+        ),
+        notes,
+      };
+    }
     const at = loadFailure(parts, backend, r);
     const key = at.docLine === undefined ? undefined : at.part.doc.skippable?.(at.docLine);
-    if (r.exitCode > 3 || key === undefined || failed.has(key) || failed.size >= MAX_SKIPPED)
+    const skipped = failed.get(at.part.shown) ?? new Set<string>();
+    if ((r.exitCode !== 2 && r.exitCode !== 3) || key === undefined || skipped.has(key))
       throw loadError(node, parts, backend, r);
-    failed.add(key);
+    if (notes.length >= MAX_SKIPPED) {
+      const err = loadError(node, parts, backend, r);
+      throw new FwlabError(
+        `${err.message}\n(the kernel refused ${MAX_SKIPPED} rules of it before this one, which the script catches; fwlab stops there: a loop gone wrong, likely)`,
+        err.exitCode,
+      );
+    }
+    skipped.add(key);
+    failed.set(at.part.shown, skipped);
     notes.push(
-      `line ${at.line}: the kernel refused this rule (${at.message.trim()}, ${at.tool}); the script catches its failure, so the load went on without it, as the script would run on this kernel`,
+      `${at.part.shown} line ${at.line}: the kernel refused this rule (${at.message.trim()}, ${at.tool}); the script catches its failure, so the load went on without it, as the script would run on this kernel`,
     );
+    previous = { parts, r };
   }
 }
 
@@ -116,79 +170,48 @@ export async function loadRuleset(
 const MAX_SKIPPED = 20;
 
 interface LoadInput {
-  readonly path: string;
+  readonly node: string;
   readonly shown: string;
   readonly text: string;
   readonly format: RulesetFormat;
-  readonly backend: Backend;
-  readonly ipv6?: string;
-  readonly failed: ReadonlySet<string>;
+  /** A separate IPv6 ruleset file, read once. */
+  readonly ipv6?: { readonly shown: string; readonly text: string; readonly format: RulesetFormat };
 }
 
-/** One try: the documents made (with `failed` commands played failed) and loaded, or what failed. */
-async function loadOnce(
-  node: string,
-  exec: NodeExec,
-  { path, shown, text, format, backend, ipv6, failed }: LoadInput,
-  opts: LoadOptions,
-): Promise<{ loaded: Omit<LoadedRuleset, "durationMs" | "notes"> } | { parts: LoadParts; r: ExecResult }> {
-  const nft = format === "nft" || format === "nft-script";
-  const main = toPart(node, shown, format, text, undefined, failed);
+/** The documents of one try, with the `failed` commands of each file played failed. */
+function partsOf(
+  { node, shown, text, format, ipv6 }: LoadInput,
+  failed: ReadonlyMap<string, ReadonlySet<string>>,
+): LoadParts & { readonly main: RulesetPart; readonly ipv6File?: RulesetPart } {
+  const main = toPart(node, shown, format, text, undefined, failed.get(shown));
   if (ipv6 && main.family === "ipv6") {
     throw new InputError(
-      `[${node}] ruleset ${shown} is an IPv6 ruleset (ip6tables) and ${displayPath(ipv6)} is given as the IPv6 one too: give the IPv4 ruleset as the file`,
+      `[${node}] ruleset ${shown} is an IPv6 ruleset (ip6tables) and ${ipv6.shown} is given as the IPv6 one too: give the IPv4 ruleset as the file`,
     );
   }
   if (ipv6 && main.ipv6) {
     throw new InputError(
-      `[${node}] ruleset ${shown} holds ip6tables commands, its own IPv6 ruleset, and ${displayPath(ipv6)} is given as the IPv6 one too: give one or the other`,
+      `[${node}] ruleset ${shown} holds ip6tables commands, its own IPv6 ruleset, and ${ipv6.shown} is given as the IPv6 one too: give one or the other`,
     );
   }
+  const ipv6File = ipv6 && toPart(node, ipv6.shown, ipv6.format, ipv6.text, "ipv6", failed.get(ipv6.shown));
   const v4 = main.family === "ipv4" ? main : undefined;
-  const v6 = ipv6 ? readIpv6(node, ipv6, failed) : main.family === "ipv6" ? main : main.ipv6;
-  const sets = main.ipsets;
-  if (ipv6 && v6?.ipsets)
+  const v6 = ipv6File ?? (main.family === "ipv6" ? main : main.ipv6);
+  if (ipv6File?.ipsets)
     throw new InputError(
-      `[${node}] ruleset ${v6.shown} makes ipsets: they belong in the main ruleset (${shown}), which both halves' rules match against`,
+      `[${node}] ruleset ${ipv6File.shown} makes ipsets: they belong in the main ruleset (${shown}), which both halves' rules match against`,
     );
-
-  const doc = `${v4?.doc.text ?? ""}${v6 ? `#fwlab-ip6#\n${v6.doc.text}` : ""}${sets ? `#fwlab-ipset#\n${sets.doc.text}` : ""}`;
-  const own = opts.ownTables ? `#fwlab-own#\n${opts.ownTables}\n` : "";
-  const r = await exec(["fwlab-ruleset", "load", backend, ...(opts.listing ? ["listing"] : [])], {
-    stdin: doc + own,
-  });
-  if (r.exitCode === 5)
-    throw new FwlabError(
-      `[${node}] ruleset ${shown} is loaded, but fwlab's trace table could not be put back after it (${r.stderr.trim()}): this run cannot tell drops from timeouts on ${node}`,
-    );
-  if (r.exitCode !== 0) return { parts: { v4, v6, sets }, r };
-  const restoreRules = (p?: RulesetPart) =>
-    p?.doc.text.split("\n").filter((l) => l.startsWith("-A ")).length ?? 0;
-  const loaded = {
-    node,
-    file: path,
-    ipv6File: ipv6 ?? (v6 ? path : undefined),
-    format,
-    backend,
-    rules: nft ? countNftRules(main.doc.text) : restoreRules(v4) + restoreRules(v6),
-    nflogGroups: groupsIn(doc),
-    listing: opts.listing ? parseListing(r.stdout) : undefined,
-    // A script's settings once, though its ip6tables commands are a part of their own.
-    sysctls: [v4, v6 === main.ipv6 ? undefined : v6].flatMap((p) =>
-      (p?.sysctls ?? []).map((x) => ({ ...x, file: p!.shown })),
-    ),
-  };
-  return { loaded };
+  return { main, ipv6File, v4, v6, sets: main.ipsets };
 }
 
 /** The IPv6 ruleset given beside the main one: ip6tables-save or ip6tables commands. */
-function readIpv6(node: string, path: string, failed: ReadonlySet<string>): RulesetPart {
+function readIpv6(node: string, path: string): NonNullable<LoadInput["ipv6"]> {
   const shown = displayPath(path);
   const text = readRulesetFile(path, `[${node}] ruleset ${shown}`);
   const format = detectRulesetFormat(path, text);
   if (format === "nft" || format === "nft-script")
     throw new InputError(`[${node}] ruleset ${shown}: ${NFT_NOT_IPV6}`);
-  return toPart(node, shown, format, text, "ipv6", failed);
+  return { shown, text, format };
 }
 
 function toPart(
@@ -216,6 +239,7 @@ function toPart(
         const doc = scriptToRestore(text, family, failed);
         return {
           family: doc.family,
+          ...(doc.exitedAt !== undefined ? { exitedAt: doc.exitedAt } : {}),
           shown,
           text,
           doc,

@@ -40,22 +40,32 @@ type Run = (cmd: ScriptCommand) => Outcome;
  * Every simple command, its words expanded, goes to `run` in order; `run` returns false for a
  * command that fails like `false`, throws CommandFailed for one that fails (caught where a shell
  * would go on: before a `||` of its list, in an `if`'s condition, anywhere in a compound command
- * whose own status is caught, `{ ...; } || true`), or a ScriptError to refuse it. Elsewhere a
- * failed command fails the whole script, with its line: a ruleset half loaded is no ruleset.
+ * whose own status is caught, `{ ...; } || true`, or under `!`), or a ScriptError to refuse
+ * it. Elsewhere a failed command fails the whole script, with its line: a ruleset half loaded
+ * is no ruleset. Says where the script exited, if it did.
  */
-export function playScript(text: string, run: Run): void {
-  play(statements(text), {}, run, { caught: false, condition: false });
+export function playScript(text: string, run: Run): { readonly exitedAt?: number } {
+  const env: Env = { vars: {}, run };
+  play(statements(text), env, { caught: false, tested: false });
+  return env.exitedAt === undefined ? {} : { exitedAt: env.exitedAt };
+}
+
+interface Env {
+  readonly vars: Record<string, string>;
+  readonly run: Run;
+  /** The line of the `exit` the script reached, if it did. */
+  exitedAt?: number;
 }
 
 interface Context {
   /** A failure here counts as false rather than failing the script. */
   readonly caught: boolean;
-  /** The statements are an `if`'s condition: the last one's status decides. */
-  readonly condition: boolean;
+  /** The status of these statements (their last one's) decides what runs next. */
+  readonly tested: boolean;
 }
 
 /** Plays statements; the outcome of the last one run (a shell's `$?`), or "exit". */
-function play(list: readonly Statement[], vars: Record<string, string>, run: Run, ctx: Context): Outcome {
+function play(list: readonly Statement[], env: Env, ctx: Context): Outcome {
   let status = true;
   let skip = false;
   for (let i = 0; i < list.length; i++) {
@@ -64,11 +74,11 @@ function play(list: readonly Statement[], vars: Record<string, string>, run: Run
       const caught = ctx.caught || orFollows(list, i);
       const next = list[i + 1];
       const tested =
-        (ctx.condition && i === list.length - 1) ||
+        (ctx.tested && i === list.length - 1) ||
         (s.joins !== ";" && !(s.joins === "||" && next?.kind === "simple" && /^(true|:)$/.test(next.text)));
       let outcome: Outcome;
       try {
-        outcome = statement(s, vars, run, { caught, condition: false }, tested, caught);
+        outcome = statement(s, env, { caught, tested });
       } catch (err) {
         // A failure the list handles (`iptables -N X || iptables -F X`, `... || true`).
         if (!(err instanceof CommandFailed) || !caught) throw err;
@@ -83,37 +93,31 @@ function play(list: readonly Statement[], vars: Record<string, string>, run: Run
   return status;
 }
 
-function statement(
-  s: Statement,
-  vars: Record<string, string>,
-  run: Run,
-  ctx: Context,
-  tested: boolean,
-  caught: boolean,
-): Outcome {
+/** One statement; a compound one's body has its context (a `{ ...; } || true` catches inside too). */
+function statement(s: Statement, env: Env, ctx: Context): Outcome {
   switch (s.kind) {
     case "simple":
-      return simple(s, vars, run, tested, caught);
+      return simple(s, env, ctx);
     case "group":
-      return play(s.body, vars, run, ctx);
+      return play(s.body, env, ctx);
     case "for": {
       let status: Outcome = true;
       // Its words as a command's are (`$(seq 1 5)` refused as command substitution, with the line).
-      for (const word of words(scan(s.words, s.line).words.join(" "), vars, s.line).argv) {
-        vars[s.name] = word;
-        status = play(s.body, vars, run, ctx);
+      for (const word of words(scan(s.words, s.line).words.join(" "), env.vars, s.line).argv) {
+        env.vars[s.name] = word;
+        status = play(s.body, env, ctx);
         if (status === "exit") return "exit";
       }
       return status;
     }
     case "if": {
       for (const branch of s.branches) {
-        const met = play(branch.condition, vars, run, { caught: true, condition: true });
+        const met = play(branch.condition, env, { caught: true, tested: true });
         if (met === "exit") return "exit";
-        if (met) return play(branch.body, vars, run, ctx);
+        if (met) return play(branch.body, env, ctx);
       }
       // No branch taken and no else: the if's status is 0, as sh's.
-      return s.orElse ? play(s.orElse, vars, run, ctx) : true;
+      return s.orElse ? play(s.orElse, env, ctx) : true;
     }
   }
 }
@@ -127,13 +131,14 @@ const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const ASSIGNMENT = /^([A-Za-z_][A-Za-z0-9_]*)=/;
 const DECLARE = new Set(["export", "readonly", "declare", "local", "typeset"]);
 
-function simple(s: Piece, vars: Record<string, string>, run: Run, tested: boolean, caught: boolean): Outcome {
+function simple(s: Piece, env: Env, { caught, tested }: Context): Outcome {
+  const { vars, run } = env;
   // `! cmd`: its status inverted (a failure it turns into success is caught here, as sh does).
   const bang = /^!\s+(.*)$/s.exec(s.text);
   if (bang) {
     let outcome: Outcome;
     try {
-      outcome = simple({ ...s, text: bang[1]! }, vars, run, true, true);
+      outcome = simple({ ...s, text: bang[1]! }, env, { caught: true, tested: true });
     } catch (err) {
       if (!(err instanceof CommandFailed)) throw err;
       outcome = false;
@@ -166,7 +171,10 @@ function simple(s: Piece, vars: Record<string, string>, run: Run, tested: boolea
   if (name === undefined) return true;
   if (/^(set|shopt|umask|true|:)$/.test(name)) return true;
   if (name === "false") return false;
-  if (name === "exit" || name === "return") return "exit";
+  if (name === "exit" || name === "return") {
+    env.exitedAt = s.line;
+    return "exit";
+  }
   if (test) return testCommand(cmd.argv, s.line);
   // `command -v ip6tables >/dev/null`, `which ipset`: the tools of a firewall node.
   if ((name === "command" && cmd.argv[1] === "-v") || name === "which" || name === "type")

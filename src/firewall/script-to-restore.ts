@@ -52,6 +52,8 @@ export interface ScriptDocument extends RestoreDocument {
   readonly ipv6?: RestoreDocument;
   /** The ipsets its `ipset` commands make, as `ipset restore` input (ipset-script.ts). */
   readonly ipsets?: RestoreDocument;
+  /** The line of the `exit` the script reached, if it did. */
+  readonly exitedAt?: number;
 }
 
 const IPTABLES = /^(?:\/usr)?(?:\/s?bin\/)?(ip6?)tables(?:-nft|-legacy)?$/;
@@ -66,17 +68,18 @@ export function scriptToRestore(
   text: string,
   family?: IpFamily,
   /**
-   * Commands to play as failed, by key (`line:occurrence`): the ones the kernel refused, where
-   * the script goes on past a failure (`|| true`), as the shell would have on that kernel.
+   * Commands to play as failed, by key (their line, words and occurrence: see `keyOf`): the ones
+   * the kernel refused, where the script goes on past a failure (`|| true`), as the shell would
+   * have on that kernel.
    */
   failed: ReadonlySet<string> = new Set(),
 ): ScriptDocument {
-  const occurrences = new Map<number, number>();
+  const occurrences = new Map<string, number>();
   const tables: Record<IpFamily, Map<string, Table>> = { ipv4: new Map(), ipv6: new Map() };
   const seen = new Set<IpFamily>();
   const sysctls: ScriptSysctl[] = [];
   const sets = new IpSets();
-  playScript(text, (command: ScriptCommand) => {
+  const { exitedAt } = playScript(text, (command: ScriptCommand) => {
     if (aside(command, sysctls)) return true;
     const { argv, line } = command;
     const cmd = argv[0]!;
@@ -107,9 +110,12 @@ export function scriptToRestore(
     const f: IpFamily = tool[1] === "ip6" ? "ipv6" : "ipv4";
     if (family && f !== family) throw new ScriptError(line, otherFamily(cmd, family));
     seen.add(f);
-    const n = (occurrences.get(line) ?? 0) + 1;
-    occurrences.set(line, n);
-    const key = `${line}:${n}`;
+    // A command's key holds its words: one played failed makes its fallback run on the same line,
+    // and that must not shift which command a key names in the next round.
+    const same = `${line} ${argv.join(" ")}`;
+    const n = (occurrences.get(same) ?? 0) + 1;
+    occurrences.set(same, n);
+    const key = `${same}#${n}`;
     if (failed.has(key)) throw new CommandFailed(line, "the kernel refused it");
     try {
       checkFamily(argv, f, line);
@@ -134,6 +140,7 @@ export function scriptToRestore(
     ...render(tables[main]),
     family: main,
     sysctls,
+    ...(exitedAt !== undefined ? { exitedAt } : {}),
     ...(ipv6 ? { ipv6 } : {}),
     ...(ipsets ? { ipsets } : {}),
   };

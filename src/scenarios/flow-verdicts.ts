@@ -34,6 +34,8 @@ const dropsPacket = (e: TraceEvent) =>
  * that decide count: for TCP the SYN and SYN-ACK, so a FIN dropped after the answer does not. */
 export function packetOf(flow: WatchedFlow, p: TracePacket, anyPacket = false): boolean {
   if (errorAbout(flow, p)) return true;
+  // An error about a TCP or UDP packet is no answer to a ping between the same two hosts.
+  if (flow.proto === "icmp" && (p.about === "tcp" || p.about === "udp")) return false;
   const proto = flow.proto === "icmp" ? "other" : flow.proto;
   if (p.proto !== proto) return false;
   if (flow.proto === "tcp" && !anyPacket && !p.flags.includes("SYN")) return false;
@@ -147,7 +149,18 @@ export class FlowVerdicts {
         o.flow.src.some((s) => f.src.includes(s))
       )
         return true;
-    return false;
+    // A flow whose probe has not said it yet (or is decided already) shows in the traces: a
+    // packet of the protocol between the same hosts on other ports since this probe started.
+    return this.history.some(
+      (e) =>
+        e.lab === f.lab &&
+        e.time >= w.since &&
+        e.packet!.proto === f.proto &&
+        e.packet!.dst === f.dst &&
+        f.src.includes(e.packet!.src) &&
+        ((f.sport !== undefined && e.packet!.sport !== f.sport) ||
+          (f.dport !== undefined && e.packet!.dport !== f.dport)),
+    );
   }
 
   private apply(w: Watch, e: TraceEvent): void {

@@ -49,7 +49,7 @@ describe("loading rulesets into fw", () => {
     expect(r.rules).toBe(3);
     expect(r.notes).toHaveLength(3);
     expect(r.notes[0]).toMatch(
-      /^line 8: the kernel refused this rule \(RULE_APPEND failed \(Invalid argument\)/,
+      /kernel-refuses\.sh line 8: the kernel refused this rule \(RULE_APPEND failed \(Invalid argument\)/,
     );
     const rules = (await save(lab)).match(/^-A .*/gm);
     expect(rules).toEqual([

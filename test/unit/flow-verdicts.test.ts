@@ -159,6 +159,29 @@ describe("an ICMP error about a flow", () => {
     drops.close();
   });
 
+  it("decides nothing when another flow it could be about shows in the traces, announced or not; no ping takes it", async () => {
+    const bus = new EventBus();
+    const drops = new FlowVerdicts(bus);
+    const w = drops.watch(udp, 0);
+    // Another probe's datagram to the same host on another port, its flow not announced yet.
+    bus.publish(
+      drop(UDP.replace("dst=10.0.2.53", "dst=10.0.2.80").replace("dport=53", "dport=53"), {
+        verdict: "ACCEPT",
+        ruleText: "-A FORWARD -j ACCEPT",
+        rule: 1,
+      }),
+    );
+    bus.publish(drop(UNREACHABLE));
+    expect(await settled(w.dropped)).toBe(false);
+    const ping = drops.watch(flow({ proto: "icmp", sport: undefined, dport: undefined }), 0);
+    expect(
+      packetOf(flow({ proto: "icmp", sport: undefined, dport: undefined }), packetOf_(UNREACHABLE)),
+    ).toBe(false);
+    bus.publish(drop(UNREACHABLE, { time: Date.now() + 2 }));
+    expect(await settled(ping.dropped)).toBe(false);
+    drops.close();
+  });
+
   it("decides nothing while two flows it could be about are in flight (it names no ports)", async () => {
     const bus = new EventBus();
     const drops = new FlowVerdicts(bus);

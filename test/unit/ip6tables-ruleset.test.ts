@@ -290,7 +290,7 @@ describe("loadRuleset with an IPv6 ruleset", () => {
     );
     expect(r.rules).toBe(2);
     expect(r.notes).toEqual([
-      expect.stringMatching(/^line 2: the kernel refused this rule \(RULE_APPEND failed/),
+      expect.stringMatching(/owner\.sh line 2: the kernel refused this rule \(RULE_APPEND failed/),
     ]);
     // Without a || the script would stop there: the load fails, naming the line.
     const strict = file(
@@ -299,6 +299,65 @@ describe("loadRuleset with an IPv6 ruleset", () => {
     );
     const err = await rejected(loadRuleset("fw", exec, strict));
     expect(err.message).toContain(`ruleset ${strict} line 2: RULE_APPEND failed`);
+  });
+
+  /** A node whose kernel refuses every rule with `-m owner`, naming the first in document order. */
+  const ownerRefusingKernel = () => {
+    const sent: string[] = [];
+    const exec: NodeExec = async (_argv, opts) => {
+      const stdin = opts!.stdin!;
+      sent.push(stdin);
+      const [v4doc, v6doc = ""] = stdin.split("#fwlab-own#")[0]!.split("#fwlab-ip6#\n");
+      for (const [doc, family] of [
+        [v4doc!, "iptables"],
+        [v6doc, "ip6tables"],
+      ] as const) {
+        const n = doc.split("\n").findIndex((l) => l.startsWith("-A ") && l.includes("-m owner")) + 1;
+        if (n > 0)
+          return {
+            exitCode: 3,
+            stdout: "",
+            durationMs: 1,
+            stderr: `${family}-nft-restore v1.8.9 (nf_tables): \nline ${n}: RULE_APPEND failed (Invalid argument): rule in chain INPUT\n${family === "ip6tables" ? "fwlab-ruleset: the IPv6 ruleset was rejected\n" : ""}`,
+          };
+      }
+      return { exitCode: 0, stdout: "", stderr: "", durationMs: 1 };
+    };
+    return { exec, sent };
+  };
+
+  it("keeps each refused command apart from its fallback across tries (-I in a loop reorders them)", async () => {
+    const script = file(
+      "insert.sh",
+      "for port in 22 80; do\n  iptables -I INPUT -p tcp --dport $port -m owner --uid-owner 0 -j ACCEPT || iptables -I INPUT -p tcp --dport $port -j ACCEPT\ndone\n",
+    );
+    const kernel = ownerRefusingKernel();
+    const r = await loadRuleset("fw", kernel.exec, script);
+    expect(lines(kernel.sent.at(-1)!).filter((l) => l.startsWith("-A"))).toEqual([
+      "-A INPUT -p tcp --dport 80 -j ACCEPT",
+      "-A INPUT -p tcp --dport 22 -j ACCEPT",
+    ]);
+    expect(r.notes).toHaveLength(2);
+    expect(r.notes[0]).toMatch(/insert\.sh line 2: the kernel refused this rule/);
+  });
+
+  it("fails where the script exits on the refusal (|| exit 1), naming the kernel's refusal", async () => {
+    const script = file(
+      "exits.sh",
+      'iptables -P INPUT DROP\niptables -A INPUT -m owner --uid-owner 0 -j ACCEPT || { echo "cannot add rule" >&2; exit 1; }\niptables -A INPUT -p tcp --dport 22 -j ACCEPT\n',
+    );
+    const err = await rejected(loadRuleset("fw", ownerRefusingKernel().exec, script));
+    expect(err.message).toContain(`ruleset ${script} line 2: RULE_APPEND failed`);
+  });
+
+  it("plays a refused command failed only in the file it is in (a separate IPv6 file has lines of its own)", async () => {
+    const main = file("main4.sh", "iptables -A INPUT -p tcp --dport 22 -j ACCEPT || true\n");
+    const six = file("six.sh", "ip6tables -A INPUT -m owner --uid-owner 0 -j ACCEPT || true\n");
+    const kernel = ownerRefusingKernel();
+    const r = await loadRuleset("fw", kernel.exec, main, { ipv6: six });
+    expect(kernel.sent.at(-1)).toContain("-A INPUT -p tcp --dport 22 -j ACCEPT");
+    expect(r.rules).toBe(1);
+    expect(r.notes).toEqual([expect.stringMatching(/^\S*six\.sh line 1: the kernel refused this rule/)]);
   });
 
   it("loads a file of ip6tables commands as the IPv6 ruleset alone (IPv4 empty)", async () => {

@@ -295,6 +295,12 @@ iptables -t nat -A POSTROUTING -o wan -j MASQUERADE
           "iptables -F\nif ! iptables-save -t nat | grep -q MASQUERADE; then iptables -t nat -A POSTROUTING -j MASQUERADE; fi",
         ),
       ).toMatchObject({ line: 2, message: expect.stringContaining("cannot know it") });
+      for (const tested of [
+        "{ systemctl is-active firewalld; } || iptables -A INPUT -j ACCEPT",
+        "if { iptables-save | grep -q DROP; }; then iptables -A INPUT -j ACCEPT; fi",
+        "if true; then systemctl is-active x; fi && iptables -A INPUT -j ACCEPT",
+      ])
+        expect(fail(tested)).toMatchObject({ message: expect.stringContaining("cannot know it") });
       expect(fail("systemctl is-active --quiet firewalld && iptables -F")).toMatchObject({
         message: expect.stringContaining("exit status of systemctl"),
       });
