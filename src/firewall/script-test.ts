@@ -51,8 +51,8 @@ export function hasTool(name: string): boolean {
  * strings (`[ "$IPV6" = yes ]`, `-n`, `-z`, `!=`), integers (`-eq`, `-lt`, ...), `!`, and file
  * tests on what a firewall node has (its tools, /proc/sys/net). Anything else (`[ -f
  * /var/run/fw.lock ]`: the script's own state; an interface's /proc/sys/net/ipv4/conf/eth0: the
- * lab's; `-a`/`-o`) is refused with its line: a played script cannot know it, and a guess
- * would load rules nobody wrote.
+ * lab's) is refused with its line: a played script cannot know it, and a guess would load
+ * rules nobody wrote. Expressions joined by `-a` and `-o` are each decided so.
  */
 export function testCommand(argv: readonly string[], line: number): boolean {
   const bracket = argv[0] === "[";
@@ -62,7 +62,7 @@ export function testCommand(argv: readonly string[], line: number): boolean {
   if (result === undefined)
     throw new ScriptError(
       line,
-      `"${argv.join(" ")}": a played script tests strings, integers and what a firewall node has (its tools, such as [ -x /sbin/iptables ], and /proc/sys/net but not an interface's own entries), one expression each; write the branch you mean`,
+      `"${argv.join(" ")}": a played script tests strings, integers and what a firewall node has (its tools, such as [ -x /sbin/iptables ], and /proc/sys/net but not an interface's own entries), joined by -a and -o; write the branch you mean`,
     );
   return result;
 }
@@ -81,6 +81,7 @@ function evaluate(args: readonly string[]): boolean | undefined {
       return /^-[edfrxs]$/.test(a) ? fileTest(a, op) : undefined;
     case 3: {
       // As POSIX says: a binary operator in the middle decides first (`[ "$A" = "!" ]`).
+      if (op === "-a" || op === "-o") return connected(args);
       const strings = STRINGS[op];
       if (strings) return strings(a, b);
       const compare = COMPARE[op];
@@ -97,8 +98,50 @@ function evaluate(args: readonly string[]): boolean | undefined {
       return inner === undefined ? undefined : !inner;
     }
     default:
-      return undefined;
+      return connected(args);
   }
+}
+
+/**
+ * Expressions joined by `-a` and `-o` (`[ -x /sbin/iptables -a -x /sbin/ip6tables ]`), `-a`
+ * binding closer, each one as `evaluate` takes it; undefined when one of them cannot be
+ * decided, or the words are no such list.
+ */
+function connected(args: readonly string[]): boolean | undefined {
+  let i = 0;
+  const primary = (): boolean | undefined => {
+    if (args[i] === "!") {
+      i++;
+      const v = primary();
+      return v === undefined ? undefined : !v;
+    }
+    const take = (n: number) => {
+      const v = i + n <= args.length ? evaluate(args.slice(i, i + n)) : undefined;
+      i += n;
+      return v;
+    };
+    const next = args[i + 1];
+    if (next !== undefined && (STRINGS[next] || COMPARE[next])) return take(3);
+    if (/^-[nzedfrxs]$/.test(args[i] ?? "") && next !== undefined && next !== "-a" && next !== "-o")
+      return take(2);
+    return take(1);
+  };
+  const all = (): boolean | undefined => {
+    let v = primary();
+    while (args[i] === "-a") {
+      i++;
+      const w = primary();
+      v = v === undefined || w === undefined ? undefined : v && w;
+    }
+    return v;
+  };
+  let v = all();
+  while (args[i] === "-o") {
+    i++;
+    const w = all();
+    v = v === undefined || w === undefined ? undefined : v || w;
+  }
+  return i === args.length ? v : undefined;
 }
 
 /** A file test a firewall node can answer: its tools, and its namespace's /proc/sys/net. */

@@ -386,9 +386,27 @@ iptables -t nat -A POSTROUTING -o wan -j MASQUERADE
         line: 2,
         message: expect.stringContaining('"fi" without'),
       });
-      expect(fail("if [ A = A -o B = B ]; then iptables -F; fi")).toMatchObject({
-        message: expect.stringContaining("one expression each"),
+      // -a and -o join what can be decided; one part that cannot be makes the whole refused.
+      expect(fail("if [ A = B -o -f /etc/fw.conf ]; then iptables -F; fi")).toMatchObject({
+        message: expect.stringContaining("joined by -a and -o"),
       });
+      const rules = (script: string) => lines(scriptToRestore(script).text).filter((l) => l.startsWith("-A"));
+      expect(
+        rules(
+          [
+            "[ -x /sbin/iptables -a -x /sbin/ip6tables ] && iptables -A INPUT -s 10.0.0.1 -j ACCEPT",
+            "[ A = B -o ! -x /usr/sbin/ufw ] && iptables -A INPUT -s 10.0.0.2 -j ACCEPT",
+            "[ A = A -a B = C -o 1 -lt 2 ] && iptables -A INPUT -s 10.0.0.3 -j ACCEPT",
+            "[ -n x -a -z x ] && iptables -A INPUT -s 10.0.0.4 -j ACCEPT",
+            "[ x -a '' ] || iptables -A INPUT -s 10.0.0.5 -j ACCEPT",
+          ].join("\n"),
+        ),
+      ).toEqual([
+        "-A INPUT -s 10.0.0.1 -j ACCEPT",
+        "-A INPUT -s 10.0.0.2 -j ACCEPT",
+        "-A INPUT -s 10.0.0.3 -j ACCEPT",
+        "-A INPUT -s 10.0.0.5 -j ACCEPT",
+      ]);
       expect(fail('case "$1" in start) iptables -F ;; esac')).toMatchObject({
         message: expect.stringContaining('shell "case" is not supported'),
       });
