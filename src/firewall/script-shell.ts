@@ -45,7 +45,7 @@ type Run = (cmd: ScriptCommand) => Outcome;
  * is no ruleset. Says where the script exited, if it did.
  */
 export function playScript(text: string, run: Run): { readonly exitedAt?: number } {
-  const env: Env = { vars: {}, run };
+  const env: Env = { vars: { "?": "0" }, run };
   play(statements(text), env, { caught: false, tested: false });
   return env.exitedAt === undefined ? {} : { exitedAt: env.exitedAt };
 }
@@ -71,9 +71,13 @@ function play(list: readonly Statement[], env: Env, ctx: Context): Outcome {
   for (let i = 0; i < list.length; i++) {
     const s = list[i]!;
     if (!skip) {
-      const caught = ctx.caught || orFollows(list, i);
       const next = list[i + 1];
+      // `iptables -N X 2>/dev/null; if [ $? -ne 0 ]; then ...`: the next statement asks for this
+      // one's status, so a failure here is the script's to handle, as with `||`.
+      const asked = next !== undefined && readsStatus(next);
+      const caught = ctx.caught || orFollows(list, i) || asked;
       const tested =
+        asked ||
         (ctx.tested && i === list.length - 1) ||
         (s.joins !== ";" && !(s.joins === "||" && next?.kind === "simple" && /^(true|:)$/.test(next.text)));
       let outcome: Outcome;
@@ -86,6 +90,7 @@ function play(list: readonly Statement[], env: Env, ctx: Context): Outcome {
       }
       if (outcome === "exit") return "exit";
       status = outcome;
+      env.vars["?"] = status ? "0" : "1";
     }
     // `a && b`: b only if a did; `a || b`: b only if a failed; `;` runs the next in any case.
     skip = s.joins === "&&" ? !status : s.joins === "||" ? status : false;
@@ -119,6 +124,19 @@ function statement(s: Statement, env: Env, ctx: Context): Outcome {
       // No branch taken and no else: the if's status is 0, as sh's.
       return s.orElse ? play(s.orElse, env, ctx) : true;
     }
+  }
+}
+
+/** Does the statement's first command read `$?` (the status of the one before it)? */
+function readsStatus(s: Statement): boolean {
+  switch (s.kind) {
+    case "simple":
+      return /\$(?:\?|\{\?\})/.test(s.text);
+    case "if":
+      return readsStatus(s.branches[0]!.condition[0]!);
+    case "group":
+    case "for":
+      return s.body[0] !== undefined && readsStatus(s.body[0]);
   }
 }
 

@@ -269,10 +269,17 @@ function expand(text: string, vars: Record<string, string>, line: number, unsetI
     const m = /^\$(?:\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?-)([^}]*))?\}|([A-Za-z_][A-Za-z0-9_]*))/.exec(rest);
     if (!m) {
       const special = /^\$(\{[^}]*\}|[0-9@*#?$!-])/.exec(rest);
+      // `$?`, the status of the command before: the player keeps it (script-shell.ts).
+      const status = special && (special[1] === "?" || special[1] === "{?}") ? vars["?"] : undefined;
+      if (status !== undefined) {
+        out += status;
+        i += special![0].length - 1;
+        continue;
+      }
       if (special)
         throw new ScriptError(
           line,
-          `$${special[1]} is not supported in a rules script (it is played, never run: no arguments, no exit statuses)`,
+          `$${special[1]} is not supported in a rules script (it is played, never run: no arguments, and $? only right after a command)`,
         );
       out += c;
       continue;

@@ -262,6 +262,16 @@ iptables -t nat -A POSTROUTING -o wan -j MASQUERADE
       expect(
         lines(scriptToRestore("iptables -N A\nfor c in A B; do iptables -N $c; done || true").text),
       ).toContain(":B - [0:0]");
+      // `$?` right after a command: its failure is the script's to handle, as with ||.
+      expect(
+        rules(
+          "iptables -N LOGDROP\niptables -N LOGDROP 2>/dev/null\nif [ $? -ne 0 ]; then iptables -F LOGDROP; fi\niptables -L -n >/dev/null 2>&1\n[ $? -eq 0 ] || exit 1\niptables -A LOGDROP -j DROP",
+        ),
+      ).toEqual(["-A LOGDROP -j DROP"]);
+      expect(fail("iptables -N A\niptables -N A\necho done\n[ $? -eq 0 ]")).toMatchObject({
+        line: 2,
+        message: expect.stringContaining("already exists"),
+      });
       // A test asks whether a variable is set: unset is empty there.
       expect(
         rules(
