@@ -112,8 +112,14 @@ export function loadFailure(
         .replace(/^ipset v[\d.]+: (?:Error in line \d+: )?/, ""),
     )
     .filter((l) => l.trim());
-  const message =
+  const told =
     said.find((l) => !/^(Error occurred at line|Try `|fwlab-ruleset: )/.test(l)) ?? said[0] ?? "no message";
+  // nft's ENOENT names neither what is missing nor why: rulesets written for a host name its
+  // devices (eth0) in flowtables and netdev chains, where a lab node has lan, dmz, wan.
+  const message =
+    tool === "nft" && /Could not process rule: No such file or directory/.test(told)
+      ? `${told.trim()} (nft says so for a device the node does not have, as a node's interfaces are named after the lab's networks, or for a feature this kernel lacks, such as flowtables)`
+      : told;
   // Legacy iptables-restore commits a table at once and names its COMMIT line: no rule's.
   const commit =
     at !== undefined &&

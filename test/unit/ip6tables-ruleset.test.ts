@@ -366,6 +366,22 @@ describe("loadRuleset with an IPv6 ruleset", () => {
     expect(r.notes).toEqual([expect.stringMatching(/^\S*six\.sh line 1: the kernel refused this rule/)]);
   });
 
+  it("says what nft's 'No such file or directory' is likely about (a host's device names)", async () => {
+    const nft = file(
+      "host.nft",
+      "table inet f {\n  flowtable ft {\n    hook ingress priority filter\n    devices = { eth0 }\n  }\n}\n",
+    );
+    const { exec } = fake({
+      exitCode: 2,
+      stderr:
+        "/run/fwlab/next.rules:3:3-14: Error: Could not process rule: No such file or directory\n  flowtable ft {\n  ^^^^^^^^^^^^\n",
+    });
+    const err = await rejected(loadRuleset("fw", exec, nft));
+    expect(err.message).toContain(
+      `ruleset ${nft} line 2: Error: Could not process rule: No such file or directory (nft says so for a device the node does not have`,
+    );
+  });
+
   it("loads a file of ip6tables commands as the IPv6 ruleset alone (IPv4 empty)", async () => {
     const { exec, calls } = fake();
     const r = await loadRuleset("fw", exec, v6, { backend: "iptables-legacy" });
