@@ -1,7 +1,7 @@
-import { CommandFailed } from "./script-error.ts";
+import { CommandFailed, ScriptError } from "./script-error.ts";
 import { type Statement, statements } from "./script-statements.ts";
 import { hasTool, testCommand } from "./script-test.ts";
-import { type Piece, scan, words } from "./script-words.ts";
+import { ARGS, type Piece, scan, words } from "./script-words.ts";
 
 /** A simple command of the script, its words expanded, and the script line it starts on. */
 export interface ScriptCommand {
@@ -20,8 +20,8 @@ export interface ScriptCommand {
   readonly caught?: boolean;
 }
 
-/** What a played command did: true (done), false (failed as `false` does), "exit". */
-export type Outcome = boolean | "exit";
+/** What a played command did: true (done), false (failed as `false` does), "exit", "return" (from a function). */
+export type Outcome = boolean | "exit" | "return";
 
 type Run = (cmd: ScriptCommand) => Outcome;
 
@@ -32,10 +32,10 @@ type Run = (cmd: ScriptCommand) => Outcome;
  * `$NAME`, `${NAME}`, `${NAME:-default}`; unquoted values split into words as a shell splits
  * them), lists (`;`, `&&`, `||`, `!`, with a shell's exit statuses), `for NAME in words; do ...;
  * done`, `if ...; then ...; elif ...; else ...; fi`, `{ ...; }` (nested, on one line or several),
- * tests (script-test.ts), redirections (dropped: `2>/dev/null`; `echo 1 > /proc/sys/...` is a
- * kernel setting), `exit`. What needs a real shell (`case`, `while`, functions, arguments,
- * command substitution, bash's `$'...'`) is refused with its line, wherever it stands, never
- * guessed. Compared with dash by running the same scripts through it.
+ * functions (`allow() { iptables ... $1; }`, `return N`), `$?`, tests (script-test.ts),
+ * redirections (dropped: `2>/dev/null`; `echo 1 > /proc/sys/...` is a kernel setting), `exit`.
+ * What needs a real shell or the machine (`case`, `while`, the script's own arguments, command
+ * substitution, bash's `$'...'`) is refused with its line, wherever it stands, never guessed. Compared with dash by running the same scripts through it.
  *
  * Every simple command, its words expanded, goes to `run` in order; `run` returns false for a
  * command that fails like `false`, throws CommandFailed for one that fails (caught where a shell
@@ -45,7 +45,7 @@ type Run = (cmd: ScriptCommand) => Outcome;
  * is no ruleset. Says where the script exited, if it did.
  */
 export function playScript(text: string, run: Run): { readonly exitedAt?: number } {
-  const env: Env = { vars: { "?": "0" }, run };
+  const env: Env = { vars: { "?": "0" }, run, functions: new Map(), depth: 0 };
   play(statements(text), env, { caught: false, tested: false });
   return env.exitedAt === undefined ? {} : { exitedAt: env.exitedAt };
 }
@@ -53,6 +53,9 @@ export function playScript(text: string, run: Run): { readonly exitedAt?: number
 interface Env {
   readonly vars: Record<string, string>;
   readonly run: Run;
+  /** The functions defined so far, and how deep the calls are. */
+  readonly functions: Map<string, readonly Statement[]>;
+  depth: number;
   /** The line of the `exit` the script reached, if it did. */
   exitedAt?: number;
 }
@@ -88,7 +91,7 @@ function play(list: readonly Statement[], env: Env, ctx: Context): Outcome {
         if (!(err instanceof CommandFailed) || !caught) throw err;
         outcome = false;
       }
-      if (outcome === "exit") return "exit";
+      if (outcome === "exit" || outcome === "return") return outcome;
       status = outcome;
       env.vars["?"] = status ? "0" : "1";
     }
@@ -105,20 +108,23 @@ function statement(s: Statement, env: Env, ctx: Context): Outcome {
       return simple(s, env, ctx);
     case "group":
       return play(s.body, env, ctx);
+    case "function":
+      env.functions.set(s.name, s.body);
+      return true;
     case "for": {
       let status: Outcome = true;
       // Its words as a command's are (`$(seq 1 5)` refused as command substitution, with the line).
       for (const word of words(scan(s.words, s.line).words.join(" "), env.vars, s.line).argv) {
         env.vars[s.name] = word;
         status = play(s.body, env, ctx);
-        if (status === "exit") return "exit";
+        if (status === "exit" || status === "return") return status;
       }
       return status;
     }
     case "if": {
       for (const branch of s.branches) {
         const met = play(branch.condition, env, { caught: true, tested: true });
-        if (met === "exit") return "exit";
+        if (met === "exit" || met === "return") return met;
         if (met) return play(branch.body, env, ctx);
       }
       // No branch taken and no else: the if's status is 0, as sh's.
@@ -137,6 +143,8 @@ function readsStatus(s: Statement): boolean {
     case "group":
     case "for":
       return s.body[0] !== undefined && readsStatus(s.body[0]);
+    case "function":
+      return false;
   }
 }
 
@@ -149,8 +157,9 @@ const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const ASSIGNMENT = /^([A-Za-z_][A-Za-z0-9_]*)=/;
 const DECLARE = new Set(["export", "readonly", "declare", "local", "typeset"]);
 
-function simple(s: Piece, env: Env, { caught, tested }: Context): Outcome {
+function simple(s: Piece, env: Env, ctx: Context): Outcome {
   const { vars, run } = env;
+  const { caught, tested } = ctx;
   // `! cmd`: its status inverted (a failure it turns into success is caught here, as sh does).
   const bang = /^!\s+(.*)$/s.exec(s.text);
   if (bang) {
@@ -161,7 +170,7 @@ function simple(s: Piece, env: Env, { caught, tested }: Context): Outcome {
       if (!(err instanceof CommandFailed)) throw err;
       outcome = false;
     }
-    return outcome === "exit" ? "exit" : !outcome;
+    return outcome === "exit" || outcome === "return" ? outcome : !outcome;
   }
   const raw = scan(s.text, s.line);
   const first = raw.words[0] ?? "";
@@ -189,10 +198,13 @@ function simple(s: Piece, env: Env, { caught, tested }: Context): Outcome {
   if (name === undefined) return true;
   if (/^(set|shopt|umask|true|:)$/.test(name)) return true;
   if (name === "false") return false;
+  if (name === "return" && env.depth > 0) return status(cmd.argv[1], vars);
   if (name === "exit" || name === "return") {
     env.exitedAt = s.line;
     return "exit";
   }
+  const fn = env.functions.get(name);
+  if (fn) return call(fn, cmd.argv, s.line, env, ctx);
   if (test) return testCommand(cmd.argv, s.line);
   // `command -v ip6tables >/dev/null`, `which ipset`: the tools of a firewall node.
   if ((name === "command" && cmd.argv[1] === "-v") || name === "which" || name === "type")
@@ -205,6 +217,47 @@ function simple(s: Piece, env: Env, { caught, tested }: Context): Outcome {
     ...(tested ? { tested } : {}),
     ...(caught ? { caught } : {}),
   });
+}
+
+/**
+ * A function called with its arguments (`$1`.., `$#`, `$@` in its body), as sh calls one: the
+ * caller's own come back after it; `return N` ends it with that status.
+ */
+function call(
+  body: readonly Statement[],
+  argv: readonly string[],
+  line: number,
+  env: Env,
+  ctx: Context,
+): Outcome {
+  if (env.depth >= 50)
+    throw new ScriptError(line, `${argv[0]}: functions called 50 deep; a played script stops there`);
+  const keys = ["#", "@", "*", ...Array.from({ length: 9 }, (_, k) => String(k + 1))];
+  const saved = keys.map((k) => [k, env.vars[k]] as const);
+  for (const k of keys) delete env.vars[k];
+  const args = argv.slice(1);
+  env.vars["#"] = String(args.length);
+  env.vars["@"] = env.vars["*"] = args.join(ARGS);
+  args.slice(0, 9).forEach((a, k) => {
+    env.vars[String(k + 1)] = a;
+  });
+  env.depth++;
+  try {
+    const outcome = play(body, env, ctx);
+    return outcome === "return" ? env.vars["?"] === "0" : outcome;
+  } finally {
+    env.depth--;
+    for (const [k, v] of saved) {
+      if (v === undefined) delete env.vars[k];
+      else env.vars[k] = v;
+    }
+  }
+}
+
+/** `return N`: its status (0 is success); without N, the status of the command before. */
+function status(n: string | undefined, vars: Record<string, string>): "return" {
+  vars["?"] = n === undefined ? (vars["?"] ?? "0") : /^0+$/.test(n) ? "0" : "1";
+  return "return";
 }
 
 /** `NAME=value`: the value expanded, not split (a shell splits no assignment). */

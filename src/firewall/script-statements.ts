@@ -5,6 +5,7 @@ import { type Piece, pieces } from "./script-words.ts";
 export type Statement =
   | (Piece & { readonly kind: "simple" })
   | (Piece & { readonly kind: "group"; readonly body: Statement[] })
+  | (Piece & { readonly kind: "function"; readonly name: string; readonly body: Statement[] })
   | (Piece & {
       readonly kind: "for";
       readonly name: string;
@@ -79,6 +80,15 @@ function block(
       const parsed = ifStatement(all, i);
       body.push(parsed.statement);
       i = parsed.next;
+      continue;
+    }
+    // `name() {` or `function name {`: a function, its body a group (keywordsApart split it).
+    const fn = /^(?:function\s+([A-Za-z_][\w-]*)\s*(?:\(\))?|([A-Za-z_][\w-]*)\s*\(\))$/.exec(p.text);
+    if (fn && all[i + 1]?.text === "{") {
+      const name = (fn[1] ?? fn[2])!;
+      const inner = block(all, i + 2, { piece: p, keyword: `${name}()`, closers: ["}"] });
+      body.push({ ...p, joins: inner.closer!.joins, kind: "function", name, body: inner.body });
+      i = inner.next;
       continue;
     }
     if (p.text === "{") {

@@ -8,6 +8,9 @@ import { ScriptError } from "./script-error.ts";
  * scan knows quotes as sh does and stops at different things, so each is its own loop.
  */
 
+/** How the player keeps a function's arguments in one variable (`@`): none holds this character. */
+export const ARGS = "\u0000";
+
 /** A piece of a list, with the line it starts on. */
 export interface Piece {
   readonly line: number;
@@ -90,6 +93,11 @@ function splitList(s: string, line: number): Piece[] {
 
 /** `then if [ -x ... ]` is two keywords and a command: each its own piece, in order. */
 function keywordsApart(p: Piece): Piece[] {
+  // `name() { iptables ...`: the header, then the group's `{` and its first command.
+  const header = /^((?:function\s+)?[A-Za-z_][\w-]*\s*\(\)|function\s+[A-Za-z_][\w-]*)\s*(\{.*)$/s.exec(
+    p.text,
+  );
+  if (header) return [{ ...p, text: header[1]!, joins: ";" }, ...keywordsApart({ ...p, text: header[2]! })];
   const m = /^(do|then|else|if|elif|\{)\s+(.*)$/s.exec(p.text);
   return m ? [{ ...p, text: m[1]!, joins: ";" }, ...keywordsApart({ ...p, text: m[2]! })] : [p];
 }
@@ -269,17 +277,23 @@ function expand(text: string, vars: Record<string, string>, line: number, unsetI
     const m = /^\$(?:\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?-)([^}]*))?\}|([A-Za-z_][A-Za-z0-9_]*))/.exec(rest);
     if (!m) {
       const special = /^\$(\{[^}]*\}|[0-9@*#?$!-])/.exec(rest);
-      // `$?`, the status of the command before: the player keeps it (script-shell.ts).
-      const status = special && (special[1] === "?" || special[1] === "{?}") ? vars["?"] : undefined;
-      if (status !== undefined) {
-        out += status;
+      // `$?` (the status of the command before), and in a function its arguments (`$1`, `$#`,
+      // `$@`): the player keeps them among the variables (script-shell.ts).
+      const key = special?.[1]?.replace(/^\{(.*)\}$/, "$1");
+      const value = key !== undefined && /^([1-9#?@*])$/.test(key) ? vars[key] : undefined;
+      if (value !== undefined) {
         i += special![0].length - 1;
+        if (key === "@" || key === "*") {
+          // Each argument a word of its own; "$@" keeps each one whole (a shell's "$1" "$2" ...).
+          const args = value === "" ? [] : value.split(ARGS);
+          out += args.map((a) => escaped(a, !!quote)).join(quote && key === "@" ? '" "' : " ");
+        } else out += escaped(value, !!quote);
         continue;
       }
       if (special)
         throw new ScriptError(
           line,
-          `$${special[1]} is not supported in a rules script (it is played, never run: no arguments, and $? only right after a command)`,
+          `$${special[1]} is not supported here in a rules script (it is played, never run: no script arguments; $1.. only in a function, $? right after a command)`,
         );
       out += c;
       continue;
@@ -295,7 +309,15 @@ function expand(text: string, vars: Record<string, string>, line: number, unsetI
       throw new ScriptError(line, `variable $${name} is not set (set it with ${name}=... above)`);
     // Unset and unquoted, a word of nothing: `[ -n $X ]` is `[ -n ]`, as in sh.
     if (set === undefined) continue;
-    out += quote ? set.replace(/["\\$`]/g, "\\$&") : set.replace(/[^\s\w@%+=:,./-]/g, "\\$&");
+    out += escaped(set, !!quote);
   }
   return out;
+}
+
+/**
+ * A value as expansion leaves it for the word parser: inside double quotes one word; outside,
+ * split on spaces as in a shell, and nothing else in it taken for shell syntax.
+ */
+function escaped(value: string, quoted: boolean): string {
+  return quoted ? value.replace(/["\\$`]/g, "\\$&") : value.replace(/[^\s\w@%+=:,./-]/g, "\\$&");
 }

@@ -338,6 +338,38 @@ iptables -t nat -A POSTROUTING -o wan -j MASQUERADE
       ]);
     });
 
+    it("plays functions with their arguments, return statuses and the caller's || around them", () => {
+      const script = [
+        "allow() {",
+        "  iptables -A INPUT -p $1 --dport $2 -j ACCEPT",
+        "}",
+        "allow tcp 22",
+        "allow udp 53",
+        'log_and_drop() { iptables -A INPUT -j LOG --log-prefix "$*: "; iptables -A INPUT -j DROP; }',
+        'function many { for p in "$@"; do iptables -A FORWARD -p tcp --dport $p -j ACCEPT; done; return 0; }',
+        "many 80 443",
+        'has_chain() { iptables -L "$1" >/dev/null 2>&1; }',
+        "has_chain LOGDROP || iptables -N LOGDROP",
+        'check() { [ "$1" = yes ] && return 0; return 1; }',
+        "if check no; then iptables -A INPUT -s 10.0.0.9 -j DROP; fi",
+        "log_and_drop fw drop",
+      ].join("\n");
+      const doc = scriptToRestore(script);
+      expect(lines(doc.text).filter((l) => l.startsWith("-A") || l.startsWith(":LOG"))).toEqual([
+        ":LOGDROP - [0:0]",
+        "-A INPUT -p tcp --dport 22 -j ACCEPT",
+        "-A INPUT -p udp --dport 53 -j ACCEPT",
+        '-A INPUT -j LOG --log-prefix "fw drop: "',
+        "-A INPUT -j DROP",
+        "-A FORWARD -p tcp --dport 80 -j ACCEPT",
+        "-A FORWARD -p tcp --dport 443 -j ACCEPT",
+      ]);
+      // A rule keeps the line it is written on, inside the function.
+      const at = lines(doc.text).indexOf("-A INPUT -p udp --dport 53 -j ACCEPT");
+      expect(doc.sourceLine(at + 1)).toBe(2);
+      expect(fail("f() { f; }\nf")).toMatchObject({ message: expect.stringContaining("50 deep") });
+    });
+
     it("splits unquoted values into words and keeps quoted ones whole", () => {
       const script = [
         'IPT="/sbin/iptables -w 5"',
@@ -423,7 +455,13 @@ iptables -t nat -A POSTROUTING -o wan -j MASQUERADE
       expect(fail("iptables -A INPUT -s $1 -j ACCEPT")).toMatchObject({
         message: expect.stringContaining("$1 is not supported"),
       });
-      expect(fail("fw_start() {\n iptables -F\n}")).toMatchObject({ line: 1 });
+      expect(fail("fw_start() (\n iptables -F\n)")).toMatchObject({ line: 1 });
+      expect(
+        fail("allow() { iptables -A INPUT -p tcp --dport $1 -j ACCEPT; }\niptables -A INPUT -s $1 -j DROP"),
+      ).toMatchObject({
+        line: 2,
+        message: expect.stringContaining("$1.. only in a function"),
+      });
       expect(
         fail("for p in $(seq 1 5); do iptables -A INPUT -p tcp --dport $p -j ACCEPT; done"),
       ).toMatchObject({
