@@ -109,7 +109,15 @@ export async function loadRuleset(
   let firstExits: string | undefined;
   let previous: { parts: LoadParts; r: ExecResult } | undefined;
   for (;;) {
-    const parts = partsOf(input, failed);
+    let parts: ReturnType<typeof partsOf>;
+    try {
+      parts = partsOf(input, failed);
+    } catch (err) {
+      // Played with a refused command failed, the script gave up (`|| die "..."`): as the shell
+      // would have on this kernel. The kernel's refusal is the error.
+      if (previous) throw loadError(node, previous.parts, backend, previous.r);
+      throw err;
+    }
     // A refusal whose failure makes the script exit (`|| exit 1`) stops it there, as the shell
     // would: no ruleset half loaded, the kernel's refusal is the error.
     const exits = [parts.main, parts.ipv6File].map((p) => p?.exitedAt ?? "").join(",");

@@ -44,10 +44,15 @@ type Run = (cmd: ScriptCommand) => Outcome;
  * it. Elsewhere a failed command fails the whole script, with its line: a ruleset half loaded
  * is no ruleset. Says where the script exited, if it did.
  */
-export function playScript(text: string, run: Run): { readonly exitedAt?: number } {
-  const env: Env = { vars: { "?": "0" }, run, functions: new Map(), depth: 0 };
+export function playScript(
+  text: string,
+  run: Run,
+): { readonly exitedAt?: number; readonly exitStatus?: number } {
+  // Played with no arguments: "$@" is nothing, $# is 0 (`main "$@"`); $1 itself is refused.
+  const vars = { "?": "0", "#": "0", "@": "", "*": "" };
+  const env: Env = { vars, run, functions: new Map(), depth: 0, frames: [] };
   play(statements(text), env, { caught: false, tested: false });
-  return env.exitedAt === undefined ? {} : { exitedAt: env.exitedAt };
+  return env.exitedAt === undefined ? {} : { exitedAt: env.exitedAt, exitStatus: env.exitStatus ?? 0 };
 }
 
 interface Env {
@@ -56,8 +61,13 @@ interface Env {
   /** The functions defined so far, and how deep the calls are. */
   readonly functions: Map<string, readonly Statement[]>;
   depth: number;
-  /** The line of the `exit` the script reached, if it did. */
+  /** The statement just played was a call that returned its own status into `$?`. */
+  returned?: boolean;
+  /** The line of the `exit` the script reached, if it did, and the status it exits with. */
   exitedAt?: number;
+  exitStatus?: number;
+  /** Per function call, the caller's values of the names it made `local`. */
+  readonly frames: Map<string, string | undefined>[];
 }
 
 interface Context {
@@ -78,7 +88,9 @@ function play(list: readonly Statement[], env: Env, ctx: Context): Outcome {
       // `iptables -N X 2>/dev/null; if [ $? -ne 0 ]; then ...`: the next statement asks for this
       // one's status, so a failure here is the script's to handle, as with `||`.
       const asked = next !== undefined && readsStatus(next);
-      const caught = ctx.caught || orFollows(list, i) || asked;
+      // The left of `&&` is tested, never fatal (not even under sh's set -e): `iptables -C ... &&
+      // return 0` is how a script asks whether a rule is there.
+      const caught = ctx.caught || orFollows(list, i) || s.joins === "&&" || asked;
       const tested =
         asked ||
         (ctx.tested && i === list.length - 1) ||
@@ -93,7 +105,9 @@ function play(list: readonly Statement[], env: Env, ctx: Context): Outcome {
       }
       if (outcome === "exit" || outcome === "return") return outcome;
       status = outcome;
-      env.vars["?"] = status ? "0" : "1";
+      // `return N` left its own N (status()); anything else is 0 or 1, as far as a player knows.
+      if (!(s.kind === "simple" && env.returned)) env.vars["?"] = status ? "0" : "1";
+      env.returned = false;
     }
     // `a && b`: b only if a did; `a || b`: b only if a failed; `;` runs the next in any case.
     skip = s.joins === "&&" ? !status : s.joins === "||" ? status : false;
@@ -175,8 +189,15 @@ function simple(s: Piece, env: Env, ctx: Context): Outcome {
   const raw = scan(s.text, s.line);
   const first = raw.words[0] ?? "";
   if (DECLARE.has(first)) {
-    // `export A=1 B=2`, `readonly LAN`: each NAME=value is set; flags and bare names change nothing here.
-    for (const w of raw.words.slice(1)) if (ASSIGNMENT.test(w)) assign(w, vars, s.line);
+    // `export A=1 B=2`, `readonly LAN`: each NAME=value is set; flags and bare names change
+    // nothing here. In a function, `local` keeps the caller's value to put back at its return.
+    const frame = first === "local" ? env.frames.at(-1) : undefined;
+    for (const w of raw.words.slice(1)) {
+      const local = /^[A-Za-z_][A-Za-z0-9_]*/.exec(w)?.[0];
+      if (frame && local && !frame.has(local)) frame.set(local, vars[local]);
+      if (ASSIGNMENT.test(w)) assign(w, vars, s.line);
+      else if (frame && local) delete vars[local];
+    }
     return true;
   }
   // `A=1 B=2` sets both; `LANG=C iptables ...` is iptables with LANG=C, nothing a ruleset sees.
@@ -187,24 +208,59 @@ function simple(s: Piece, env: Env, ctx: Context): Outcome {
     return true;
   }
   if (first === "unset") {
-    for (const w of raw.words.slice(1)) if (NAME.test(w)) delete vars[w];
+    // `unset -f name` forgets a function; `unset NAME` (or -v) a variable.
+    const functions = raw.words[1] === "-f";
+    for (const w of raw.words.slice(1))
+      if (NAME.test(w)) {
+        if (functions) env.functions.delete(w);
+        else delete vars[w];
+      }
     return true;
   }
   // A test asks whether a variable is set (`[ -n "$WAN_IF" ]`): there, unset is empty, as in sh.
   const test = raw.words[n] === "[" || raw.words[n] === "test";
-  const cmd = words(raw.words.slice(n).join(" "), vars, s.line, test);
+  const expanded = words(raw.words.slice(n).join(" "), vars, s.line, test);
+  // `command iptables ...` (a wrapper function calling the tool past itself) is the tool.
+  const viaCommand =
+    expanded.argv[0] === "command" && expanded.argv[1] !== undefined && !expanded.argv[1].startsWith("-");
+  const cmd = viaCommand ? { argv: expanded.argv.slice(1) } : expanded;
   const writesTo = raw.writesTo && words(raw.writesTo, vars, s.line).argv[0];
   const [name] = cmd.argv;
   if (name === undefined) return true;
+  if (name === "set" && cmd.argv.slice(1).some((a) => !/^[-+][a-zA-Z]+$/.test(a) && a !== "-o" && a !== "+o"))
+    throw new ScriptError(
+      s.line,
+      `"set ${cmd.argv.slice(1).join(" ")}" would change the arguments: not played in a rules script (set -e, set -u are)`,
+    );
   if (/^(set|shopt|umask|true|:)$/.test(name)) return true;
   if (name === "false") return false;
-  if (name === "return" && env.depth > 0) return status(cmd.argv[1], vars);
+  if (name === "return" && env.depth > 0) return status(cmd.argv[1], env);
   if (name === "exit" || name === "return") {
     env.exitedAt = s.line;
+    const code = cmd.argv[1];
+    env.exitStatus = code === undefined ? Number(vars["?"] ?? 0) : /^\d+$/.test(code) ? Number(code) : 2;
     return "exit";
   }
-  const fn = env.functions.get(name);
-  if (fn) return call(fn, cmd.argv, s.line, env, ctx);
+  const fn = viaCommand ? undefined : env.functions.get(name);
+  if (fn) {
+    if (raw.pipedInto)
+      throw new ScriptError(
+        s.line,
+        `${name} into a pipe: a function's output is not played (a subshell's neither); write its rules in the script`,
+      );
+    // `PORT=22 allow`: the assignments hold for the call only, as in sh.
+    const before = raw.words.slice(0, n).map((w) => w.slice(0, w.indexOf("=")));
+    const kept = before.map((k) => [k, vars[k]] as const);
+    for (const w of raw.words.slice(0, n)) assign(w, vars, s.line);
+    try {
+      return call(fn, cmd.argv, s.line, env, ctx);
+    } finally {
+      for (const [k, v] of kept) {
+        if (v === undefined) delete vars[k];
+        else vars[k] = v;
+      }
+    }
+  }
   if (test) return testCommand(cmd.argv, s.line);
   // `command -v ip6tables >/dev/null`, `which ipset`: the tools of a firewall node.
   if ((name === "command" && cmd.argv[1] === "-v") || name === "which" || name === "type")
@@ -238,15 +294,21 @@ function call(
   const args = argv.slice(1);
   env.vars["#"] = String(args.length);
   env.vars["@"] = env.vars["*"] = args.join(ARGS);
-  args.slice(0, 9).forEach((a, k) => {
-    env.vars[String(k + 1)] = a;
-  });
+  // Past $#, an argument is empty, as in sh (`[ -n "$2" ]` asks exactly that).
+  for (let k = 0; k < 9; k++) env.vars[String(k + 1)] = args[k] ?? "";
   env.depth++;
+  env.frames.push(new Map());
   try {
     const outcome = play(body, env, ctx);
-    return outcome === "return" ? env.vars["?"] === "0" : outcome;
+    if (outcome !== "return") return outcome;
+    env.returned = true;
+    return env.vars["?"] === "0";
   } finally {
     env.depth--;
+    for (const [k, v] of env.frames.pop()!) {
+      if (v === undefined) delete env.vars[k];
+      else env.vars[k] = v;
+    }
     for (const [k, v] of saved) {
       if (v === undefined) delete env.vars[k];
       else env.vars[k] = v;
@@ -254,14 +316,14 @@ function call(
   }
 }
 
-/** `return N`: its status (0 is success); without N, the status of the command before. */
-function status(n: string | undefined, vars: Record<string, string>): "return" {
-  vars["?"] = n === undefined ? (vars["?"] ?? "0") : /^0+$/.test(n) ? "0" : "1";
+/** `return N`: its status kept in `$?` (0 is success); without N, the status of the command before. */
+function status(n: string | undefined, env: Env): "return" {
+  if (n !== undefined) env.vars["?"] = /^\d+$/.test(n) ? String(Number(n) % 256) : "2";
   return "return";
 }
 
 /** `NAME=value`: the value expanded, not split (a shell splits no assignment). */
 function assign(word: string, vars: Record<string, string>, line: number): void {
   const at = word.indexOf("=");
-  vars[word.slice(0, at)] = words(word.slice(at + 1), vars, line).argv.join(" ");
+  vars[word.slice(0, at)] = words(word.slice(at + 1), vars, line, false, true).argv.join(" ");
 }

@@ -79,7 +79,7 @@ export function scriptToRestore(
   const seen = new Set<IpFamily>();
   const sysctls: ScriptSysctl[] = [];
   const sets = new IpSets();
-  const { exitedAt } = playScript(text, (command: ScriptCommand) => {
+  const { exitedAt, exitStatus } = playScript(text, (command: ScriptCommand) => {
     if (aside(command, sysctls)) return true;
     const { argv, line } = command;
     const cmd = argv[0]!;
@@ -133,6 +133,12 @@ export function scriptToRestore(
     }
     return true;
   });
+  // `die() { echo "$*" >&2; exit 1; }`: a script that gives up leaves its ruleset half made.
+  if (exitStatus)
+    throw new ScriptError(
+      exitedAt!,
+      `the script exits with status ${exitStatus} here: what it made up to there is no ruleset, and nothing was loaded`,
+    );
   const main: IpFamily = family ?? (seen.has("ipv6") && !seen.has("ipv4") ? "ipv6" : "ipv4");
   const ipv6 = main === "ipv4" && seen.has("ipv6") ? render(tables.ipv6) : undefined;
   const ipsets = sets.document();

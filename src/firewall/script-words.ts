@@ -228,9 +228,11 @@ export function words(
   line: number,
   /** An unset variable is empty (in a test); elsewhere it is refused, as a likely typo. */
   unsetIsEmpty = false,
+  /** An assignment's value: expansions keep their spaces (sh splits no assignment). */
+  keepSpaces = false,
 ): { argv: string[] } {
   const argv: string[] = [];
-  const tokens = parseShell(expand(text, vars, line, unsetIsEmpty), (name) => {
+  const tokens = parseShell(expand(text, vars, line, unsetIsEmpty, keepSpaces), (name) => {
     throw new ScriptError(line, `$${name} cannot be played here`);
   });
   for (const tok of tokens) {
@@ -248,7 +250,14 @@ export function words(
  * Inside double quotes a value stays one word; outside, it splits on spaces as in a shell, and
  * nothing else in it is taken for shell syntax. A default is itself expanded, in place.
  */
-function expand(text: string, vars: Record<string, string>, line: number, unsetIsEmpty: boolean): string {
+function expand(
+  text: string,
+  vars: Record<string, string>,
+  line: number,
+  unsetIsEmpty: boolean,
+  /** An assignment's value: sh splits no word there, so a value's spaces stay. */
+  keepSpaces = false,
+): string {
   let out = "";
   let quote: string | undefined;
   for (let i = 0; i < text.length; i++) {
@@ -274,7 +283,23 @@ function expand(text: string, vars: Record<string, string>, line: number, unsetI
       continue;
     }
     const rest = text.slice(i);
-    const m = /^\$(?:\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?-)([^}]*))?\}|([A-Za-z_][A-Za-z0-9_]*))/.exec(rest);
+    const m = /^\$(?:\{([A-Za-z_][A-Za-z0-9_]*|[1-9#@*?])(?:(:?-)([^}]*))?\}|([A-Za-z_][A-Za-z0-9_]*))/.exec(
+      rest,
+    );
+    // `${1:-ACCEPT}`, `${2-x}`: an argument with its default, as a name's (below).
+    if (m && m[2] !== undefined && /^[1-9#@*?]$/.test(m[1]!)) {
+      i += m[0].length - 1;
+      const set = vars[m[1]!];
+      out +=
+        m[2] === ":-"
+          ? set
+            ? escaped(set.split(ARGS).join(" "), !!quote, keepSpaces)
+            : expand(m[3]!, vars, line, unsetIsEmpty, keepSpaces)
+          : set === undefined
+            ? expand(m[3]!, vars, line, unsetIsEmpty, keepSpaces)
+            : escaped(set.split(ARGS).join(" "), !!quote, keepSpaces);
+      continue;
+    }
     if (!m) {
       const special = /^\$(\{[^}]*\}|[0-9@*#?$!-])/.exec(rest);
       // `$?` (the status of the command before), and in a function its arguments (`$1`, `$#`,
@@ -286,8 +311,15 @@ function expand(text: string, vars: Record<string, string>, line: number, unsetI
         if (key === "@" || key === "*") {
           // Each argument a word of its own; "$@" keeps each one whole (a shell's "$1" "$2" ...).
           const args = value === "" ? [] : value.split(ARGS);
-          out += args.map((a) => escaped(a, !!quote)).join(quote && key === "@" ? '" "' : " ");
-        } else out += escaped(value, !!quote);
+          // "$@" with no arguments is no word at all, not an empty one: its quotes go too.
+          if (quote && key === "@" && args.length === 0 && out.endsWith('"') && text[i + 1] === '"') {
+            out = out.slice(0, -1);
+            quote = undefined;
+            i++;
+            continue;
+          }
+          out += args.map((a) => escaped(a, !!quote, keepSpaces)).join(quote && key === "@" ? '" "' : " ");
+        } else out += escaped(value, !!quote, keepSpaces);
         continue;
       }
       if (special)
@@ -302,14 +334,14 @@ function expand(text: string, vars: Record<string, string>, line: number, unsetI
     const name = (m[1] ?? m[4])!;
     const set = vars[name];
     if (m[2] !== undefined && (m[2] === ":-" ? !set : set === undefined)) {
-      out += expand(m[3]!, vars, line, unsetIsEmpty);
+      out += expand(m[3]!, vars, line, unsetIsEmpty, keepSpaces);
       continue;
     }
     if (set === undefined && !unsetIsEmpty)
       throw new ScriptError(line, `variable $${name} is not set (set it with ${name}=... above)`);
     // Unset and unquoted, a word of nothing: `[ -n $X ]` is `[ -n ]`, as in sh.
     if (set === undefined) continue;
-    out += escaped(set, !!quote);
+    out += escaped(set, !!quote, keepSpaces);
   }
   return out;
 }
@@ -318,6 +350,7 @@ function expand(text: string, vars: Record<string, string>, line: number, unsetI
  * A value as expansion leaves it for the word parser: inside double quotes one word; outside,
  * split on spaces as in a shell, and nothing else in it taken for shell syntax.
  */
-function escaped(value: string, quoted: boolean): string {
-  return quoted ? value.replace(/["\\$`]/g, "\\$&") : value.replace(/[^\s\w@%+=:,./-]/g, "\\$&");
+function escaped(value: string, quoted: boolean, keepSpaces: boolean): string {
+  if (quoted) return value.replace(/["\\$`]/g, "\\$&");
+  return keepSpaces ? value.replace(/[^\w@%+=:,./-]/g, "\\$&") : value.replace(/[^\s\w@%+=:,./-]/g, "\\$&");
 }

@@ -182,7 +182,7 @@ iptables -t nat -A POSTROUTING -o wan -j MASQUERADE
         "-A LOGDROP -j DROP",
       ]);
       // Without a || to catch it, a failure is the script's error, with its line.
-      expect(fail("iptables -N A\niptables -N A 2>/dev/null && true")).toMatchObject({
+      expect(fail("iptables -N A\niptables -N A 2>/dev/null; true")).toMatchObject({
         line: 2,
         message: expect.stringContaining("already exists"),
       });
@@ -368,6 +368,61 @@ iptables -t nat -A POSTROUTING -o wan -j MASQUERADE
       const at = lines(doc.text).indexOf("-A INPUT -p udp --dport 53 -j ACCEPT");
       expect(doc.sourceLine(at + 1)).toBe(2);
       expect(fail("f() { f; }\nf")).toMatchObject({ message: expect.stringContaining("50 deep") });
+    });
+
+    it("plays functions as dash does where a review found them apart", () => {
+      const one = (script: string) => rules(script);
+      // A missing argument is empty; a default for an argument; "$@" of nothing is no word.
+      expect(
+        one(
+          // biome-ignore lint/suspicious/noTemplateCurlyInString: the shell's ${3:-ACCEPT}, not a template
+          'allow() { if [ -n "$2" ]; then iptables -A INPUT -p tcp --dport "$1" -s "$2" -j "${3:-ACCEPT}"; else iptables -A INPUT -p tcp --dport "$1" -j "${3:-ACCEPT}"; fi; }\nallow 80\nallow 22 10.0.0.1 DROP\ndrop() { iptables -A INPUT "$@" -j DROP; }\ndrop',
+        ),
+      ).toEqual([
+        "-A INPUT -p tcp --dport 80 -j ACCEPT",
+        "-A INPUT -p tcp --dport 22 -s 10.0.0.1 -j DROP",
+        "-A INPUT -j DROP",
+      ]);
+      // local is the function's; a prefix assignment holds for the call; unset -f forgets.
+      expect(
+        one(
+          'p=22\nf() { local p=80; iptables -A INPUT -p tcp --dport "$p" -j ACCEPT; }\nf\niptables -A INPUT -p tcp --dport "$p" -j ACCEPT\nPORT=443\ng() { iptables -A INPUT -p tcp --dport "$PORT" -j ACCEPT; }\nPORT=8443 g\ng\nunset -f g\nfor c in A; do command -v g >/dev/null || iptables -A INPUT -j RETURN; done',
+        ),
+      ).toEqual([
+        "-A INPUT -p tcp --dport 80 -j ACCEPT",
+        "-A INPUT -p tcp --dport 22 -j ACCEPT",
+        "-A INPUT -p tcp --dport 8443 -j ACCEPT",
+        "-A INPUT -p tcp --dport 443 -j ACCEPT",
+        "-A INPUT -j RETURN",
+      ]);
+      // `iptables -C ... && return 0` asks; return N stays N in $?; `command iptables` is the tool.
+      expect(
+        one(
+          'add() { iptables -C INPUT "$@" 2>/dev/null && return 0; iptables -A INPUT "$@"; }\nadd -p tcp --dport 22 -j ACCEPT\nadd -p tcp --dport 22 -j ACCEPT\nf() { return 2; }\nf\nif [ $? -eq 2 ]; then iptables -A INPUT -j LOG; fi\niptables() { command iptables -w "$@"; }\niptables -A INPUT -j DROP\nmain() { iptables -A FORWARD -j DROP; }\nmain "$@"',
+        ),
+      ).toEqual([
+        "-A INPUT -p tcp --dport 22 -j ACCEPT",
+        "-A INPUT -j LOG",
+        "-A INPUT -j DROP",
+        "-A FORWARD -j DROP",
+      ]);
+      // An assignment keeps a value's spaces.
+      expect(one('c="a  b"\nd=$c\niptables -A INPUT -m comment --comment "$d" -j ACCEPT')).toEqual([
+        '-A INPUT -m comment --comment "a  b" -j ACCEPT',
+      ]);
+      // A script that gives up (die) loads nothing; a function's output into a pipe, set --, refused.
+      expect(
+        fail(
+          'die() { echo "$*" >&2; exit 1; }\niptables -A INPUT -i lo -j ACCEPT\niptables -A NOCHAIN -j DROP || die "no chain"',
+        ),
+      ).toMatchObject({ line: 1, message: expect.stringContaining("exits with status 1") });
+      expect(fail("gen() { echo COMMIT; }\ngen | iptables-restore")).toMatchObject({
+        line: 2,
+        message: expect.stringContaining("into a pipe"),
+      });
+      expect(fail("f() { set -- INPUT ACCEPT; iptables -A $1 -j $2; }\nf FORWARD DROP")).toMatchObject({
+        message: expect.stringContaining("would change the arguments"),
+      });
     });
 
     it("splits unquoted values into words and keeps quoted ones whole", () => {
