@@ -13,6 +13,14 @@ export class FwlabError extends Error {
   }
 }
 
+/**
+ * A lab's start that ran out of time on busy hosts (a node not ready, the swarm not attaching it
+ * in time): the same start may well succeed once other starts are done.
+ */
+export class HostsBusy extends FwlabError {
+  override name = "HostsBusy";
+}
+
 /** Invalid input (lab file, ruleset, arguments): nothing was started. Exit code 2. */
 export class InputError extends FwlabError {
   override name = "InputError";

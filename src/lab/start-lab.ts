@@ -1,5 +1,5 @@
 import { checkSwarm } from "../cluster/check-swarm.ts";
-import { FwlabError } from "../errors.ts";
+import { FwlabError, HostsBusy } from "../errors.ts";
 import { distributeImages } from "../images/distribute-images.ts";
 import type { ContainerRuntime } from "../runtime/container-runtime.ts";
 import { connectEngine, type Engine } from "../runtime/engine.ts";
@@ -238,7 +238,7 @@ export async function startLabSpec(given: LabSpec, opts: StartLabOptions = {}): 
         : e.runtime.startContainer(id)
       ).catch((err: Error) => {
         if (/attaching to network failed.*deadline exceeded/.test(err.message))
-          throw new FwlabError(
+          throw new HostsBusy(
             `[${n.name}] on ${hostOf(n)}: the swarm did not attach it to its overlay networks within the engine's 20 s (${err.message.replace(/^.*?attaching/, "attaching")}): the hosts are too busy for this many starts at once; start fewer labs at a time, then \`fwlab up\` again`,
           );
         throw err;
@@ -359,7 +359,8 @@ async function waitReady(
   const why =
     r.value ??
     (r.reason === "timeout" ? `not ready after ${readyTimeoutMs / 1000}s` : "its container exited");
-  throw new FwlabError(
+  // Out of time is what busy hosts do; a service that failed says so (fwlab-failed) and is not.
+  throw new (r.reason === "timeout" && !r.value ? HostsBusy : FwlabError)(
     `[${n.name}]${where} ${why.replace(/^fwlab-failed: /, "")}\n  last output:\n${r.lines
       .slice(-8)
       .map((l) => `    ${l}`)

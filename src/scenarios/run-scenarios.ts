@@ -1,4 +1,5 @@
 import { availableParallelism } from "node:os";
+import { HostsBusy } from "../errors.ts";
 import { EventBus } from "../evidence/event-bus.ts";
 import type { EvidenceEvent } from "../evidence/events.ts";
 import { watchKernelLog } from "../evidence/kernel-log-source.ts";
@@ -114,7 +115,16 @@ export async function runScenarios(
       const via = isMultiHost(spec) ? await connectEngine(hostChoice(spec.hosts![0]!)) : engine;
       const found = await StartedLab.attach(via, s.lab.name).catch(() => undefined);
       const up = !!found && found.nodes.length === s.lab.nodes.length && (await found.ready());
-      const lab = up ? found! : await startLabSpec(spec, { engine: via, progress, signal: opts.signal });
+      const start = () => startLabSpec(spec, { engine: via, progress, signal: opts.signal });
+      // Many labs starting at once on busy hosts can run out of time; by the second try the
+      // others' starts are done (it cleans what the first left).
+      const lab = up
+        ? found!
+        : await start().catch((err: unknown) => {
+            if (!(err instanceof HostsBusy) || opts.signal?.aborted) throw err;
+            progress(`lab ${s.lab.name}: ${err.message.split("\n")[0]}; starting it once more`);
+            return start();
+          });
       if (up) await recoverDeadRun(lab, progress);
       await kernel.follow(lab.engines.values());
       const run = await LabRun.start(lab, !up, bus, kernel);
