@@ -133,15 +133,9 @@ export function loadFailure(
     line,
     commit,
     message: commit
-      ? `the kernel refused the ${tableAt(doc.text, at)} table as a whole (${tool} names no rule of it; the kernel's log says which match or target)`
+      ? `the kernel refused the ${docLines[tableStart]!.slice(1).trim()} table as a whole (${tool} names no rule of it; the kernel's log says which match or target)`
       : message,
   };
-}
-
-/** The table whose COMMIT is line `n`. */
-function tableAt(text: string, n: number): string {
-  const lines = text.split("\n").slice(0, n).reverse();
-  return /^\*(\w+)/.exec(lines.find((l) => l.startsWith("*")) ?? "")?.[1] ?? "";
 }
 
 const jumpsTo = (rule: string, chain: string): boolean =>

@@ -255,10 +255,7 @@ function simple(s: Piece, env: Env, ctx: Context): Outcome {
     try {
       return call(fn, cmd.argv, s.line, env, ctx);
     } finally {
-      for (const [k, v] of kept) {
-        if (v === undefined) delete vars[k];
-        else vars[k] = v;
-      }
+      putBack(vars, kept);
     }
   }
   if (test) return testCommand(cmd.argv, s.line);
@@ -305,14 +302,16 @@ function call(
     return env.vars["?"] === "0";
   } finally {
     env.depth--;
-    for (const [k, v] of env.frames.pop()!) {
-      if (v === undefined) delete env.vars[k];
-      else env.vars[k] = v;
-    }
-    for (const [k, v] of saved) {
-      if (v === undefined) delete env.vars[k];
-      else env.vars[k] = v;
-    }
+    putBack(env.vars, env.frames.pop()!);
+    putBack(env.vars, saved);
+  }
+}
+
+/** Variables as they were before a call (undefined: it was not set). */
+function putBack(vars: Record<string, string>, was: Iterable<readonly [string, string | undefined]>): void {
+  for (const [k, v] of was) {
+    if (v === undefined) delete vars[k];
+    else vars[k] = v;
   }
 }
 

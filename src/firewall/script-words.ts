@@ -291,13 +291,9 @@ function expand(
       i += m[0].length - 1;
       const set = vars[m[1]!];
       out +=
-        m[2] === ":-"
-          ? set
-            ? escaped(set.split(ARGS).join(" "), !!quote, keepSpaces)
-            : expand(m[3]!, vars, line, unsetIsEmpty, keepSpaces)
-          : set === undefined
-            ? expand(m[3]!, vars, line, unsetIsEmpty, keepSpaces)
-            : escaped(set.split(ARGS).join(" "), !!quote, keepSpaces);
+        set === undefined || (m[2] === ":-" && !set)
+          ? expand(m[3]!, vars, line, unsetIsEmpty, keepSpaces)
+          : escaped(set.split(ARGS).join(" "), !!quote, keepSpaces);
       continue;
     }
     if (!m) {
