@@ -87,6 +87,7 @@ export async function runScenario(
         ]),
       ),
     );
+    watchers.counters.forget();
     // Setup commands may have changed a ruleset behind fwlab's back.
     if (Object.values(s.scenario.setup ?? {}).some((x) => x.commands?.length))
       await watchers.rulesetsChanged();
@@ -171,6 +172,7 @@ async function runSteps(
         steps.push(r);
         opts.onStep?.(s, r);
       }
+      if (rs.some((r) => !r.passed)) ctx.watchers.counters.forget();
       i = end;
       continue;
     }
@@ -184,6 +186,10 @@ async function runSteps(
             ? await runSysctlStep(ctx, step, i)
             : await runExecStep(ctx, step, i),
     );
+    // The next probe's counters before are the last one's after only while nothing else ran
+    // (a command, a sysctl, a load: rules and counters may have changed) and nothing failed (a
+    // node that died and came back counts from zero).
+    if (!("probe" in step) || !r.passed) ctx.watchers.counters.forget();
     steps.push(r);
     opts.onStep?.(s, r);
     i++;
