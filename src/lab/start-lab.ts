@@ -29,6 +29,7 @@ import { statusOf } from "./lab-status.ts";
 import { nodeContainer } from "./node-container.ts";
 import { removeLab } from "./remove-lab.ts";
 import { StartedLab } from "./started-lab.ts";
+import { waitReady } from "./wait-ready.ts";
 
 export interface StartLabOptions {
   /** Lab name (default: x-fwlab.name in the file, else "fwlab"). Several labs can run side by side. */
@@ -335,38 +336,6 @@ async function overlayStart<T>(e: Engine, start: () => Promise<T>): Promise<T> {
 const startOrder = (spec: LabSpec): number[] =>
   spec.nodes.map((_, i) => i).sort((a, b) => rank(spec.nodes[a]!) - rank(spec.nodes[b]!));
 const rank = (n: LabSpec["nodes"][number]): number => (n.firewall ? 0 : n.role === "client" ? 2 : 1);
-
-/** Follows a node's output until its init reports "fwlab-ready" or why it is not. */
-async function waitReady(
-  runtime: ContainerRuntime,
-  lab: string,
-  n: LabSpec["nodes"][number],
-  id: string,
-  t0: number,
-  readyTimeoutMs: number,
-  progress: Progress,
-  signal?: AbortSignal,
-  where = "",
-): Promise<void> {
-  const r = await runtime.waitForLine(
-    id,
-    (l) => (l === "fwlab-ready" ? "ready" : l.startsWith("fwlab-failed:") ? l : undefined),
-    readyTimeoutMs + 2000,
-    signal,
-  );
-  if (r.value === "ready") return progress(`  ${n.name} ready (${n.role})${where} in ${seconds(t0)}`);
-  if (r.reason === "aborted") throw new FwlabError(`lab ${lab}: start aborted`, 130);
-  const why =
-    r.value ??
-    (r.reason === "timeout" ? `not ready after ${readyTimeoutMs / 1000}s` : "its container exited");
-  // Out of time is what busy hosts do; a service that failed says so (fwlab-failed) and is not.
-  throw new (r.reason === "timeout" && !r.value ? HostsBusy : FwlabError)(
-    `[${n.name}]${where} ${why.replace(/^fwlab-failed: /, "")}\n  last output:\n${r.lines
-      .slice(-8)
-      .map((l) => `    ${l}`)
-      .join("\n")}`,
-  );
-}
 
 async function checkImages(runtime: ContainerRuntime, spec: LabSpec): Promise<void> {
   const images = [...new Set(spec.nodes.map((n) => n.image))];
