@@ -3,6 +3,7 @@ import type { StartedLab } from "../lab/started-lab.ts";
 import { eachLine } from "../util/each-line.ts";
 import { OWNER, ownerAlive } from "../util/owner.ts";
 import type { EventBus } from "./event-bus.ts";
+import type { LossEvent, PacketLogEvent } from "./events.ts";
 import { MARKER, MarkerWaits } from "./markers.ts";
 import { parseLogLine } from "./parse-log-line.ts";
 import { type Listener, supervise } from "./supervise.ts";
@@ -13,6 +14,17 @@ export interface NflogWatch {
   marker(token: string, sport: number, signal?: AbortSignal): Promise<void>;
   stop(): Promise<void>;
 }
+
+/**
+ * Where a lab run's NFLOG lines come from: this process's own listeners (watchNflog), or, in
+ * the dashboard's run worker, the dashboard's (server/remote-nflog.ts).
+ */
+export type NflogSource = (
+  lab: StartedLab,
+  node: string,
+  bus: EventBus,
+  groups: readonly number[],
+) => Promise<NflogWatch>;
 
 /** The NFLOG groups a node's active ruleset uses (iptables `--nflog-group N`, nft `log group N`). */
 export async function nflogGroups(lab: StartedLab, node: string): Promise<number[]> {
@@ -54,10 +66,38 @@ function ulogdConfig(group: number): string {
   ].join("\n");
 }
 
+/**
+ * A copy of a listener's lines and markers, as they come and in their order (the bus delivers
+ * later): the dashboard's, for a run worker whose marker must not pass the lines before it.
+ */
+export interface NflogTap {
+  /** A line, or a loss (the listener died and was restarted: what it missed). */
+  event(e: PacketLogEvent | LossEvent): void;
+  marker(m: {
+    readonly lab: string;
+    readonly node: string;
+    readonly group: number;
+    readonly key: string;
+  }): void;
+}
+
+/** One join fewer for `key`; false if it had none. */
+function release<K>(counts: Map<K, number>, key: K): boolean {
+  const n = counts.get(key);
+  if (n === undefined) return false;
+  if (n > 1) counts.set(key, n - 1);
+  else counts.delete(key);
+  return true;
+}
+const untap = (l: GroupListener, tap: NflogTap) => release(l.taps, tap);
+
 /** The lines of one group in one node, however many watches in this process want them. */
 interface GroupListener {
-  readonly buses: Set<EventBus>;
+  /** The buses its lines go to, each with how many watches joined through it. */
+  readonly buses: Map<EventBus, number>;
   readonly markers: MarkerWaits;
+  /** Copies of its lines and markers, each with how many watches asked for it. */
+  readonly taps: Map<NflogTap, number>;
   readonly started: Promise<{ stop(): Promise<void> }>;
 }
 
@@ -76,45 +116,57 @@ export async function watchNflog(
   node: string,
   bus: EventBus,
   groups?: readonly number[],
+  opts: { tap?: NflogTap } = {},
 ): Promise<NflogWatch> {
   const wanted = groups ?? (await nflogGroups(lab, node));
   const use = wanted.length ? wanted : [0];
-  const mine = await Promise.all(use.map((group) => join(lab, node, group, bus)));
+  const mine = await Promise.all(use.map((group) => join(lab, node, group, bus, opts.tap)));
   return {
     groups: use,
     marker: async (token, sport, signal) => {
       await Promise.all(mine.map((l) => l.markers.wait(`${token}:${sport}`, signal)));
     },
     stop: async () => {
+      if (opts.tap) for (const l of mine) untap(l, opts.tap);
       await Promise.all(use.map((group) => leave(lab.name, node, group, bus)));
     },
   };
 }
 
-async function join(lab: StartedLab, node: string, group: number, bus: EventBus): Promise<GroupListener> {
+async function join(
+  lab: StartedLab,
+  node: string,
+  group: number,
+  bus: EventBus,
+  tap?: NflogTap,
+): Promise<GroupListener> {
   const key = `${lab.name}/${node}/${group}`;
   let l = listeners.get(key);
   if (!l) {
-    const buses = new Set<EventBus>();
+    const buses = new Map<EventBus, number>();
     const markers = new MarkerWaits();
+    const taps = new Map<NflogTap, number>();
     const started = supervise(
       { lab: lab.name, node, source: "nflog", name: `the NFLOG listener (group ${group})` },
       {
         publish: (e) => {
-          for (const b of buses) b.publish(e);
+          for (const b of buses.keys()) b.publish(e);
+          if (e.kind === "loss") for (const tap of taps.keys()) tap.event(e);
         },
       },
-      () => listen(lab, node, group, buses, markers),
+      () => listen(lab, node, group, buses, markers, taps),
     );
-    l = { buses, markers, started };
+    l = { buses, markers, taps, started };
     listeners.set(key, l);
     started.catch(() => listeners.delete(key));
   }
-  l.buses.add(bus);
+  l.buses.set(bus, (l.buses.get(bus) ?? 0) + 1);
+  if (tap) l.taps.set(tap, (l.taps.get(tap) ?? 0) + 1);
   try {
     await l.started;
   } catch (err) {
-    l.buses.delete(bus);
+    release(l.buses, bus);
+    if (tap) untap(l, tap);
     throw err;
   }
   return l;
@@ -123,7 +175,7 @@ async function join(lab: StartedLab, node: string, group: number, bus: EventBus)
 async function leave(lab: string, node: string, group: number, bus: EventBus): Promise<void> {
   const key = `${lab}/${node}/${group}`;
   const l = listeners.get(key);
-  if (!l?.buses.delete(bus) || l.buses.size > 0) return;
+  if (!l || !release(l.buses, bus) || l.buses.size > 0) return;
   listeners.delete(key);
   await (await l.started).stop();
 }
@@ -132,8 +184,9 @@ async function listen(
   lab: StartedLab,
   node: string,
   group: number,
-  buses: ReadonlySet<EventBus>,
+  buses: ReadonlyMap<EventBus, number>,
   markers: MarkerWaits,
+  taps: ReadonlyMap<NflogTap, number>,
 ): Promise<Listener> {
   // A group binds to one listener per namespace. Each listener's config names the fwlab process
   // that started it: one of a fwlab that died (its stream's watchdog did not get to it: an engine
@@ -158,11 +211,14 @@ async function listen(
     // LOGEMU starts each line with a syslog-style date and the host name.
     const line = parseLogLine(text.replace(/^\w{3} +\d+ \d\d:\d\d:\d\d \S+ /, ""));
     if (!line) return;
-    if (line.prefix.startsWith(`${MARKER} `))
-      return markers.arrived(`${line.prefix.slice(MARKER.length + 1)}:${line.fields.spt}`);
-    const e = {
-      kind: "packet-log" as const,
-      source: "NFLOG" as const,
+    if (line.prefix.startsWith(`${MARKER} `)) {
+      const key = `${line.prefix.slice(MARKER.length + 1)}:${line.fields.spt}`;
+      for (const tap of taps.keys()) tap.marker({ lab: lab.name, node, group, key });
+      return markers.arrived(key);
+    }
+    const e: PacketLogEvent = {
+      kind: "packet-log",
+      source: "NFLOG",
       lab: lab.name,
       node,
       group,
@@ -170,7 +226,8 @@ async function listen(
       fields: line.fields,
       time: Date.now(),
     };
-    for (const b of buses) b.publish(e);
+    for (const b of buses.keys()) b.publish(e);
+    for (const tap of taps.keys()) tap.event(e);
   });
   // Bound: the group shows in the node's nfnetlink_log instances.
   for (let i = 0; ; i++) {

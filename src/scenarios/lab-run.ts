@@ -1,5 +1,6 @@
 import type { EventBus } from "../evidence/event-bus.ts";
 import type { KernelLogWatch } from "../evidence/kernel-log-source.ts";
+import type { NflogSource } from "../evidence/nflog-source.ts";
 import type { StartedLab } from "../lab/started-lab.ts";
 import { agentExec, ProbeAgent } from "../probes/probe-agent.ts";
 import type { NodeExec } from "../runtime/exec-result.ts";
@@ -39,8 +40,11 @@ export class LabRun {
     started: boolean,
     bus: EventBus,
     kernel: KernelLogWatch,
-    /** Nodes the run will send probes from: their agents start now, beside the listeners. */
-    sources: readonly string[] = [],
+    opts: {
+      /** Nodes the run will send probes from: their agents start now, beside the listeners. */
+      readonly sources?: readonly string[];
+      readonly nflog?: NflogSource;
+    } = {},
   ): Promise<LabRun> {
     const firewalls = lab.nodes.filter((n) => n.firewall).map((n) => n.name);
     const run = new LabRun(
@@ -58,9 +62,10 @@ export class LabRun {
     // A probe agent takes a docker exec and a process start (~0.4 s): the firewalls' and the
     // probe sources' start side by side here instead of one after another inside the first
     // scenarios. A failed start is said by the first command or probe that needs that agent.
-    for (const node of new Set([...firewalls, ...sources])) run.agent(node).catch(() => undefined);
+    for (const node of new Set([...firewalls, ...(opts.sources ?? [])]))
+      run.agent(node).catch(() => undefined);
     try {
-      run.watching = await LabWatchers.start(lab, bus, kernel, (n) => run.exec(n), mark);
+      run.watching = await LabWatchers.start(lab, bus, kernel, (n) => run.exec(n), mark, opts.nflog);
       return run;
     } catch (err) {
       await run.stop();

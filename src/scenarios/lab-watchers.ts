@@ -2,7 +2,7 @@ import { type ConntrackWatch, watchConntrack } from "../evidence/conntrack-sourc
 import type { EventBus } from "../evidence/event-bus.ts";
 import type { KernelLogWatch } from "../evidence/kernel-log-source.ts";
 import { catchUp, type MarkerSender, type MarkerStream, markerPorts } from "../evidence/markers.ts";
-import { type NflogWatch, watchNflog } from "../evidence/nflog-source.ts";
+import { type NflogSource, type NflogWatch, watchNflog } from "../evidence/nflog-source.ts";
 import { type EveryPacketTrace, traceEveryPacket } from "../evidence/trace-every-packet.ts";
 import type { LoadedRuleset } from "../firewall/load-ruleset.ts";
 import { groupsIn } from "../firewall/nflog-groups.ts";
@@ -36,6 +36,7 @@ export class LabWatchers {
     readonly captures: Map<string, WindowCapture>,
     private readonly traces: Map<string, EveryPacketTrace>,
     private readonly nflog: Map<string, { groups: string; watch: NflogWatch }>,
+    private readonly nflogSource: NflogSource,
   ) {}
 
   static async start(
@@ -44,6 +45,7 @@ export class LabWatchers {
     kernel: KernelLogWatch,
     run: NodeRunner,
     send: (node: string) => MarkerSender,
+    nflogSource: NflogSource = watchNflog,
   ): Promise<LabWatchers> {
     const firewalls = lab.nodes.filter((n) => n.firewall).map((n) => n.name);
     const [conntrack, captures, traces, nflog] = await Promise.all([
@@ -56,7 +58,7 @@ export class LabWatchers {
       // rather than by the first load (~0.6 s of the first scenario's time); a ruleset that uses
       // other groups moves the listeners there (followNflogGroups).
       Promise.all(
-        firewalls.map(async (n) => [n, { groups: "0", watch: await watchNflog(lab, n, bus, [0]) }] as const),
+        firewalls.map(async (n) => [n, { groups: "0", watch: await nflogSource(lab, n, bus, [0]) }] as const),
       ),
     ]);
     return new LabWatchers(
@@ -69,6 +71,7 @@ export class LabWatchers {
       new Map(captures),
       new Map(traces),
       new Map(nflog),
+      nflogSource,
     );
   }
 
@@ -149,7 +152,7 @@ export class LabWatchers {
     const key = use.join(",");
     const cur = this.nflog.get(node);
     if (cur?.groups !== key) {
-      const watch = await watchNflog(this.lab, node, this.bus, use);
+      const watch = await this.nflogSource(this.lab, node, this.bus, use);
       await cur?.watch.stop(); // after the new one joined: a group both need keeps its listener
       this.nflog.set(node, { groups: key, watch });
     }

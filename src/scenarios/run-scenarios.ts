@@ -3,6 +3,7 @@ import { HostsBusy } from "../errors.ts";
 import { EventBus } from "../evidence/event-bus.ts";
 import type { EvidenceEvent } from "../evidence/events.ts";
 import { watchKernelLog } from "../evidence/kernel-log-source.ts";
+import type { NflogSource } from "../evidence/nflog-source.ts";
 import { startLabSpec } from "../lab/start-lab.ts";
 import { StartedLab } from "../lab/started-lab.ts";
 import { connectEngine, type Engine } from "../runtime/engine.ts";
@@ -43,6 +44,8 @@ export interface RunOptions {
   readonly hosts?: readonly string[];
   /** Every evidence event of the run as it comes (the dashboard's run worker forwards some). */
   readonly onEvent?: (e: EvidenceEvent) => void;
+  /** Where NFLOG lines come from (the dashboard's run worker: the dashboard's listeners). */
+  readonly nflog?: NflogSource;
 }
 
 /**
@@ -130,7 +133,7 @@ export async function runScenarios(
       const sources = loaded
         .filter((x) => x.lab.name === s.lab.name)
         .flatMap((x) => x.scenario.steps.flatMap((st) => ("probe" in st ? [st.from] : [])));
-      const run = await LabRun.start(lab, !up, bus, kernel, sources);
+      const run = await LabRun.start(lab, !up, bus, kernel, { sources, nflog: opts.nflog });
       labs.set(s.lab.name, run);
       return run;
     } catch (err) {

@@ -16,13 +16,12 @@ interface Followed {
 /**
  * The labs the dashboard follows, and their evidence listeners (conntrack, NFLOG). Labs come and
  * go while it serves: one that went down is let go of (its listeners stopped on purpose, no loss
- * reported), one made again (other containers) is followed anew, a new one is picked up. A lab's
- * NFLOG listeners are lent to a scenario run while it runs (a group binds to one listener).
+ * reported), one made again (other containers) is followed anew, a new one is picked up. A
+ * scenario run's worker gets its NFLOG lines from these listeners (nflog-for-worker.ts).
  */
 export class LabFollower {
   private readonly followed = new Map<string, Followed>();
-  private readonly lent = new Set<string>();
-  /** Refreshes, lends and take-backs run one after another: two at once would both follow a lab. */
+  /** Refreshes run one after another: two at once would both follow a lab. */
   private queue: Promise<void> = Promise.resolve();
   private stopped = false;
 
@@ -72,25 +71,6 @@ export class LabFollower {
     }
   }
 
-  /** A run takes the lab's NFLOG groups: the dashboard lets go of them first. */
-  lend(lab: string): Promise<void> {
-    this.lent.add(lab);
-    return this.serial(async () => {
-      const f = this.followed.get(lab);
-      await Promise.all((f?.nflog ?? []).map((w) => w.stop()));
-      if (f) f.nflog = undefined;
-    });
-  }
-
-  /** ... and takes them back after the run. */
-  takeBack(lab: string): Promise<void> {
-    this.lent.delete(lab);
-    return this.serial(async () => {
-      const f = this.followed.get(lab);
-      if (f) await this.followNflog(f);
-    });
-  }
-
   /** Lets go of every lab, once a refresh under way has ended (it may have just followed one). */
   async stop(): Promise<void> {
     this.stopped = true;
@@ -99,7 +79,7 @@ export class LabFollower {
   }
 
   private async followNflog(f: Followed): Promise<void> {
-    if (f.nflog || this.lent.has(f.lab.name)) return;
+    if (f.nflog) return;
     const firewalls = f.lab.nodes.filter((x) => x.firewall);
     f.nflog = await Promise.all(firewalls.map((n) => watchNflog(f.lab, n.name, this.bus)));
   }

@@ -11,16 +11,15 @@ import { readScenarioFile } from "../scenarios/read-scenario-file.ts";
 import type { ScenarioResult } from "../scenarios/step-result.ts";
 import { projectRoot } from "../util/project-root.ts";
 import { newToken } from "./auth.ts";
+import type { NflogForWorker } from "./nflog-for-worker.ts";
 import type { ServerMessage } from "./protocol.ts";
 import type { WorkerMessage, WorkerRequest } from "./run-worker-protocol.ts";
 
 /** What a run needs from the server around it. */
 export interface RunHooks {
-  /** The lab's NFLOG groups are the run's while it runs: the server lets go of them first. */
-  lend(lab: string): Promise<void>;
-  /** ... and takes them back after. */
-  takeBack(lab: string): Promise<void>;
-  /** Evidence the run forwards (its NFLOG lines, losses). */
+  /** The NFLOG lines a run's worker asks for, from the dashboard's own listeners. */
+  nflogFor(send: (m: WorkerRequest) => void): NflogForWorker;
+  /** Evidence the run forwards (losses of its streams). */
   publish(e: EvidenceEvent): void;
 }
 
@@ -53,8 +52,6 @@ export class ScenarioRuns {
   private readonly runs = new Map<string, Run>();
   private readonly busy = new Set<string>();
   private readonly workers = new Set<ReturnType<typeof fork>>();
-  /** Per lab, the server taking back what it lent the last run. */
-  private readonly settling = new Map<string, Promise<unknown>>();
 
   constructor(
     private readonly engine: Engine,
@@ -130,12 +127,15 @@ export class ScenarioRuns {
     let results: ScenarioResult[] | undefined;
     let error: string | undefined;
     try {
-      await this.settling.get(lab); // the dashboard taking back the lab's listeners after the last run
-      await this.hooks.lend(lab);
       const worker = forkWorker();
       this.workers.add(worker);
+      // A message for a worker that has just ended is no one's (its channel is closed).
+      const nflog = this.hooks.nflogFor((m) => {
+        if (worker.connected) worker.send(m);
+      });
       worker.on("message", (m: WorkerMessage) => {
         if (m.kind === "events") for (const e of m.events) this.hooks.publish(e);
+        else if (m.kind === "nflog-join" || m.kind === "nflog-leave") void nflog.handle(m);
         else if (m.kind === "step") this.stepDone(id, run, m.scenario, m.step);
         else if (m.kind === "done") results = m.results;
         else error = m.error;
@@ -143,20 +143,11 @@ export class ScenarioRuns {
       worker.send(req);
       const code = await new Promise<number | null>((r) => worker.once("exit", r));
       this.workers.delete(worker);
+      await nflog.close();
       if (!results && !error) error = `the run's process ended (exit ${code}) before the run did`;
     } catch (err) {
       error = (err as Error).message;
     }
-    const settled = this.hooks.takeBack(lab).catch((err: Error) =>
-      this.hooks.publish({
-        kind: "notice",
-        lab,
-        level: "warn",
-        message: `the dashboard could not follow lab ${lab}'s NFLOG lines again: ${err.message}`,
-        time: Date.now(),
-      }),
-    );
-    this.settling.set(lab, settled);
     Object.assign(run, { done: true, results, error });
     this.busy.delete(lab);
     const passed = !error && !!results?.every((r) => r.passed);

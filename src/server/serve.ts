@@ -7,6 +7,7 @@ import { conntrackStats } from "../evidence/conntrack-stats.ts";
 import { EventBus } from "../evidence/event-bus.ts";
 import { watchKernelLog } from "../evidence/kernel-log-source.ts";
 import { parseSave } from "../firewall/parse-save.ts";
+import { StartedLab } from "../lab/started-lab.ts";
 import type { Engine } from "../runtime/engine.ts";
 import { every } from "../util/every.ts";
 import { allowedHosts, newToken, tokenMatches } from "./auth.ts";
@@ -16,6 +17,7 @@ import { LabFollower } from "./lab-follower.ts";
 import { labSummaries } from "./lab-summaries.ts";
 import { type Access, LabTokens } from "./lab-tokens.ts";
 import { LiveTraces } from "./live-traces.ts";
+import { NflogForWorker } from "./nflog-for-worker.ts";
 import { pageAssets } from "./page-bundle.ts";
 import { ScenarioRuns } from "./scenario-runs.ts";
 import { Terminals } from "./terminals.ts";
@@ -69,8 +71,12 @@ export async function serveDashboard(engine: Engine, opts: ServeOptions): Promis
   await followKernels();
   // send() is the WebSocket server's, made below; runs only call it once a request came.
   const runs = new ScenarioRuns(engine, (m) => send(m), {
-    lend: (lab) => labs.lend(lab),
-    takeBack: (lab) => labs.takeBack(lab),
+    nflogFor: (to) =>
+      new NflogForWorker(
+        bus,
+        async (name) => labs.labs().get(name) ?? (await StartedLab.attach(engine, name)),
+        to,
+      ),
     publish: (e) => bus.publish(e),
   });
   // The token printed at start opens every lab (the teacher's); `fwlab token create LAB` one lab each.
