@@ -40,11 +40,7 @@ export class LabRun {
     started: boolean,
     bus: EventBus,
     kernel: KernelLogWatch,
-    opts: {
-      /** Nodes the run will send probes from: their agents start now, beside the listeners. */
-      readonly sources?: readonly string[];
-      readonly nflog?: NflogSource;
-    } = {},
+    opts: { readonly nflog?: NflogSource } = {},
   ): Promise<LabRun> {
     const firewalls = lab.nodes.filter((n) => n.firewall).map((n) => n.name);
     const run = new LabRun(
@@ -59,11 +55,12 @@ export class LabRun {
     const mark = (node: string) => async (sport: number) => {
       await (await run.agent(node)).run("mark", { sport });
     };
-    // A probe agent takes a docker exec and a process start (~0.4 s): the firewalls' and the
-    // probe sources' start side by side here instead of one after another inside the first
-    // scenarios. A failed start is said by the first command or probe that needs that agent.
-    for (const node of new Set([...firewalls, ...(opts.sources ?? [])]))
-      run.agent(node).catch(() => undefined);
+    // A probe agent takes a docker exec and a node start (~0.4 s): the firewalls', which the
+    // first scenario needs before anything else, start beside the listeners instead of after
+    // them. Not every node's: six labs starting at once across a simulated swarm had agents
+    // wait past their 15 s start for two cores. A failed start is said by the first command
+    // that needs that agent (and tried again by the next).
+    for (const node of firewalls) run.agent(node).catch(() => undefined);
     try {
       run.watching = await LabWatchers.start(lab, bus, kernel, (n) => run.exec(n), mark, opts.nflog);
       return run;
@@ -73,10 +70,20 @@ export class LabRun {
     }
   }
 
-  /** The node's probe agent, started on first use. */
+  /** The node's probe agent, started on first use (again after a start that failed). */
   agent(node: string): Promise<ProbeAgent> {
-    if (!this.agents.has(node)) this.agents.set(node, ProbeAgent.start(this.lab, node));
-    return this.agents.get(node)!;
+    let agent = this.agents.get(node);
+    if (!agent) {
+      // Many labs starting at once can keep a node's start past its 15 s: by a second try the
+      // burst is over. One that fails twice fails the commands waiting for it, and the next
+      // command starts another rather than failing the rest of the run with it.
+      agent = ProbeAgent.start(this.lab, node).catch(() => ProbeAgent.start(this.lab, node));
+      this.agents.set(node, agent);
+      agent.catch(() => {
+        if (this.agents.get(node) === agent) this.agents.delete(node);
+      });
+    }
+    return agent;
   }
 
   /** A node's commands through its agent. */

@@ -130,10 +130,7 @@ export async function runScenarios(
           });
       if (up) await recoverDeadRun(lab, progress);
       await kernel.follow(lab.engines.values());
-      const sources = loaded
-        .filter((x) => x.lab.name === s.lab.name)
-        .flatMap((x) => x.scenario.steps.flatMap((st) => ("probe" in st ? [st.from] : [])));
-      const run = await LabRun.start(lab, !up, bus, kernel, { sources, nflog: opts.nflog });
+      const run = await LabRun.start(lab, !up, bus, kernel, { nflog: opts.nflog });
       labs.set(s.lab.name, run);
       return run;
     } catch (err) {

@@ -45,6 +45,8 @@ export interface NodeScript {
   exec?(c: FakeContainer, argv: readonly string[], stdin?: string): Partial<ExecResult> | undefined;
   /** A probe its agent runs. Default: ok. */
   probe?(c: FakeContainer, kind: string, params: Record<string, unknown>): ProbeReply;
+  /** Whether its agent's `n`th start (1, 2, ...) comes up; one that does not ends at once. Default: yes. */
+  agentStarts?(c: FakeContainer, n: number): boolean;
 }
 
 export interface ProbeReply {
@@ -316,6 +318,8 @@ export class FakeRuntime implements ContainerRuntime {
     return this.baseStream(c, () => {});
   }
 
+  private readonly agentStartsOf = new Map<string, number>();
+
   /** The probe agent's protocol (agent.js): ready, then a JSON answer per request. */
   private agent(c: FakeContainer): ExecStream {
     const s = this.baseStream(c, (line, stream) => {
@@ -346,7 +350,10 @@ export class FakeRuntime implements ContainerRuntime {
         );
       }, r.delayMs ?? 1);
     });
+    const n = (this.agentStartsOf.get(c.id) ?? 0) + 1;
+    this.agentStartsOf.set(c.id, n);
     setTimeout(() => {
+      if (this.script.agentStarts && !this.script.agentStarts(c, n)) return void s.stop();
       const out = s.stdout as PassThrough;
       if (!out.writableEnded) out.write(`${JSON.stringify({ ready: true })}\n`);
     }, 1);

@@ -62,6 +62,38 @@ describe("runScenarios on the fake engine", () => {
     expect(engine.runtime.containers.size).toBe(2);
   });
 
+  it("a probe agent that could not start is started again; one that fails twice fails its scenario, and the next scenario starts another", async () => {
+    const engine = engineWith({
+      ...script,
+      agentStarts: (c, n) => !c.spec.name.endsWith("-client") || n > 2,
+    });
+    const [first, second] = await runScenarios(
+      [`${DIR}/verdicts.scenario.yml`, `${DIR}/verdicts.scenario.yml`],
+      {
+        engine,
+        bundleDir: "/tmp/fwlab-unit-bundles",
+      },
+    );
+    expect(first!.passed).toBe(false);
+    expect(first!.error).toBe("[client] the probe agent ended before it started");
+    expect(second!.passed, JSON.stringify(second)).toBe(true);
+    expect(
+      engine.runtime.calls.filter((c) => /^stream \S+ node \/usr\/local\/lib\/fwlab\/agent\.js$/.test(c)),
+    ).toHaveLength(3); // the client's agent: twice for the first scenario, once for the second
+  });
+
+  it("a probe agent whose first start fails (busy hosts) is started again, and its scenario passes", async () => {
+    const engine = engineWith({
+      ...script,
+      agentStarts: (c, n) => !c.spec.name.endsWith("-client") || n > 1,
+    });
+    const [r] = await runScenarios([`${DIR}/verdicts.scenario.yml`], {
+      engine,
+      bundleDir: "/tmp/fwlab-unit-bundles",
+    });
+    expect(r!.passed, JSON.stringify(r)).toBe(true);
+  });
+
   it("a wrong expectation and a failing command fail with their reasons; later steps still run", async () => {
     const engine = engineWith();
     const [r] = await runScenarios([`${DIR}/wrong.scenario.yml`], {
