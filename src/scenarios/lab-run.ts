@@ -55,12 +55,6 @@ export class LabRun {
     const mark = (node: string) => async (sport: number) => {
       await (await run.agent(node)).run("mark", { sport });
     };
-    // A probe agent takes a docker exec and a node start (~0.4 s): the firewalls', which the
-    // first scenario needs before anything else, start beside the listeners instead of after
-    // them. Not every node's: six labs starting at once across a simulated swarm had agents
-    // wait past their 15 s start for two cores. A failed start is said by the first command
-    // that needs that agent (and tried again by the next).
-    for (const node of firewalls) run.agent(node).catch(() => undefined);
     try {
       run.watching = await LabWatchers.start(lab, bus, kernel, (n) => run.exec(n), mark, opts.nflog);
       return run;

@@ -48,18 +48,12 @@ export class LabWatchers {
     nflogSource: NflogSource = watchNflog,
   ): Promise<LabWatchers> {
     const firewalls = lab.nodes.filter((n) => n.firewall).map((n) => n.name);
-    const [conntrack, captures, traces, nflog] = await Promise.all([
+    const [conntrack, captures, traces] = await Promise.all([
       Promise.all(
         firewalls.map(async (n) => [n, await watchConntrack(lab, n, bus, { exec: run(n) })] as const),
       ),
       Promise.all(firewalls.map(async (n) => [n, await WindowCapture.start(lab, n)] as const)),
       Promise.all(firewalls.map(async (n) => [n, await traceEveryPacket(lab, n, bus, send(n))] as const)),
-      // NFLOG group 0, the one a ruleset without `--nflog-group` logs to: joined with the others
-      // rather than by the first load (~0.6 s of the first scenario's time); a ruleset that uses
-      // other groups moves the listeners there (followNflogGroups).
-      Promise.all(
-        firewalls.map(async (n) => [n, { groups: "0", watch: await nflogSource(lab, n, bus, [0]) }] as const),
-      ),
     ]);
     return new LabWatchers(
       lab,
@@ -70,7 +64,7 @@ export class LabWatchers {
       new Map(conntrack),
       new Map(captures),
       new Map(traces),
-      new Map(nflog),
+      new Map(),
       nflogSource,
     );
   }
