@@ -22,6 +22,7 @@ export type NodeRunner = (node: string) => NodeExec;
  * delivered everything up to its end.
  */
 export class LabWatchers {
+  private readonly nflog = new Map<string, { groups: string; watch: NflogWatch }>();
   private readonly logPorts = markerPorts.cycle("logs");
   /** Every firewall's rules and counters; steps side by side share reads. */
   readonly counters = new Coalesced(() => this.readCounters());
@@ -35,7 +36,6 @@ export class LabWatchers {
     private readonly conntrack: Map<string, ConntrackWatch>,
     readonly captures: Map<string, WindowCapture>,
     private readonly traces: Map<string, EveryPacketTrace>,
-    private readonly nflog: Map<string, { groups: string; watch: NflogWatch }>,
     private readonly nflogSource: NflogSource,
   ) {}
 
@@ -64,7 +64,6 @@ export class LabWatchers {
       new Map(conntrack),
       new Map(captures),
       new Map(traces),
-      new Map(),
       nflogSource,
     );
   }
