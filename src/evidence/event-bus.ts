@@ -36,6 +36,16 @@ export class EventBus {
     };
   }
 
+  /**
+   * Resolves once every event published so far has been handed to its subscribers. Delivery is
+   * after the publisher's turn, while a marker's wait resolves in it: a sync that returned at its
+   * marker without this, the events before the marker (in the same chunk of a stream) had not
+   * reached the runner yet, and a step was judged without the trace that passed its packet.
+   */
+  delivered(): Promise<void> {
+    return Promise.all([...this.subscribers].map((s) => s.delivered())).then(() => undefined);
+  }
+
   /** Collects matching events until `until` resolves (or forever): for tests and the runner. */
   collect(filter: (e: EvidenceEvent) => boolean = () => true): { events: EvidenceEvent[]; close(): void } {
     const events: EvidenceEvent[] = [];
@@ -66,6 +76,7 @@ class Subscriber {
   dropped = 0;
   private queue: EvidenceEvent[] = [];
   private scheduled = false;
+  private waiting: (() => void)[] = [];
 
   constructor(
     private readonly handler: (e: EvidenceEvent) => void,
@@ -87,15 +98,33 @@ class Subscriber {
     }
   }
 
+  /** Resolves once the events queued now are handled (at once when none are). */
+  delivered(): Promise<void> {
+    if (!this.scheduled) return Promise.resolve();
+    return new Promise((r) => this.waiting.push(r));
+  }
+
   private drain(): void {
     this.scheduled = false;
     const batch = this.queue;
+    const waiting = this.waiting;
     this.queue = [];
-    if (this.dropped > 0) {
-      const lost = this.dropped;
-      this.dropped = 0;
-      this.handler({ kind: "loss", source: "bus", lost, reason: "subscriber fell behind", time: Date.now() });
+    this.waiting = [];
+    try {
+      if (this.dropped > 0) {
+        const lost = this.dropped;
+        this.dropped = 0;
+        this.handler({
+          kind: "loss",
+          source: "bus",
+          lost,
+          reason: "subscriber fell behind",
+          time: Date.now(),
+        });
+      }
+      for (const e of batch) this.handler(e);
+    } finally {
+      for (const w of waiting) w();
     }
-    for (const e of batch) this.handler(e);
   }
 }

@@ -100,6 +100,7 @@ export class LabWatchers {
   /** Every firewall's trace lines up to now are in; false if one could not tell in time. */
   async syncTraces(): Promise<boolean> {
     const done = await Promise.all([...this.traces.values()].map((t) => t.sync()));
+    await this.bus.delivered(); // the lines before the markers, to the runner's subscriptions too
     return done.every(Boolean);
   }
 
@@ -126,13 +127,17 @@ export class LabWatchers {
         : []),
       { name: "the packet trace", wait: (sport, signal) => trace.marker(sport, signal) },
     ];
-    return catchUp(streams, this.send(node), this.logPorts);
+    const late = await catchUp(streams, this.send(node), this.logPorts);
+    await this.bus.delivered();
+    return late;
   }
 
   /** A node's conntrack events up to now are in. */
   async syncConntrack(node: string): Promise<boolean> {
     const w = this.conntrack.get(node);
-    return w ? w.sync() : false;
+    const done = w ? await w.sync() : false;
+    await this.bus.delivered();
+    return done;
   }
 
   /** (Re)starts a node's NFLOG listeners only when the groups its ruleset uses changed. */

@@ -45,7 +45,13 @@ const passedOn = (): TraceEvent => ({
   time: Date.now(),
 });
 
-const race = (agent: ReturnType<typeof silentAgent>["agent"], flows: FlowVerdicts, inFlightMs = 200) =>
+const race = (
+  agent: ReturnType<typeof silentAgent>["agent"],
+  flows: FlowVerdicts,
+  inFlightMs = 200,
+  // The traces are caught up with at once: nothing is late in these tests but the packet.
+  syncTraces = async () => true,
+) =>
   raceProbe({
     agent,
     kind: "tcp",
@@ -56,8 +62,7 @@ const race = (agent: ReturnType<typeof silentAgent>["agent"], flows: FlowVerdict
     timeoutMs: 50,
     inFlightMs,
     flows,
-    // The traces are caught up with at once: nothing is late in this test but the packet.
-    syncTraces: async () => true,
+    syncTraces,
   });
 
 describe("raceProbe: a packet sent late", () => {
@@ -128,5 +133,40 @@ describe("raceProbe: a packet no firewall saw by the timeout", () => {
       detail: "no answer within 50 ms, and no firewall saw the packet",
     });
     flows.close();
+  });
+});
+
+describe("raceProbe: a trace line and the marker after it in one chunk", () => {
+  // The trace reader handles a chunk's lines in one turn: the trace that passed the packet is
+  // published (delivered to subscribers after that turn) and the marker's wait resolves (in it).
+  // (Without waiting for the bus, this race was a wrong `timeout`: five packs at once in CI.)
+  const syncInOneChunk = (bus: EventBus) => async () => {
+    bus.publish(passedOn());
+    await bus.delivered();
+    return true;
+  };
+
+  it("waits for the answer once the bus has delivered the lines before the marker", async () => {
+    const bus = new EventBus();
+    const flows = new FlowVerdicts(bus);
+    const { agent, answer } = silentAgent();
+    const result = race(agent, flows, 0, syncInOneChunk(bus));
+    setTimeout(() => answer({ verdict: "ok", detail: "connected", durationMs: 120 }), 120);
+    expect((await result).result).toMatchObject({ verdict: "ok", detail: "connected" });
+    flows.close();
+  });
+});
+
+describe("EventBus.delivered", () => {
+  it("resolves after every subscriber has handled what was published before it", async () => {
+    const bus = new EventBus();
+    const seen: string[] = [];
+    bus.subscribe((e) => seen.push(`a:${e.kind}`));
+    bus.subscribe((e) => seen.push(`b:${e.kind}`));
+    await bus.delivered(); // nothing queued: at once
+    bus.publish(passedOn());
+    expect(seen).toEqual([]);
+    await bus.delivered();
+    expect(seen).toEqual(["a:trace", "b:trace"]);
   });
 });
