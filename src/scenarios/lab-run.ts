@@ -23,7 +23,6 @@ export class LabRun {
   kept?: SavedState["rulesets"];
 
   private watching?: LabWatchers;
-  private stopping = false;
 
   private constructor(
     readonly lab: StartedLab,
@@ -81,27 +80,6 @@ export class LabRun {
     return agent;
   }
 
-  /**
-   * Starts the agents of `nodes` (the firewalls, then the probe sources in the order the lab's
-   * scenarios use them) in the background, one at a time: a node's first probe otherwise waits
-   * ~0.4 s for its agent, once per source per lab. One at a time, after the lab run's own
-   * listeners: started all at once with them, six labs across three engines kept agents past
-   * their start. A start that fails here is forgotten (agent()); the step that needs the node
-   * starts it again and reports what goes wrong then.
-   */
-  warm(nodes: Iterable<string>): void {
-    const queue = [...new Set(nodes)];
-    void (async () => {
-      for (const node of queue) {
-        if (this.stopping) return;
-        await this.agent(node).then(
-          () => undefined,
-          () => undefined,
-        );
-      }
-    })();
-  }
-
   /** A node's commands through its agent. */
   exec(node: string): NodeExec {
     return agentExec(() => this.agent(node));
@@ -113,7 +91,6 @@ export class LabRun {
 
   /** Stops the listeners and agents (the lab itself is the caller's). */
   async stop(): Promise<void> {
-    this.stopping = true; // warm() starts nothing more: the agents below are all there will be
     await this.watching?.stop();
     this.deaths.stop();
     // An agent that never started has nothing to stop.

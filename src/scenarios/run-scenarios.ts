@@ -132,14 +132,6 @@ export async function runScenarios(
       await kernel.follow(lab.engines.values());
       const run = await LabRun.start(lab, !up, bus, kernel, { nflog: opts.nflog });
       labs.set(s.lab.name, run);
-      run.warm([
-        ...run.firewalls,
-        ...order.flatMap((j) =>
-          loaded[j]!.lab.name === s.lab.name
-            ? loaded[j]!.scenario.steps.flatMap((st) => ("probe" in st ? [st.from] : []))
-            : [],
-        ),
-      ]);
       return run;
     } catch (err) {
       // On one engine a lab that cannot start ends the run; across hosts, one host that went

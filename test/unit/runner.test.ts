@@ -94,33 +94,6 @@ describe("runScenarios on the fake engine", () => {
     expect(r!.passed, JSON.stringify(r)).toBe(true);
   });
 
-  it("starts the agents of a lab's later probe sources in the background, not at their first probe", async () => {
-    let startedMeanwhile: boolean | undefined;
-    const engine = engineWith({
-      ...script,
-      probe: (c) => {
-        if (!c.spec.name.endsWith("-client")) return { verdict: "ok" };
-        // While the client's probe is out, web's agent is started already.
-        const web = [...engine.runtime.containers.values()].find((w) => w.spec.name.endsWith("-web"))!;
-        setTimeout(() => {
-          startedMeanwhile = engine.runtime.calls.includes(
-            `stream ${web.id} node /usr/local/lib/fwlab/agent.js`,
-          );
-        }, 150);
-        return { verdict: "ok", delayMs: 250 };
-      },
-    });
-    const [r] = await runScenarios([`${DIR}/two-sources.scenario.yml`], {
-      engine,
-      bundleDir: "/tmp/fwlab-unit-bundles",
-    });
-    expect(r!.passed, JSON.stringify(r)).toBe(true);
-    expect(startedMeanwhile).toBe(true);
-    expect(
-      engine.runtime.calls.filter((c) => c.endsWith(" node /usr/local/lib/fwlab/agent.js")),
-    ).toHaveLength(2);
-  });
-
   it("a wrong expectation and a failing command fail with their reasons; later steps still run", async () => {
     const engine = engineWith();
     const [r] = await runScenarios([`${DIR}/wrong.scenario.yml`], {
