@@ -28,8 +28,13 @@ export interface AgentResult {
   readonly facts?: Record<string, unknown>;
 }
 
-/** How long a probe agent may take to say it is ready: as long as the other readers of a node. */
-const AGENT_START_MS = 15_000;
+/**
+ * How long a probe agent may take to say it is ready. Twice the node's other readers' 15 s: an
+ * agent is a Node.js start in the node, and six labs across three simulated engines on two cores
+ * kept some past 15 s; one given up on is started again from nothing (LabRun.agent), which
+ * throws away the CPU its first start had already spent on a machine short of it.
+ */
+const AGENT_START_MS = 30_000;
 
 /**
  * One long-lived probe agent (images/common/usr/local/lib/fwlab/agent.js) in one node, fed
