@@ -57,13 +57,12 @@ export async function runProbeStep(
   // A lab's round trip is well under a millisecond: half a second of silence that no firewall
   // explains is a drop. An answer a firewall passed on is waited for (ANSWER_LIMIT_MS).
   const timeoutMs = step.timeoutMs ?? 500;
+  const agent = await ctx.agent(step.from);
   const ports = ctx.sourcePorts();
   const raced = ctx.flows && probe.watchesFlows(step);
   const waitMs = raced ? Math.max(timeoutMs, ANSWER_LIMIT_MS) : timeoutMs;
   const stepT0 = performance.now();
-  // Side by side: a lab's first probe starts its source's agent and (for the counters) its
-  // firewall's, ~0.4 s each on two busy cores.
-  const [agent, before] = await Promise.all([ctx.agent(step.from), ctx.watchers.counters.any()]);
+  const before = await ctx.watchers.counters.any();
   const startedAt = Date.now();
   const t0 = performance.now();
   const { result: r, flows } = await raceProbe({
