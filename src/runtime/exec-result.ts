@@ -11,3 +11,6 @@ export interface ExecResult {
  * node's probe agent (a line each way, ~1 ms) where one runs.
  */
 export type NodeExec = (argv: string[], opts?: { stdin?: string }) => Promise<ExecResult>;
+
+/** A node's commands, through whatever is cheapest (its probe agent). */
+export type NodeRunner = (node: string) => NodeExec;

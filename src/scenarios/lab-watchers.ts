@@ -6,14 +6,13 @@ import { type NflogSource, type NflogWatch, watchNflog } from "../evidence/nflog
 import { type EveryPacketTrace, traceEveryPacket } from "../evidence/trace-every-packet.ts";
 import type { LoadedRuleset } from "../firewall/load-ruleset.ts";
 import { groupsIn } from "../firewall/nflog-groups.ts";
-import { parseSave, type SavedTable } from "../firewall/parse-save.ts";
+import { parseSave } from "../firewall/parse-save.ts";
 import type { StartedLab } from "../lab/started-lab.ts";
-import type { NodeExec } from "../runtime/exec-result.ts";
-import { Coalesced } from "../util/coalesced.ts";
+import type { NodeRunner } from "../runtime/exec-result.ts";
+import { isBackend } from "../topology/compose-schema.ts";
+import type { Backend } from "../topology/lab-spec.ts";
+import { FirewallCounters } from "./firewall-counters.ts";
 import { WindowCapture } from "./window-capture.ts";
-
-/** A node's commands, through whatever is cheapest (its probe agent). */
-export type NodeRunner = (node: string) => NodeExec;
 
 /**
  * A lab's evidence listeners for a whole run: conntrack, a capture and a packet trace per
@@ -21,11 +20,25 @@ export type NodeRunner = (node: string) => NodeExec;
  * stream can be caught up with (markers.ts): a step's evidence is read once the streams have
  * delivered everything up to its end.
  */
+// Prints the backend, then (iptables) both families' save with counters, as read after zeroing.
+const CLEAN_SLATE = [
+  "b=$(fwlab-ruleset backend)",
+  '[ "$b" = nft ] || "$b" -Z',
+  "conntrack -F 2>/dev/null",
+  'echo "$b"',
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: the shell's own ${b#ip}
+  '[ "$b" = nft ] || { "$b-save" -c; "ip6${b#ip}-save" -c; } 2>/dev/null',
+  "true",
+].join("; ");
+
+/** What a load read back (a restore knows its backend only when the node's state file said one). */
+export type RulesetReadBack = Pick<LoadedRuleset, "listing" | "nflogGroups"> & { readonly backend?: Backend };
+
 export class LabWatchers {
   private readonly nflog = new Map<string, { groups: string; watch: NflogWatch }>();
   private readonly logPorts = markerPorts.cycle("logs");
   /** Every firewall's rules and counters; steps side by side share reads. */
-  readonly counters = new Coalesced(() => this.readCounters());
+  readonly counters: FirewallCounters;
 
   private constructor(
     private readonly lab: StartedLab,
@@ -37,7 +50,9 @@ export class LabWatchers {
     readonly captures: Map<string, WindowCapture>,
     private readonly traces: Map<string, EveryPacketTrace>,
     private readonly nflogSource: NflogSource,
-  ) {}
+  ) {
+    this.counters = new FirewallCounters([...traces.keys()], run);
+  }
 
   static async start(
     lab: StartedLab,
@@ -77,8 +92,15 @@ export class LabWatchers {
    * After a load that put fwlab's tables back and read the ruleset back (the cheap path: no
    * exec unless the NFLOG groups changed): trace lines renumbered, NFLOG listeners followed.
    */
-  async rulesetLoaded(node: string, loaded: Pick<LoadedRuleset, "listing" | "nflogGroups">): Promise<void> {
-    this.counters.forget();
+  async rulesetLoaded(node: string, loaded: RulesetReadBack): Promise<void> {
+    // iptables-nft's read-back is the new rules with their counters: the next probe's reading
+    // before (a legacy or nft load's listing has no iptables-nft tables to read).
+    if (loaded.listing && loaded.backend === "iptables-nft")
+      this.counters.known(node, loaded.backend, [
+        ...parseSave(loaded.listing.iptablesSave),
+        ...parseSave(loaded.listing.ip6tablesSave ?? "", "ipv6"),
+      ]);
+    else this.counters.changed(node);
     const trace = this.traces.get(node);
     if (!trace) return;
     await (loaded.listing ? trace.renumber(loaded.listing) : trace.refresh());
@@ -157,15 +179,21 @@ export class LabWatchers {
     await trace.logGroups(use);
   }
 
-  private async readCounters(): Promise<Map<string, SavedTable[]>> {
-    const out = new Map<string, SavedTable[]>();
+  /**
+   * A scenario's clean slate in every firewall: counters zeroed (the filter table's, as
+   * `iptables -Z` does), conntrack emptied. The same command reads the counters back, the first
+   * probe's reading before.
+   */
+  async cleanSlate(): Promise<void> {
     await Promise.all(
       [...this.traces.keys()].map(async (n) => {
-        const r = await this.run(n)(["fwlab-ruleset", "save"]);
-        out.set(n, parseSave(r.stdout)); // an nft ruleset has no iptables tables: []
+        const r = await this.run(n)(["sh", "-c", CLEAN_SLATE]);
+        const [backend = "", ...save] = r.stdout.split("\n");
+        if (r.exitCode === 0 && isBackend(backend))
+          this.counters.known(n, backend, parseSave(save.join("\n")));
+        else this.counters.changed(n);
       }),
     );
-    return out;
   }
 
   async stop(): Promise<void> {

@@ -77,20 +77,11 @@ export async function runScenario(
           throw new Error(`[${node}] ${cmd.join(" ")} exited ${r.exitCode}: ${r.stderr.trim()}`);
       }
     }
-    // A clean slate per scenario: counters zeroed, conntrack emptied.
-    await Promise.all(
-      firewalls.map((n) =>
-        exec(n)([
-          "sh",
-          "-c",
-          'b=$(fwlab-ruleset backend); [ "$b" = nft ] || $b -Z; conntrack -F 2>/dev/null; true',
-        ]),
-      ),
-    );
-    watchers.counters.forget();
     // Setup commands may have changed a ruleset behind fwlab's back.
     if (Object.values(s.scenario.setup ?? {}).some((x) => x.commands?.length))
       await watchers.rulesetsChanged();
+    // A clean slate per scenario: counters zeroed, conntrack emptied.
+    await watchers.cleanSlate();
     const ctx: StepContext = {
       ...probes,
       lab,
@@ -187,9 +178,10 @@ async function runSteps(
             : await runExecStep(ctx, step, i),
     );
     // The next probe's counters before are the last one's after only while nothing else ran
-    // (a command, a sysctl, a load: rules and counters may have changed) and nothing failed (a
-    // node that died and came back counts from zero).
-    if (!("probe" in step) || !r.passed) ctx.watchers.counters.forget();
+    // (a command, a sysctl: rules and counters may have changed) and nothing failed (a node
+    // that died and came back counts from zero). A load that loaded read its rules back.
+    const known = "probe" in step ? r.passed : "load" in step && r.observed === "loads";
+    if (!known) ctx.watchers.counters.forget();
     steps.push(r);
     opts.onStep?.(s, r);
     i++;

@@ -1,12 +1,13 @@
 import { TRACE_TABLE } from "../evidence/trace-every-packet.ts";
-import type { LoadedRuleset } from "../firewall/load-ruleset.ts";
 import { groupsIn } from "../firewall/nflog-groups.ts";
 import { parseListing } from "../firewall/rule-handles.ts";
 import { rulesetSettings } from "../firewall/ruleset-file.ts";
 import type { StartedLab } from "../lab/started-lab.ts";
 import type { NodeExec } from "../runtime/exec-result.ts";
+import { isBackend } from "../topology/compose-schema.ts";
 import { OWNER, ownerAlive } from "../util/owner.ts";
 import type { Progress } from "../util/progress.ts";
+import type { RulesetReadBack } from "./lab-watchers.ts";
 import type { LoadedScenario } from "./read-scenario-file.ts";
 
 /** What a scenario will change on a lab's firewalls, to put it back afterwards. */
@@ -127,7 +128,7 @@ export async function restoreState(
   } = {},
 ): Promise<{
   problems: string[];
-  listings: Map<string, Pick<LoadedRuleset, "listing" | "nflogGroups">>;
+  listings: Map<string, RulesetReadBack>;
   kept: SavedState["rulesets"];
 }> {
   const exec =
@@ -137,7 +138,7 @@ export async function restoreState(
         lab.exec(node, argv, o));
   const failed = new Set<string>();
   const problems: string[] = [];
-  const listings = new Map<string, Pick<LoadedRuleset, "listing" | "nflogGroups">>();
+  const listings = new Map<string, RulesetReadBack>();
   const fail = (node: string, what: string) => {
     failed.add(node);
     problems.push(`[${node}] could not put back ${what}`);
@@ -155,6 +156,7 @@ export async function restoreState(
       if (res.exitCode !== 0) return fail(r.node, `its ruleset: ${res.stderr.trim()}`);
       if (!own) return;
       listings.set(r.node, {
+        ...(isBackend(r.backend) ? { backend: r.backend } : {}),
         listing: parseListing(res.stdout),
         nflogGroups: groupsIn(r.rules + (r.rules6 ?? "")),
       });

@@ -36,6 +36,8 @@ const sysctls = stringMap.pipe(
 );
 
 export const BACKENDS = ["iptables-nft", "iptables-legacy", "nft"] as const;
+export const isBackend = (s: string): s is (typeof BACKENDS)[number] =>
+  (BACKENDS as readonly string[]).includes(s);
 
 export const nodeExtensionSchema = z.strictObject({
   role: z.enum(ROLE_NAMES as [string, ...string[]], {

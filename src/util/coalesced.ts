@@ -4,7 +4,8 @@
  * flight whatever its start, or the last one read while nothing changed since (counters before
  * a probe: any read done before it sends will do, and the previous step's reading after is one).
  * `forget()` says something changed what is read (a ruleset loaded, counters zeroed): the next
- * `any()` reads again.
+ * `any()` reads again. `seed(v)` is such a change whose result is known (a load's read-back):
+ * `any()` takes it with no read.
  */
 export class Coalesced<T> {
   private inflight?: { readonly started: number; readonly value: Promise<T> };
@@ -25,6 +26,11 @@ export class Coalesced<T> {
     this.generation++;
     this.last = undefined;
     this.inflight = undefined;
+  }
+
+  seed(value: T): void {
+    this.forget();
+    this.last = Promise.resolve(value);
   }
 
   private start(): Promise<T> {

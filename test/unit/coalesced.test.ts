@@ -95,4 +95,20 @@ describe("Coalesced: counters read before and after probes", () => {
     r.answer(3);
     expect(await again).toBe(3);
   });
+
+  it("seed(v): a reading known without a read (a load's read-back) is the next any()", async () => {
+    const r = reads();
+    const old = r.c.any();
+    r.c.seed(9);
+    expect(await r.c.any()).toBe(9);
+    r.answer(1); // the read in flight before the load is not kept
+    expect(await old).toBe(1);
+    await tick();
+    expect(await r.c.any()).toBe(9);
+    expect(r.calls()).toBe(1);
+    const after = r.c.fresh(performance.now());
+    expect(r.calls()).toBe(2);
+    r.answer(10);
+    expect(await after).toBe(10);
+  });
 });
