@@ -81,8 +81,13 @@ export async function runProbeStep(
     signal: ctx.signal,
   });
   const verdictMs = performance.now() - t0;
-  const caughtUp = await settle(ctx, step);
-  const after = await ctx.watchers.counters.fresh(caughtUp.readFrom);
+  // The counters after are read while the evidence streams catch up: the probe's packets were
+  // counted when they passed the rules, before its verdict came back (its closing packets too:
+  // the kernel sends them inside the call that closes its socket).
+  const [caughtUp, after] = await Promise.all([
+    settle(ctx, step),
+    ctx.watchers.counters.fresh(performance.now()),
+  ]);
   const counters: Record<string, CounterDelta[]> = {};
   for (const [node, tables] of after) {
     counters[node] = counterDeltas(before.get(node) ?? [], tables).filter((d) => d.packets !== 0);
@@ -179,9 +184,8 @@ export async function runProbeStep(
 async function settle(
   ctx: StepContext,
   step: ProbeStep,
-): Promise<{ at: number; readFrom: number; missing: string[] }> {
+): Promise<{ at: number; missing: string[] }> {
   const at = Date.now();
-  const readFrom = performance.now();
   const ev = step.evidence;
   const logNodes = new Set([
     ...(ev?.log ?? []).map((l) => l.node),
@@ -201,7 +205,7 @@ async function settle(
         missing.push(`[${n}] its conntrack events did not catch up within ${CATCH_UP_MS / 1000} s`);
     }),
   ]);
-  return { at, readFrom, missing };
+  return { at, missing };
 }
 
 /** A traced packet between a probe's node and its target (probes without a known flow). */
