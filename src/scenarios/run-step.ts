@@ -181,10 +181,7 @@ export async function runProbeStep(
  * of its own (markers.ts), not a guess of how long a busy machine takes. Says what could not be
  * caught up with, and when the step ended.
  */
-async function settle(
-  ctx: StepContext,
-  step: ProbeStep,
-): Promise<{ at: number; missing: string[] }> {
+async function settle(ctx: StepContext, step: ProbeStep): Promise<{ at: number; missing: string[] }> {
   const at = Date.now();
   const ev = step.evidence;
   const logNodes = new Set([
