@@ -14,12 +14,6 @@ import type { Backend } from "../topology/lab-spec.ts";
 import { FirewallCounters } from "./firewall-counters.ts";
 import { WindowCapture } from "./window-capture.ts";
 
-/**
- * A lab's evidence listeners for a whole run: conntrack, a capture and a packet trace per
- * firewall node, and NFLOG listeners that follow the groups the loaded rulesets use. Each
- * stream can be caught up with (markers.ts): a step's evidence is read once the streams have
- * delivered everything up to its end.
- */
 // Prints the backend, then (iptables) both families' save with counters, as read after zeroing.
 const CLEAN_SLATE = [
   "b=$(fwlab-ruleset backend)",
@@ -34,6 +28,12 @@ const CLEAN_SLATE = [
 /** What a load read back (a restore knows its backend only when the node's state file said one). */
 export type RulesetReadBack = Pick<LoadedRuleset, "listing" | "nflogGroups"> & { readonly backend?: Backend };
 
+/**
+ * A lab's evidence listeners for a whole run: conntrack, a capture and a packet trace per
+ * firewall node, and NFLOG listeners that follow the groups the loaded rulesets use. Each
+ * stream can be caught up with (markers.ts): a step's evidence is read once the streams have
+ * delivered everything up to its end.
+ */
 export class LabWatchers {
   private readonly nflog = new Map<string, { groups: string; watch: NflogWatch }>();
   private readonly logPorts = markerPorts.cycle("logs");
