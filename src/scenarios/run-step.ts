@@ -18,6 +18,7 @@ import type { LabWatchers } from "./lab-watchers.ts";
 import { ANSWER_LIMIT_MS, IN_FLIGHT_MS, raceProbe } from "./probe-race.ts";
 import type { ExecStep, LoadStep, ProbeStep, SysctlStep } from "./scenario-schema.ts";
 import type { Check, StepResult } from "./step-result.ts";
+import { eventsOfStep } from "./step-window.ts";
 
 /** What a step needs from the scenario that runs it. */
 export interface StepContext {
@@ -63,6 +64,8 @@ export async function runProbeStep(
   const waitMs = raced ? Math.max(timeoutMs, ANSWER_LIMIT_MS) : timeoutMs;
   const stepT0 = performance.now();
   const before = await ctx.watchers.counters.any();
+  // The step's evidence is what arrives from now on (eventsOfStep).
+  const firstEvent = ctx.events.length;
   const startedAt = Date.now();
   const t0 = performance.now();
   const { result: r, flows } = await raceProbe({
@@ -93,17 +96,13 @@ export async function runProbeStep(
     counters[node] = counterDeltas(before.get(node) ?? [], tables).filter((d) => d.packets !== 0);
   }
   const endedAt = Date.now();
-  const inWindow = (e: EvidenceEvent) =>
-    "lab" in e && e.lab === lab.name && e.time >= startedAt - 5 && e.time <= endedAt;
-  const logs = ctx.events.filter((e): e is PacketLogEvent => e.kind === "packet-log" && inWindow(e));
-  const conntrack = ctx.events.filter(
-    (e): e is ConntrackChangeEvent => e.kind === "conntrack" && inWindow(e),
-  );
+  const mine = eventsOfStep(ctx.events, { lab: lab.name, firstEvent, startedAt, endedAt });
+  const logs = mine.filter((e): e is PacketLogEvent => e.kind === "packet-log");
+  const conntrack = mine.filter((e): e is ConntrackChangeEvent => e.kind === "conntrack");
   const seenFrom = probe.seenFrom?.(r);
-  const trace = ctx.events.filter(
+  const trace = mine.filter(
     (e): e is TraceEvent =>
       e.kind === "trace" &&
-      inWindow(e) &&
       !!e.packet &&
       (flows.length ? flows.some((f) => packetOf(f, e.packet!, true)) : touches(e, lab, step.from, to)),
   );
