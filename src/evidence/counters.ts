@@ -1,3 +1,4 @@
+import { FwlabError, InputError } from "../errors.ts";
 import { parseSave, type SavedTable } from "../firewall/parse-save.ts";
 import type { StartedLab } from "../lab/started-lab.ts";
 
@@ -12,17 +13,26 @@ export interface CounterDelta {
   readonly bytes: number;
 }
 
+/**
+ * The backend, then (unless it is nft) the save with counters: one exec, so `fwlab counters`
+ * answers from one engine call (a `backend` exec and a `save` exec were two round trips).
+ */
+const BACKEND_THEN_SAVE = 'b=$(fwlab-ruleset backend); echo "$b"; [ "$b" = nft ] || fwlab-ruleset save';
+
 /** Packet and byte counters of every rule and policy of an iptables node. */
 export async function readCounters(lab: StartedLab, node: string): Promise<SavedTable[]> {
-  const backend = (await lab.exec(node, ["fwlab-ruleset", "backend"])).stdout.trim();
-  if (backend === "nft") {
-    throw new Error(
+  const r = await lab.exec(node, ["sh", "-c", BACKEND_THEN_SAVE]);
+  const [backend = "", ...save] = r.stdout.split("\n");
+  if (backend.trim() === "nft") {
+    throw new InputError(
       `[${node}] counters are read from iptables rulesets; this node runs an nft ruleset (use \`fwlab rules ${node}\`)`,
     );
   }
-  const r = await lab.exec(node, ["fwlab-ruleset", "save"]);
-  if (r.exitCode !== 0) throw new Error(`[${node}] fwlab-ruleset save failed: ${r.stderr.trim()}`);
-  return parseSave(r.stdout);
+  if (r.exitCode !== 0)
+    throw new FwlabError(
+      `[${node}] \`fwlab-ruleset save\` failed (exit ${r.exitCode}): ${r.stderr.trim()}; \`fwlab status\` shows whether the node runs`,
+    );
+  return parseSave(save.join("\n"));
 }
 
 /** What changed between two readings (rules matched by table, chain and position). */

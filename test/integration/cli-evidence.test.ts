@@ -63,6 +63,25 @@ describe("fwlab evidence commands", () => {
     rmSync(file);
   });
 
+  it("counters reads a node's rule counters in one engine call; an nft node is refused with exit 2", async () => {
+    await lab.exec("client", ["ping", "-c", "1", "-W", "1", "10.0.2.80"]);
+    const r = await fwlab("counters", "fw", "--name", lab.name, "--json");
+    expect(r.code, r.stderr).toBe(0);
+    const echo = (
+      JSON.parse(r.stdout) as { chain: string; rule?: number; spec: string; packets: number }[]
+    ).find((d) => d.chain === "FORWARD" && d.rule === 1);
+    expect(echo?.spec).toContain("fwd-echo");
+    expect(echo?.packets).toBeGreaterThanOrEqual(1);
+    await lab.loadRuleset("fw", "test/fixtures/rulesets/forward-web.nft");
+    try {
+      const nft = await fwlab("counters", "fw", "--name", lab.name);
+      expect(nft.code).toBe(2);
+      expect(nft.stderr).toContain("this node runs an nft ruleset (use `fwlab rules fw`)");
+    } finally {
+      await lab.loadRuleset("fw", "test/fixtures/rulesets/evidence.sh");
+    }
+  });
+
   it("trace rejects a match that is not a match, with exit 2", async () => {
     const r = await fwlab("trace", "fw", "--name", lab.name, "--match", "-j ACCEPT", "--seconds", "1");
     expect(r.code).toBe(2);
