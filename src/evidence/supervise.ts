@@ -47,7 +47,12 @@ export async function supervise(
           loss(
             `[${what.node}] ${what.name} ended unexpectedly and was restarted: events between ${clock(from)} and ${clock(Date.now())} were not seen`,
           );
-          await afterRestart?.().catch(() => {});
+          // What could not be re-read is part of the gap: consumers must not think they are in step.
+          await afterRestart?.().catch((err: Error) =>
+            loss(
+              `[${what.node}] after restarting ${what.name}, re-reading what it missed failed: ${err.message}`,
+            ),
+          );
           follow(current);
           return;
         } catch (err) {
