@@ -35,7 +35,8 @@ export async function watchKernelLog(
 ): Promise<KernelLogWatch> {
   const engines: Engine[] = [engine];
   let book = await addressBook(engines);
-  let refreshing = false;
+  /** The book's refresh under way, if one is. */
+  let refreshing: Promise<void> | undefined;
   let timer: NodeJS.Timeout | undefined;
   let lastRefresh = Date.now();
   // Lines waiting for the address book, with the time each arrived (their event time).
@@ -64,46 +65,48 @@ export async function watchKernelLog(
   };
   // Labs come and go, and a new one may reuse a removed one's addresses: while lines flow, the
   // book is looked at again in the background once a second (lines it knows never wait for it).
-  const refresh = () => {
-    refreshing = true;
-    addressBook(engines)
+  const refresh = (): Promise<void> => {
+    refreshing ??= addressBook(engines)
       .then((b) => {
         book = b;
       })
       .catch(() => {}) // the engine is away: the book we have is the best there is
       .finally(() => {
         lastRefresh = Date.now();
-        refreshing = false;
+        refreshing = undefined;
         const waiting = pending;
         pending = [];
         // Lines of no lab at all (the host's own rules) are not kept.
         for (const p of waiting) publish(p.text, p.at);
       });
+    return refreshing;
   };
 
   const onRecord = (record: string) => {
     const r = parseKmsgRecord(record);
     if (!r) return;
     const at = Date.now();
-    const known = publish(r.text, at);
-    if (known) {
-      if (!refreshing && at - lastRefresh > 1000) refresh();
-    } else {
-      pending.push({ text: r.text, at });
-      if (pending.length > 10_000) pending.shift();
-      // An unknown line: a lab may have started since. Look again, at most twice a second
-      // (later if need be: the line must not wait for another one to come).
-      if (refreshing || timer) return;
-      if (at - lastRefresh >= 500) refresh();
-      else
-        timer = setTimeout(
-          () => {
-            timer = undefined;
-            if (!refreshing) refresh();
-          },
-          500 - (at - lastRefresh),
-        );
+    // While a line waits for the book, the lines after it wait behind it: a marker must not
+    // pass a line it follows, or a step's catch-up ends without that line (a lab that started
+    // after the book was read: its first LOG line waited, its step's marker did not).
+    if (pending.length === 0 && publish(r.text, at)) {
+      if (!refreshing && at - lastRefresh > 1000) void refresh();
+      return;
     }
+    pending.push({ text: r.text, at });
+    if (pending.length > 10_000) pending.shift();
+    // An unknown line: a lab may have started since. Look again, at most twice a second
+    // (later if need be: the line must not wait for another one to come).
+    if (refreshing || timer) return;
+    if (at - lastRefresh >= 500) void refresh();
+    else
+      timer = setTimeout(
+        () => {
+          timer = undefined;
+          if (!refreshing) void refresh();
+        },
+        500 - (at - lastRefresh),
+      );
   };
   // One reader per kernel, by its boot id: engines on one machine share a kernel log.
   const readers = new Map<string, { close(): Promise<void> }>();
@@ -144,11 +147,14 @@ export async function watchKernelLog(
       if (visible) await markers.wait(`${token}:${sport}`, signal);
     },
     follow: async (more) => {
+      // The labs on these engines are looked up again, whether or not they are new engines: a
+      // lab this run just started is known before its first step (a refresh under way may have
+      // begun before it existed).
       const added = [...more].filter((e) => !engines.includes(e));
-      if (added.length === 0) return;
       engines.push(...added);
       const results = await Promise.allSettled(added.map(read));
-      refresh();
+      await refreshing;
+      await refresh();
       const failed = results.findIndex((r) => r.status === "rejected");
       if (failed >= 0) {
         // Not followed: asked again next time.

@@ -75,6 +75,18 @@ describe("the scenario runner against real containers", () => {
 });
 
 describe("fwlab run", () => {
+  it("a lab the run starts itself: its first step's LOG line is there (the log reader began before the lab)", async () => {
+    // The race itself (the marker passing a line that waits for the address book) is pinned on
+    // the fake engine (unit/kernel-log-order); here, real runs that start their lab, three times.
+    for (let i = 0; i < 3; i++) {
+      const [r] = await runScenarios(["test/fixtures/scenarios/log-first.scenario.yml"], {
+        labName: "logfirst",
+        bundleDir: "test-results/bundles",
+      });
+      expect(r!.passed, r!.steps[0]?.reason ?? r!.error).toBe(true);
+    }
+  });
+
   it("exits 1 on a wrong expectation, says why in one line, and leaves a failure bundle", async () => {
     rmSync("test-results/wrong", { recursive: true, force: true });
     const r = await fwlab(

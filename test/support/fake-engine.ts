@@ -569,14 +569,25 @@ export class FakeHost implements HostShell {
 
   prepare(): void {}
 
+  private kmsgOut?: PassThrough;
+  /** A kernel log record, as the host's reader passes it on (seq 1 onwards). */
+  kmsg(text: string): void {
+    this.kmsgSeq++;
+    this.kmsgOut!.write(`${JSON.stringify({ r: `4,${this.kmsgSeq},${this.kmsgSeq * 1000},-;${text}` })}\n`);
+  }
+  private kmsgSeq = 0;
+
   async close(): Promise<void> {}
 
   async stream(argv: readonly string[]): Promise<ExecStream> {
     this.commands.push({ argv });
     const stdout = new PassThrough();
     const stderr = new PassThrough();
-    // The kernel log reader says it reads, then stays quiet.
-    if (argv.includes("kmsg")) stdout.write(`${JSON.stringify({ ready: true })}\n`);
+    // The kernel log reader says it reads, then stays quiet (a test may write records: kmsg()).
+    if (argv.includes("kmsg")) {
+      stdout.write(`${JSON.stringify({ ready: true })}\n`);
+      this.kmsgOut = stdout;
+    }
     let end!: () => void;
     const ended = new Promise<void>((r) => {
       end = r;
