@@ -39,6 +39,12 @@ export const http = defineProbe(
       return out;
     },
     seenFrom: (r) => seenIn(r.facts?.body),
+    // A page says who asked only where the server was made to: fwlab's web and services hosts
+    // at /whoami. A step asserting it on another path is told, not left with "saw nothing".
+    seenHow: (s) =>
+      s.path === "/whoami"
+        ? "the answer to GET /whoami named no address"
+        : `GET ${s.path ?? "/"} does not say who asked; fwlab's web and services hosts answer GET /whoami with it (path: /whoami)`,
     describe: (s, to) => `HTTP${s.https ? "S" : ""} GET ${url(s, to)}`,
   },
 );

@@ -44,6 +44,8 @@ export interface ProbeKind<S extends ProbeSchema = ProbeSchema> {
   check(step: z.infer<S>, r: AgentResult): string[];
   /** The client address the far side reported, when the probe learns it. */
   seenFrom?(r: AgentResult): string | undefined;
+  /** Why no address came back, and what would bring one (a `seenFrom` check's detail). */
+  seenHow?(step: z.infer<S>): string;
   /** A one-line description of the packet, for failure reasons: "TCP 10.0.1.10:41234 -> 10.0.2.22:22". */
   describe(step: z.infer<S>, to: string, r: AgentResult): string;
 }

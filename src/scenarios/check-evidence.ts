@@ -12,6 +12,8 @@ export function checkEvidence(
     conntrack: readonly ConntrackChangeEvent[];
     counters: Record<string, readonly CounterDelta[]>;
     seenFrom?: string;
+    /** Why the far side's address is not known, when it is not (the probe says). */
+    seenHow?: string;
     tables?: Record<string, readonly ConntrackEntry[]>;
     /** The step's own packets as the firewalls traced them (empty: no trace to tell by). */
     trace?: readonly TraceEvent[];
@@ -110,7 +112,10 @@ export function checkEvidence(
     checks.push({
       what: `far side saw ${want.seenFrom}`,
       ok: got.seenFrom === want.seenFrom,
-      detail: `saw ${got.seenFrom ?? "nothing"}`,
+      detail:
+        got.seenFrom !== undefined
+          ? `saw ${got.seenFrom}`
+          : `saw nothing: ${got.seenHow ?? "its answer named no address"}`,
     });
   }
   return checks;

@@ -133,6 +133,11 @@ export async function runProbeStep(
           conntrack,
           counters,
           seenFrom,
+          seenHow:
+            probe.seenHow?.(step) ??
+            (probe.seenFrom
+              ? undefined
+              : `a ${step.probe} probe does not learn what the far side saw (tcp, udp, http and ssh probes do)`),
           tables,
           trace: ctx.flows ? trace : [],
         })
@@ -146,7 +151,8 @@ export async function runProbeStep(
     reason =
       r.verdict !== step.expect
         ? `expected ${step.expect}, observed ${r.verdict}: ${probe.describe(step, to, r)}${decided ? ` ${decided}` : ""}${
-            r.verdict === "error" ? ` (${r.detail.split("\n").at(-1)})` : ""
+            // What the node itself said: no route, refused by whom, the tool's error.
+            r.verdict === "error" || r.verdict === "unreachable" ? ` (${r.detail.split("\n").at(-1)})` : ""
           }`
         : `${first.what}: ${first.detail}`;
   }

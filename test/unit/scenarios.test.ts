@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { InputError } from "../../src/errors.ts";
+import { probeKind } from "../../src/probes/index.ts";
 import { checkEvidence } from "../../src/scenarios/check-evidence.ts";
 import { decidingRule } from "../../src/scenarios/explain.ts";
 import { findScenarios } from "../../src/scenarios/find-scenarios.ts";
@@ -130,5 +131,22 @@ describe("checkEvidence", () => {
     ).toBe(false);
     // No trace to tell by: every line counts.
     expect(checkEvidence(want, { ...got, trace: [] })[0]?.ok).toBe(false);
+  });
+
+  it("seenFrom with no address back says why and what would bring one (http at / has none)", () => {
+    const got = { logs: [], conntrack: [], counters: {} };
+    const http = probeKind({ probe: "http" });
+    const detail = (path?: string) => {
+      const step = { probe: "http", to: "inet", ...(path ? { path } : {}) };
+      return checkEvidence({ seenFrom: "198.51.100.1" }, { ...got, seenHow: http.seenHow?.(step) })[0]
+        ?.detail;
+    };
+    expect(detail()).toBe(
+      "saw nothing: GET / does not say who asked; fwlab's web and services hosts answer GET /whoami with it (path: /whoami)",
+    );
+    expect(detail("/whoami")).toBe("saw nothing: the answer to GET /whoami named no address");
+    expect(checkEvidence({ seenFrom: "198.51.100.1" }, { ...got, seenFrom: "10.0.1.10" })[0]?.detail).toBe(
+      "saw 10.0.1.10",
+    );
   });
 });
