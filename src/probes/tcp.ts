@@ -26,6 +26,11 @@ export const tcp = defineProbe(
     }),
     check: (s, r) => replyLacks(s.reply, r),
     seenFrom: (r) => seenIn(r.facts?.received),
+    // Without send or reply the probe connects and reads nothing back: nothing to tell by.
+    seenHow: (s) =>
+      s.send === undefined && s.reply === undefined
+        ? "the probe reads the far side's answer only with send or reply; fwlab's services host names who connected in its answer (reply: \"220\")"
+        : "its answer named no address",
     describe: (s, to, r) => `TCP ${local(r)} -> ${hostPort(to, s.port)}`,
   },
 );
