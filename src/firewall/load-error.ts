@@ -43,7 +43,7 @@ export function loadError(node: string, parts: LoadParts, backend: Backend, r: E
   // user's file: the file is at fault, an input error.
   const invalid = r.exitCode === 2 || (r.exitCode === 3 && (line !== undefined || commit));
   return new FwlabError(
-    `[${node}] ruleset ${part.shown}${where}: ${message.trim()} (${tool} exited ${r.exitCode}); ${state}` +
+    `[${node}] ruleset ${part.shown}${where}: ${message.trim()} (${tool} exited ${r.exitCode})${hintFor(message)}; ${state}` +
       (line ? `\n${excerpt(part.text, line)}` : ""),
     invalid ? 2 : 1,
   );
@@ -149,4 +149,17 @@ const jumpsTo = (rule: string, chain: string): boolean =>
 export function excerpt(text: string, line: number): string {
   const src = text.split(/\r?\n/)[line - 1] ?? "";
   return `  ${line} | ${src}`;
+}
+
+const SYSLOG_LEVELS = ["emerg", "alert", "crit", "error", "warning", "notice", "info", "debug"];
+
+/**
+ * What an older script wrote that this tool refuses, and what it takes instead. Classic
+ * rc.firewall scripts write `--log-level DEBUG`: this iptables matches level names exactly.
+ */
+export function hintFor(message: string): string {
+  const level = /log level [`'"]?([A-Za-z]+)[`'"]? unknown/.exec(message)?.[1];
+  if (level && level !== level.toLowerCase() && SYSLOG_LEVELS.includes(level.toLowerCase()))
+    return ` (this iptables takes log levels in lower case or as numbers 0-7: --log-level ${level.toLowerCase()})`;
+  return "";
 }
