@@ -157,4 +157,20 @@ describe("a classic DMZ script", () => {
     expect(failures(r)).toEqual([]);
     expect(await read()).toEqual(before);
   });
+
+  it("an rc.firewall-style script: FTP both ways through an assigned helper, tcp-reset, LOG as packets die", async () => {
+    expect(failures(await run("rc-firewall.scenario.yml"))).toEqual([]);
+  });
+
+  it("a Debian-style nftables router: port forward seen from the far side, masquerade, log-and-drop", async () => {
+    expect(failures(await run("debian-router.scenario.yml"))).toEqual([]);
+  });
+
+  it("a log level in capitals, as older scripts write it: refused at its line, saying what this iptables takes", async () => {
+    const err = await lab
+      .loadRuleset("fw", "test/fixtures/rulesets/log-level-caps.sh")
+      .catch((e: Error) => e);
+    expect(err).toBeInstanceOf(Error);
+    expect((err as Error).message).toMatch(/line 2: .*DEBUG.* unknown .*--log-level debug\)/);
+  });
 });
