@@ -47,6 +47,47 @@ describe("explain", () => {
       }),
     ).toBe("dropped by fw filter FORWARD policy DROP");
   });
+
+  it("follows jumps into user chains, as the packet went (ufw's INPUT only jumps)", () => {
+    const d = (chain: string, rule: number | undefined, spec: string) => ({
+      table: "filter",
+      chain,
+      ...(rule === undefined ? {} : { rule }),
+      spec,
+      packets: 1,
+      bytes: 60,
+    });
+    const cases: [why: string, moved: ReturnType<typeof d>[], named: string][] = [
+      [
+        "ufw: the first packet's rule, not the ESTABLISHED one, not OUTPUT's policy (the answer's)",
+        [
+          d("INPUT", 1, "-j ufw-before-input"),
+          d("ufw-before-input", 2, "-m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT"),
+          d("ufw-before-input", 9, "-j ufw-user-input"),
+          d("ufw-user-input", 1, "-p tcp -m tcp --dport 22 -m recent --set --name DEFAULT"),
+          d("ufw-user-input", 3, "-p tcp -m tcp --dport 22 -j ufw-user-limit-accept"),
+          d("ufw-user-limit-accept", 1, "-j ACCEPT"),
+          d("OUTPUT", undefined, "policy ACCEPT"),
+        ],
+        "accepted by fw filter ufw-user-limit-accept rule 1",
+      ],
+      [
+        "a chain that hands the packet back (RETURN, or its end): on in the caller, then the policy",
+        [
+          d("FORWARD", 1, "-j CHECK"),
+          d("CHECK", 1, "-p icmp -j RETURN"),
+          d("FORWARD", undefined, "policy DROP"),
+        ],
+        "dropped by fw filter FORWARD policy DROP",
+      ],
+      [
+        "only the later packets' rule moved (the first was let in before the step): it is named",
+        [d("FORWARD", 1, "-m state --state ESTABLISHED,RELATED -j ACCEPT")],
+        "accepted by fw filter FORWARD rule 1",
+      ],
+    ];
+    for (const [why, moved, named] of cases) expect(decidingRule({ fw: moved }), why).toBe(named);
+  });
 });
 
 describe("reports", () => {
