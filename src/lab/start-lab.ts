@@ -91,15 +91,6 @@ export async function startLabSpec(given: LabSpec, opts: StartLabOptions = {}): 
   const hostOf = (n: NodeSpec): string => n.host ?? engine.name;
   const engineOf = (n: NodeSpec): Engine => engines.get(hostOf(n))!;
 
-  // On one host the checks below need nothing from each other: what runs, the images and the
-  // bridges are asked for in one round, not three (a remote engine's round trips add up). The
-  // bridges' answer waits for the host helper's session, whose `docker exec` is most of this
-  // stage (~60 ms of an 825 ms `up` on a fast machine). A lab that is up ignores the answers.
-  const early = isMultiHost(spec)
-    ? undefined
-    : { images: checkImages(engine.runtime, spec), bridges: listBridges(engine.host) };
-  early?.images.catch(() => {}); // awaited below; a failure is thrown from there
-  early?.bridges.catch(() => {}); // the same
   const existing = await Promise.all([...engines].map(([h, e]) => labNodes(e.runtime, spec.name, h)));
   const existingNodes = existing.flat().sort(byName);
   if (existingNodes.length > 0) {
@@ -133,11 +124,10 @@ export async function startLabSpec(given: LabSpec, opts: StartLabOptions = {}): 
           [...new Set([...spec.nodes.map((n) => n.image), HELPER_IMAGE])],
           progress,
         )
-      : early!.images,
+      : checkImages(engine.runtime, spec),
   ]);
   const [bridgesNow, overlaysNow] = await Promise.all([
-    early?.bridges ??
-      Promise.all([...engines.values()].map((e) => listBridges(e.host))).then((b) => b.flat()),
+    Promise.all([...engines.values()].map((e) => listBridges(e.host))).then((b) => b.flat()),
     manager ? manager.runtime.networks.list({ [LABEL.lab]: true }) : Promise.resolve([]),
   ]);
   if (
