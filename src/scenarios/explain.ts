@@ -22,7 +22,7 @@ export function decidingRule(deltas: Readonly<Record<string, readonly CounterDel
       const found = walk(moved, chain, new Set(), true) ?? walk(moved, chain, new Set(), false);
       if (found) return `${found.verb} by ${node} filter ${found.where}`;
       const policy = moved.find((d) => d.chain === chain && d.rule === undefined)?.spec.split(" ")[1];
-      if (policy && FINAL.test(`-j ${policy}`))
+      if (policy === "ACCEPT" || policy === "DROP")
         return `${verbOf(policy)} by ${node} filter ${chain} policy ${policy}`;
     }
   }
