@@ -4,6 +4,9 @@ import { compressIpv6 } from "../util/ipv6.ts";
 import type { Origin } from "./events.ts";
 import type { PacketFields } from "./packet-fields.ts";
 
+/** What the book keys by: a node's name and its addresses by network (a LabNode has them). */
+export type AddressHolder = Pick<LabNode, "name" | "addresses"> & Partial<Pick<LabNode, "addresses6">>;
+
 interface Owner extends Origin {
   readonly network: string;
 }
@@ -20,7 +23,7 @@ export class AddressBook {
   private readonly byIp = new Map<string, Owner>();
   private readonly byMac = new Map<string, Owner>();
 
-  constructor(labs: ReadonlyMap<string, readonly LabNode[]>) {
+  constructor(labs: ReadonlyMap<string, readonly AddressHolder[]>) {
     for (const [lab, nodes] of labs) {
       for (const n of nodes) {
         for (const [network, ip] of Object.entries(n.addresses)) {

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { AddressBook } from "../../src/evidence/address-book.ts";
+import { AddressBook, type AddressHolder } from "../../src/evidence/address-book.ts";
 import { type CtFrame, ctFrames, parseCtMessages } from "../../src/evidence/ctnetlink.ts";
 import { EventBus } from "../../src/evidence/event-bus.ts";
 import type { EvidenceEvent } from "../../src/evidence/events.ts";
@@ -194,7 +194,7 @@ describe("ruleHandles", () => {
 
 describe("AddressBook", () => {
   const book = new AddressBook(
-    new Map([
+    new Map<string, AddressHolder[]>([
       [
         "a",
         [
@@ -203,7 +203,7 @@ describe("AddressBook", () => {
         ],
       ],
       ["b", [{ name: "fw", addresses: { inside: "10.50.1.1" } }]],
-    ]) as never,
+    ]),
   );
   it("attributes a received packet by the MAC it was sent to, and a sent one by its source", () => {
     expect(

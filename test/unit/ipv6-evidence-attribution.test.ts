@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { AddressBook } from "../../src/evidence/address-book.ts";
+import { AddressBook, type AddressHolder } from "../../src/evidence/address-book.ts";
 import { formatEvent, formatPacket } from "../../src/evidence/format-event.ts";
 import { parseLogLine } from "../../src/evidence/parse-log-line.ts";
 
@@ -11,7 +11,7 @@ const ERR_OUT =
   "t6err IN= OUT=lan SRC=2001:0db8:0001:0000:0000:0000:0000:0001 DST=2001:0db8:0001:0000:0000:0000:0000:0010 LEN=99 TC=0 HOPLIMIT=64 FLOWLBL=212408 PROTO=ICMPv6 TYPE=1 CODE=4 [SRC=2001:0db8:0001:0000:0000:0000:0000:0010 DST=2001:0db8:0001:0000:0000:0000:0000:0001 LEN=51 TC=0 HOPLIMIT=64 FLOWLBL=250973 PROTO=UDP SPT=34972 DPT=9999 LEN=11 ] ";
 
 const book = new AddressBook(
-  new Map([
+  new Map<string, AddressHolder[]>([
     [
       "a",
       [
@@ -26,7 +26,7 @@ const book = new AddressBook(
     ],
     // A node of an IPv4-only lab (no addresses6 at all).
     ["b", [{ name: "fw", addresses: { inside: "10.50.1.1" } }]],
-  ]) as never,
+  ]),
 );
 
 describe("AddressBook: IPv6", () => {
