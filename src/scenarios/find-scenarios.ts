@@ -4,8 +4,15 @@ import { InputError } from "../errors.ts";
 
 const SCENARIO = /\.scenario\.ya?ml$/;
 
-/** A scenario file, or every `*.scenario.yml` under a folder (sorted, so runs are repeatable). */
-export function findScenarios(path: string): string[] {
+/**
+ * Scenario files, or every `*.scenario.yml` under a folder (sorted, so runs are repeatable), for
+ * each path in the order given (a shell's glob gives several); a file named twice runs once.
+ */
+export function findScenarios(paths: string | readonly string[]): string[] {
+  return [...new Set((typeof paths === "string" ? [paths] : paths).flatMap(scenariosAt))];
+}
+
+function scenariosAt(path: string): string[] {
   const full = resolve(path);
   let st: ReturnType<typeof statSync>;
   try {

@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 import { InputError } from "../../src/errors.ts";
 import { probeKind } from "../../src/probes/index.ts";
@@ -18,6 +19,15 @@ describe("scenario files", () => {
     const files = findScenarios("scenarios");
     expect(files.length).toBeGreaterThanOrEqual(9);
     for (const f of files) expect(() => readScenarioFile(f), f).not.toThrow();
+  });
+
+  it("several paths (a shell's glob) run in the order given, each file once", () => {
+    const one = "scenarios/seed-000/stateless.scenario.yml";
+    const files = findScenarios([one, "scenarios/seed-001", one]);
+    expect(files[0]).toBe(resolve(one));
+    expect(files.filter((f) => f === resolve(one))).toHaveLength(1);
+    expect(files.slice(1).every((f) => f.includes("/scenarios/seed-001/"))).toBe(true);
+    expect(() => findScenarios([one, "no-such-folder"])).toThrow(/no-such-folder: no such file/);
   });
 
   it("a folder without scenarios is an input error", () => {

@@ -10,8 +10,8 @@ import { commaList } from "./lifecycle.ts";
 export function runCommand(program: Command): void {
   program
     .command("run")
-    .description("run scenario files (a file, or every *.scenario.yml under a folder) and report")
-    .argument("<path>", "scenario file or folder")
+    .description("run scenario files (files, or every *.scenario.yml under folders) and report")
+    .argument("<paths...>", "scenario files or folders")
     .option("-n, --name <name>", "lab name (default: the lab file's)")
     .option("--report <format>", "table (default) or json, on stdout", "table")
     .option("--junit <file>", "also write a JUnit XML report")
@@ -30,7 +30,7 @@ export function runCommand(program: Command): void {
     )
     .action(
       async (
-        path: string,
+        paths: string[],
         opts: {
           name?: string;
           report: string;
@@ -46,7 +46,7 @@ export function runCommand(program: Command): void {
           process.stderr.write(`fwlab: --report takes table or json, not "${opts.report}"\n`);
           process.exit(2);
         }
-        const files = findScenarios(path);
+        const files = findScenarios(paths);
         const signal = interruptSignal();
         let tagged = false;
         const results = await runScenarios(files, {
