@@ -12,7 +12,7 @@ import type { ProbeAgent } from "../probes/probe-agent.ts";
 import type { NodeExec } from "../runtime/exec-result.ts";
 import { compressIpv6 } from "../util/ipv6.ts";
 import { checkEvidence, tableAt } from "./check-evidence.ts";
-import { decidingRule } from "./explain.ts";
+import { decidingRule, type Outcome } from "./explain.ts";
 import { type FlowVerdicts, packetOf } from "./flow-verdicts.ts";
 import type { LabWatchers } from "./lab-watchers.ts";
 import { ANSWER_LIMIT_MS, IN_FLIGHT_MS, raceProbe } from "./probe-race.ts";
@@ -147,7 +147,9 @@ export async function runProbeStep(
   let reason: string | undefined;
   if (!passed) {
     const first = checks.find((c) => !c.ok)!;
-    const decided = alongside ? `(ran beside ${alongside} other steps)` : decidingRule(counters);
+    const decided = alongside
+      ? `(ran beside ${alongside} other steps)`
+      : decidingRule(counters, outcomeOf(r.verdict));
     reason =
       r.verdict !== step.expect
         ? `expected ${step.expect}, observed ${r.verdict}: ${probe.describe(step, to, r)}${decided ? ` ${decided}` : ""}${
@@ -369,3 +371,11 @@ export async function runSysctlStep(ctx: StepContext, step: SysctlStep, index: n
     startedAt,
   };
 }
+
+/** What a verdict says of the probe's traffic, for naming the rule that decided it. */
+const outcomeOf = (verdict: string): Outcome | undefined =>
+  verdict === "ok"
+    ? "through"
+    : ["timeout", "refused", "unreachable"].includes(verdict)
+      ? "stopped"
+      : undefined;

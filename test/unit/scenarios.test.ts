@@ -98,6 +98,35 @@ describe("explain", () => {
     ];
     for (const [why, moved, named] of cases) expect(decidingRule({ fw: moved }), why).toBe(named);
   });
+
+  it("names a rule of the kind the probe met: the answer's drop when the first packet got in", () => {
+    const d = (chain: string, rule: number | undefined, spec: string) => ({
+      table: "filter",
+      chain,
+      ...(rule === undefined ? {} : { rule }),
+      spec,
+      packets: 1,
+      bytes: 60,
+    });
+    // Shorewall-style zone pairs with no chain for the way back: the SYN is let in by loc2dmz,
+    // the SYN/ACK falls to FORWARD's last rule and is logged and dropped.
+    const noWayBack = [
+      d("FORWARD", 1, "-i lan -o dmz -j loc2dmz"),
+      d("loc2dmz", 2, "-p tcp -m multiport --dports 22,80,443 -j ACCEPT"),
+      d("FORWARD", 5, "-j logdrop"),
+      d("logdrop", 1, '-j LOG --log-prefix "Shorewall:logdrop:DROP:"'),
+      d("logdrop", 2, "-j DROP"),
+    ];
+    expect(decidingRule({ fw: noWayBack }, "stopped")).toBe("dropped by fw filter logdrop rule 2");
+    expect(decidingRule({ fw: noWayBack }, "through")).toBe("accepted by fw filter loc2dmz rule 2");
+    expect(decidingRule({ fw: noWayBack })).toBe("accepted by fw filter loc2dmz rule 2");
+    // Nothing of the kind moved: the rule that did is still named.
+    const accepted = [d("INPUT", 1, "-p tcp --dport 22 -j ACCEPT")];
+    expect(decidingRule({ fw: accepted }, "stopped")).toBe("accepted by fw filter INPUT rule 1");
+    // A policy counts as a rule of its kind.
+    const policyDrop = [d("FORWARD", 1, "-p icmp -j ACCEPT"), d("FORWARD", undefined, "policy DROP")];
+    expect(decidingRule({ fw: policyDrop }, "stopped")).toBe("dropped by fw filter FORWARD policy DROP");
+  });
 });
 
 describe("reports", () => {
