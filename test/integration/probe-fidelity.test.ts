@@ -166,6 +166,10 @@ describe("a classic DMZ script", () => {
     expect(failures(await run("debian-router.scenario.yml"))).toEqual([]);
   });
 
+  it("the Arch wiki's stateful firewall: its scan trap gives the same port states every run", async () => {
+    expect(failures(await run("arch-stateful.scenario.yml"))).toEqual([]);
+  });
+
   it("a log level in capitals, as older scripts write it: refused at its line, saying what this iptables takes", async () => {
     const err = await lab
       .loadRuleset("fw", "test/fixtures/rulesets/log-level-caps.sh")

@@ -2,6 +2,9 @@
 // retried ACK meets the state the first one left in the firewall's conntrack and is INVALID
 // there: a probe must send exactly what it names). No adaptive timeouts either: a late answer on
 // a busy machine is still an answer, so a port is "filtered" only after 500 ms-1 s of silence.
+// Ports go in the order of their numbers (-r), not nmap's shuffle: a ruleset that reacts to a
+// scan (the Arch wiki's TCP-PORTSCAN "recent" list rejects every port after the first closed one)
+// gives the same states every run.
 "use strict";
 const net = require("node:net");
 const { run } = require("../probe-lib.js");
@@ -13,7 +16,7 @@ module.exports = async function scan({ host, ports, technique, flags, waitMs }, 
   if (!flag) return { verdict: "error", detail: `unknown scan technique ${technique}` };
   const r = await run(
     "nmap",
-    ["-n", "-Pn", ...(net.isIPv6(host) ? ["-6"] : []), flag, ...(flags ? ["--scanflags", flags] : []), "-p", ports, "--max-retries", "0",
+    ["-n", "-Pn", ...(net.isIPv6(host) ? ["-6"] : []), flag, ...(flags ? ["--scanflags", flags] : []), "-r", "-p", ports, "--max-retries", "0",
       "--min-rtt-timeout", "500ms", "--initial-rtt-timeout", "500ms", "--max-rtt-timeout", "1000ms", "--host-timeout", `${Math.max(2, Math.ceil(waitMs / 1000) * 4)}s`, "-oX", "-", host],
     { timeoutMs: waitMs * 10 + 10000, signal: ctx.signal },
   );
