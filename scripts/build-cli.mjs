@@ -43,6 +43,26 @@ const asciiWidth = {
   },
 };
 
+/**
+ * zod's namespace carries every locale of its messages (360 KB, ~half of zod's chunk, evaluated
+ * by every command that reads a lab or scenario file); fwlab speaks English and sets no other.
+ * The others become stubs that say so.
+ */
+const englishZod = {
+  name: "english-zod",
+  setup(b) {
+    b.onResolve({ filter: /^\.\/[a-z]{2}(-[A-Za-z]+)?\.js$/ }, (a) =>
+      /zod[\\/]v4[\\/]locales[\\/]index\.js$/.test(a.importer) && a.path !== "./en.js"
+        ? { path: a.path, namespace: "fwlab-zod-locale" }
+        : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: "fwlab-zod-locale" }, (a) => ({
+      contents: `export default function () { throw new Error("zod's locale ${a.path} is not part of fwlab"); }`,
+      loader: "js",
+    }));
+  },
+};
+
 rmSync("dist", { recursive: true, force: true });
 await build({
   // The dashboard runs scenarios in a process of its own (src/server/run-worker.ts).
@@ -55,7 +75,7 @@ await build({
   outdir: "dist",
   outExtension: { ".js": ".mjs" },
   chunkNames: "chunks/[name]-[hash]",
-  plugins: [leanDockerode, asciiWidth],
+  plugins: [leanDockerode, asciiWidth, englishZod],
   define: {
     FWLAB_VERSION: JSON.stringify(JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")).version),
   },
