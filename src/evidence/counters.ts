@@ -1,4 +1,5 @@
-import { FwlabError, InputError } from "../errors.ts";
+import { FwlabError } from "../errors.ts";
+import { parseNftList } from "../firewall/parse-nft-list.ts";
 import { parseSave, type SavedTable } from "../firewall/parse-save.ts";
 import type { StartedLab } from "../lab/started-lab.ts";
 
@@ -11,29 +12,23 @@ export interface CounterDelta {
   readonly spec: string;
   readonly packets: number;
   readonly bytes: number;
+  /** An nft rule without a `counter` statement: nft keeps no count of it. */
+  readonly uncounted?: true;
 }
 
-/**
- * The backend, then (unless it is nft) the save with counters: one exec, so `fwlab counters`
- * answers from one engine call (a `backend` exec and a `save` exec were two round trips).
- */
-const BACKEND_THEN_SAVE = 'b=$(fwlab-ruleset backend); echo "$b"; [ "$b" = nft ] || fwlab-ruleset save';
-
-/** Packet and byte counters of every rule and policy of an iptables node. */
+/** Packet and byte counters of every rule (and iptables policy) of a firewall node: one exec. */
 export async function readCounters(lab: StartedLab, node: string): Promise<SavedTable[]> {
-  const r = await lab.exec(node, ["sh", "-c", BACKEND_THEN_SAVE]);
-  const [backend = "", ...save] = r.stdout.split("\n");
-  if (backend.trim() === "nft") {
-    throw new InputError(
-      `[${node}] counters are read from iptables rulesets; this node runs an nft ruleset (use \`fwlab rules ${node}\`)`,
-    );
-  }
+  const r = await lab.exec(node, ["fwlab-ruleset", "save"]);
   if (r.exitCode !== 0)
     throw new FwlabError(
       `[${node}] \`fwlab-ruleset save\` failed (exit ${r.exitCode}): ${r.stderr.trim()}; \`fwlab status\` shows whether the node runs`,
     );
-  return parseSave(save.join("\n"));
+  return parseCounters(r.stdout);
 }
+
+/** `fwlab-ruleset save`'s output: iptables-save (both families), or an nft node's `nft list ruleset`. */
+export const parseCounters = (text: string): SavedTable[] =>
+  /^table \S+ \S+ \{/m.test(text) ? parseNftList(text) : parseSave(text);
 
 /** What changed between two readings (rules matched by table, chain and position). */
 export function counterDeltas(before: readonly SavedTable[], after: readonly SavedTable[]): CounterDelta[] {
@@ -41,7 +36,7 @@ export function counterDeltas(before: readonly SavedTable[], after: readonly Sav
   for (const t of after) {
     for (const c of t.chains) {
       const old = before
-        .find((x) => x.name === t.name && x.family === t.family)
+        .find((x) => x.name === t.name && x.family === t.family && x.nftFamily === t.nftFamily)
         ?.chains.find((x) => x.name === c.name);
       if (c.policy) {
         out.push({
@@ -62,6 +57,7 @@ export function counterDeltas(before: readonly SavedTable[], after: readonly Sav
           spec: r.spec,
           packets: r.packets - (o?.packets ?? 0),
           bytes: r.bytes - (o?.bytes ?? 0),
+          ...(r.uncounted ? { uncounted: true as const } : {}),
         });
       }
     }

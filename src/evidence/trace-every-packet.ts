@@ -1,17 +1,12 @@
 import { randomBytes } from "node:crypto";
 import type { RulesetListing } from "../firewall/rule-handles.ts";
+import { TRACE_TABLE } from "../firewall/trace-table.ts";
 import type { StartedLab } from "../lab/started-lab.ts";
 import type { EventBus } from "./event-bus.ts";
 import { catchUp, MARKER, type MarkerSender, MarkerWaits, markerPorts } from "./markers.ts";
 import type { TraceLine, TracePacket } from "./parse-trace.ts";
 import { supervise } from "./supervise.ts";
 import { followTrace, type TraceMonitor } from "./trace-monitor.ts";
-
-/**
- * fwlab's own nft table: it marks packets for tracing and never decides a user packet's fate.
- * An `inet` table: it traces IPv4 and IPv6 packets alike (IPv6 drops are told at once too).
- */
-export const TRACE_TABLE = "fwlab_trace";
 
 /**
  * The table, for a node whose log markers carry `token`:

@@ -5,6 +5,8 @@ export interface SavedTable {
   readonly name: string;
   /** "ipv6" for an ip6tables table (after `# ip6tables` in `fwlab-ruleset save`); absent: IPv4. */
   readonly family?: "ipv6";
+  /** An nft table's family (ip, ip6, inet, ...): a table of an nft ruleset (parse-nft-list.ts). */
+  readonly nftFamily?: string;
   readonly chains: SavedChain[];
 }
 
@@ -25,6 +27,8 @@ export interface SavedRule {
   /** The rule as iptables-save prints it, without `-A CHAIN`. */
   readonly spec: string;
   readonly comment?: string;
+  /** An nft rule without a `counter` statement: nft keeps no count of it. */
+  readonly uncounted?: true;
 }
 
 /**

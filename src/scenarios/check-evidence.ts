@@ -99,13 +99,16 @@ export function checkEvidence(
             : x.rule === undefined),
     );
     const packets = d?.packets ?? 0;
-    const ok = typeof c.packets === "number" ? packets === c.packets : packets >= c.packets.min;
+    const ok =
+      !d?.uncounted && (typeof c.packets === "number" ? packets === c.packets : packets >= c.packets.min);
     const which =
       c.rule !== undefined ? `rule ${c.rule}` : c.comment !== undefined ? `"${c.comment}"` : "policy";
     checks.push({
       what: `counter ${c.node} ${c.table ?? "filter"} ${c.chain} ${which} +${typeof c.packets === "number" ? c.packets : `>=${c.packets.min}`}`,
       ok,
-      detail: `+${packets} packets`,
+      detail: d?.uncounted
+        ? `nft keeps no count of this rule (${d.spec}): add a \`counter\` statement to it`
+        : `+${packets} packets`,
     });
   }
   if (want.seenFrom !== undefined) {

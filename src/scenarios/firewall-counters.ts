@@ -1,3 +1,5 @@
+import { parseCounters } from "../evidence/counters.ts";
+import { parseNftList } from "../firewall/parse-nft-list.ts";
 import { parseSave, type SavedTable } from "../firewall/parse-save.ts";
 import type { NodeRunner } from "../runtime/exec-result.ts";
 import type { Backend } from "../topology/lab-spec.ts";
@@ -17,9 +19,9 @@ interface Source {
  * A read is a process or two in the node, and on a busy two-core machine each process costs
  * tens of milliseconds: while fwlab knows a firewall's backend and which families have tables
  * (from a load's read-back, or the read at a scenario's start), a read is that backend's save
- * tool for those families only (one process for an IPv4 ruleset, none for an nft one: its
- * counters are not iptables counters); otherwise it is `fwlab-ruleset save` (a shell, both
- * families' tools and a filter). A load's read-back is also the next probe's reading before.
+ * tool for those families only (one process for an IPv4 ruleset; `nft list ruleset` for an nft
+ * one, whose rules count only with a `counter` statement); otherwise it is `fwlab-ruleset save`
+ * (a shell, both families' tools and a filter, or nft's listing). A load's read-back is also the next probe's reading before.
  */
 export class FirewallCounters {
   private readonly sources = new Map<string, Source>();
@@ -78,8 +80,8 @@ export class FirewallCounters {
 
   private async read(node: string): Promise<SavedTable[]> {
     const how = this.sources.get(node);
-    if (!how) return parseSave((await this.run(node)(["fwlab-ruleset", "save"])).stdout);
-    if (how.backend === "nft") return [];
+    if (!how) return parseCounters((await this.run(node)(["fwlab-ruleset", "save"])).stdout);
+    if (how.backend === "nft") return parseNftList((await this.run(node)(["nft", "list", "ruleset"])).stdout);
     // Sequential: side by side they took longer (one fork after the other in the agent anyway).
     let text = "";
     for (const tool of saveTools(how.backend, how))

@@ -6,6 +6,7 @@ import { type NflogSource, type NflogWatch, watchNflog } from "../evidence/nflog
 import { type EveryPacketTrace, traceEveryPacket } from "../evidence/trace-every-packet.ts";
 import type { LoadedRuleset } from "../firewall/load-ruleset.ts";
 import { groupsIn } from "../firewall/nflog-groups.ts";
+import { parseNftList } from "../firewall/parse-nft-list.ts";
 import { parseSave } from "../firewall/parse-save.ts";
 import type { StartedLab } from "../lab/started-lab.ts";
 import type { NodeRunner } from "../runtime/exec-result.ts";
@@ -93,13 +94,15 @@ export class LabWatchers {
    * exec unless the NFLOG groups changed): trace lines renumbered, NFLOG listeners followed.
    */
   async rulesetLoaded(node: string, loaded: RulesetReadBack): Promise<void> {
-    // iptables-nft's read-back is the new rules with their counters: the next probe's reading
-    // before (a legacy or nft load's listing has no iptables-nft tables to read).
+    // iptables-nft's and nft's read-back is the new rules with their counters: the next probe's
+    // reading before (a legacy load's listing has no iptables-nft tables to read).
     if (loaded.listing && loaded.backend === "iptables-nft")
       this.counters.known(node, loaded.backend, [
         ...parseSave(loaded.listing.iptablesSave),
         ...parseSave(loaded.listing.ip6tablesSave ?? "", "ipv6"),
       ]);
+    else if (loaded.listing && loaded.backend === "nft")
+      this.counters.known(node, loaded.backend, parseNftList(loaded.listing.nft));
     else this.counters.changed(node);
     const trace = this.traces.get(node);
     if (!trace) return;

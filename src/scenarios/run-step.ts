@@ -92,8 +92,12 @@ export async function runProbeStep(
     ctx.watchers.counters.fresh(performance.now()),
   ]);
   const counters: Record<string, CounterDelta[]> = {};
+  // nft rules without a `counter` statement: kept aside so that evidence naming one says so.
+  const uncounted: Record<string, CounterDelta[]> = {};
   for (const [node, tables] of after) {
-    counters[node] = counterDeltas(before.get(node) ?? [], tables).filter((d) => d.packets !== 0);
+    const deltas = counterDeltas(before.get(node) ?? [], tables);
+    counters[node] = deltas.filter((d) => d.packets !== 0);
+    uncounted[node] = deltas.filter((d) => d.uncounted);
   }
   const endedAt = Date.now();
   const mine = eventsOfStep(ctx.events, { lab: lab.name, firstEvent, startedAt, endedAt });
@@ -131,7 +135,9 @@ export async function runProbeStep(
       ? checkEvidence(step.evidence, {
           logs,
           conntrack,
-          counters,
+          counters: Object.fromEntries(
+            Object.entries(counters).map(([n, moved]) => [n, [...moved, ...(uncounted[n] ?? [])]]),
+          ),
           seenFrom,
           seenHow:
             probe.seenHow?.(step) ??

@@ -1,7 +1,7 @@
-import { TRACE_TABLE } from "../evidence/trace-every-packet.ts";
 import { groupsIn } from "../firewall/nflog-groups.ts";
 import { parseListing } from "../firewall/rule-handles.ts";
 import { rulesetSettings } from "../firewall/ruleset-file.ts";
+import { TRACE_TABLE } from "../firewall/trace-table.ts";
 import type { StartedLab } from "../lab/started-lab.ts";
 import type { NodeExec } from "../runtime/exec-result.ts";
 import { isBackend } from "../topology/compose-schema.ts";

@@ -4,7 +4,7 @@ import { basename, join, relative } from "node:path";
 import express, { type NextFunction, type Request, type Response } from "express";
 import { z } from "zod";
 import { conntrackTable } from "../evidence/conntrack-source.ts";
-import { parseSave } from "../firewall/parse-save.ts";
+import { parseCounters } from "../evidence/counters.ts";
 import { StartedLab } from "../lab/started-lab.ts";
 import type { Engine } from "../runtime/engine.ts";
 import { findScenarios } from "../scenarios/find-scenarios.ts";
@@ -94,7 +94,7 @@ export function httpApi(opts: {
       const l = await lab(String(req.params.lab));
       const node = String(req.params.node);
       const [listing, save] = await Promise.all([l.rules(node), l.exec(node, ["fwlab-ruleset", "save"])]);
-      res.json({ listing, tables: parseSave(save.stdout) });
+      res.json({ listing, tables: parseCounters(save.stdout) });
     }),
   );
   app.get(

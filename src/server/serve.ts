@@ -4,9 +4,9 @@ import { createServer as createHttps } from "node:https";
 import { hostname } from "node:os";
 import { conntrackTable } from "../evidence/conntrack-source.ts";
 import { conntrackStats } from "../evidence/conntrack-stats.ts";
+import { parseCounters } from "../evidence/counters.ts";
 import { EventBus } from "../evidence/event-bus.ts";
 import { watchKernelLog } from "../evidence/kernel-log-source.ts";
-import { parseSave } from "../firewall/parse-save.ts";
 import { StartedLab } from "../lab/started-lab.ts";
 import type { Engine } from "../runtime/engine.ts";
 import { every } from "../util/every.ts";
@@ -154,7 +154,7 @@ export async function serveDashboard(engine: Engine, opts: ServeOptions): Promis
             kind: "counters",
             lab: name,
             node: n.name,
-            tables: parseSave(r.stdout),
+            tables: parseCounters(r.stdout),
             time: Date.now(),
           });
         }

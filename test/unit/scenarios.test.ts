@@ -234,4 +234,26 @@ describe("checkEvidence", () => {
       "saw 10.0.1.10",
     );
   });
+
+  it("a counter on an nft rule nft keeps no count of fails, saying why, even when 0 was asked", () => {
+    const rule = {
+      table: "filter",
+      chain: "forward",
+      rule: 2,
+      spec: "ct state invalid drop",
+      packets: 0,
+      bytes: 0,
+    };
+    const got = (uncounted: boolean) => ({
+      logs: [],
+      conntrack: [],
+      counters: { fw: [{ ...rule, ...(uncounted ? { uncounted: true as const } : {}) }] },
+    });
+    const want = { counters: [{ node: "fw", table: "filter", chain: "forward", rule: 2, packets: 0 }] };
+    expect(checkEvidence(want, got(false))[0]).toMatchObject({ ok: true, detail: "+0 packets" });
+    expect(checkEvidence(want, got(true))[0]).toMatchObject({
+      ok: false,
+      detail: "nft keeps no count of this rule (ct state invalid drop): add a `counter` statement to it",
+    });
+  });
 });

@@ -129,8 +129,18 @@ export function evidenceCommands(program: Command): void {
           style: { head: [], border: [] },
         });
         for (const d of deltas)
-          t.push([d.table, d.chain, d.rule ?? "policy", d.packets, d.bytes, d.comment ?? d.spec]);
-        console.log(`${title}\n${t.toString()}`);
+          t.push([
+            d.table,
+            d.chain,
+            d.rule ?? "policy",
+            d.uncounted ? "-" : d.packets,
+            d.uncounted ? "-" : d.bytes,
+            d.comment ?? d.spec,
+          ]);
+        const note = deltas.some((d) => d.uncounted)
+          ? "\n- nft counts only rules with a `counter` statement"
+          : "";
+        console.log(`${title}\n${t.toString()}${note}`);
       };
       if (!opts.watch)
         return show(counterDeltas([], before), `${node}: counters since the ruleset was loaded or zeroed`);
