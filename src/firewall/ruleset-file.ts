@@ -14,13 +14,28 @@ export const NFT_NOT_IPV6 =
 
 /** A ruleset file's text; errors start with `label` ("[fw] ruleset rules.sh"). */
 export function readRulesetFile(path: string, label: string): string {
-  return readInputFile(path, {
+  return readRulesetText(path, label).text;
+}
+
+/**
+ * A ruleset file's text with plain newlines, and whether its lines ended in CRLF: a file saved on
+ * Windows (a student's laptop) that iptables-restore, nft and sh on a Linux host would each refuse
+ * in its own obscure way (`table name 'filter' invalid`, `unexpected junk`, `$'\r': command not
+ * found`). fwlab reads it as meant, and a load says so (CRLF_NOTE).
+ */
+export function readRulesetText(path: string, label: string): { text: string; crlf: boolean } {
+  const raw = readInputFile(path, {
     what: "a ruleset",
     maxBytes: MAX_BYTES,
     whenEmpty: "to clear the ruleset, load one that says so",
     label,
   });
+  const crlf = raw.includes("\r\n");
+  return { text: crlf ? raw.replace(/\r\n/g, "\n") : raw, crlf };
 }
+
+export const CRLF_NOTE =
+  "its lines end in CRLF (saved on Windows): read as plain lines here, but iptables-restore, nft and sh on a Linux host would refuse it as it is (convert it with dos2unix)";
 
 /**
  * Checks what can be checked on the host before any node sees a ruleset: that it is a
