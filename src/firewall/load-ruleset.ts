@@ -8,7 +8,7 @@ import { groupsIn } from "./nflog-groups.ts";
 import { nftScriptDocument } from "./nft-script.ts";
 import { nftFileDocument, restoreFileDocument } from "./restore-document.ts";
 import { parseListing, type RulesetListing } from "./rule-handles.ts";
-import { CRLF_NOTE, NFT_NOT_IPV6, readRulesetFile, readRulesetText } from "./ruleset-file.ts";
+import { NFT_NOT_IPV6, readRulesetFile, readRulesetText } from "./ruleset-file.ts";
 import {
   detectRulesetFamily,
   detectRulesetFormat,
@@ -74,7 +74,7 @@ export async function loadRuleset(
   const started = performance.now();
   const path = resolve(file);
   const shown = displayPath(path);
-  const { text, crlf } = readRulesetText(path, `[${node}] ruleset ${shown}`);
+  const { text, windows } = readRulesetText(path, `[${node}] ruleset ${shown}`);
   const format = detectRulesetFormat(path, text);
   const nft = format === "nft" || format === "nft-script";
   if (nft && opts.backend && opts.backend !== "nft") {
@@ -150,7 +150,7 @@ export async function loadRuleset(
         sysctls: [v4, v6 === main.ipv6 ? undefined : v6].flatMap((p) =>
           (p?.sysctls ?? []).map((x) => ({ ...x, file: p!.shown })),
         ),
-        notes: crlf ? [`${shown}: ${CRLF_NOTE}`, ...notes] : notes,
+        notes: windows ? [`${shown}: ${windows}`, ...notes] : notes,
       };
     }
     const at = loadFailure(parts, backend, r);

@@ -18,24 +18,30 @@ export function readRulesetFile(path: string, label: string): string {
 }
 
 /**
- * A ruleset file's text with plain newlines, and whether its lines ended in CRLF: a file saved on
- * Windows (a student's laptop) that iptables-restore, nft and sh on a Linux host would each refuse
- * in its own obscure way (`table name 'filter' invalid`, `unexpected junk`, `$'\r': command not
- * found`). fwlab reads it as meant, and a load says so (CRLF_NOTE).
+ * A ruleset file's text with plain newlines and no byte-order mark, and what a Windows editor
+ * left in it (a student's laptop): CRLF line endings, or Notepad's BOM before the first line.
+ * iptables-restore, nft and sh on a Linux host would each refuse such a file in its own obscure
+ * way (`table name 'filter' invalid`, `line 1 failed`, `unexpected junk`, `$'\r': command not
+ * found`). fwlab reads it as meant, and a load says so (`windows`, a note).
  */
-export function readRulesetText(path: string, label: string): { text: string; crlf: boolean } {
+export function readRulesetText(path: string, label: string): { text: string; windows?: string } {
   const raw = readInputFile(path, {
     what: "a ruleset",
     maxBytes: MAX_BYTES,
     whenEmpty: "to clear the ruleset, load one that says so",
     label,
   });
+  const bom = raw.startsWith("\uFEFF");
   const crlf = raw.includes("\r\n");
-  return { text: crlf ? raw.replace(/\r\n/g, "\n") : raw, crlf };
+  if (!bom && !crlf) return { text: raw };
+  const what = [crlf ? "its lines end in CRLF" : "", bom ? "it starts with a byte-order mark" : ""]
+    .filter(Boolean)
+    .join(" and ");
+  return {
+    text: (bom ? raw.slice(1) : raw).replace(/\r\n/g, "\n"),
+    windows: `${what} (saved on Windows): read as meant here, but iptables-restore, nft and sh on a Linux host would refuse it as it is (convert it with dos2unix)`,
+  };
 }
-
-export const CRLF_NOTE =
-  "its lines end in CRLF (saved on Windows): read as plain lines here, but iptables-restore, nft and sh on a Linux host would refuse it as it is (convert it with dos2unix)";
 
 /**
  * Checks what can be checked on the host before any node sees a ruleset: that it is a

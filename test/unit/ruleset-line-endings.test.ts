@@ -41,7 +41,16 @@ describe("a ruleset file with CRLF line endings", () => {
       sent.length = 0;
       const r = await loadRuleset("fw", exec, f);
       expect(sent.join(""), f).not.toContain("\r");
-      expect(r.notes[0], f).toMatch(/lines end in CRLF .*dos2unix/);
+      expect(r.notes[0], f).toMatch(/lines end in CRLF \(saved on Windows\).*dos2unix/);
     }
+  });
+
+  it("Notepad's byte-order mark before the first line is left out too", async () => {
+    const path = join(dir, "bom.rules");
+    writeFileSync(path, "\uFEFF*filter\n:INPUT DROP [0:0]\nCOMMIT\n");
+    sent.length = 0;
+    const r = await loadRuleset("fw", exec, path);
+    expect(sent[0]!.startsWith("*filter\n")).toBe(true);
+    expect(r.notes).toEqual([expect.stringMatching(/starts with a byte-order mark \(saved on Windows\)/)]);
   });
 });
