@@ -88,10 +88,18 @@ export function readScenarioFile(
   const nodes = lab.nodes.map((n) => n.name);
   const node = (name: string, p: Path, key?: string) => {
     const n = lab.nodes.find((x) => x.name === name);
+    // A host name as the lab's DNS knows it (web.lab): a step names the node itself.
+    const host = name.includes(".") ? lab.nodes.find((x) => x.name === name.split(".")[0]) : undefined;
+    if (!n && host)
+      fail(p, `"${name}" is a host name; a step names the node ("${host.name}") or an address`, key);
     if (!n)
       fail(
         p,
-        `unknown node "${name}"${hint(name, nodes)} in lab ${displayPath(labFile)}; nodes: ${nodes.join(", ")}`,
+        `unknown node "${name}"${hint(name, nodes)} in lab ${displayPath(labFile)}; nodes: ${nodes.join(", ")}${
+          name.includes(".")
+            ? " (a step's target is a node or an address; a name is what a dns step asks for)"
+            : ""
+        }`,
         key,
       );
     return n!;

@@ -1,5 +1,6 @@
-import { readFileSync } from "node:fs";
-import { resolve } from "node:path";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 import { InputError } from "../../src/errors.ts";
 import { probeKind } from "../../src/probes/index.ts";
@@ -28,6 +29,29 @@ describe("scenario files", () => {
     expect(files.filter((f) => f === resolve(one))).toHaveLength(1);
     expect(files.slice(1).every((f) => f.includes("/scenarios/seed-001/"))).toBe(true);
     expect(() => findScenarios([one, "no-such-folder"])).toThrow(/no-such-folder: no such file/);
+  });
+
+  it("a host name where a node goes: which node it is, or what a name is for", () => {
+    const dir = mkdtempSync(join(tmpdir(), "fwlab-names-"));
+    const step = (to: string) => {
+      const f = join(dir, "s.scenario.yml");
+      writeFileSync(
+        f,
+        `name: names\nlab: ${resolve("docker-compose.yml")}\nsteps:\n  - { name: s, probe: tcp, from: client, to: ${to}, port: 80, expect: ok }\n`,
+      );
+      return () => readScenarioFile(f);
+    };
+    try {
+      expect(step("web.lab")).toThrow(
+        /"web\.lab" is a host name; a step names the node \("web"\) or an address/,
+      );
+      expect(step("www.example.com")).toThrow(
+        /unknown node "www\.example\.com".*a name is what a dns step asks for\)/,
+      );
+      expect(step("web")).not.toThrow();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("a folder without scenarios is an input error", () => {
