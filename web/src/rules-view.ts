@@ -36,13 +36,15 @@ export class RulesView {
     body.replaceChildren();
     const counts = new Map<string, number>();
     for (const t of e.tables) {
-      const table = t.family === "ipv6" ? `${t.name} (ip6)` : t.name;
+      const table =
+        t.family === "ipv6" ? `${t.name} (ip6)` : t.nftFamily ? `${t.nftFamily} ${t.name}` : t.name;
       for (const c of t.chains) {
         const rows = [
+          // nft counts only rules with a `counter` statement: the others show "-".
           ...c.rules.map((r) => ({
             key: `${table} ${c.name} ${r.num}`,
             num: String(r.num),
-            packets: r.packets,
+            packets: r.uncounted ? "-" : r.packets,
             text: r.spec,
           })),
           ...(c.policy
@@ -50,9 +52,10 @@ export class RulesView {
             : []),
         ];
         for (const r of rows) {
-          counts.set(r.key, r.packets);
           const tr = body.insertRow();
           for (const v of [table, c.name, r.num, r.packets, r.text]) tr.insertCell().append(text(v));
+          if (typeof r.packets !== "number") continue;
+          counts.set(r.key, r.packets);
           const before = this.lastCounts.get(r.key);
           if (before !== undefined && r.packets > before) tr.className = "hit";
         }
