@@ -42,7 +42,7 @@ export interface StartLabOptions {
   readonly engine?: Engine;
   /** Let the lab file grant what reaches beyond the lab (`--allow-unsafe`; topology/unsafe-options.ts). */
   readonly allowUnsafe?: boolean;
-  /** Where the time went, stage by stage (ms from the call): for `fwlab up --timings`. */
+  /** Where the time went: when each stage ended, in ms since the process started (`fwlab up --timings`). */
   readonly timings?: (stage: StartStage, ms: number) => void;
   /** Engines to spread the lab over (`fwlab up --hosts`), replacing the file's x-fwlab.hosts. */
   readonly hosts?: readonly string[];
@@ -51,12 +51,20 @@ export interface StartLabOptions {
 }
 
 /**
- * Stages of `up`, in the order they end: checks (what runs, images, subnets), bridges (and the
- * host rules), created (the last container), started (the last one), linked (its veths), ready
- * (the last node's services answer), loaded (rulesets). Starts overlap: a node gets ready while
- * others start.
+ * Stages of `up`, in the order they end: read (the lab file, checked), checks (what runs, images,
+ * subnets), bridges (and the host rules), created (the last container), started (the last one),
+ * linked (its veths), ready (the last node's services answer), loaded (rulesets). Starts
+ * overlap: a node gets ready while others start.
  */
-export type StartStage = "checks" | "bridges" | "created" | "started" | "linked" | "ready" | "loaded";
+export type StartStage =
+  | "read"
+  | "checks"
+  | "bridges"
+  | "created"
+  | "started"
+  | "linked"
+  | "ready"
+  | "loaded";
 
 /**
  * Starts a lab from a lab file and returns once every node's service answers (DNS answers a
@@ -66,6 +74,7 @@ export type StartStage = "checks" | "bridges" | "created" | "started" | "linked"
  */
 export async function startLab(file: string, opts: StartLabOptions = {}): Promise<StartedLab> {
   const spec = readLabFile(file, { name: opts.name, allowUnsafe: opts.allowUnsafe });
+  opts.timings?.("read", performance.now());
   return startLabSpec(spec, opts);
 }
 
@@ -74,7 +83,7 @@ export async function startLabSpec(given: LabSpec, opts: StartLabOptions = {}): 
   const engine = opts.engine ?? (await connectEngine());
   const spec = placeLab(given, opts.hosts);
   const started = performance.now();
-  const stage = (s: StartStage) => opts.timings?.(s, performance.now() - started);
+  const stage = (s: StartStage) => opts.timings?.(s, performance.now());
 
   // The engines: the one the command talks to, or each host of a lab that spans several.
   let engines: LabEngines = oneEngine(engine);
