@@ -6,8 +6,8 @@ import { TRACE_TABLE } from "./trace-table.ts";
  * position in their chain as `fwlab counters` and a scenario's `counters` evidence count them.
  * nft counts only what a rule asks it to: a rule with a `counter` statement has its packets and
  * bytes (a named one, `counter name "web-hits"`, the named counter's), every other rule is
- * `uncounted`. Chains have no policy counters. Sets, maps and other objects are skipped; tables
- * whose name starts with "fwlab" are fwlab's own (traces) and left out. A rule's spec is its text
+ * `uncounted`. Chains have no policy counters. Sets, maps and other objects are skipped, and so
+ * is fwlab's own table (its traces). A rule's spec is its text
  * without the counter's values and the handle, so it stays the same from one reading to the next.
  */
 export function parseNftList(text: string): SavedTable[] {
