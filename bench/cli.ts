@@ -9,7 +9,9 @@
  *   node --import tsx bench/cli.ts [runs]
  */
 import { connectEngine, removeLab, startLab } from "../src/index.ts";
-import { median, ms, saveResults, timed } from "./lib.ts";
+import { buildCli, median, ms, saveResults, timed } from "./lib.ts";
+
+buildCli(); // the bundle bin/fwlab runs, not a stale one's fallback
 
 const runs = Number(process.argv[2] ?? 7);
 const LAB = "benchcli";

@@ -16,8 +16,10 @@ import { chromium } from "playwright-core";
 import { connectEngine, removeLab, startLab } from "../src/index.ts";
 import { findScenarios } from "../src/scenarios/find-scenarios.ts";
 import { serveDashboard } from "../src/server/serve.ts";
-import { saveResults } from "./lib.ts";
+import { buildCli, saveResults } from "./lib.ts";
 import type { ClientsMessage, ClientsReport } from "./ws-clients.ts";
+
+buildCli(); // the bundle bin/fwlab runs, not a stale one's fallback
 
 const PINGS = Number(process.argv[2] ?? 10_000);
 const SECONDS = Number(process.argv[3] ?? 60);

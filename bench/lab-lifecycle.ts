@@ -9,7 +9,9 @@
  */
 import { readLabFile } from "../src/topology/read-lab-file.ts";
 import { engineFloor, removeFloorLeftovers } from "./floor.ts";
-import { median, ms, saveResults, timed, timedRun } from "./lib.ts";
+import { buildCli, median, ms, saveResults, timed, timedRun } from "./lib.ts";
+
+buildCli(); // the bundle bin/fwlab runs, not a stale one's fallback
 
 const rounds = Number(process.argv[2] ?? 5);
 const FILE = "docker-compose.yml";

@@ -16,8 +16,10 @@
 import { spawnSync } from "node:child_process";
 import { closeEngines } from "../src/runtime/engine.ts";
 import { readLabFile } from "../src/topology/read-lab-file.ts";
-import { median, saveResults, timed } from "./lib.ts";
+import { buildCli, median, saveResults, timed } from "./lib.ts";
 import { overlayFloor, removeOverlayFloorLeftovers } from "./overlay-floor.ts";
+
+buildCli(); // the bundle bin/fwlab runs, not a stale one's fallback
 
 const HOSTS = ["fwsim-1", "fwsim-2", "fwsim-3"];
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);

@@ -8,6 +8,9 @@
  *   node --import tsx bench/remote.ts        (root: it starts the engine; about 6 min)
  */
 import { execFileSync, spawnSync } from "node:child_process";
+import { buildCli } from "./lib.ts";
+
+buildCli(); // the bundle bin/fwlab runs, not a stale one's fallback
 
 const N = "1";
 const up = execFileSync("sh", ["scripts/remote-engine.sh", "up", N], { encoding: "utf8" });

@@ -14,7 +14,9 @@ import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { readLabFile } from "../src/topology/read-lab-file.ts";
 import { engineFloor, removeFloorLeftovers } from "./floor.ts";
-import { median, saveResults, timed } from "./lib.ts";
+import { buildCli, median, saveResults, timed } from "./lib.ts";
+
+buildCli(); // the bundle bin/fwlab runs, not a stale one's fallback
 
 const rounds = Number(process.argv[2] ?? 5);
 const LAB = "bench50";
