@@ -126,9 +126,24 @@ export const loadStep = z.strictObject({
   message: z.string().optional().describe("with fails: a substring of the error (e.g. line 17)"),
   why: z.string().optional(),
 });
+/**
+ * A command in a node: its words, or one string for `sh -c` (as Compose's `command:` takes
+ * either), so pipes and `;` work there: "iptables -L INPUT -n | head -1".
+ */
+const commandLine = z.union([
+  z.array(z.string()).min(1),
+  z
+    .string()
+    .min(1)
+    .transform((line) => ["sh", "-c", line]),
+]);
+
 export const execStep = z.strictObject({
   name: z.string().min(1),
-  exec: z.strictObject({ node: z.string(), command: z.array(z.string()).min(1) }),
+  exec: z.strictObject({
+    node: z.string(),
+    command: commandLine.describe('its words (["ip", "route"]), or one line for sh -c'),
+  }),
   expect: z.enum(["succeeds", "fails"]).optional(),
   output: z.string().optional().describe("a substring the command's output must contain"),
   why: z.string().optional(),
@@ -190,7 +205,7 @@ export const scenarioSchema = z.strictObject({
       z.string(),
       z.strictObject({
         sysctls: z.record(z.string(), z.union([z.string(), z.number()])).optional(),
-        commands: z.array(z.array(z.string()).min(1)).optional(),
+        commands: z.array(commandLine).optional(),
       }),
     )
     .optional(),

@@ -54,6 +54,37 @@ describe("scenario files", () => {
     }
   });
 
+  it("an exec step's command: its words, or one line for sh -c (as Compose's command: takes either)", () => {
+    const dir = mkdtempSync(join(tmpdir(), "fwlab-exec-"));
+    const f = join(dir, "s.scenario.yml");
+    writeFileSync(
+      f,
+      [
+        "name: exec",
+        `lab: ${resolve("docker-compose.yml")}`,
+        "setup: { fw: { commands: [[ip, route], 'echo 1 > /dev/null'] } }",
+        "steps:",
+        "  - { name: words, exec: { node: fw, command: [ip, route] } }",
+        '  - { name: line, exec: { node: fw, command: "iptables -L INPUT -n | head -1" } }',
+        "",
+      ].join("\n"),
+    );
+    try {
+      const s = readScenarioFile(f).scenario;
+      const commands = s.steps.map((x) => ("exec" in x ? x.exec.command : []));
+      expect(commands).toEqual([
+        ["ip", "route"],
+        ["sh", "-c", "iptables -L INPUT -n | head -1"],
+      ]);
+      expect(s.setup?.fw?.commands).toEqual([
+        ["ip", "route"],
+        ["sh", "-c", "echo 1 > /dev/null"],
+      ]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it("a folder without scenarios is an input error", () => {
     expect(() => findScenarios("src")).toThrow(InputError);
   });
