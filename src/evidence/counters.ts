@@ -14,6 +14,10 @@ export interface CounterDelta {
   readonly bytes: number;
   /** An nft rule without a `counter` statement: nft keeps no count of it. */
   readonly uncounted?: true;
+  /** An nft table's family (its rules are nft's statements, not iptables-save's). */
+  readonly nftFamily?: string;
+  /** The hook of an nft filter chain that is a base chain (input, forward, output ...). */
+  readonly hook?: string;
 }
 
 /** Packet and byte counters of every rule (and iptables policy) of a firewall node: one exec. */
@@ -58,6 +62,8 @@ export function counterDeltas(before: readonly SavedTable[], after: readonly Sav
           packets: r.packets - (o?.packets ?? 0),
           bytes: r.bytes - (o?.bytes ?? 0),
           ...(r.uncounted ? { uncounted: true as const } : {}),
+          ...(t.nftFamily ? { nftFamily: t.nftFamily } : {}),
+          ...(c.hook ? { hook: c.hook } : {}),
         });
       }
     }

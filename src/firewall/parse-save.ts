@@ -14,6 +14,8 @@ export interface SavedChain {
   readonly name: string;
   /** ACCEPT or DROP for built-in chains, undefined for user chains. */
   readonly policy?: string;
+  /** An nft filter base chain's hook (input, forward, output ...): nft's built-in chains. */
+  readonly hook?: string;
   readonly packets: number;
   readonly bytes: number;
   readonly rules: SavedRule[];

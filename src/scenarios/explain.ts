@@ -1,9 +1,28 @@
 import type { CounterDelta } from "../evidence/counters.ts";
 
-const FINAL = /-j (ACCEPT|DROP|REJECT)\b/;
-const JUMP = /-j ([^\s"]+)/;
-/** A rule for a connection's later packets only: its states are ESTABLISHED and RELATED. */
-const LATER_PACKETS = /--(?:ct)?state (?:ESTABLISHED|RELATED)(?:,(?:ESTABLISHED|RELATED))*(?:\s|$)/;
+/** How a rule's text says its verdict and its jumps: iptables-save's `-j`, nft's statements. */
+interface Syntax {
+  final(spec: string): string | undefined;
+  jump(spec: string): string | undefined;
+  /** A rule for a connection's later packets only: its states are ESTABLISHED and RELATED. */
+  laterPackets(spec: string): boolean;
+}
+
+const IPTABLES: Syntax = {
+  final: (spec) => /-j (ACCEPT|DROP|REJECT)\b/.exec(spec)?.[1],
+  jump: (spec) => /-j ([^\s"]+)/.exec(spec)?.[1],
+  laterPackets: (spec) =>
+    /--(?:ct)?state (?:ESTABLISHED|RELATED)(?:,(?:ESTABLISHED|RELATED))*(?:\s|$)/.test(spec),
+};
+
+/** nft's words outside quoted strings (a log prefix may say "drop"). */
+const bare = (spec: string): string => spec.replace(/"(?:[^"\\]|\\.)*"/g, '""');
+const NFT: Syntax = {
+  final: (spec) => /(?:^|\s)(accept|drop|reject)(?:\s|$)/.exec(bare(spec))?.[1]?.toUpperCase(),
+  jump: (spec) => /(?:^|\s)(?:jump|goto) (\S+)/.exec(bare(spec))?.[1],
+  laterPackets: (spec) =>
+    /ct state \{? ?(?:established|related)(?: ?, ?(?:established|related))* ?\}? /.test(bare(spec)),
+};
 
 /** What the probe met: its traffic `through` (ok), `stopped` (timeout, refused, unreachable). */
 export type Outcome = "through" | "stopped";
@@ -12,6 +31,8 @@ const WANTED: Record<Outcome, ReadonlySet<string>> = {
   stopped: new Set(["DROP", "REJECT"]),
 };
 const ANY = new Set(["ACCEPT", "DROP", "REJECT"]);
+/** The filter hooks a packet to or through or from the node meets, in that order. */
+const HOOKS = ["input", "forward", "output"];
 
 /**
  * Which rule decided a packet, from the counters that moved during the step, walked as the
@@ -22,6 +43,8 @@ const ANY = new Set(["ACCEPT", "DROP", "REJECT"]);
  * INPUT only jumps. Given what the probe met, a rule of that kind is named first: a connection
  * whose first packet was let in and whose answer was dropped (FORWARD with no way back, a zone
  * pair without ESTABLISHED) is explained by the drop, not by the rule that let the packet in.
+ * An nft ruleset is walked from its filter chains on the input, forward and output hooks, through
+ * its rules that count (`counter`): nft keeps no count of the others, nor of a chain's policy.
  */
 export function decidingRule(
   deltas: Readonly<Record<string, readonly CounterDelta[]>>,
@@ -35,24 +58,38 @@ function decided(
   wanted: ReadonlySet<string>,
 ): string | undefined {
   for (const [node, list] of Object.entries(deltas)) {
-    const moved = list.filter((d) => d.table === "filter" && d.packets > 0);
-    for (const chain of ["INPUT", "FORWARD", "OUTPUT"]) {
+    const moved = list.filter((d) => d.packets > 0);
+    // iptables' built-in filter chains; an nft ruleset's filter chains on those hooks.
+    const nftEntries = HOOKS.flatMap((hook) => [
+      ...new Set(moved.filter((d) => d.hook === hook).map((d) => `${d.table}\n${d.chain}`)),
+    ]).map((key) => {
+      const [table, chain] = key.split("\n") as [string, string];
+      return { table, chain, syntax: NFT };
+    });
+    const entries = [
+      ...["INPUT", "FORWARD", "OUTPUT"].map((chain) => ({ table: "filter", chain, syntax: IPTABLES })),
+      ...nftEntries,
+    ];
+    for (const { table, chain, syntax } of entries) {
+      const mine = moved.filter((d) => d.table === table && (d.nftFamily !== undefined) === (syntax === NFT));
       // A connection's first packet is what a rule lets in or keeps out: the rules for the
       // packets after it (ESTABLISHED, RELATED) count only when nothing else decided.
       const found =
-        walk(moved, chain, new Set(), true, wanted) ?? walk(moved, chain, new Set(), false, wanted);
-      if (found) return `${found.verb} by ${node} filter ${found.where}`;
-      const policy = moved.find((d) => d.chain === chain && d.rule === undefined)?.spec.split(" ")[1];
+        walk(mine, syntax, chain, new Set(), true, wanted) ??
+        walk(mine, syntax, chain, new Set(), false, wanted);
+      if (found) return `${found.verb} by ${node} ${table} ${found.where}`;
+      const policy = mine.find((d) => d.chain === chain && d.rule === undefined)?.spec.split(" ")[1];
       if ((policy === "ACCEPT" || policy === "DROP") && wanted.has(policy))
-        return `${verbOf(policy)} by ${node} filter ${chain} policy ${policy}`;
+        return `${verbOf(policy)} by ${node} ${table} ${chain} policy ${policy}`;
     }
   }
   return undefined;
 }
 
-/** The first rule with a wanted final target a packet reached in `chain`, following jumps. */
+/** The first rule with a wanted final verdict a packet reached in `chain`, following jumps. */
 function walk(
   moved: readonly CounterDelta[],
+  syntax: Syntax,
   chain: string,
   seen: Set<string>,
   firstPacket: boolean,
@@ -64,16 +101,16 @@ function walk(
     .filter((d) => d.chain === chain && d.rule !== undefined)
     .sort((a, b) => a.rule! - b.rule!);
   for (const r of rules) {
-    const final = FINAL.exec(r.spec)?.[1];
-    if (final && (!wanted.has(final) || (firstPacket && LATER_PACKETS.test(r.spec)))) continue;
+    const final = syntax.final(r.spec);
+    if (final && (!wanted.has(final) || (firstPacket && syntax.laterPackets(r.spec)))) continue;
     if (final)
       return {
         verb: verbOf(final),
         where: `${chain} rule ${r.rule}${r.comment ? ` ("${r.comment}")` : ""}`,
       };
-    const target = JUMP.exec(r.spec)?.[1];
+    const target = syntax.jump(r.spec);
     if (target && moved.some((d) => d.chain === target)) {
-      const inner = walk(moved, target, seen, firstPacket, wanted);
+      const inner = walk(moved, syntax, target, seen, firstPacket, wanted);
       if (inner) return inner;
     }
   }

@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 import { InputError } from "../../src/errors.ts";
+import { counterDeltas, parseCounters } from "../../src/evidence/counters.ts";
 import { probeKind } from "../../src/probes/index.ts";
 import { checkEvidence } from "../../src/scenarios/check-evidence.ts";
 import { decidingRule } from "../../src/scenarios/explain.ts";
@@ -152,6 +153,40 @@ describe("explain", () => {
       ],
     ];
     for (const [why, moved, named] of cases) expect(decidingRule({ fw: moved }), why).toBe(named);
+  });
+
+  it("walks an nft ruleset from its hooked filter chains, through the rules that count", () => {
+    // The Debian-router fixture with counters, as parsed from nft's listing: jumps, a vmap-less
+    // zone chain, a log prefix that says "drop" without dropping.
+    const listing = parseCounters(`table inet filter {
+\tchain input {
+\t\ttype filter hook input priority filter; policy drop;
+\t\tct state established,related counter packets 9 bytes 900 accept
+\t\tiifname "wan" counter packets 1 bytes 60 jump wan_in
+\t\tcounter packets 1 bytes 60 log prefix "input drop: "
+\t}
+\tchain wan_in {
+\t\ttcp dport 22 counter packets 1 bytes 60 drop comment "no ssh from the wan"
+\t}
+\tchain forward {
+\t\ttype filter hook forward priority filter; policy drop;
+\t\tct state { established, related } counter packets 3 bytes 180 accept
+\t\tiifname "lan" oifname "dmz" tcp dport 80 counter packets 1 bytes 60 accept
+\t\tlog prefix "fwd-drop " counter packets 2 bytes 120 drop
+\t}
+}
+`);
+    const moved = counterDeltas([], listing);
+    expect(decidingRule({ fw: moved.filter((d) => d.chain !== "forward") }, "stopped")).toBe(
+      'dropped by fw filter wan_in rule 1 ("no ssh from the wan")',
+    );
+    const forward = moved.filter((d) => d.chain === "forward");
+    expect(decidingRule({ fw: forward }, "through")).toBe("accepted by fw filter forward rule 2");
+    expect(decidingRule({ fw: forward }, "stopped")).toBe("dropped by fw filter forward rule 3");
+    // Only the later packets' rule counted: it is named, as with iptables.
+    expect(decidingRule({ fw: forward.filter((d) => d.rule === 1) })).toBe(
+      "accepted by fw filter forward rule 1",
+    );
   });
 
   it("names a rule of the kind the probe met: the answer's drop when the first packet got in", () => {
