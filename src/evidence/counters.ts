@@ -18,6 +18,8 @@ export interface CounterDelta {
   readonly nftFamily?: string;
   /** The hook of an nft filter chain that is a base chain (input, forward, output ...). */
   readonly hook?: string;
+  /** That base chain's policy (accept, drop). */
+  readonly hookPolicy?: string;
 }
 
 /** Packet and byte counters of every rule (and iptables policy) of a firewall node: one exec. */
@@ -63,7 +65,7 @@ export function counterDeltas(before: readonly SavedTable[], after: readonly Sav
           bytes: r.bytes - (o?.bytes ?? 0),
           ...(r.uncounted ? { uncounted: true as const } : {}),
           ...(t.nftFamily ? { nftFamily: t.nftFamily } : {}),
-          ...(c.hook ? { hook: c.hook } : {}),
+          ...(c.hook ? { hook: c.hook, hookPolicy: c.hookPolicy } : {}),
         });
       }
     }

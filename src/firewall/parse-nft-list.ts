@@ -40,8 +40,8 @@ export function parseNftList(text: string): SavedTable[] {
       continue;
     }
     if (chain) {
-      const base = /^type filter hook (\w+) /.exec(line);
-      if (base) chain = Object.assign(chain, { hook: base[1] });
+      const base = /^type filter hook (\w+) .*?(?:policy (\w+);)?$/.exec(line);
+      if (base) chain = Object.assign(chain, { hook: base[1], hookPolicy: base[2] ?? "accept" });
       if (/^(type|policy|comment|devices) /.test(line)) continue; // the chain's own settings
       chain.rules.push(nftRule(line, chain.rules.length + 1));
       continue;

@@ -16,6 +16,8 @@ export interface SavedChain {
   readonly policy?: string;
   /** An nft filter base chain's hook (input, forward, output ...): nft's built-in chains. */
   readonly hook?: string;
+  /** An nft base chain's policy (accept, drop): nft keeps no count of it. */
+  readonly hookPolicy?: string;
   readonly packets: number;
   readonly bytes: number;
   readonly rules: SavedRule[];

@@ -81,6 +81,11 @@ function decided(
       const policy = mine.find((d) => d.chain === chain && d.rule === undefined)?.spec.split(" ")[1];
       if ((policy === "ACCEPT" || policy === "DROP") && wanted.has(policy))
         return `${verbOf(policy)} by ${node} ${table} ${chain} policy ${policy}`;
+      // nft counts no policy: rules of a hooked chain that moved and decided nothing let the
+      // packet fall through to it (as far as the rules that count can tell).
+      const hookPolicy = mine.find((d) => d.chain === chain && d.hookPolicy)?.hookPolicy;
+      if (hookPolicy && wanted.has(hookPolicy.toUpperCase()))
+        return `${verbOf(hookPolicy.toUpperCase())} by ${node} ${table} ${chain} policy ${hookPolicy}`;
     }
   }
   return undefined;

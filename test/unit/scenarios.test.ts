@@ -183,6 +183,9 @@ describe("explain", () => {
     const forward = moved.filter((d) => d.chain === "forward");
     expect(decidingRule({ fw: forward }, "through")).toBe("accepted by fw filter forward rule 2");
     expect(decidingRule({ fw: forward }, "stopped")).toBe("dropped by fw filter forward rule 3");
+    // A hooked chain's counted rules that decided nothing: its policy (nft counts none).
+    const logOnly = moved.filter((d) => d.chain === "input" && d.rule === 3);
+    expect(decidingRule({ fw: logOnly }, "stopped")).toBe("dropped by fw filter input policy drop");
     // Only the later packets' rule counted: it is named, as with iptables.
     expect(decidingRule({ fw: forward.filter((d) => d.rule === 1) })).toBe(
       "accepted by fw filter forward rule 1",
