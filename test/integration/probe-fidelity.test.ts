@@ -166,6 +166,15 @@ describe("a classic DMZ script", () => {
     expect(failures(await run("debian-router.scenario.yml"))).toEqual([]);
   });
 
+  it("a wrong expectation on an nft ruleset names the rule that counted the drop, or the hooked chain's policy", async () => {
+    const r = await run("nft-wrong-expectation.scenario.yml");
+    expect(r.steps.map((s) => s.reason?.replace(/^.*observed timeout: TCP \S+ -> \S+ /, ""))).toEqual([
+      "dropped by fw filter forward rule 7",
+      undefined,
+      "dropped by fw filter input policy drop",
+    ]);
+  });
+
   it("the Arch wiki's stateful firewall: its scan trap gives the same port states every run", async () => {
     expect(failures(await run("arch-stateful.scenario.yml"))).toEqual([]);
   });
