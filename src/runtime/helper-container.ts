@@ -42,6 +42,7 @@ export async function ensureHelper(runtime: ContainerRuntime, engineName: string
     try {
       const id = await runtime.createContainer(await helperSpec(runtime, name, true));
       await runtime.startContainer(id);
+      await retireOlderHelpers(runtime, name);
       return id;
     } catch (err) {
       if (isConflict(err)) continue; // another fwlab made it first: use theirs
@@ -49,6 +50,7 @@ export async function ensureHelper(runtime: ContainerRuntime, engineName: string
         // No xtables lock file on this host: nothing uses iptables-legacy there.
         const id = await runtime.createContainer(await helperSpec(runtime, name, false));
         await runtime.startContainer(id);
+        await retireOlderHelpers(runtime, name);
         return id;
       }
       throw new FwlabError(
@@ -92,6 +94,19 @@ async function helperSpec(
 }
 
 /** Removes every host helper on this engine (`down --all` once no lab is left). */
+/**
+ * Helpers of earlier images (`fwlab images` rebuilt the helper's): nobody starts a session on
+ * them any more, so they go when their successor starts instead of idling until `down --all`. A
+ * process still in a session on one sees it end and starts its next on the new helper (as when a
+ * helper goes away: helper-shell.ts), its listeners restarted and their gap reported.
+ */
+async function retireOlderHelpers(runtime: ContainerRuntime, current: string): Promise<void> {
+  const older = (await runtime.listContainers({ [LABEL.helper]: "hostd" })).filter((h) => h.name !== current);
+  // One that cannot be removed now (being removed already, the engine busy) is harmless: it
+  // serves nobody new, and `down --all` removes it.
+  await Promise.allSettled(older.map((h) => runtime.removeContainer(h.id)));
+}
+
 export async function removeHelpers(runtime: ContainerRuntime): Promise<number> {
   const helpers = await runtime.listContainers({ [LABEL.helper]: "hostd" });
   await Promise.all(helpers.map((h) => runtime.removeContainer(h.id)));
