@@ -93,7 +93,6 @@ async function helperSpec(
   };
 }
 
-/** Removes every host helper on this engine (`down --all` once no lab is left). */
 /**
  * Helpers of earlier images (`fwlab images` rebuilt the helper's): nobody starts a session on
  * them any more, so they go when their successor starts instead of idling until `down --all`. A
@@ -107,6 +106,7 @@ async function retireOlderHelpers(runtime: ContainerRuntime, current: string): P
   await Promise.allSettled(older.map((h) => runtime.removeContainer(h.id)));
 }
 
+/** Removes every host helper on this engine (`down --all` once no lab is left). */
 export async function removeHelpers(runtime: ContainerRuntime): Promise<number> {
   const helpers = await runtime.listContainers({ [LABEL.helper]: "hostd" });
   await Promise.all(helpers.map((h) => runtime.removeContainer(h.id)));
