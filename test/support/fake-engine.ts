@@ -18,6 +18,7 @@ import type {
 } from "../../src/runtime/container-runtime.ts";
 import { type Engine, engineOf } from "../../src/runtime/engine.ts";
 import type { ExecResult } from "../../src/runtime/exec-result.ts";
+import { HELPER_IMAGE } from "../../src/runtime/helper-container.ts";
 import type { HostShell } from "../../src/runtime/host-shell.ts";
 import { LABEL } from "../../src/runtime/labels.ts";
 
@@ -644,3 +645,15 @@ export function fakeEngine(
 export function withImages(engine: { runtime: FakeRuntime }, refs: readonly string[]): void {
   for (const r of refs) engine.runtime.images.refs.set(r, {});
 }
+
+/** A host helper's container as an engine lists it (named after an image; `fwlab.helper=hostd`). */
+export const helperContainer = (name: string): ContainerCreate => ({
+  name,
+  image: HELPER_IMAGE,
+  command: [],
+  env: {},
+  labels: { [LABEL.helper]: "hostd" },
+  capAdd: [],
+  sysctls: {},
+  network: "host",
+});

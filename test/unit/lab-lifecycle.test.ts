@@ -5,7 +5,7 @@ import { startLab } from "../../src/lab/start-lab.ts";
 import { StartedLab } from "../../src/lab/started-lab.ts";
 import { HELPER_IMAGE } from "../../src/runtime/helper-container.ts";
 import { LABEL } from "../../src/runtime/labels.ts";
-import { fakeEngine, withImages } from "../support/fake-engine.ts";
+import { fakeEngine, helperContainer, withImages } from "../support/fake-engine.ts";
 
 // The lab lifecycle (lab/) on the fake engine: what is asked of the engine and of its host, and
 // what is left behind, without Docker.
@@ -185,16 +185,7 @@ describe("removeLab on the fake engine", () => {
     await startLab(MINI, { engine });
     await startLab(FLAT, { engine });
     engine.runtime.images.refs.set(HELPER_IMAGE, {});
-    await engine.runtime.createContainer({
-      name: "fwlab-hostd-abc",
-      image: HELPER_IMAGE,
-      command: [],
-      env: {},
-      labels: { [LABEL.helper]: "hostd" },
-      capAdd: [],
-      sysctls: {},
-      network: "host",
-    });
+    await engine.runtime.createContainer(helperContainer("fwlab-hostd-abc"));
     expect(await removeLab(engine, { all: true })).toEqual({ containers: 5, networks: 3, unreachable: [] });
     expect(engine.runtime.containers.size).toBe(0);
   });

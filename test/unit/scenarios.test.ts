@@ -91,6 +91,16 @@ describe("scenario files", () => {
   });
 });
 
+/** A filter rule's counter (or a policy's, without a rule number) that moved by one packet. */
+const d = (chain: string, rule: number | undefined, spec: string) => ({
+  table: "filter",
+  chain,
+  ...(rule === undefined ? {} : { rule }),
+  spec,
+  packets: 1,
+  bytes: 60,
+});
+
 describe("explain", () => {
   it("names the rule whose counter moved, or the policy", () => {
     expect(
@@ -115,14 +125,6 @@ describe("explain", () => {
   });
 
   it("follows jumps into user chains, as the packet went (ufw's INPUT only jumps)", () => {
-    const d = (chain: string, rule: number | undefined, spec: string) => ({
-      table: "filter",
-      chain,
-      ...(rule === undefined ? {} : { rule }),
-      spec,
-      packets: 1,
-      bytes: 60,
-    });
     const cases: [why: string, moved: ReturnType<typeof d>[], named: string][] = [
       [
         "ufw: the first packet's rule, not the ESTABLISHED one, not OUTPUT's policy (the answer's)",
@@ -193,14 +195,6 @@ describe("explain", () => {
   });
 
   it("names a rule of the kind the probe met: the answer's drop when the first packet got in", () => {
-    const d = (chain: string, rule: number | undefined, spec: string) => ({
-      table: "filter",
-      chain,
-      ...(rule === undefined ? {} : { rule }),
-      spec,
-      packets: 1,
-      bytes: 60,
-    });
     // Shorewall-style zone pairs with no chain for the way back: the SYN is let in by loc2dmz,
     // the SYN/ACK falls to FORWARD's last rule and is logged and dropped.
     const noWayBack = [
