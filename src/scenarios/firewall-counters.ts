@@ -21,7 +21,8 @@ interface Source {
  * (from a load's read-back, or the read at a scenario's start), a read is that backend's save
  * tool for those families only (one process for an IPv4 ruleset; `nft list ruleset` for an nft
  * one, whose rules count only with a `counter` statement); otherwise it is `fwlab-ruleset save`
- * (a shell, both families' tools and a filter, or nft's listing). A load's read-back is also the next probe's reading before.
+ * (a shell, both families' tools and a filter, or nft's listing). A load's read-back is also
+ * the next probe's reading before.
  */
 export class FirewallCounters {
   private readonly sources = new Map<string, Source>();
