@@ -61,11 +61,12 @@ function decided(
     const moved = list.filter((d) => d.packets > 0);
     // iptables' built-in filter chains; an nft ruleset's filter chains on those hooks.
     const nftEntries = HOOKS.flatMap((hook) => [
-      ...new Set(moved.filter((d) => d.hook === hook).map((d) => `${d.table}\n${d.chain}`)),
-    ]).map((key) => {
-      const [table, chain] = key.split("\n") as [string, string];
-      return { table, chain, syntax: NFT };
-    });
+      ...new Map(
+        moved
+          .filter((d) => d.hook === hook)
+          .map((d) => [`${d.table} ${d.chain}`, { table: d.table, chain: d.chain, syntax: NFT }]),
+      ).values(),
+    ]);
     const entries = [
       ...["INPUT", "FORWARD", "OUTPUT"].map((chain) => ({ table: "filter", chain, syntax: IPTABLES })),
       ...nftEntries,

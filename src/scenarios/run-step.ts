@@ -91,13 +91,13 @@ export async function runProbeStep(
     settle(ctx, step),
     ctx.watchers.counters.fresh(performance.now()),
   ]);
+  // Every rule's change is checked (an nft rule nft keeps no count of says so); the ones that
+  // moved are the step's evidence and explain its verdict.
+  const deltas: Record<string, CounterDelta[]> = {};
   const counters: Record<string, CounterDelta[]> = {};
-  // nft rules without a `counter` statement: kept aside so that evidence naming one says so.
-  const uncounted: Record<string, CounterDelta[]> = {};
   for (const [node, tables] of after) {
-    const deltas = counterDeltas(before.get(node) ?? [], tables);
-    counters[node] = deltas.filter((d) => d.packets !== 0);
-    uncounted[node] = deltas.filter((d) => d.uncounted);
+    deltas[node] = counterDeltas(before.get(node) ?? [], tables);
+    counters[node] = deltas[node].filter((d) => d.packets !== 0);
   }
   const endedAt = Date.now();
   const mine = eventsOfStep(ctx.events, { lab: lab.name, firstEvent, startedAt, endedAt });
@@ -135,9 +135,7 @@ export async function runProbeStep(
       ? checkEvidence(step.evidence, {
           logs,
           conntrack,
-          counters: Object.fromEntries(
-            Object.entries(counters).map(([n, moved]) => [n, [...moved, ...(uncounted[n] ?? [])]]),
-          ),
+          counters: deltas,
           seenFrom,
           seenHow:
             probe.seenHow?.(step) ??
