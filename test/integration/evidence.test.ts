@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -201,6 +201,7 @@ describe("evidence from real packets", () => {
     expect(pcap.readUInt32LE(0)).toBe(0xa1b2c3d4); // pcap magic
     expect(pcap.readUInt32LE(20)).toBe(1); // Ethernet
     expect(countPcapRecords(pcap)).toBe(4);
+    rmSync(file);
   });
 
   it("a conntrack event overflow is reported as a loss, and the table is re-read", async () => {

@@ -1,5 +1,4 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { nodeContainer } from "../../src/lab/node-container.ts";
@@ -8,10 +7,11 @@ import { HELPER_IMAGE } from "../../src/runtime/helper-container.ts";
 import { canonicalIpv6, parseCidr6 } from "../../src/topology/ipv6.ts";
 import { readLabFile } from "../../src/topology/read-lab-file.ts";
 import { fakeEngine, joinFakeCluster, withImages } from "../support/fake-engine.ts";
+import { scratchDir } from "../support/scratch-dir.ts";
 
 // Issue 15 without Docker: dual-stack lab files, what a node is told, and a multi-host lab's
 // networks that span hosts keeping IPv4 only.
-const dir = mkdtempSync(join(tmpdir(), "fwlab-dual-"));
+const dir = scratchDir("dual");
 const lab = (nets: string, web = "", extra = "") => {
   const p = join(dir, `lab-${Math.random().toString(36).slice(2)}.yml`);
   writeFileSync(

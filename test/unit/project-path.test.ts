@@ -1,11 +1,11 @@
-import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { fileProblem } from "../../src/topology/input-file.ts";
 import { resolveInProject } from "../../src/topology/project-path.ts";
+import { scratchDir } from "../support/scratch-dir.ts";
 
-const dir = mkdtempSync(join(tmpdir(), "fwlab-unit-paths-"));
+const dir = scratchDir("unit-paths");
 const project = join(dir, "project");
 mkdirSync(join(project, "scenarios", "a"), { recursive: true });
 mkdirSync(join(dir, "loose", "deep"), { recursive: true });

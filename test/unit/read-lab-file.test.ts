@@ -1,11 +1,11 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { InputError } from "../../src/errors.ts";
 import { readLabFile } from "../../src/topology/read-lab-file.ts";
+import { scratchDir } from "../support/scratch-dir.ts";
 
-const dir = mkdtempSync(join(tmpdir(), "fwlab-unit-"));
+const dir = scratchDir("unit");
 const write = (name: string, text: string | Buffer) => {
   const p = join(dir, name);
   writeFileSync(p, text);

@@ -1,12 +1,12 @@
-import { copyFileSync, mkdtempSync } from "node:fs";
+import { copyFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { scratchDir } from "../support/scratch-dir.ts";
 
 // The probe agent's helper runs in lab nodes as CommonJS, and plain Node runs it here too (as
 // .cjs: this package's .js files are modules).
-const lib = join(mkdtempSync(join(tmpdir(), "fwlab-unit-")), "probe-lib.cjs");
+const lib = join(scratchDir("unit"), "probe-lib.cjs");
 copyFileSync("images/common/usr/local/lib/fwlab/probe-lib.js", lib);
 const { runAnnounced } = createRequire(import.meta.url)(lib) as {
   runAnnounced: (

@@ -3,12 +3,15 @@ import { startLab } from "../../src/lab/start-lab.ts";
 import { LABEL } from "../../src/runtime/labels.ts";
 import { runScenarios } from "../../src/scenarios/run-scenarios.ts";
 import { fakeEngine, type NodeScript, withImages } from "../support/fake-engine.ts";
+import { scratchDir } from "../support/scratch-dir.ts";
 
 // The scenario runner on the fake engine: probes answered by a scripted agent, commands by a
 // scripted node. What is checked is the runner's own work: verdicts against expectations, the
 // reasons it gives, the lab it starts, attaches to and stops, and a node that dies mid-run.
 const DIR = "test/fixtures/scenarios/flat";
 const IMAGES = ["fwlab/client:latest", "fwlab/web:latest"];
+/** Where the runner writes its bundles of evidence. */
+const BUNDLES = scratchDir("unit-bundles");
 
 /** web answers tcp 80, refuses 81, drops udp; ping answers; `false` fails; `sleep` takes its time. */
 const script: NodeScript = {
@@ -35,7 +38,7 @@ describe("runScenarios on the fake engine", () => {
     const engine = engineWith();
     const [r] = await runScenarios([`${DIR}/verdicts.scenario.yml`], {
       engine,
-      bundleDir: "/tmp/fwlab-unit-bundles",
+      bundleDir: BUNDLES,
     });
     expect(r!.passed, JSON.stringify(r, null, 1)).toBe(true);
     expect(r!.steps.map((s) => [s.name, s.expected, s.observed, s.passed])).toEqual([
@@ -55,7 +58,7 @@ describe("runScenarios on the fake engine", () => {
     const creates = engine.runtime.calls.filter((c) => c.startsWith("create")).length;
     const [r] = await runScenarios([`${DIR}/verdicts.scenario.yml`], {
       engine,
-      bundleDir: "/tmp/fwlab-unit-bundles",
+      bundleDir: BUNDLES,
     });
     expect(r!.passed).toBe(true);
     expect(engine.runtime.calls.filter((c) => c.startsWith("create")).length).toBe(creates);
@@ -71,7 +74,7 @@ describe("runScenarios on the fake engine", () => {
       [`${DIR}/verdicts.scenario.yml`, `${DIR}/verdicts.scenario.yml`],
       {
         engine,
-        bundleDir: "/tmp/fwlab-unit-bundles",
+        bundleDir: BUNDLES,
       },
     );
     expect(first!.passed).toBe(false);
@@ -89,7 +92,7 @@ describe("runScenarios on the fake engine", () => {
     });
     const [r] = await runScenarios([`${DIR}/verdicts.scenario.yml`], {
       engine,
-      bundleDir: "/tmp/fwlab-unit-bundles",
+      bundleDir: BUNDLES,
     });
     expect(r!.passed, JSON.stringify(r)).toBe(true);
   });
@@ -98,7 +101,7 @@ describe("runScenarios on the fake engine", () => {
     const engine = engineWith();
     const [r] = await runScenarios([`${DIR}/wrong.scenario.yml`], {
       engine,
-      bundleDir: "/tmp/fwlab-unit-bundles",
+      bundleDir: BUNDLES,
     });
     expect(r!.passed).toBe(false);
     const [drop, cmd, after] = r!.steps;
@@ -121,7 +124,7 @@ describe("runScenarios on the fake engine", () => {
     });
     const [r] = await runScenarios([`${DIR}/slow.scenario.yml`], {
       engine,
-      bundleDir: "/tmp/fwlab-unit-bundles",
+      bundleDir: BUNDLES,
     });
     expect(r!.passed).toBe(false);
     const reasons = r!.steps.map((s) => s.reason ?? "").join("\n") + (r!.error ?? "");
@@ -145,7 +148,7 @@ describe("runScenarios on the fake engine", () => {
     const results = await runScenarios(files, {
       engine,
       jobs,
-      bundleDir: "/tmp/fwlab-unit-bundles",
+      bundleDir: BUNDLES,
       onPlan: (labs) => {
         plan = labs;
       },
@@ -195,7 +198,7 @@ describe("runScenarios on the fake engine", () => {
     });
     const [r] = await runScenarios([`${DIR}/slow.scenario.yml`], {
       engine,
-      bundleDir: "/tmp/fwlab-unit-bundles",
+      bundleDir: BUNDLES,
     }).catch((err: Error) => [{ passed: false, error: err.message, steps: [] }]);
     expect(r!.passed).toBe(false);
     expect(JSON.stringify(r)).toMatch(/ECONNREFUSED/);
