@@ -17,6 +17,11 @@ export interface ProbeRun {
    * first, further ones (FTP's data connections) the next. No other socket uses them.
    */
   readonly ports: readonly number[];
+  /**
+   * The step checks whom the far side saw (`seenFrom`): a probe that can read the server's
+   * answer without sending anything more does so.
+   */
+  readonly wantsAnswer: boolean;
 }
 
 /**

@@ -24,7 +24,7 @@ export interface FlowWatch {
 
 // REJECT is a drop too in a trace (the reset or ICMP error it sends is the probe's answer):
 // only a DROP target (iptables) or a drop statement (nft), or a DROP policy, is silence.
-const dropsPacket = (e: TraceEvent) =>
+export const dropsPacket = (e: TraceEvent): boolean =>
   e.verdict === "DROP" &&
   (e.rule === undefined
     ? e.ruleText === "policy DROP"

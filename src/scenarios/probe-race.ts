@@ -1,6 +1,7 @@
 import type { TraceEvent } from "../evidence/events.ts";
 import type { AgentResult, ProbeAgent, ProbeFlow } from "../probes/probe-agent.ts";
 import type { FlowVerdicts, FlowWatch, WatchedFlow } from "./flow-verdicts.ts";
+import { dropSite } from "./onward-drops.ts";
 
 /**
  * How long a probe waits for an answer that is in flight: a firewall passed its packet on, or
@@ -134,10 +135,7 @@ const sameFlow = (a: ProbeFlow, b: ProbeFlow) =>
   a.proto === b.proto && a.dst === b.dst && a.sport === b.sport && a.dport === b.dport;
 
 function dropped(e: TraceEvent, flow: WatchedFlow, ms: number): AgentResult {
-  const where =
-    e.rule === undefined
-      ? `${e.table} ${e.chain} policy DROP`
-      : `${e.table} ${e.chain} rule ${e.rule} (${e.ruleText})`;
+  const where = e.rule === undefined ? dropSite(e) : `${dropSite(e)} (${e.ruleText})`;
   return {
     verdict: "timeout",
     detail: `dropped by ${e.node} ${where}; seen ${ms} ms after sending, no client timeout waited`,

@@ -13,8 +13,9 @@ import type { NodeExec } from "../runtime/exec-result.ts";
 import { compressIpv6 } from "../util/ipv6.ts";
 import { checkEvidence, tableAt } from "./check-evidence.ts";
 import { decidingRule, type Outcome } from "./explain.ts";
-import { type FlowVerdicts, packetOf } from "./flow-verdicts.ts";
+import { dropsPacket, type FlowVerdicts, packetOf } from "./flow-verdicts.ts";
 import type { LabWatchers } from "./lab-watchers.ts";
+import { onwardDrops, onwardDropsClause } from "./onward-drops.ts";
 import { ANSWER_LIMIT_MS, IN_FLIGHT_MS, raceProbe } from "./probe-race.ts";
 import type { ExecStep, LoadStep, ProbeStep, SysctlStep } from "./scenario-schema.ts";
 import type { Check, StepResult } from "./step-result.ts";
@@ -68,13 +69,23 @@ export async function runProbeStep(
   const firstEvent = ctx.events.length;
   const startedAt = Date.now();
   const t0 = performance.now();
+  const src = [
+    ...Object.values(lab.node(step.from).addresses),
+    ...Object.values(lab.node(step.from).addresses6),
+  ];
   const { result: r, flows } = await raceProbe({
     agent,
     kind: step.probe,
-    request: probe.request(step, { to, waitMs, timeoutMs, ports }),
+    request: probe.request(step, {
+      to,
+      waitMs,
+      timeoutMs,
+      ports,
+      wantsAnswer: step.evidence?.seenFrom !== undefined,
+    }),
     lab: lab.name,
     fromNode: step.from,
-    src: [...Object.values(lab.node(step.from).addresses), ...Object.values(lab.node(step.from).addresses6)],
+    src,
     timeoutMs,
     // Across hosts a packet crosses the overlay (VXLAN through two hosts' stacks) before the
     // first firewall sees it; on one host it is there within the step's timeout.
@@ -151,16 +162,31 @@ export async function runProbeStep(
   let reason: string | undefined;
   if (!passed) {
     const first = checks.find((c) => !c.ok)!;
+    // The probe's packets passed but its answer did not come, or came wrong: a firewall may
+    // have stopped what its server asked another host on its behalf.
+    const onward =
+      r.verdict !== step.expect || first.what === `${step.probe} result`
+        ? onwardDrops(
+            mine.filter((e): e is TraceEvent => e.kind === "trace"),
+            to,
+            src,
+          )
+        : [];
+    // Then the counters that moved are the server's question's, not the probe's: when the
+    // trace shows the probe's own packets went through, it says so instead.
+    const forwardedBy = trace.find((e) => e.passed === "forwarded")?.node;
     const decided = alongside
       ? `(ran beside ${alongside} other steps)`
-      : decidingRule(counters, outcomeOf(r.verdict));
+      : onward.length && !trace.some(dropsPacket)
+        ? forwardedBy && `passed through ${forwardedBy}`
+        : decidingRule(counters, outcomeOf(r.verdict));
     reason =
       r.verdict !== step.expect
         ? `expected ${step.expect}, observed ${r.verdict}: ${probe.describe(step, to, r)}${decided ? ` ${decided}` : ""}${
             // What the node itself said: no route, refused by whom, the tool's error.
             r.verdict === "error" || r.verdict === "unreachable" ? ` (${r.detail.split("\n").at(-1)})` : ""
-          }`
-        : `${first.what}: ${first.detail}`;
+          }${onwardDropsClause(onward, to)}`
+        : `${first.what}: ${first.detail}${onwardDropsClause(onward, to)}`;
   }
   const result: StepResult = {
     index,

@@ -314,9 +314,9 @@ describe("checkEvidence", () => {
     expect(detail("/whoami")).toBe("saw nothing: the answer to GET /whoami named no address");
     const tcp = probeKind({ probe: "tcp" });
     const connectOnly = { probe: "tcp", to: "inet", port: 25 };
-    expect(tcp.seenHow?.(connectOnly)).toContain("only with send or reply");
-    const withReply = { ...connectOnly, reply: "220" };
-    expect(tcp.seenHow?.(withReply)).toBe("its answer named no address");
+    expect(tcp.seenHow?.(connectOnly)).toContain("the probe sent nothing");
+    const withSend = { ...connectOnly, send: "EHLO client\r\n" };
+    expect(tcp.seenHow?.(withSend)).toBe("its answer named no address");
     expect(checkEvidence({ seenFrom: "198.51.100.1" }, { ...got, seenFrom: "10.0.1.10" })[0]?.detail).toBe(
       "saw 10.0.1.10",
     );

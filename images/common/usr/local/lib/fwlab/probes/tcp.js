@@ -1,17 +1,18 @@
-// tcp: one connection from fwlab's source port; with `send`, the server's answer is read until
-// it holds `expect` (or, without one, until its first bytes), the server closes, or waitMs.
+// tcp: one connection from fwlab's source port. With `read`, `send` (if any) is written and the
+// server's answer read until it holds `expect` (or, without one, until its first bytes), the
+// server closes, or waitMs; nothing is sent that the step does not name.
 "use strict";
 const { connect, readUntil } = require("../probe-lib.js");
 
-module.exports = async function tcp({ host, port, send, expect, waitMs, localPort }, ctx) {
+module.exports = async function tcp({ host, port, send, expect, read, waitMs, localPort }, ctx) {
   const c = await connect(ctx, { host, port, localPort, waitMs });
   if (!c.socket) return c;
   const facts = { local: c.local };
-  if (send === undefined) {
+  if (!read) {
     c.socket.destroy();
     return { verdict: "ok", detail: `connected to ${host}:${port}`, facts };
   }
-  c.socket.write(send);
+  if (send !== undefined) c.socket.write(send);
   const enough = (text) => (expect === undefined ? text.length > 0 : text.includes(expect));
   const r = await readUntil(c.socket, enough, waitMs, ctx.signal);
   c.socket.destroy();
