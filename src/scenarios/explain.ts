@@ -53,6 +53,12 @@ export function decidingRule(
   return (outcome && decided(deltas, WANTED[outcome])) ?? decided(deltas, ANY);
 }
 
+/** The rule of the kind the probe met, if the counters name one (no other kind instead). */
+export const ruleOfKind = (
+  deltas: Readonly<Record<string, readonly CounterDelta[]>>,
+  outcome: Outcome,
+): string | undefined => decided(deltas, WANTED[outcome]);
+
 function decided(
   deltas: Readonly<Record<string, readonly CounterDelta[]>>,
   wanted: ReadonlySet<string>,

@@ -12,10 +12,9 @@ import type { ProbeAgent } from "../probes/probe-agent.ts";
 import type { NodeExec } from "../runtime/exec-result.ts";
 import { compressIpv6 } from "../util/ipv6.ts";
 import { checkEvidence, tableAt } from "./check-evidence.ts";
-import { decidingRule, type Outcome } from "./explain.ts";
-import { dropsPacket, type FlowVerdicts, packetOf } from "./flow-verdicts.ts";
+import { probeFailureReason } from "./failure-reason.ts";
+import { type FlowVerdicts, packetOf } from "./flow-verdicts.ts";
 import type { LabWatchers } from "./lab-watchers.ts";
-import { onwardDrops, onwardDropsClause } from "./onward-drops.ts";
 import { ANSWER_LIMIT_MS, IN_FLIGHT_MS, raceProbe } from "./probe-race.ts";
 import type { ExecStep, LoadStep, ProbeStep, SysctlStep } from "./scenario-schema.ts";
 import type { Check, StepResult } from "./step-result.ts";
@@ -162,31 +161,21 @@ export async function runProbeStep(
   let reason: string | undefined;
   if (!passed) {
     const first = checks.find((c) => !c.ok)!;
-    // The probe's packets passed but its answer did not come, or came wrong: a firewall may
-    // have stopped what its server asked another host on its behalf.
-    const onward =
-      r.verdict !== step.expect || first.what === `${step.probe} result`
-        ? onwardDrops(
-            mine.filter((e): e is TraceEvent => e.kind === "trace"),
-            to,
-            src,
-          )
-        : [];
-    // Then the counters that moved are the server's question's, not the probe's: when the
-    // trace shows the probe's own packets went through, it says so instead.
-    const forwardedBy = trace.find((e) => e.passed === "forwarded")?.node;
-    const decided = alongside
-      ? `(ran beside ${alongside} other steps)`
-      : onward.length && !trace.some(dropsPacket)
-        ? forwardedBy && `passed through ${forwardedBy}`
-        : decidingRule(counters, outcomeOf(r.verdict));
-    reason =
-      r.verdict !== step.expect
-        ? `expected ${step.expect}, observed ${r.verdict}: ${probe.describe(step, to, r)}${decided ? ` ${decided}` : ""}${
-            // What the node itself said: no route, refused by whom, the tool's error.
-            r.verdict === "error" || r.verdict === "unreachable" ? ` (${r.detail.split("\n").at(-1)})` : ""
-          }${onwardDropsClause(onward, to)}`
-        : `${first.what}: ${first.detail}${onwardDropsClause(onward, to)}`;
+    reason = probeFailureReason({
+      expect: step.expect,
+      verdict: r.verdict,
+      detail: r.detail,
+      described: probe.describe(step, to, r),
+      first,
+      probeCheckFailed: first.what === `${step.probe} result`,
+      alongside,
+      counters,
+      trace,
+      traced: mine.filter((e): e is TraceEvent => e.kind === "trace"),
+      to,
+      from: src,
+      flows,
+    });
   }
   const result: StepResult = {
     index,
@@ -401,11 +390,3 @@ export async function runSysctlStep(ctx: StepContext, step: SysctlStep, index: n
     startedAt,
   };
 }
-
-/** What a verdict says of the probe's traffic, for naming the rule that decided it. */
-const outcomeOf = (verdict: string): Outcome | undefined =>
-  verdict === "ok"
-    ? "through"
-    : ["timeout", "refused", "unreachable"].includes(verdict)
-      ? "stopped"
-      : undefined;

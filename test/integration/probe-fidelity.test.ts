@@ -166,7 +166,7 @@ describe("a classic DMZ script", () => {
     expect(failures(await run("debian-router.scenario.yml"))).toEqual([]);
   });
 
-  it("a wrong expectation on an nft ruleset names the rule that counted the drop, the hooked chain's policy, or the server's own question that was dropped", async () => {
+  it("a wrong expectation on an nft ruleset names the rule that counted the drop, the hooked chain's policy, the server's own question that was dropped, or who reset", async () => {
     const r = await run("nft-wrong-expectation.scenario.yml");
     expect(
       r.steps.map((s) => s.reason?.replace(/^.*observed timeout: (TCP \S+|DNS UDP query \S+) -> \S+ /, "")),
@@ -177,6 +177,9 @@ describe("a classic DMZ script", () => {
       undefined,
       expect.stringMatching(
         /^passed through fw; meanwhile 10\.0\.2\.53 asked another host, and a firewall dropped that: UDP 10\.0\.2\.53:\d+ -> 198\.51\.100\.53:53 \(fw filter forward rule 7\)$/,
+      ),
+      expect.stringMatching(
+        /observed refused: TCP \S+ -> 198\.51\.100\.10:4000 passed through fw; no firewall refused it: 198\.51\.100\.10 answered with a reset itself \(nothing listens on tcp\/4000 there, or its own rules refuse it\)$/,
       ),
     ]);
   });

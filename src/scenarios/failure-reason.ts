@@ -1,0 +1,81 @@
+import type { CounterDelta } from "../evidence/counters.ts";
+import type { TraceEvent } from "../evidence/events.ts";
+import type { ProbeFlow } from "../probes/probe-agent.ts";
+import { decidingRule, type Outcome, ruleOfKind } from "./explain.ts";
+import { onwardDrops, onwardDropsClause } from "./onward-drops.ts";
+import type { Check } from "./step-result.ts";
+
+/** What a failed probe step's one-line reason is made of. */
+export interface FailedProbe {
+  readonly expect: string;
+  readonly verdict: string;
+  /** The agent's own words for the verdict (its last line is shown for errors and ICMP errors). */
+  readonly detail: string;
+  /** The packet, "TCP 10.0.1.10:62052 -> 10.0.2.22:22". */
+  readonly described: string;
+  /** The first check that failed, and whether it was the probe's own result (a reply, a status). */
+  readonly first: Check;
+  readonly probeCheckFailed: boolean;
+  /** How many other steps ran beside this one (their packets share the counters). */
+  readonly alongside: number;
+  readonly counters: Readonly<Record<string, readonly CounterDelta[]>>;
+  /** The firewalls' trace lines of the probe's own flows (none when nothing was traced). */
+  readonly trace: readonly TraceEvent[];
+  /** Every trace line of the step, whoever's packets. */
+  readonly traced: readonly TraceEvent[];
+  /** The target's address, the probing node's addresses, and the probe's flows. */
+  readonly to: string;
+  readonly from: readonly string[];
+  readonly flows: readonly ProbeFlow[];
+}
+
+const ANSWER = { tcp: "a reset", udp: "ICMP port unreachable" } as const;
+
+/**
+ * The one line a failed probe step says why in. A verdict other than the expected one names the
+ * rule that decided, found from the counters (explain.ts). But when the trace shows that no
+ * firewall stopped the probe's own packets, a refusal came from the far end's own kernel and a
+ * silence from beyond the firewalls; the counters that moved for a drop were other packets'. The
+ * reason then says where the packet went, the rule that let it (if the counters name one), and
+ * what answered. When a firewall dropped the server's own question to a third host (a DNS server
+ * that forwards), that is said too.
+ */
+export function probeFailureReason(f: FailedProbe): string {
+  const onward = f.verdict !== f.expect || f.probeCheckFailed ? onwardDrops(f.traced, f.to, f.from) : [];
+  const tail = onwardDropsClause(onward, f.to);
+  if (f.verdict === f.expect) return `${f.first.what}: ${f.first.detail}${tail}`;
+  const towards = f.trace.filter((e) => e.packet?.dst === f.to);
+  const wentIn = towards.find((e) => e.passed === "delivered")?.node;
+  const through = [...new Set(towards.filter((e) => e.passed === "forwarded").map((e) => e.node))];
+  const passed =
+    f.verdict !== "ok" &&
+    !f.trace.some((e) => e.verdict === "DROP") &&
+    (wentIn !== undefined || through.length > 0);
+  let decided: string | undefined;
+  let answered = "";
+  if (passed) {
+    const path = wentIn ? `went in to ${wentIn} itself` : `passed through ${through.join(", ")}`;
+    const rule = f.alongside ? undefined : ruleOfKind(f.counters, "through");
+    decided = rule ? `${path}, ${rule}` : path;
+    const flow = f.flows[0];
+    if (f.verdict === "refused" && flow && flow.proto !== "icmp")
+      answered = wentIn
+        ? `; no rule refused it: ${wentIn}'s own kernel answered with ${ANSWER[flow.proto]} (nothing listens on ${flow.proto}/${flow.dport} there)`
+        : `; no firewall refused it: ${f.to} answered with ${ANSWER[flow.proto]} itself (nothing listens on ${flow.proto}/${flow.dport} there, or its own rules refuse it)`;
+  } else {
+    decided = f.alongside
+      ? `(ran beside ${f.alongside} other steps)`
+      : decidingRule(f.counters, outcomeOf(f.verdict));
+  }
+  // What the node itself said: no route, refused by whom, the tool's error.
+  const said =
+    f.verdict === "error" || f.verdict === "unreachable" ? ` (${f.detail.split("\n").at(-1)})` : "";
+  return `expected ${f.expect}, observed ${f.verdict}: ${f.described}${decided ? ` ${decided}` : ""}${said}${answered}${tail}`;
+}
+
+const outcomeOf = (verdict: string): Outcome | undefined =>
+  verdict === "ok"
+    ? "through"
+    : ["timeout", "refused", "unreachable"].includes(verdict)
+      ? "stopped"
+      : undefined;

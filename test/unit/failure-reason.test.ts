@@ -1,0 +1,153 @@
+import { describe, expect, it } from "vitest";
+import type { CounterDelta } from "../../src/evidence/counters.ts";
+import type { TraceEvent } from "../../src/evidence/events.ts";
+import type { TracePacket } from "../../src/evidence/parse-trace.ts";
+import { type FailedProbe, probeFailureReason } from "../../src/scenarios/failure-reason.ts";
+
+// The one-line reason of a failed probe step, from its verdict, the firewalls' counters and
+// their trace of the probe's own packets.
+const CLIENT = "10.0.1.10";
+const SYN: TracePacket = {
+  packetId: "1",
+  src: CLIENT,
+  dst: "10.0.2.22",
+  proto: "tcp",
+  sport: 61001,
+  dport: 22,
+  flags: ["SYN"],
+};
+const line = (over: Partial<TraceEvent>, packet: Partial<TracePacket> = {}): TraceEvent => ({
+  kind: "trace",
+  lab: "l",
+  node: "fw",
+  packetId: "1",
+  table: "filter",
+  chain: "FORWARD",
+  verdict: "ACCEPT",
+  ruleText: "",
+  packet: { ...SYN, ...packet },
+  time: 1,
+  ...over,
+});
+const forwarded = line({ passed: "forwarded", ruleText: "forwarded" });
+const delivered = line({ passed: "delivered", ruleText: "delivered" }, { dst: "10.0.1.1" });
+const counter = (chain: string, spec: string, rule?: number): CounterDelta => ({
+  table: "filter",
+  chain,
+  ...(rule === undefined ? {} : { rule }),
+  spec,
+  packets: 1,
+  bytes: 60,
+});
+const failed = (over: Partial<FailedProbe>): string =>
+  probeFailureReason({
+    expect: "ok",
+    verdict: "timeout",
+    detail: "",
+    described: `TCP ${CLIENT}:61001 -> 10.0.2.22:22`,
+    first: { what: "verdict ok", ok: false, detail: "" },
+    probeCheckFailed: false,
+    alongside: 0,
+    counters: {},
+    trace: [],
+    traced: [],
+    to: "10.0.2.22",
+    from: [CLIENT],
+    flows: [{ proto: "tcp", dst: "10.0.2.22", sport: 61001, dport: 22 }],
+    ...over,
+  });
+
+describe("probeFailureReason", () => {
+  it("names the rule that dropped the probe's packet, from the counters, when a firewall's trace shows it stopped", () => {
+    const dropped = line({ verdict: "DROP", ruleText: "policy DROP" });
+    expect(failed({ trace: [dropped], counters: { fw: [counter("FORWARD", "policy DROP")] } })).toBe(
+      "expected ok, observed timeout: TCP 10.0.1.10:61001 -> 10.0.2.22:22 dropped by fw filter FORWARD policy DROP",
+    );
+    // Beside other steps the counters are shared: no rule is named from them.
+    expect(failed({ trace: [dropped], alongside: 2 })).toMatch(/22:22 \(ran beside 2 other steps\)$/);
+  });
+
+  it("a reset from a server behind the firewall: the packet passed, the rule that let it, and who answered", () => {
+    const counters = {
+      fw: [counter("FORWARD", "-p tcp -m tcp --dport 22 -j ACCEPT", 4), counter("FORWARD", "-j DROP", 9)],
+    };
+    expect(failed({ verdict: "refused", trace: [forwarded], counters })).toBe(
+      "expected ok, observed refused: TCP 10.0.1.10:61001 -> 10.0.2.22:22 passed through fw, accepted by fw filter FORWARD rule 4; " +
+        "no firewall refused it: 10.0.2.22 answered with a reset itself (nothing listens on tcp/22 there, or its own rules refuse it)",
+    );
+  });
+
+  it("a reset from the firewall's own kernel: the packet went in, no rule refused it", () => {
+    expect(
+      failed({
+        expect: "timeout",
+        verdict: "refused",
+        to: "10.0.1.1",
+        trace: [delivered],
+        flows: [{ proto: "udp", dst: "10.0.1.1", sport: 61001, dport: 53 }],
+        alongside: 1,
+      }),
+    ).toMatch(
+      /went in to fw itself; no rule refused it: fw's own kernel answered with ICMP port unreachable \(nothing listens on udp\/53 there\)$/,
+    );
+  });
+
+  it("a silence after the packet passed: the server's own question to a third host, dropped", () => {
+    const question = line(
+      { verdict: "DROP", chain: "forward", rule: 7, ruleText: 'log prefix "x" counter drop', packetId: "2" },
+      {
+        packetId: "2",
+        src: "10.0.2.53",
+        dst: "198.51.100.53",
+        proto: "udp",
+        sport: 41234,
+        dport: 53,
+        flags: [],
+      },
+    );
+    const reason = failed({
+      described: "DNS UDP query www.example.com -> 10.0.2.53:53",
+      to: "10.0.2.53",
+      trace: [line({ passed: "forwarded" }, { dst: "10.0.2.53", proto: "udp", dport: 53, flags: [] })],
+      traced: [question],
+      // The drop rule's counter moved for the question, not for the probe's packet.
+      counters: {
+        fw: [{ ...counter("forward", 'log prefix "x" counter drop', 7), nftFamily: "inet", hook: "forward" }],
+      },
+    });
+    expect(reason).toBe(
+      "expected ok, observed timeout: DNS UDP query www.example.com -> 10.0.2.53:53 passed through fw; " +
+        "meanwhile 10.0.2.53 asked another host, and a firewall dropped that: UDP 10.0.2.53:41234 -> 198.51.100.53:53 (fw filter forward rule 7)",
+    );
+  });
+
+  it("a probe that got through where a drop was expected names the accepting rule; a failed check is said as such", () => {
+    expect(
+      failed({
+        expect: "timeout",
+        verdict: "ok",
+        trace: [forwarded],
+        counters: { fw: [counter("FORWARD", "policy ACCEPT")] },
+      }),
+    ).toMatch(/22:22 accepted by fw filter FORWARD policy ACCEPT$/);
+    expect(
+      failed({
+        verdict: "ok",
+        first: { what: "tcp result", ok: false, detail: 'reply "" lacks "220"' },
+        probeCheckFailed: true,
+      }),
+    ).toBe('tcp result: reply "" lacks "220"');
+  });
+
+  it("what the node itself said, when the packet never left it", () => {
+    expect(
+      failed({
+        expect: "timeout",
+        verdict: "unreachable",
+        detail: "10.0.2.22:22: ENETUNREACH: this node has no route to 10.0.2.22; the packet never left it",
+      }),
+    ).toMatch(
+      /22:22 \(10\.0\.2\.22:22: ENETUNREACH: this node has no route to 10\.0\.2\.22; the packet never left it\)$/,
+    );
+  });
+});
