@@ -1,34 +1,12 @@
 import { describe, expect, it } from "vitest";
 import type { CounterDelta } from "../../src/evidence/counters.ts";
-import type { TraceEvent } from "../../src/evidence/events.ts";
-import type { TracePacket } from "../../src/evidence/parse-trace.ts";
 import { type FailedProbe, probeFailureReason } from "../../src/scenarios/failure-reason.ts";
+import { traceLine } from "../support/trace-line.ts";
 
 // The one-line reason of a failed probe step, from its verdict, the firewalls' counters and
 // their trace of the probe's own packets.
 const CLIENT = "10.0.1.10";
-const SYN: TracePacket = {
-  packetId: "1",
-  src: CLIENT,
-  dst: "10.0.2.22",
-  proto: "tcp",
-  sport: 61001,
-  dport: 22,
-  flags: ["SYN"],
-};
-const line = (over: Partial<TraceEvent>, packet: Partial<TracePacket> = {}): TraceEvent => ({
-  kind: "trace",
-  lab: "l",
-  node: "fw",
-  packetId: "1",
-  table: "filter",
-  chain: "FORWARD",
-  verdict: "ACCEPT",
-  ruleText: "",
-  packet: { ...SYN, ...packet },
-  time: 1,
-  ...over,
-});
+const line = traceLine;
 const forwarded = line({ passed: "forwarded", ruleText: "forwarded" });
 const delivered = line({ passed: "delivered", ruleText: "delivered" }, { dst: "10.0.1.1" });
 const counter = (chain: string, spec: string, rule?: number): CounterDelta => ({

@@ -2,31 +2,20 @@ import { describe, expect, it } from "vitest";
 import type { TraceEvent } from "../../src/evidence/events.ts";
 import type { TracePacket } from "../../src/evidence/parse-trace.ts";
 import { onwardDrops, onwardDropsClause } from "../../src/scenarios/onward-drops.ts";
+import { traceLine } from "../support/trace-line.ts";
 
-/** A trace line of fw about one packet: dropped by FORWARD rule 7 unless said otherwise. */
-const traced = (packet: Partial<TracePacket>, over: Partial<TraceEvent> = {}): TraceEvent => ({
-  kind: "trace",
-  lab: "l",
-  node: "fw",
-  packetId: "x",
-  table: "filter",
-  chain: "forward",
-  rule: 7,
-  verdict: "DROP",
-  ruleText: 'log prefix "nft-fwd-drop: " counter packets 1 bytes 72 drop',
-  packet: {
-    packetId: "x",
-    src: "10.0.2.53",
-    dst: "198.51.100.53",
-    proto: "udp",
-    sport: 41234,
-    dport: 53,
-    flags: [],
-    ...packet,
-  },
-  time: 1,
-  ...over,
-});
+/** A trace line of fw about one packet: the DNS server's question, dropped by forward rule 7. */
+const traced = (packet: Partial<TracePacket>, over: Partial<TraceEvent> = {}): TraceEvent =>
+  traceLine(
+    {
+      chain: "forward",
+      rule: 7,
+      verdict: "DROP",
+      ruleText: 'log prefix "nft-fwd-drop: " counter packets 1 bytes 72 drop',
+      ...over,
+    },
+    { src: "10.0.2.53", dst: "198.51.100.53", proto: "udp", sport: 41234, dport: 53, flags: [], ...packet },
+  );
 const CLIENT = ["10.0.1.10", "2001:db8:1::10"];
 
 describe("onwardDrops: what the probe's server asked another host, that a firewall dropped", () => {

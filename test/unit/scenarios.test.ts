@@ -11,6 +11,7 @@ import { findScenarios } from "../../src/scenarios/find-scenarios.ts";
 import { readScenarioFile } from "../../src/scenarios/read-scenario-file.ts";
 import { junitReport, summarize } from "../../src/scenarios/reports.ts";
 import { scenarioJsonSchema } from "../../src/scenarios/scenario-json-schema.ts";
+import { traceLine } from "../support/trace-line.ts";
 
 describe("scenario files", () => {
   it("the published JSON Schema is the one the runner validates with (npm run schema)", () => {
@@ -262,26 +263,10 @@ describe("checkEvidence", () => {
       fields: { src, spt, dst, dpt, proto: "TCP" },
       time: 1,
     }) as const;
-  const traced = {
-    kind: "trace",
-    lab: "l",
-    node: "fw",
-    packetId: "1",
-    table: "filter",
-    chain: "FORWARD",
-    verdict: "DROP",
-    ruleText: "",
-    packet: {
-      packetId: "1",
-      src: "10.0.1.10",
-      dst: "10.0.2.80",
-      sport: 48652,
-      dport: 80,
-      proto: "tcp",
-      flags: ["ACK"],
-    },
-    time: 1,
-  } as const;
+  const traced = traceLine(
+    { verdict: "DROP" },
+    { dst: "10.0.2.80", sport: 48652, dport: 80, flags: ["ACK"] },
+  );
   const want = { log: [{ node: "fw", prefix: "st-new", count: 0 }] };
   const other = line("10.0.2.21", 20, "10.0.1.10", 62725); // an earlier FTP data connection's SYN, late
 
