@@ -95,6 +95,12 @@ export function nodeContainer(
             ]),
           )
         : { "net.ipv6.conf.all.disable_ipv6": "1", "net.ipv6.conf.default.disable_ipv6": "1" }),
+      // ICMP errors are sent at once, every time: a kernel sends a host at most a burst of six
+      // and then one a second, so a REJECT (or a closed UDP port) answered a step and was
+      // silent for the next steps of the same second: verdicts flipped with the steps' pace.
+      // A lab file's or scenario's own setting wins (a lesson on the limit itself).
+      "net.ipv4.icmp_ratelimit": "0",
+      ...(speaksIpv6(node) ? { "net.ipv6.icmp.ratelimit": "0" } : {}),
       // A firewall's conntrack events carry the kernel's own time (a step's evidence is judged
       // at the step's end, however late a busy machine delivers it).
       ...(node.firewall ? { "net.netfilter.nf_conntrack_timestamp": "1" } : {}),

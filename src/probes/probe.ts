@@ -1,5 +1,6 @@
 import type { z } from "zod";
 import type { AgentResult } from "./probe-agent.ts";
+import type { Verdict } from "./verdict.ts";
 
 /** The step keys every probe kind has: which kind, and (in its own schema) what it needs. */
 export type ProbeSchema = z.ZodObject<{ probe: z.ZodLiteral<string> }>;
@@ -37,6 +38,11 @@ export interface ProbeKind<S extends ProbeSchema = ProbeSchema> {
    * such probes without taking their evidence.
    */
   readonly singleFlow: boolean;
+  /**
+   * The verdict a step expects when it says none: a scan's outcome is its ports' states, so
+   * `expect: ok` (nmap ran) goes without saying.
+   */
+  readonly expectByDefault?: Verdict;
   /**
    * Whether the agent announces its flows for fwlab to race against the firewalls' traces
    * (then the agent waits long, and fwlab decides silence); a scan does not.

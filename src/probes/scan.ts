@@ -19,6 +19,7 @@ export const scan = defineProbe(
   }),
   {
     singleFlow: false,
+    expectByDefault: "ok",
     // Many packets with nmap's own retries and timing: its states are its verdicts.
     watchesFlows: () => false,
     target: (s) => s.to,

@@ -19,6 +19,8 @@ export interface FlowWatch {
   passed(): TraceEvent | undefined;
   /** The first line of any firewall that traced one of the flow's packets. */
   seen(): TraceEvent | undefined;
+  /** The line of a firewall that rejected one of the flow's packets (its answer is an error). */
+  rejected(): TraceEvent | undefined;
   close(): void;
 }
 
@@ -75,6 +77,7 @@ interface Watch {
   ambiguous: boolean;
   seen?: TraceEvent;
   passed?: TraceEvent;
+  rejected?: TraceEvent;
   resolve(e: TraceEvent): void;
 }
 
@@ -120,6 +123,7 @@ export class FlowVerdicts {
       dropped,
       passed: () => w.passed,
       seen: () => w.seen,
+      rejected: () => w.rejected,
       close: () => this.watches.delete(w),
     };
   }
@@ -167,6 +171,7 @@ export class FlowVerdicts {
     if (e.lab !== w.flow.lab || e.time < w.since || !packetOf(w.flow, e.packet!, true)) return;
     w.seen ??= e;
     if (e.passed) w.passed ??= e;
+    if (e.verdict === "DROP" && !dropsPacket(e)) w.rejected ??= e;
     if (w.ambiguous || !dropsPacket(e) || !packetOf(w.flow, e.packet!)) return;
     if (e.node === w.flow.fromNode && e.chain === "OUTPUT") return;
     if (errorAbout(w.flow, e.packet!) && this.twinOf(w)) return;

@@ -101,11 +101,16 @@ export async function raceProbe(p: ProbeRace): Promise<RaceResult> {
         entry.timer = setTimeout(() => void silence(), left);
         return;
       }
+      const rejected = watch.rejected();
       decide({
         verdict: "timeout",
-        detail: seen
-          ? `${seen.node} took the packet in but did not pass it on; no answer within ${p.timeoutMs} ms`
-          : `no answer within ${p.timeoutMs} ms, and no firewall saw the packet${inFlightMs > 0 ? ` in ${p.timeoutMs + inFlightMs} ms` : ""}`,
+        detail: rejected
+          ? // A reset always goes out; an ICMP error may not: a kernel limits how many it sends
+            // a host (fwlab's nodes do not, unless a lab file or scenario sets the limit again).
+            `${rejected.node} rejected it (${dropSite(rejected)}: ${rejected.ruleText}), but no error came back within ${p.timeoutMs} ms: a kernel that rate-limits its ICMP errors (net.ipv4.icmp_ratelimit) sends none for a while`
+          : seen
+            ? `${seen.node} took the packet in but did not pass it on; no answer within ${p.timeoutMs} ms`
+            : `no answer within ${p.timeoutMs} ms, and no firewall saw the packet${inFlightMs > 0 ? ` in ${p.timeoutMs + inFlightMs} ms` : ""}`,
         durationMs: performance.now() - t0,
         facts: { local: local(wf), silence: true },
       });

@@ -169,7 +169,16 @@ type ProbeStepSchemas = WithCommonAll<typeof PROBE_KINDS>;
 
 /** Each probe kind's own keys (probes/) plus the keys every probe step has. */
 export const probeStepSchemas = PROBE_KINDS.map((k) =>
-  k.schema.extend(common),
+  k.schema.extend(
+    k.expectByDefault
+      ? {
+          ...common,
+          expect: verdict
+            .default(k.expectByDefault)
+            .describe(`the verdict; ${k.expectByDefault} unless said`),
+        }
+      : common,
+  ),
 ) as unknown as ProbeStepSchemas;
 export const probeStepSchema = z.discriminatedUnion("probe", probeStepSchemas);
 export const stepSchema = z.union([probeStepSchema, loadStep, execStep, sysctlStep]);

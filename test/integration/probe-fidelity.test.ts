@@ -184,6 +184,10 @@ describe("a classic DMZ script", () => {
     ]);
   });
 
+  it("REJECT's every flavour, a dozen ICMP errors to one client within a second: each one heard", async () => {
+    expect(failures(await run("reject-flavours.scenario.yml"))).toEqual([]);
+  });
+
   it("the Arch wiki's stateful firewall: its scan trap gives the same port states every run", async () => {
     expect(failures(await run("arch-stateful.scenario.yml"))).toEqual([]);
   });

@@ -94,6 +94,34 @@ describe("raceProbe: a packet sent late", () => {
     expect(Date.now() - t0).toBeGreaterThanOrEqual(85);
     flows.close();
   });
+
+  it("rejected by a firewall with no error heard: a timeout that names the REJECT and the kernel's rate limit", async () => {
+    const bus = new EventBus();
+    const flows = new FlowVerdicts(bus);
+    const { agent } = silentAgent();
+    const result = race(agent, flows, 0);
+    setTimeout(
+      () =>
+        bus.publish({
+          ...passedOn(),
+          passed: undefined,
+          table: "filter",
+          chain: "FORWARD",
+          rule: 9,
+          verdict: "DROP",
+          ruleText: "-A FORWARD -d 10.0.2.80/32 -p tcp -j REJECT --reject-with icmp-admin-prohibited",
+          time: Date.now(),
+        }),
+      5,
+    );
+    expect((await result).result).toMatchObject({
+      verdict: "timeout",
+      detail:
+        "fw rejected it (filter FORWARD rule 9: -A FORWARD -d 10.0.2.80/32 -p tcp -j REJECT --reject-with icmp-admin-prohibited), " +
+        "but no error came back within 50 ms: a kernel that rate-limits its ICMP errors (net.ipv4.icmp_ratelimit) sends none for a while",
+    });
+    flows.close();
+  });
 });
 
 describe("raceProbe: a packet no firewall saw by the timeout", () => {

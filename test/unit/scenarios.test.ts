@@ -11,9 +11,11 @@ import { findScenarios } from "../../src/scenarios/find-scenarios.ts";
 import { readScenarioFile } from "../../src/scenarios/read-scenario-file.ts";
 import { junitReport, summarize } from "../../src/scenarios/reports.ts";
 import { scenarioJsonSchema } from "../../src/scenarios/scenario-json-schema.ts";
+import { scratchDir } from "../support/scratch-dir.ts";
 import { traceLine } from "../support/trace-line.ts";
 
 describe("scenario files", () => {
+  const dir = scratchDir("scenario-files");
   it("the published JSON Schema is the one the runner validates with (npm run schema)", () => {
     expect(readFileSync("scenarios/scenario.schema.json", "utf8")).toBe(scenarioJsonSchema());
   });
@@ -85,6 +87,24 @@ describe("scenario files", () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it("a scan expects ok unless it says otherwise (its ports' states are the check); other probes must say", () => {
+    const write = (step: string) => {
+      const f = join(dir, `${Math.random().toString(36).slice(2)}.scenario.yml`);
+      writeFileSync(
+        f,
+        ["name: scan", `lab: ${resolve("docker-compose.yml")}`, "steps:", `  - ${step}`, ""].join("\n"),
+      );
+      return f;
+    };
+    const scan = readScenarioFile(
+      write('{ name: s, probe: scan, from: client, to: web, technique: syn, ports: { "80": open } }'),
+    ).scenario.steps[0];
+    expect(scan && "expect" in scan ? scan.expect : undefined).toBe("ok");
+    expect(() => readScenarioFile(write("{ name: t, probe: tcp, from: client, to: web, port: 80 }"))).toThrow(
+      /missing "expect"/,
+    );
   });
 
   it("a folder without scenarios is an input error", () => {
