@@ -2,6 +2,7 @@
 // certificates are self-signed: not verified).
 "use strict";
 const httpClient = require("node:http");
+const net = require("node:net");
 const tls = require("node:tls");
 const { connect, socketVerdict } = require("../probe-lib.js");
 
@@ -10,7 +11,7 @@ module.exports = async function http({ host, port, https, path, waitMs, localPor
   const url = `${https ? "https" : "http"}://${host.includes(":") ? `[${host}]` : host}${port ? `:${port}` : ""}${path ?? "/"}`;
   const c = await connect(ctx, { host, port: dport, localPort, waitMs });
   if (!c.socket) return { ...c, detail: `${url}: ${c.detail}` };
-  const socket = https ? tls.connect({ socket: c.socket, servername: /^[\d.]+$/.test(host) ? undefined : host, rejectUnauthorized: false }) : c.socket;
+  const socket = https ? tls.connect({ socket: c.socket, servername: net.isIP(host) ? undefined : host, rejectUnauthorized: false }) : c.socket;
   // The connection is up: the server's answer may take a while on a busy machine.
   const answerMs = waitMs + 5000;
   return new Promise((resolve) => {
