@@ -32,6 +32,10 @@ export const dropsPacket = (e: TraceEvent): boolean =>
     ? e.ruleText === "policy DROP"
     : /\s-j DROP\b/.test(e.ruleText) || /(^|\s)drop$/.test(e.ruleText));
 
+/** Where a firewall dropped (or rejected) a packet: "filter FORWARD rule 6", "filter forward policy DROP". */
+export const dropSite = (e: TraceEvent): string =>
+  e.rule === undefined ? `${e.table} ${e.chain} policy DROP` : `${e.table} ${e.chain} rule ${e.rule}`;
+
 /** Does a traced packet belong to this flow (either direction)? Unless `anyPacket`, only packets
  * that decide count: for TCP the SYN and SYN-ACK, so a FIN dropped after the answer does not. */
 export function packetOf(flow: WatchedFlow, p: TracePacket, anyPacket = false): boolean {

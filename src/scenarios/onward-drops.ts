@@ -1,10 +1,6 @@
 import type { TraceEvent } from "../evidence/events.ts";
 import type { TracePacket } from "../evidence/parse-trace.ts";
-import { dropsPacket } from "./flow-verdicts.ts";
-
-/** Where a firewall dropped a packet: "filter FORWARD rule 6", "filter forward policy DROP". */
-export const dropSite = (e: TraceEvent): string =>
-  e.rule === undefined ? `${e.table} ${e.chain} policy DROP` : `${e.table} ${e.chain} rule ${e.rule}`;
+import { dropSite, dropsPacket } from "./flow-verdicts.ts";
 
 const PROTO = { tcp: "TCP", udp: "UDP", other: "IP" } as const;
 const endpoint = (addr: string, port?: number) =>

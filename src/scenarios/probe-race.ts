@@ -1,7 +1,6 @@
 import type { TraceEvent } from "../evidence/events.ts";
 import type { AgentResult, ProbeAgent, ProbeFlow } from "../probes/probe-agent.ts";
-import type { FlowVerdicts, FlowWatch, WatchedFlow } from "./flow-verdicts.ts";
-import { dropSite } from "./onward-drops.ts";
+import { dropSite, type FlowVerdicts, type FlowWatch, type WatchedFlow } from "./flow-verdicts.ts";
 
 /**
  * How long a probe waits for an answer that is in flight: a firewall passed its packet on, or
@@ -107,7 +106,7 @@ export async function raceProbe(p: ProbeRace): Promise<RaceResult> {
         detail: rejected
           ? // A reset always goes out; an ICMP error may not: a kernel limits how many it sends
             // a host (fwlab's nodes do not, unless a lab file or scenario sets the limit again).
-            `${rejected.node} rejected it (${dropSite(rejected)}: ${rejected.ruleText}), but no error came back within ${p.timeoutMs} ms: a kernel that rate-limits its ICMP errors (net.ipv4.icmp_ratelimit) sends none for a while`
+            `${rejected.node} rejected it (${dropSite(rejected)}: ${rejected.ruleText}), but no error came back within ${p.timeoutMs} ms: a kernel that rate-limits its ICMP errors (net.ipv4.icmp_ratelimit, net.ipv6.icmp.ratelimit) sends none for a while`
           : seen
             ? `${seen.node} took the packet in but did not pass it on; no answer within ${p.timeoutMs} ms`
             : `no answer within ${p.timeoutMs} ms, and no firewall saw the packet${inFlightMs > 0 ? ` in ${p.timeoutMs + inFlightMs} ms` : ""}`,

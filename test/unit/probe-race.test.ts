@@ -118,7 +118,7 @@ describe("raceProbe: a packet sent late", () => {
       verdict: "timeout",
       detail:
         "fw rejected it (filter FORWARD rule 9: -A FORWARD -d 10.0.2.80/32 -p tcp -j REJECT --reject-with icmp-admin-prohibited), " +
-        "but no error came back within 50 ms: a kernel that rate-limits its ICMP errors (net.ipv4.icmp_ratelimit) sends none for a while",
+        "but no error came back within 50 ms: a kernel that rate-limits its ICMP errors (net.ipv4.icmp_ratelimit, net.ipv6.icmp.ratelimit) sends none for a while",
     });
     flows.close();
   });
