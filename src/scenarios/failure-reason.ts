@@ -2,7 +2,7 @@ import type { CounterDelta } from "../evidence/counters.ts";
 import type { TraceEvent } from "../evidence/events.ts";
 import type { ProbeFlow } from "../probes/probe-agent.ts";
 import { decidingRule, type Outcome, ruleOfKind } from "./explain.ts";
-import { onwardDrops, onwardDropsClause } from "./onward-drops.ts";
+import { answers, onwardDrops, onwardDropsClause } from "./onward-drops.ts";
 import type { Check } from "./step-result.ts";
 
 /** What a failed probe step's one-line reason is made of. */
@@ -41,16 +41,18 @@ const ANSWER = { tcp: "a reset", udp: "ICMP port unreachable" } as const;
  * that forwards), that is said too.
  */
 export function probeFailureReason(f: FailedProbe): string {
-  const onward = f.verdict !== f.expect || f.probeCheckFailed ? onwardDrops(f.traced, f.to, f.from) : [];
+  const onward =
+    f.verdict !== f.expect || f.probeCheckFailed ? onwardDrops(f.traced, f.to, f.from, f.flows) : [];
   const tail = onwardDropsClause(onward, f.to);
   if (f.verdict === f.expect) return `${f.first.what}: ${f.first.detail}${tail}`;
   const towards = f.trace.filter((e) => e.packet?.dst === f.to);
   const wentIn = towards.find((e) => e.passed === "delivered")?.node;
   const through = [...new Set(towards.filter((e) => e.passed === "forwarded").map((e) => e.node))];
-  const passed =
-    f.verdict !== "ok" &&
-    !f.trace.some((e) => e.verdict === "DROP") &&
-    (wentIn !== undefined || through.length > 0);
+  // The probe's own packets stopped: its flow's, or its answer to a translated address.
+  const stopped = [...f.trace, ...f.traced.filter((e) => e.packet && answers(e.packet, f.flows))].some(
+    (e) => e.verdict === "DROP",
+  );
+  const passed = f.verdict !== "ok" && !stopped && (wentIn !== undefined || through.length > 0);
   let decided: string | undefined;
   let answered = "";
   if (passed) {

@@ -19,6 +19,7 @@ import { ANSWER_LIMIT_MS, IN_FLIGHT_MS, raceProbe } from "./probe-race.ts";
 import type { ExecStep, LoadStep, ProbeStep, SysctlStep } from "./scenario-schema.ts";
 import type { Check, StepResult } from "./step-result.ts";
 import { eventsOfStep } from "./step-window.ts";
+import { noWayBack } from "./way-back.ts";
 
 /** What a step needs from the scenario that runs it. */
 export interface StepContext {
@@ -176,6 +177,15 @@ export async function runProbeStep(
       from: src,
       flows,
     });
+    if (r.verdict === "timeout" && step.expect !== "timeout")
+      reason += await noWayBack({
+        trace,
+        conntrack,
+        flow: flows[0],
+        to,
+        nodes: lab.nodes,
+        exec: (n) => ctx.exec(n),
+      });
   }
   const result: StepResult = {
     index,

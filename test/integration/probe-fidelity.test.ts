@@ -123,6 +123,13 @@ describe("an address a node has no route to", () => {
     for (const s of r.steps)
       expect(s.detail).toMatch(/this node has no route to 10\.0\.2\.\d+; the packet never left it/);
   });
+
+  it("is the reason a request that got through heard nothing: the far end had no way back", async () => {
+    const [step] = (await run("no-way-back.scenario.yml")).steps;
+    expect(step?.reason).toMatch(
+      /observed timeout: HTTP GET \S+ passed through fw, accepted by fw filter FORWARD policy ACCEPT; inet has no route back to 10\.0\.1\.10 \(.*unreachable\): without a firewall translating the source on the way \(SNAT, MASQUERADE\), its answer has nowhere to go$/,
+    );
+  });
 });
 
 describe("a scenario's sysctls", () => {

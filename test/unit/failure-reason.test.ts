@@ -99,6 +99,29 @@ describe("probeFailureReason", () => {
     );
   });
 
+  it("an answer dropped on its way back to a masqueraded client is the probe's own: the drop is named", () => {
+    const answer = line(
+      { verdict: "DROP", rule: 1, ruleText: "-A FORWARD -i wan -o lan -j DROP", packetId: "2" },
+      {
+        packetId: "2",
+        src: "10.0.2.22",
+        dst: "198.51.100.1",
+        sport: 22,
+        dport: 61001,
+        flags: ["SYN", "ACK"],
+      },
+    );
+    expect(
+      failed({
+        trace: [forwarded],
+        traced: [forwarded, answer],
+        counters: { fw: [counter("FORWARD", "-i wan -o lan -j DROP", 1)] },
+      }),
+    ).toBe(
+      "expected ok, observed timeout: TCP 10.0.1.10:61001 -> 10.0.2.22:22 dropped by fw filter FORWARD rule 1",
+    );
+  });
+
   it("a probe that got through where a drop was expected names the accepting rule; a failed check is said as such", () => {
     expect(
       failed({
