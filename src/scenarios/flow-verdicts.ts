@@ -50,8 +50,12 @@ export function packetOf(flow: WatchedFlow, p: TracePacket, anyPacket = false): 
     p.dst === flow.dst &&
     (flow.sport === undefined || p.sport === flow.sport) &&
     (flow.dport === undefined || p.dport === flow.dport);
+  // An answer to a client a firewall masqueraded enters that firewall addressed to it, from the
+  // port the probe asked to the probe's own source port (fwlab's range, one flow's alone): both
+  // ports tell it, whatever address it goes to.
+  const toClient = flow.src.includes(p.dst) || (flow.sport !== undefined && flow.dport !== undefined);
   const reply =
-    flow.src.includes(p.dst) &&
+    toClient &&
     p.src === flow.dst &&
     (flow.sport === undefined || p.dport === flow.sport) &&
     (flow.dport === undefined || p.sport === flow.dport);

@@ -100,6 +100,12 @@ describe("packetOf", () => {
     expect(packetOf(flow({ proto: "icmp", sport: undefined, dport: undefined }), packetOf_(ICMP)!)).toBe(
       true,
     );
+    // The answer to a masqueraded client reaches the firewall addressed to the firewall: its
+    // ports tell it; another port, or another server, does not.
+    const masqueraded = { ...synAck, dst: "198.51.100.1" };
+    expect(packetOf(flow(), masqueraded)).toBe(true);
+    expect(packetOf(flow(), { ...masqueraded, dport: 61002 })).toBe(false);
+    expect(packetOf(flow(), { ...masqueraded, src: "10.0.2.81" })).toBe(false);
   });
 });
 
