@@ -17,6 +17,7 @@ import { type FlowVerdicts, packetOf } from "./flow-verdicts.ts";
 import type { LabWatchers } from "./lab-watchers.ts";
 import { ANSWER_LIMIT_MS, IN_FLIGHT_MS, raceProbe } from "./probe-race.ts";
 import type { ExecStep, LoadStep, ProbeStep, SysctlStep } from "./scenario-schema.ts";
+import { settledTable } from "./settled-table.ts";
 import type { Check, StepResult } from "./step-result.ts";
 import { eventsOfStep } from "./step-window.ts";
 import { noWayBack } from "./way-back.ts";
@@ -124,7 +125,10 @@ export async function runProbeStep(
   const tables: Record<string, ConntrackEntry[]> = {};
   const sameHost = (a: string, b: string) => lab.node(a).host === lab.node(b).host || lab.engines.size === 1;
   for (const node of new Set((step.evidence?.conntrackTable ?? []).map((c) => c.node))) {
-    const read = (await conntrackTable(lab, node, "snapshot", ctx.exec(node))).entries as ConntrackEntry[];
+    const read = await settledTable(
+      () => conntrackTable(lab, node, "snapshot", ctx.exec(node)).then((t) => t.entries as ConntrackEntry[]),
+      flows,
+    );
     // A short timeout may expire an entry between the step's end and this read: what the
     // events say was there at the end counts too.
     tables[node] = tableAt(
