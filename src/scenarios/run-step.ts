@@ -1,5 +1,3 @@
-import { mkdir, writeFile } from "node:fs/promises";
-import { join } from "node:path";
 import { conntrackTable } from "../evidence/conntrack-source.ts";
 import { type CounterDelta, counterDeltas } from "../evidence/counters.ts";
 import type { ConntrackChangeEvent, EvidenceEvent, PacketLogEvent, TraceEvent } from "../evidence/events.ts";
@@ -12,6 +10,7 @@ import type { ProbeAgent } from "../probes/probe-agent.ts";
 import type { NodeExec } from "../runtime/exec-result.ts";
 import { compressIpv6 } from "../util/ipv6.ts";
 import { checkEvidence, tableAt } from "./check-evidence.ts";
+import { writeBundle } from "./failure-bundle.ts";
 import { probeFailureReason } from "./failure-reason.ts";
 import { type FlowVerdicts, packetOf } from "./flow-verdicts.ts";
 import type { LabWatchers } from "./lab-watchers.ts";
@@ -340,38 +339,6 @@ export function resolveTarget(lab: StartedLab, from: string, target: string, fam
   if (!addr) return family === 6 ? lab.address6(name!) : lab.address(name!); // says what is missing
   return addr;
 }
-
-/** A failed step leaves what the firewall knew: rules with counters, conntrack, log lines, pcap. */
-async function writeBundle(ctx: StepContext, r: StepResult, from: number, to: number): Promise<string> {
-  const dir = join(
-    ctx.bundleDir,
-    ctx.scenarioSlug,
-    `${String(r.index + 1).padStart(2, "0")}-${slug(r.name)}`,
-  );
-  await mkdir(dir, { recursive: true });
-  await writeFile(join(dir, "step.json"), `${JSON.stringify(r, null, 2)}\n`);
-  await writeFile(
-    join(dir, "logs.jsonl"),
-    (r.evidence?.logs ?? []).map((e) => `${JSON.stringify(e)}\n`).join(""),
-  );
-  for (const node of ctx.firewalls) {
-    const [rules, ct] = await Promise.all([
-      ctx.lab.exec(node, ["fwlab-ruleset", "list"]),
-      ctx.lab.exec(node, ["conntrack", "-L", "-o", "extended,id"]),
-    ]);
-    await writeFile(join(dir, `${node}-rules.txt`), rules.stdout + rules.stderr);
-    await writeFile(join(dir, `${node}-conntrack.txt`), ct.stdout + ct.stderr);
-    await ctx.watchers.captures.get(node)?.write(join(dir, `${node}.pcap`), from - 50, to);
-  }
-  return dir;
-}
-
-export const slug = (s: string): string =>
-  s
-    .toLowerCase()
-    .replace(/[^a-z0-9]+/g, "-")
-    .replace(/^-|-$/g, "")
-    .slice(0, 60) || "step";
 
 /** Sets net.* sysctls of a node mid-scenario (they are put back when the scenario ends). */
 export async function runSysctlStep(ctx: StepContext, step: SysctlStep, index: number): Promise<StepResult> {

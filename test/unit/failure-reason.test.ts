@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import type { CounterDelta } from "../../src/evidence/counters.ts";
 import { type FailedProbe, probeFailureReason } from "../../src/scenarios/failure-reason.ts";
+import { movedCounter } from "../support/moved-counter.ts";
 import { traceLine } from "../support/trace-line.ts";
 
 // The one-line reason of a failed probe step, from its verdict, the firewalls' counters and
@@ -9,14 +9,7 @@ const CLIENT = "10.0.1.10";
 const line = traceLine;
 const forwarded = line({ passed: "forwarded", ruleText: "forwarded" });
 const delivered = line({ passed: "delivered", ruleText: "delivered" }, { dst: "10.0.1.1" });
-const counter = (chain: string, spec: string, rule?: number): CounterDelta => ({
-  table: "filter",
-  chain,
-  ...(rule === undefined ? {} : { rule }),
-  spec,
-  packets: 1,
-  bytes: 60,
-});
+const counter = (chain: string, spec: string, rule?: number) => movedCounter(chain, rule, spec);
 const failed = (over: Partial<FailedProbe>): string =>
   probeFailureReason({
     expect: "ok",

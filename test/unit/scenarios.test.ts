@@ -11,6 +11,7 @@ import { findScenarios } from "../../src/scenarios/find-scenarios.ts";
 import { readScenarioFile } from "../../src/scenarios/read-scenario-file.ts";
 import { junitReport, summarize } from "../../src/scenarios/reports.ts";
 import { scenarioJsonSchema } from "../../src/scenarios/scenario-json-schema.ts";
+import { movedCounter } from "../support/moved-counter.ts";
 import { scratchDir } from "../support/scratch-dir.ts";
 import { traceLine } from "../support/trace-line.ts";
 
@@ -112,15 +113,7 @@ describe("scenario files", () => {
   });
 });
 
-/** A filter rule's counter (or a policy's, without a rule number) that moved by one packet. */
-const d = (chain: string, rule: number | undefined, spec: string) => ({
-  table: "filter",
-  chain,
-  ...(rule === undefined ? {} : { rule }),
-  spec,
-  packets: 1,
-  bytes: 60,
-});
+const d = movedCounter;
 
 describe("explain", () => {
   it("names the rule whose counter moved, or the policy", () => {
