@@ -2,7 +2,7 @@ import type { CounterDelta } from "../evidence/counters.ts";
 import type { TraceEvent } from "../evidence/events.ts";
 import type { ProbeFlow } from "../probes/probe-agent.ts";
 import { decidingRule, type Outcome, ruleOfKind } from "./explain.ts";
-import { answers, onwardDrops, onwardDropsClause } from "./onward-drops.ts";
+import { onwardDrops, onwardDropsClause } from "./onward-drops.ts";
 import type { Check } from "./step-result.ts";
 
 /** What a failed probe step's one-line reason is made of. */
@@ -19,7 +19,7 @@ export interface FailedProbe {
   /** How many other steps ran beside this one (their packets share the counters). */
   readonly alongside: number;
   readonly counters: Readonly<Record<string, readonly CounterDelta[]>>;
-  /** The firewalls' trace lines of the probe's own flows (none when nothing was traced). */
+  /** The firewalls' trace lines of the probe's own flows, its answers included (none untraced). */
   readonly trace: readonly TraceEvent[];
   /** Every trace line of the step, whoever's packets. */
   readonly traced: readonly TraceEvent[];
@@ -41,17 +41,16 @@ const ANSWER = { tcp: "a reset", udp: "ICMP port unreachable" } as const;
  * that forwards), that is said too.
  */
 export function probeFailureReason(f: FailedProbe): string {
-  const onward =
-    f.verdict !== f.expect || f.probeCheckFailed ? onwardDrops(f.traced, f.to, f.from, f.flows) : [];
+  // Another host's packets, not the probe's own (its answers too, to a masqueraded client).
+  const own = new Set(f.trace);
+  const others = f.traced.filter((e) => !own.has(e));
+  const onward = f.verdict !== f.expect || f.probeCheckFailed ? onwardDrops(others, f.to, f.from) : [];
   const tail = onwardDropsClause(onward, f.to);
   if (f.verdict === f.expect) return `${f.first.what}: ${f.first.detail}${tail}`;
   const towards = f.trace.filter((e) => e.packet?.dst === f.to);
   const wentIn = towards.find((e) => e.passed === "delivered")?.node;
   const through = [...new Set(towards.filter((e) => e.passed === "forwarded").map((e) => e.node))];
-  // The probe's own packets stopped: its flow's, or its answer to a translated address.
-  const stopped = [...f.trace, ...f.traced.filter((e) => e.packet && answers(e.packet, f.flows))].some(
-    (e) => e.verdict === "DROP",
-  );
+  const stopped = f.trace.some((e) => e.verdict === "DROP");
   const passed = f.verdict !== "ok" && !stopped && (wentIn !== undefined || through.length > 0);
   let decided: string | undefined;
   let answered = "";

@@ -1,6 +1,5 @@
 import type { TraceEvent } from "../evidence/events.ts";
 import type { TracePacket } from "../evidence/parse-trace.ts";
-import type { ProbeFlow } from "../probes/probe-agent.ts";
 import { dropSite, dropsPacket } from "./flow-verdicts.ts";
 
 const PROTO = { tcp: "TCP", udp: "UDP", other: "IP" } as const;
@@ -13,31 +12,23 @@ const describePacket = (p: TracePacket) =>
  * Packets the probe's server sent to a third host while the step ran, that a firewall dropped:
  * a DNS server that forwards to another, a proxy, a server that looks its client up. The probe's
  * own packets passed, yet its answer never came: the firewall stopped the server's own question.
- * One per destination and port (a resolver retries); the server's answers to the client (to its
- * address, or a translated one) are the probe's own flow and left out.
+ * One per destination and port (a resolver retries). `events` are the step's other packets: the
+ * probe's own (its answers too, to the client or to a firewall that masqueraded it) are not.
  */
 export function onwardDrops(
   events: readonly TraceEvent[],
   server: string,
   client: readonly string[],
-  flows: readonly ProbeFlow[],
 ): TraceEvent[] {
   const seen = new Map<string, TraceEvent>();
   for (const e of events) {
     const p = e.packet;
-    if (!p || p.src !== server || client.includes(p.dst) || answers(p, flows) || !dropsPacket(e)) continue;
+    if (!p || p.src !== server || client.includes(p.dst) || !dropsPacket(e)) continue;
     const key = `${p.proto} ${p.dst} ${p.dport ?? ""}`;
     if (!seen.has(key)) seen.set(key, e);
   }
   return [...seen.values()];
 }
-
-/**
- * Is the packet the server's answer to one of the probe's flows, to a translated address (after
- * SNAT or MASQUERADE it goes to the firewall's address, from the port the probe asked)?
- */
-export const answers = (p: TracePacket, flows: readonly ProbeFlow[]): boolean =>
-  flows.some((f) => f.proto !== "icmp" && p.src === f.dst && p.proto === f.proto && p.sport === f.dport);
 
 /**
  * The clause a failure reason gains: "; meanwhile 10.0.2.53 asked another host, and a firewall

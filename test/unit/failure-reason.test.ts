@@ -106,7 +106,8 @@ describe("probeFailureReason", () => {
     );
     expect(
       failed({
-        trace: [forwarded],
+        // The answer is among the probe's own packets (packetOf tells it by its ports).
+        trace: [forwarded, answer],
         traced: [forwarded, answer],
         counters: { fw: [counter("FORWARD", "-i wan -o lan -j DROP", 1)] },
       }),
