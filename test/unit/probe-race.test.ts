@@ -51,6 +51,7 @@ const race = (
   inFlightMs = 200,
   // The traces are caught up with at once: nothing is late in these tests but the packet.
   syncTraces = async () => true,
+  timeoutMs = 50,
 ) =>
   raceProbe({
     agent,
@@ -59,7 +60,7 @@ const race = (
     lab: "l",
     fromNode: "client",
     src: ["10.0.1.10"],
-    timeoutMs: 50,
+    timeoutMs,
     inFlightMs,
     flows,
     syncTraces,
@@ -70,11 +71,12 @@ describe("raceProbe: a packet sent late", () => {
     const bus = new EventBus();
     const flows = new FlowVerdicts(bus);
     const { agent, answer } = silentAgent();
-    const result = race(agent, flows, 0);
-    // The probe's program started slowly: its packet reaches fw 45 ms into the 50 ms timeout,
-    // and the answer comes 30 ms later (the step's timeout after the announcement has passed).
-    setTimeout(() => bus.publish({ ...passedOn(), passed: undefined, time: Date.now() }), 45);
-    setTimeout(() => answer({ verdict: "ok", detail: "answered", durationMs: 75 }), 75);
+    // Margins of 100 ms and more: a unit run on a busy machine fires timers late.
+    const result = race(agent, flows, 0, undefined, 500);
+    // The probe's program started slowly: its packet reaches fw 250 ms into the 500 ms timeout,
+    // and the answer comes at 650 ms (the step's timeout after the announcement has passed).
+    setTimeout(() => bus.publish({ ...passedOn(), passed: undefined, time: Date.now() }), 250);
+    setTimeout(() => answer({ verdict: "ok", detail: "answered", durationMs: 650 }), 650);
     expect((await result).result).toMatchObject({ verdict: "ok", detail: "answered" });
     flows.close();
   });
@@ -83,15 +85,15 @@ describe("raceProbe: a packet sent late", () => {
     const bus = new EventBus();
     const flows = new FlowVerdicts(bus);
     const { agent } = silentAgent();
-    const result = race(agent, flows, 0);
-    setTimeout(() => bus.publish({ ...passedOn(), passed: undefined, time: Date.now() }), 45);
+    const result = race(agent, flows, 0, undefined, 500);
+    setTimeout(() => bus.publish({ ...passedOn(), passed: undefined, time: Date.now() }), 250);
     const t0 = Date.now();
     expect((await result).result).toMatchObject({
       verdict: "timeout",
-      detail: "fw took the packet in but did not pass it on; no answer within 50 ms",
+      detail: "fw took the packet in but did not pass it on; no answer within 500 ms",
     });
-    // Decided no sooner than 50 ms after the sighting at 45 ms.
-    expect(Date.now() - t0).toBeGreaterThanOrEqual(85);
+    // Decided no sooner than 500 ms after the sighting at 250 ms.
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(740);
     flows.close();
   });
 
