@@ -112,69 +112,88 @@ describe("one lab across three hosts (a simulated swarm)", () => {
     expect(r.stdout).toMatch(/client .*fwsim-1/);
     expect(r.code).toBe(0);
     const lab = await StartedLab.attach(await connectEngine({ context: "fwsim-2" }), "pack0");
-    const where = Object.fromEntries(lab.nodes.map((n) => [n.name, n.host]));
-    expect(where).toEqual({
-      client: "fwsim-1",
-      fw: "fwsim-2",
-      dns: "fwsim-3",
-      ssh: "fwsim-3",
-      ftp: "fwsim-3",
-      web: "fwsim-3",
-      inet: "fwsim-1",
-      extdns: "fwsim-1",
-    });
-    // `fwlab logs` through a host that holds neither end: fw's LOG lines, attributed.
-    await lab.loadRuleset("fw", "test/fixtures/rulesets/evidence.sh");
-    // A size of their own: the kernel's ring may hold lines of earlier runs of this lab.
-    const size = 900 + Math.floor(Math.random() * 400);
-    const ping = await lab.exec("client", [
-      "ping",
-      "-c",
-      "2",
-      "-W",
-      "1",
-      "-s",
-      String(size),
-      lab.address("web"),
-    ]);
-    expect(ping.exitCode, ping.stdout).toBe(0);
-    // IPv6 crosses hosts too: client (host 1) to web (host 3) through fw (host 2), and to the
-    // wan's inet on host 1 (no NAT66: routed through fw).
-    for (const to of ["web", "inet"]) {
-      const six = await lab.exec("client", ["ping", "-c", "1", "-W", "2", lab.address6(to)]);
-      expect(six.exitCode, `IPv6 to ${to}: ${six.stdout}`).toBe(0);
-    }
-    const logs = await fwlab("-c", "fwsim-3", "logs", "--name", "pack0", "--json");
-    const lines = logs.stdout
-      .split("\n")
-      .filter(Boolean)
-      .map(
-        (l) => JSON.parse(l) as { kind: string; node?: string; prefix?: string; fields?: { len?: number } },
-      );
-    const mine = lines.filter((l) => l.kind === "packet-log" && l.fields?.len === size + 28);
-    expect(mine.map((l) => `${l.node} ${l.prefix}`)).toEqual(["fw fwd-echo", "fw fwd-echo"]);
-    // What each engine is and runs, as `cluster status` and `doctor` say it.
-    const cluster = await fwlab("cluster", "status", ...HOSTS);
-    expect(cluster.stdout).toMatch(/fwsim-1 .*manager .*10\.99\.0\.11.*fwlab-hostd-\w+.*pack0 \(3\)/);
-    expect(cluster.stdout).toMatch(/fwsim-2 .*worker .*pack0 \(1\)/);
-    expect(cluster.stdout).toMatch(/fwsim-3 .*worker .*pack0 \(4\)/);
-    const doctor = await fwlab("-c", "fwsim-2", "doctor");
-    expect(doctor.stdout).toMatch(/swarm.*a worker of a swarm/);
-    // The overlay's MTU, on the node's renamed interface.
-    const link = await lab.exec("client", ["cat", "/sys/class/net/lan/mtu"]);
-    expect(link.stdout.trim()).toBe("1450");
-    let dash: Dashboard | undefined;
     try {
-      dash = await serveDashboard(first, { host: "127.0.0.1", port: 0 });
-      const base = dash.url.replace(/\/#token=.*/, "");
-      const labs = (await (
-        await fetch(`${base}/api/labs`, { headers: { authorization: `Bearer ${dash.token}` } })
-      ).json()) as LabSummary[];
-      const mine = labs.find((l) => l.name === "pack0")!;
-      expect(mine.hosts).toEqual(HOSTS);
-      expect(Object.fromEntries(mine.nodes.map((n) => [n.name, n.host]))).toEqual(where);
+      const where = Object.fromEntries(lab.nodes.map((n) => [n.name, n.host]));
+      expect(where).toEqual({
+        client: "fwsim-1",
+        fw: "fwsim-2",
+        dns: "fwsim-3",
+        ssh: "fwsim-3",
+        ftp: "fwsim-3",
+        web: "fwsim-3",
+        inet: "fwsim-1",
+        extdns: "fwsim-1",
+      });
+      // `fwlab logs` through a host that holds neither end: fw's LOG lines, attributed.
+      await lab.loadRuleset("fw", "test/fixtures/rulesets/evidence.sh");
+      // A size of their own: the kernel's ring may hold lines of earlier runs of this lab.
+      const size = 900 + Math.floor(Math.random() * 400);
+      const ping = await lab.exec("client", [
+        "ping",
+        "-c",
+        "2",
+        "-W",
+        "1",
+        "-s",
+        String(size),
+        lab.address("web"),
+      ]);
+      expect(ping.exitCode, ping.stdout).toBe(0);
+      // IPv6 crosses hosts too: client (host 1) to web (host 3) through fw (host 2), and to the
+      // wan's inet on host 1 (no NAT66: routed through fw).
+      for (const to of ["web", "inet"]) {
+        const six = await lab.exec("client", ["ping", "-c", "1", "-W", "2", lab.address6(to)]);
+        expect(six.exitCode, `IPv6 to ${to}: ${six.stdout}`).toBe(0);
+      }
+      const logs = await fwlab("-c", "fwsim-3", "logs", "--name", "pack0", "--json");
+      const lines = logs.stdout
+        .split("\n")
+        .filter(Boolean)
+        .map(
+          (l) =>
+            JSON.parse(l) as {
+              kind: string;
+              node?: string;
+              prefix?: string;
+              fields?: { len?: number; proto?: string; src?: string; dst?: string };
+            },
+        );
+      // This ping's echo requests: the ring also holds the first test's pack0 run, whose ssh and
+      // OUTPUT lines can have the same length.
+      const mine = lines.filter(
+        (l) =>
+          l.kind === "packet-log" &&
+          l.fields?.proto === "ICMP" &&
+          l.fields.len === size + 28 &&
+          l.fields.src === lab.address("client") &&
+          l.fields.dst === lab.address("web"),
+      );
+      expect(mine.map((l) => `${l.node} ${l.prefix}`)).toEqual(["fw fwd-echo", "fw fwd-echo"]);
+      // What each engine is and runs, as `cluster status` and `doctor` say it.
+      const cluster = await fwlab("cluster", "status", ...HOSTS);
+      expect(cluster.stdout).toMatch(/fwsim-1 .*manager .*10\.99\.0\.11.*fwlab-hostd-\w+.*pack0 \(3\)/);
+      expect(cluster.stdout).toMatch(/fwsim-2 .*worker .*pack0 \(1\)/);
+      expect(cluster.stdout).toMatch(/fwsim-3 .*worker .*pack0 \(4\)/);
+      const doctor = await fwlab("-c", "fwsim-2", "doctor");
+      expect(doctor.stdout).toMatch(/swarm.*a worker of a swarm/);
+      // The overlay's MTU, on the node's renamed interface.
+      const link = await lab.exec("client", ["cat", "/sys/class/net/lan/mtu"]);
+      expect(link.stdout.trim()).toBe("1450");
+      let dash: Dashboard | undefined;
+      try {
+        dash = await serveDashboard(first, { host: "127.0.0.1", port: 0 });
+        const base = dash.url.replace(/\/#token=.*/, "");
+        const labs = (await (
+          await fetch(`${base}/api/labs`, { headers: { authorization: `Bearer ${dash.token}` } })
+        ).json()) as LabSummary[];
+        const mine = labs.find((l) => l.name === "pack0")!;
+        expect(mine.hosts).toEqual(HOSTS);
+        expect(Object.fromEntries(mine.nodes.map((n) => [n.name, n.host]))).toEqual(where);
+      } finally {
+        await dash?.close();
+      }
     } finally {
-      await dash?.close();
+      // Stopped whatever failed above, so that the next test starts from clean hosts.
       await lab.stop();
     }
     expect(await leftovers()).toEqual([]);
