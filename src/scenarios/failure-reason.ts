@@ -4,6 +4,7 @@ import type { ProbeFlow } from "../probes/probe-agent.ts";
 import { decidingRule, type Outcome, ruleOfKind } from "./explain.ts";
 import { onwardDrops, onwardDropsClause } from "./onward-drops.ts";
 import type { Check } from "./step-result.ts";
+import { tracedRule } from "./traced-rule.ts";
 
 /** What a failed probe step's one-line reason is made of. */
 export interface FailedProbe {
@@ -33,7 +34,8 @@ const ANSWER = { tcp: "a reset", udp: "ICMP port unreachable" } as const;
 
 /**
  * The one line a failed probe step says why in. A verdict other than the expected one names the
- * rule that decided, found from the counters (explain.ts). But when the trace shows that no
+ * rule that decided, from the firewalls' trace of the probe's own packets (traced-rule.ts), else
+ * from the counters (explain.ts). But when the trace shows that no
  * firewall stopped the probe's own packets, a refusal came from the far end's own kernel and a
  * silence from beyond the firewalls; the counters that moved for a drop were other packets'. The
  * reason then says where the packet went, the rule that let it (if the counters name one), and
@@ -56,7 +58,8 @@ export function probeFailureReason(f: FailedProbe): string {
   let answered = "";
   if (passed) {
     const path = wentIn ? `went in to ${wentIn} itself` : `passed through ${through.join(", ")}`;
-    const rule = f.alongside ? undefined : ruleOfKind(f.counters, "through");
+    const rule =
+      tracedRule(f.trace, f.to, "through") ?? (f.alongside ? undefined : ruleOfKind(f.counters, "through"));
     decided = rule ? `${path}, ${rule}` : path;
     const flow = f.flows[0];
     if (f.verdict === "refused" && flow && flow.proto !== "icmp")
@@ -64,9 +67,12 @@ export function probeFailureReason(f: FailedProbe): string {
         ? `; no rule refused it: ${wentIn}'s own kernel answered with ${ANSWER[flow.proto]} (nothing listens on ${flow.proto}/${flow.dport} there)`
         : `; no firewall refused it: ${f.to} answered with ${ANSWER[flow.proto]} itself (nothing listens on ${flow.proto}/${flow.dport} there, or its own rules refuse it)`;
   } else {
-    decided = f.alongside
-      ? `(ran beside ${f.alongside} other steps)`
-      : decidingRule(f.counters, outcomeOf(f.verdict));
+    // The trace names the rule its own packets met; the counters, shared by every packet of the
+    // step (other steps' beside it too), only where the trace names none.
+    const outcome = outcomeOf(f.verdict);
+    decided =
+      (outcome && tracedRule(f.trace, f.to, outcome)) ??
+      (f.alongside ? `(ran beside ${f.alongside} other steps)` : decidingRule(f.counters, outcome));
   }
   // What the node itself said: no route, refused by whom, the tool's error.
   const said =

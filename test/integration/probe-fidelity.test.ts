@@ -178,21 +178,38 @@ describe("a classic DMZ script", () => {
     expect(failures(await run("debian-router.scenario.yml"))).toEqual([]);
   });
 
-  it("a wrong expectation on an nft ruleset names the rule that counted the drop, the hooked chain's policy, the server's own question that was dropped, or who reset", async () => {
+  it("a wrong expectation on an nft ruleset names the rule that dropped or let the packet, counted or not, the hooked chain's policy, the server's own question that was dropped, or who reset", async () => {
     const r = await run("nft-wrong-expectation.scenario.yml");
     expect(
       r.steps.map((s) => s.reason?.replace(/^.*observed timeout: (TCP \S+|DNS UDP query \S+) -> \S+ /, "")),
     ).toEqual([
       "dropped by fw filter forward rule 7",
       undefined,
-      "dropped by fw filter input policy drop",
+      "dropped by fw filter input policy DROP",
       undefined,
       expect.stringMatching(
-        /^passed through fw; meanwhile 10\.0\.2\.53 asked another host, and a firewall dropped that: UDP 10\.0\.2\.53:\d+ -> 198\.51\.100\.53:53 \(fw filter forward rule 7\)$/,
+        /^passed through fw, accepted by fw filter forward rule 4; meanwhile 10\.0\.2\.53 asked another host, and a firewall dropped that: UDP 10\.0\.2\.53:\d+ -> 198\.51\.100\.53:53 \(fw filter forward rule 7\)$/,
       ),
       expect.stringMatching(
-        /observed refused: TCP \S+ -> 198\.51\.100\.10:4000 passed through fw; no firewall refused it: 198\.51\.100\.10 answered with a reset itself \(nothing listens on tcp\/4000 there, or its own rules refuse it\)$/,
+        /observed refused: TCP \S+ -> 198\.51\.100\.10:4000 passed through fw, accepted by fw filter forward rule 5; no firewall refused it: 198\.51\.100\.10 answered with a reset itself \(nothing listens on tcp\/4000 there, or its own rules refuse it\)$/,
       ),
+    ]);
+  });
+
+  it("OpenWrt's fw4: zones through jumps and verdict maps, the port forward, rejects", async () => {
+    expect(failures(await run("openwrt-fw4.scenario.yml"))).toEqual([]);
+  });
+
+  it("a wrong expectation on fw4, beside other steps, names the rule its own packets met, counted or not", async () => {
+    const r = await run("openwrt-fw4-wrong.scenario.yml");
+    expect(
+      r.steps.map((s) => s.reason?.replace(/^expected \w+, observed (\w+): .*? -> \S+ /, "$1: ")),
+    ).toEqual([
+      'ok: accepted by fw fw4 accept_to_wan rule 2 ("!fw4: accept wan IPv4/IPv6 traffic")',
+      'ok: accepted by fw fw4 input_wan rule 2 ("!fw4: Allow-Ping")',
+      'refused: rejected by fw fw4 handle_reject rule 1 ("!fw4: Reject TCP traffic")',
+      'refused: rejected by fw fw4 handle_reject rule 2 ("!fw4: Reject any other traffic")',
+      'refused: rejected by fw fw4 handle_reject rule 1 ("!fw4: Reject TCP traffic")',
     ]);
   });
 

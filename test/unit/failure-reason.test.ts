@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import type { TraceEvent } from "../../src/evidence/events.ts";
 import { type FailedProbe, probeFailureReason } from "../../src/scenarios/failure-reason.ts";
 import { movedCounter } from "../support/moved-counter.ts";
 import { traceLine } from "../support/trace-line.ts";
@@ -34,8 +35,88 @@ describe("probeFailureReason", () => {
     expect(failed({ trace: [dropped], counters: { fw: [counter("FORWARD", "policy DROP")] } })).toBe(
       "expected ok, observed timeout: TCP 10.0.1.10:61001 -> 10.0.2.22:22 dropped by fw filter FORWARD policy DROP",
     );
-    // Beside other steps the counters are shared: no rule is named from them.
-    expect(failed({ trace: [dropped], alongside: 2 })).toMatch(/22:22 \(ran beside 2 other steps\)$/);
+    // Beside other steps the counters are shared: the trace of the probe's own packets names it.
+    expect(failed({ trace: [dropped], alongside: 2 })).toMatch(
+      /22:22 dropped by fw filter FORWARD policy DROP$/,
+    );
+    // With no trace of a rule (the legacy backend) nothing is named from shared counters.
+    expect(failed({ alongside: 2, counters: { fw: [counter("FORWARD", "policy DROP")] } })).toMatch(
+      /22:22 \(ran beside 2 other steps\)$/,
+    );
+  });
+
+  it("names a rule nft keeps no count of, from the trace: OpenWrt fw4's jumps, vmaps and rejects", () => {
+    // fw4: input jumps to input_wan, which jumps to reject_from_wan (counted), which jumps to
+    // handle_reject (not counted): the counters end at the jump.
+    const wan = { packetId: "7", src: "198.51.100.10", dst: "198.51.100.1", sport: 61020, dport: 22 };
+    const at = (chain: string, over: Partial<TraceEvent>) =>
+      line({ table: "fw4", chain, hook: "INPUT", packetId: "7", verdict: "CONTINUE", ...over }, wan);
+    const trace = [
+      at("input", {
+        rule: 3,
+        ruleText: 'iifname "wan" jump input_wan comment "!fw4: Handle wan input"',
+        verdict: "JUMP",
+      }),
+      at("input_wan", { rule: 5, ruleText: "jump reject_from_wan", verdict: "JUMP" }),
+      at("reject_from_wan", {
+        rule: 1,
+        ruleText: 'iifname "wan" counter packets 1 bytes 60 jump handle_reject',
+        verdict: "JUMP",
+      }),
+      at("handle_reject", {
+        rule: 1,
+        ruleText: 'meta l4proto tcp reject with tcp reset comment "!fw4: Reject TCP traffic"',
+        verdict: "DROP",
+      }),
+    ];
+    const reason = failed({
+      verdict: "refused",
+      to: "198.51.100.1",
+      described: "TCP 198.51.100.10:61020 -> 198.51.100.1:22",
+      trace,
+      alongside: 3,
+    });
+    expect(reason).toBe(
+      'expected ok, observed refused: TCP 198.51.100.10:61020 -> 198.51.100.1:22 rejected by fw fw4 handle_reject rule 1 ("!fw4: Reject TCP traffic")',
+    );
+  });
+
+  it("a probe that got through: the last accept of its first packet at a filter hook, on each firewall it crossed", () => {
+    const fw4 = [
+      line({
+        table: "fw4",
+        chain: "dstnat",
+        hook: "PREROUTING",
+        rule: 1,
+        ruleText: "dnat ip to 10.0.2.80:80",
+      }),
+      line({ table: "fw4", chain: "mangle_forward", hook: "FORWARD", ruleText: "policy ACCEPT" }),
+      line({
+        table: "fw4",
+        chain: "forward",
+        hook: "FORWARD",
+        rule: 1,
+        ruleText: "ct state vmap { established : accept }",
+        verdict: "CONTINUE",
+      }),
+      line({
+        table: "fw4",
+        chain: "accept_to_wan",
+        hook: "FORWARD",
+        rule: 2,
+        ruleText: 'oifname "wan" counter accept comment "wan"',
+      }),
+      forwarded,
+      // A later packet of the flow (the client's ACK) is not what was let in.
+      line(
+        { table: "fw4", chain: "forward", hook: "FORWARD", rule: 1, packetId: "3", start: true },
+        { packetId: "3", flags: ["ACK"] },
+      ),
+    ];
+    const second = line({ node: "fw2", hook: "FORWARD", ruleText: "policy ACCEPT" });
+    expect(failed({ expect: "timeout", verdict: "ok", trace: [...fw4, second], alongside: 1 })).toMatch(
+      /22:22 accepted by fw fw4 accept_to_wan rule 2 \("wan"\), then by fw2 filter FORWARD policy ACCEPT$/,
+    );
   });
 
   it("a reset from a server behind the firewall: the packet passed, the rule that let it, and who answered", () => {
