@@ -13,7 +13,7 @@ export const dns = defineProbe(
     answer: z.union([z.string(), z.array(z.string())]).optional(),
   }),
   {
-    singleFlow: true,
+    singleFlow: () => true,
     watchesFlows: () => true,
     target: (s) => s.server,
     request: (s, run) => ({

@@ -16,7 +16,7 @@ export const ftp = defineProbe(
     content: z.string().optional().describe("the file's exact content"),
   }),
   {
-    singleFlow: false,
+    singleFlow: () => false,
     watchesFlows: () => true,
     target: (s) => s.to,
     request: (s, run) => ({

@@ -17,7 +17,7 @@ export const http = defineProbe(
     body: z.string().optional().describe("a substring the body must contain"),
   }),
   {
-    singleFlow: true,
+    singleFlow: () => true,
     watchesFlows: () => true,
     target: (s) => s.to,
     request: (s, run) => ({

@@ -35,9 +35,10 @@ export interface ProbeKind<S extends ProbeSchema = ProbeSchema> {
   readonly schema: S;
   /**
    * Its traffic is one flow that is its own (its own source port): it may run beside other
-   * such probes without taking their evidence.
+   * such probes without taking their evidence. Not when the step counts what a rate limit let
+   * through (ping's `replies`): probes beside it would share the limit.
    */
-  readonly singleFlow: boolean;
+  singleFlow(step: z.infer<S>): boolean;
   /**
    * The verdict a step expects when it says none: a scan's outcome is its ports' states, so
    * `expect: ok` (nmap ran) goes without saying.

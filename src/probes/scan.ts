@@ -7,7 +7,11 @@ export const scan = defineProbe(
   z.strictObject({
     probe: z.literal("scan"),
     to: target,
-    technique: z.enum(["syn", "null", "xmas", "ack", "fin", "connect", "udp"]),
+    // `technique: null` unquoted is YAML's empty value; nobody writes it for anything but -sN.
+    technique: z.preprocess(
+      (v) => (v === null ? "null" : v),
+      z.enum(["syn", "null", "xmas", "ack", "fin", "connect", "udp"]),
+    ),
     flags: z
       .string()
       .regex(/^(URG|ACK|PSH|RST|SYN|FIN|ECE|CWR)+$/)
@@ -18,7 +22,7 @@ export const scan = defineProbe(
       .describe('per port, nmap\'s state: {"22": "filtered"}'),
   }),
   {
-    singleFlow: false,
+    singleFlow: () => false,
     expectByDefault: "ok",
     // Many packets with nmap's own retries and timing: its states are its verdicts.
     watchesFlows: () => false,

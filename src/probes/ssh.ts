@@ -16,7 +16,7 @@ export const ssh = defineProbe(
   }),
   {
     // Its one connection is its own, but a login is slow enough not to batch.
-    singleFlow: false,
+    singleFlow: () => false,
     watchesFlows: () => true,
     target: (s) => s.to,
     request: (s, run) => ({

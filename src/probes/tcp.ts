@@ -17,7 +17,7 @@ export const tcp = defineProbe(
     reply: z.string().optional().describe("a substring the server's answer must contain"),
   }),
   {
-    singleFlow: true,
+    singleFlow: () => true,
     watchesFlows: () => true,
     target: (s) => s.to,
     request: (s, run) => ({

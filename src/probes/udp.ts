@@ -13,7 +13,7 @@ export const udp = defineProbe(
     reply: z.string().optional(),
   }),
   {
-    singleFlow: true,
+    singleFlow: () => true,
     watchesFlows: () => true,
     target: (s) => s.to,
     request: (s, run) => ({

@@ -22,7 +22,10 @@ export function checkEvidence(
   const checks: Check[] = [];
   for (const l of want.log ?? []) {
     let lines = got.logs.filter(
-      (e) => e.node === l.node && e.prefix === l.prefix.trim() && (!l.source || e.source === l.source),
+      (e) =>
+        e.node === l.node &&
+        (l.prefix === undefined || e.prefix === l.prefix.trim()) &&
+        (!l.source || e.source === l.source),
     );
     // "No such line" is about the step's own packets: a line of another flow that happened to
     // cross the firewall meanwhile (a retransmitted SYN of an earlier step's FTP data
@@ -31,7 +34,7 @@ export function checkEvidence(
       lines = lines.filter((e) => got.trace!.some((t) => ofTraced(e, t)));
     const ok = l.count === undefined ? lines.length > 0 : lines.length === l.count;
     checks.push({
-      what: `${l.source ?? "log"} "${l.prefix.trim()}" on ${l.node}${l.count !== undefined ? ` x${l.count}` : ""}`,
+      what: `${l.source ?? "log"} ${l.prefix === undefined ? "(any prefix)" : `"${l.prefix.trim()}"`} on ${l.node}${l.count !== undefined ? ` x${l.count}` : ""}`,
       ok,
       detail: `${lines.length} line${lines.length === 1 ? "" : "s"}`,
     });

@@ -136,7 +136,7 @@ export async function runScenario(
 
 const BATCH = 8;
 const batchable = (step: Step): step is ProbeStep =>
-  "probe" in step && !step.evidence && probeKind(step).singleFlow;
+  "probe" in step && !step.evidence && probeKind(step).singleFlow(step);
 
 /** The steps in order; says why it stopped early, if it did. */
 async function runSteps(

@@ -15,7 +15,10 @@ const logExpectation = z.strictObject({
   node: z.string(),
   prefix: z
     .string()
-    .describe("the --log-prefix / --nflog-prefix, as the rule writes it (trailing spaces ignored)"),
+    .optional()
+    .describe(
+      'the --log-prefix / --nflog-prefix, as the rule writes it (trailing spaces ignored); "" for a rule without one; omitted: any line of the node, whatever its prefix',
+    ),
   source: z.enum(["LOG", "NFLOG"]).optional(),
   count: z
     .number()

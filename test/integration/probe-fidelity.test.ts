@@ -196,6 +196,12 @@ describe("a classic DMZ script", () => {
     ]);
   });
 
+  it("a ping flood limit: how many of ten echoes came back, and none limited behind ESTABLISHED", async () => {
+    const r = await run("ping-limit.scenario.yml");
+    expect(failures(r)).toEqual([]);
+    expect(r.steps[0]?.detail).toMatch(/^[234] of 10 echo replies from 10\.0\.1\.1$/);
+  });
+
   it("OpenWrt's fw4: zones through jumps and verdict maps, the port forward, rejects", async () => {
     expect(failures(await run("openwrt-fw4.scenario.yml"))).toEqual([]);
   });

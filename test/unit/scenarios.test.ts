@@ -5,6 +5,8 @@ import { describe, expect, it } from "vitest";
 import { InputError } from "../../src/errors.ts";
 import { counterDeltas, parseCounters } from "../../src/evidence/counters.ts";
 import { probeKind } from "../../src/probes/index.ts";
+import { ping } from "../../src/probes/ping.ts";
+import type { AgentResult } from "../../src/probes/probe-agent.ts";
 import { checkEvidence } from "../../src/scenarios/check-evidence.ts";
 import { decidingRule } from "../../src/scenarios/explain.ts";
 import { findScenarios } from "../../src/scenarios/find-scenarios.ts";
@@ -34,6 +36,20 @@ describe("scenario files", () => {
     expect(files.filter((f) => f === resolve(one))).toHaveLength(1);
     expect(files.slice(1).every((f) => f.includes("/scenarios/seed-001/"))).toBe(true);
     expect(() => findScenarios([one, "no-such-folder"])).toThrow(/no-such-folder: no such file/);
+  });
+
+  it("reads what users write: an unquoted `technique: null` is the NULL scan, not YAML's empty value", () => {
+    const dir = mkdtempSync(join(tmpdir(), "fwlab-null-"));
+    const f = join(dir, "s.scenario.yml");
+    writeFileSync(
+      f,
+      `name: scans\nlab: ${resolve("docker-compose.yml")}\nsteps:\n  - name: s\n    probe: scan\n    from: client\n    to: fw\n    technique: null\n    ports: { "22": "open|filtered" }\n`,
+    );
+    try {
+      expect(readScenarioFile(f).scenario.steps[0]).toMatchObject({ technique: "null" });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("a host name where a node goes: which node it is, or what a name is for", () => {
@@ -265,6 +281,29 @@ describe("reports", () => {
   });
 });
 
+describe("ping", () => {
+  const result = (received?: number): AgentResult =>
+    received === undefined
+      ? { verdict: "timeout", detail: "", durationMs: 1 }
+      : { verdict: "ok", detail: "", durationMs: 1, facts: { received } };
+  const check = (replies: number | { min?: number; max?: number } | undefined, received?: number) =>
+    ping.check({ probe: "ping", to: "fw", count: 10, replies }, result(received));
+
+  it("counts the echo replies a rate limit let through: a number, or a range", () => {
+    expect(check(undefined, 10)).toEqual([]);
+    expect(check({ min: 2, max: 3 }, 3)).toEqual([]);
+    expect(check({ min: 2, max: 3 }, 10)).toEqual(["10 echo replies of 10, expected 2-3"]);
+    expect(check(4, 1)).toEqual(["1 echo reply of 10, expected 4"]);
+    expect(check({ max: 0 })).toEqual([]); // a timeout: none came back
+    expect(check({ min: 1 })).toEqual(["0 echo replies of 10, expected at least 1"]);
+  });
+
+  it("a ping that counts replies runs alone: pings beside it would share the limit", () => {
+    expect(ping.singleFlow({ probe: "ping", to: "fw" })).toBe(true);
+    expect(ping.singleFlow({ probe: "ping", to: "fw", count: 10, replies: 3 })).toBe(false);
+  });
+});
+
 describe("checkEvidence", () => {
   const line = (src: string, spt: number, dst: string, dpt: number) =>
     ({
@@ -296,6 +335,20 @@ describe("checkEvidence", () => {
     ).toBe(false);
     // No trace to tell by: every line counts.
     expect(checkEvidence(want, { ...got, trace: [] })[0]?.ok).toBe(false);
+  });
+
+  it('a log line of any prefix when the step names none; "" for a LOG rule that set none', () => {
+    const bare = { ...line("10.0.1.10", 48652, "10.0.2.80", 80), prefix: "" };
+    const got = { logs: [bare], conntrack: [], counters: {} };
+    const ok = (log: { node: string; prefix?: string; count?: number }) =>
+      checkEvidence({ log: [log] }, got)[0]?.ok;
+    expect(ok({ node: "fw" })).toBe(true);
+    expect(ok({ node: "fw", prefix: "" })).toBe(true);
+    expect(ok({ node: "fw", prefix: "st-new" })).toBe(false);
+    expect(ok({ node: "web" })).toBe(false);
+    expect(checkEvidence({ log: [{ node: "fw", count: 1 }] }, got)[0]?.what).toBe(
+      "log (any prefix) on fw x1",
+    );
   });
 
   it("seenFrom with no address back says why and what would bring one (http at / has none)", () => {
