@@ -31,16 +31,21 @@ export const ping = defineProbe(
     singleFlow: (s) => s.replies === undefined,
     watchesFlows: (s) => (s.count ?? 1) === 1,
     target: (s) => s.to,
-    request: (s, run) => ({ host: run.to, count: s.count ?? 1, intervalMs: s.intervalMs, waitMs: run.waitMs }),
+    request: (s, run) => ({
+      host: run.to,
+      count: s.count ?? 1,
+      intervalMs: s.intervalMs,
+      waitMs: run.waitMs,
+    }),
     check: (s, r) => {
       if (s.replies === undefined) return [];
       const got = typeof r.facts?.received === "number" ? r.facts.received : 0;
-      const { min, max } = typeof s.replies === "number" ? { min: s.replies, max: s.replies } : s.replies;
+      const { min = 0, max = Number.POSITIVE_INFINITY } =
+        typeof s.replies === "number" ? { min: s.replies, max: s.replies } : s.replies;
+      if (got >= min && got <= max) return [];
       const want =
-        min === max ? `${min}` : min === undefined ? `at most ${max}` : max === undefined ? `at least ${min}` : `${min}-${max}`;
-      return (min !== undefined && got < min) || (max !== undefined && got > max)
-        ? [`${got} echo repl${got === 1 ? "y" : "ies"} of ${s.count ?? 1}, expected ${want}`]
-        : [];
+        min === max ? `${min}` : max === Number.POSITIVE_INFINITY ? `at least ${min}` : `${min}-${max}`;
+      return [`${got} echo repl${got === 1 ? "y" : "ies"} of ${s.count ?? 1}, expected ${want}`];
     },
     describe: (s, to) => `ICMP echo${(s.count ?? 1) > 1 ? ` x${s.count}` : ""} -> ${to}`,
   },

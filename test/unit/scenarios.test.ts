@@ -295,6 +295,7 @@ describe("ping", () => {
     expect(check({ min: 2, max: 3 }, 10)).toEqual(["10 echo replies of 10, expected 2-3"]);
     expect(check(4, 1)).toEqual(["1 echo reply of 10, expected 4"]);
     expect(check({ max: 0 })).toEqual([]); // a timeout: none came back
+    expect(check({ max: 1 }, 3)).toEqual(["3 echo replies of 10, expected 0-1"]);
     expect(check({ min: 1 })).toEqual(["0 echo replies of 10, expected at least 1"]);
   });
 
