@@ -30,7 +30,8 @@ const rejects = (e: TraceEvent): boolean =>
  * too, and nft counts only the rules with a `counter` statement, none of its policies or
  * verdict maps: an OpenWrt fw4 ruleset's `ct state vmap`, `jump`s and `reject` count nothing).
  * For a probe that was `stopped`, the rule that dropped or rejected one of its packets (its
- * answer's too: a connection let in whose answer was dropped is explained by the drop). For one
+ * answer's too: a connection let in whose answer was dropped is explained by the drop), or
+ * queued one to a program (NFQUEUE) that never gave it back. For one
  * that got `through`, the rule that accepted its first packet on each firewall it crossed, at
  * the filter hooks (the last accept there: a later chain could still have dropped it). Nothing
  * when the trace does not name one (a ruleset of the legacy backend, which nft cannot trace).
@@ -39,7 +40,17 @@ export function tracedRule(trace: readonly TraceEvent[], to: string, outcome: Ou
   const rules = trace.filter((e) => e.passed === undefined);
   if (outcome === "stopped") {
     const stop = rules.find((e) => e.verdict === "DROP");
-    return stop && `${rejects(stop) ? "rejected" : "dropped"} by ${stop.node} ${where(stop)}`;
+    if (stop) return `${rejects(stop) ? "rejected" : "dropped"} by ${stop.node} ${where(stop)}`;
+    // Handed to a program (an IPS such as Suricata inline) and never seen again on that node.
+    const queued = rules.find(
+      (e, i) =>
+        e.verdict === "QUEUE" &&
+        !rules.slice(i + 1).some((l) => l.node === e.node && l.packetId === e.packetId && !l.start),
+    );
+    return (
+      queued &&
+      `queued by ${queued.node} ${where(queued)} to a program, which did not give it back (a queue no program reads drops what it gets, unless the rule says bypass)`
+    );
   }
   const said: string[] = [];
   for (const node of new Set(rules.map((e) => e.node))) {

@@ -202,6 +202,14 @@ describe("a classic DMZ script", () => {
     expect(r.steps[0]?.detail).toMatch(/^[234] of 10 echo replies from 10\.0\.1\.1$/);
   });
 
+  it("an IPS's queue with no IPS: dropped, unless bypassed, and a failure names the queue", async () => {
+    const r = await run("ips-queue.scenario.yml");
+    expect(r.steps.map((s) => s.passed)).toEqual([true, true, false]);
+    expect(r.steps[2]?.reason).toMatch(
+      /-> 10\.0\.2\.80:80 queued by fw filter FORWARD rule 2 to a program, which did not give it back/,
+    );
+  });
+
   it("OpenWrt's fw4: zones through jumps and verdict maps, the port forward, rejects", async () => {
     expect(failures(await run("openwrt-fw4.scenario.yml"))).toEqual([]);
   });

@@ -81,6 +81,20 @@ describe("probeFailureReason", () => {
     );
   });
 
+  it("a packet queued to a program (an IPS's NFQUEUE) and never given back", () => {
+    const queued = line({
+      rule: 2,
+      verdict: "QUEUE",
+      ruleText: "-A FORWARD -p tcp -j NFQUEUE --queue-num 0",
+    });
+    expect(failed({ trace: [queued], alongside: 2 })).toMatch(
+      /22:22 queued by fw filter FORWARD rule 2 to a program, which did not give it back \(a queue no program reads drops what it gets, unless the rule says bypass\)$/,
+    );
+    // Given back (a later event of the same packet): not what stopped it.
+    const back = line({ rule: 3, verdict: "CONTINUE", ruleText: "-A FORWARD -j LOG" });
+    expect(failed({ trace: [queued, back], alongside: 2 })).toMatch(/\(ran beside 2 other steps\)$/);
+  });
+
   it("a probe that got through: the last accept of its first packet at a filter hook, on each firewall it crossed", () => {
     const fw4 = [
       line({
