@@ -5,7 +5,8 @@ import { dropSite, dropsPacket } from "./flow-verdicts.ts";
 const PROTO = { tcp: "TCP", udp: "UDP", other: "IP" } as const;
 const endpoint = (addr: string, port?: number) =>
   port === undefined ? addr : addr.includes(":") ? `[${addr}]:${port}` : `${addr}:${port}`;
-const describePacket = (p: TracePacket) =>
+/** "UDP 10.0.2.53:41234 -> 198.51.100.53:53" */
+export const describePacket = (p: TracePacket): string =>
   `${PROTO[p.proto]} ${endpoint(p.src, p.sport)} -> ${endpoint(p.dst, p.dport)}`;
 
 /**

@@ -19,7 +19,7 @@ import type { ExecStep, LoadStep, ProbeStep, SysctlStep } from "./scenario-schem
 import { settledTable } from "./settled-table.ts";
 import type { Check, StepResult } from "./step-result.ts";
 import { eventsOfStep } from "./step-window.ts";
-import { noWayBack } from "./way-back.ts";
+import { noWayBack, onwardNoWayBack } from "./way-back.ts";
 
 /** What a step needs from the scenario that runs it. */
 export interface StepContext {
@@ -180,15 +180,17 @@ export async function runProbeStep(
       from: src,
       flows,
     });
-    if (r.verdict === "timeout" && step.expect !== "timeout")
-      reason += await noWayBack({
-        trace,
-        conntrack,
-        flow: flows[0],
-        to,
-        nodes: lab.nodes,
-        exec: (n) => ctx.exec(n),
-      });
+    if (r.verdict === "timeout" && step.expect !== "timeout") {
+      const way = { conntrack, to, nodes: lab.nodes, exec: (n: string) => ctx.exec(n) };
+      const own = new Set(trace);
+      reason +=
+        (await noWayBack({ ...way, trace, flow: flows[0] })) ||
+        (await onwardNoWayBack({
+          ...way,
+          others: mine.filter((e): e is TraceEvent => e.kind === "trace" && !own.has(e)),
+          client: src,
+        }));
+    }
   }
   const result: StepResult = {
     index,

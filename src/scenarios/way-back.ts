@@ -2,6 +2,7 @@ import type { ConntrackChangeEvent, TraceEvent } from "../evidence/events.ts";
 import type { LabNode } from "../lab/lab-node.ts";
 import type { ProbeFlow } from "../probes/probe-agent.ts";
 import type { NodeExec } from "../runtime/exec-result.ts";
+import { describePacket } from "./onward-drops.ts";
 
 /** What tells whether a probe's answer had a way back. */
 export interface WayBack {
@@ -26,15 +27,60 @@ export interface WayBack {
  */
 export async function noWayBack(w: WayBack): Promise<string> {
   const sent = w.trace.find((e) => e.packet?.dst === w.to && e.passed === "forwarded")?.packet;
-  const target = w.nodes.find(
-    (n) => !n.firewall && [...Object.values(n.addresses), ...Object.values(n.addresses6)].includes(w.to),
-  );
+  const target = labHost(w.nodes, w.to);
   if (!sent || !target || !w.flow || translated(w.conntrack, w.flow, sent.src)) return "";
-  const route = await w
-    .exec(target.name)(["ip", "route", "get", sent.src])
-    .catch(() => undefined);
-  if (!route || route.exitCode === 0) return "";
-  return `; ${target.name} has no route back to ${sent.src} (${route.stderr.trim().split("\n").at(-1) ?? "no route"}): without a firewall translating the source on the way (SNAT, MASQUERADE), its answer has nowhere to go`;
+  const why = await missingRoute(w.exec, target, sent.src);
+  return why
+    ? `; ${target.name} has no route back to ${sent.src} (${why}): without a firewall translating the source on the way (SNAT, MASQUERADE), its answer has nowhere to go`
+    : "";
+}
+
+/** What tells whether the server's own questions to a third host had a way back. */
+export interface OnwardWayBack extends Omit<WayBack, "trace" | "flow"> {
+  /** The step's trace lines of packets other than the probe's own. */
+  readonly others: readonly TraceEvent[];
+  /** The probing node's addresses: its own answers are no question to a third host. */
+  readonly client: readonly string[];
+}
+
+/**
+ * The same for the server's own question to a third host (a DNS server that forwards, a proxy):
+ * a firewall passed it on with its source untranslated (an untracked packet, NOTRACK's, is never
+ * NATed) to a host with no route back to the server. The probe's own packets passed and its
+ * server was asked, but the answer it waited for had nowhere to go.
+ */
+export async function onwardNoWayBack(w: OnwardWayBack): Promise<string> {
+  const asked = new Map<string, TraceEvent>();
+  for (const e of w.others) {
+    const p = e.packet;
+    if (!p || p.src !== w.to || w.client.includes(p.dst) || e.passed !== "forwarded" || p.proto === "other")
+      continue;
+    const key = `${p.proto} ${p.dst} ${p.dport ?? ""}`;
+    if (!asked.has(key)) asked.set(key, e);
+  }
+  for (const e of asked.values()) {
+    const p = e.packet!;
+    const target = labHost(w.nodes, p.dst);
+    const flow = { proto: p.proto as "tcp" | "udp", dst: p.dst, sport: p.sport, dport: p.dport };
+    if (!target || translated(w.conntrack, flow, p.src)) continue;
+    const why = await missingRoute(w.exec, target, p.src);
+    if (why)
+      return `; meanwhile ${w.to} asked another host, and ${e.node} passed that on with its source untranslated: ${describePacket(p)}; ${target.name} has no route back to ${p.src} (${why}), so that answer has nowhere to go`;
+  }
+  return "";
+}
+
+/** The lab host (no firewall) with this address. */
+const labHost = (nodes: readonly LabNode[], addr: string): LabNode | undefined =>
+  nodes.find(
+    (n) => !n.firewall && [...Object.values(n.addresses), ...Object.values(n.addresses6)].includes(addr),
+  );
+
+/** Why the node has no route to `dst` (its kernel's words), or undefined when it has one. */
+async function missingRoute(exec: WayBack["exec"], node: LabNode, dst: string): Promise<string | undefined> {
+  const route = await exec(node.name)(["ip", "route", "get", dst]).catch(() => undefined);
+  if (!route || route.exitCode === 0) return undefined;
+  return route.stderr.trim().split("\n").at(-1) || "no route";
 }
 
 /** Whether a firewall's conntrack shows the flow's source translated (its answer goes elsewhere). */

@@ -210,6 +210,14 @@ describe("a classic DMZ script", () => {
     );
   });
 
+  it("DNS through NOTRACK: untracked both ways, and a server's question that went out untranslated has no way back", async () => {
+    const r = await run("notrack-dns.scenario.yml");
+    expect(r.steps.map((s) => s.passed)).toEqual([true, true, false]);
+    expect(r.steps[2]?.reason).toMatch(
+      /observed timeout: .* passed through fw, accepted by fw filter FORWARD rule 2; meanwhile 10\.0\.2\.53 asked another host, and fw passed that on with its source untranslated: UDP 10\.0\.2\.53:\d+ -> 198\.51\.100\.53:53; extdns has no route back to 10\.0\.2\.53 \(.*\), so that answer has nowhere to go$/,
+    );
+  });
+
   it("OpenWrt's fw4: zones through jumps and verdict maps, the port forward, rejects", async () => {
     expect(failures(await run("openwrt-fw4.scenario.yml"))).toEqual([]);
   });

@@ -2,7 +2,12 @@ import { describe, expect, it } from "vitest";
 import type { ConntrackChangeEvent } from "../../src/evidence/events.ts";
 import type { LabNode } from "../../src/lab/lab-node.ts";
 import type { ExecResult } from "../../src/runtime/exec-result.ts";
-import { noWayBack, type WayBack } from "../../src/scenarios/way-back.ts";
+import {
+  noWayBack,
+  type OnwardWayBack,
+  onwardNoWayBack,
+  type WayBack,
+} from "../../src/scenarios/way-back.ts";
 import { traceLine } from "../support/trace-line.ts";
 
 // Whether a probe that got through heard nothing for want of a route back, asked of the
@@ -77,5 +82,49 @@ describe("noWayBack", () => {
       await way({ to: "192.0.2.1", trace: [traceLine({ passed: "forwarded" }, { dst: "192.0.2.1" })] }),
     ).toBe("");
     expect(await way({ trace: [] })).toBe(""); // no firewall passed it on
+  });
+});
+
+describe("onwardNoWayBack", () => {
+  // A DNS server in the dmz forwards to extdns on the wan; fw passes its question on untracked
+  // (NOTRACK), so untranslated: extdns has no route back to the dmz.
+  const dmz = [
+    ...NODES,
+    { ...node("dns", "10.0.2.53"), addresses: { dmz: "10.0.2.53" } },
+    node("extdns", "198.51.100.53"),
+  ];
+  const question = traceLine(
+    { passed: "forwarded", packetId: "9" },
+    { src: "10.0.2.53", dst: "198.51.100.53", proto: "udp", sport: 41234, dport: 53, flags: [] },
+  );
+  const onward = (over: Partial<OnwardWayBack>) =>
+    onwardNoWayBack({
+      others: [question],
+      client: ["10.0.1.10"],
+      conntrack: [],
+      to: "10.0.2.53",
+      nodes: dmz,
+      exec,
+      ...over,
+    });
+
+  it("says the server's question went out untranslated to a host with no route back", async () => {
+    expect(await onward({})).toBe(
+      "; meanwhile 10.0.2.53 asked another host, and fw passed that on with its source untranslated: UDP 10.0.2.53:41234 -> 198.51.100.53:53; extdns has no route back to 10.0.2.53 (RTNETLINK answers: Network is unreachable), so that answer has nowhere to go",
+    );
+  });
+
+  it("says nothing when the question was translated, not passed on, or is the answer to the client", async () => {
+    const snat: ConntrackChangeEvent = {
+      ...masqueraded,
+      entry: {
+        ...masqueraded.entry,
+        proto: "udp",
+        original: { src: "10.0.2.53", dst: "198.51.100.53", sport: 41234, dport: 53 },
+      },
+    };
+    expect(await onward({ conntrack: [snat] })).toBe("");
+    expect(await onward({ others: [{ ...question, passed: undefined, verdict: "DROP" }] })).toBe("");
+    expect(await onward({ client: ["198.51.100.53"] })).toBe("");
   });
 });
