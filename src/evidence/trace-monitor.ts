@@ -107,7 +107,12 @@ export async function followTrace(
       starting.add(t.packetId);
     }
     const packet = entered.get(t.packetId) ?? latest.get(t.packetId);
-    if (own.rule(t, text)) return own.line?.(t, packet);
+    if (own.rule(t, text)) {
+      // A chain of fwlab's own without rules (forwarded, delivered) traces the kernel's "no rule
+      // matched" event and then its policy: one line for the packet, from the policy.
+      if (t.what === "rule" && t.handle === 0) return;
+      return own.line?.(t, packet);
+    }
     // The kernel's "no rule matched, on to the policy" event (a rule event without a rule): not
     // a rule of the ruleset. What it saw of the packet goes with the policy event after it.
     if (t.what === "rule" && t.handle === 0) {

@@ -1,5 +1,7 @@
 import type { CounterDelta } from "../evidence/counters.ts";
 import type { TraceEvent } from "../evidence/events.ts";
+import type { TracePacket } from "../evidence/parse-trace.ts";
+import { hostPort } from "../probes/params.ts";
 import type { ProbeFlow } from "../probes/probe-agent.ts";
 import { decidingRule, type Outcome, ruleOfKind } from "./explain.ts";
 import { onwardDrops, onwardDropsClause } from "./onward-drops.ts";
@@ -49,19 +51,27 @@ export function probeFailureReason(f: FailedProbe): string {
   const onward = f.verdict !== f.expect || f.probeCheckFailed ? onwardDrops(others, f.to, f.from) : [];
   const tail = onwardDropsClause(onward, f.to);
   if (f.verdict === f.expect) return `${f.first.what}: ${f.first.detail}${tail}`;
-  const towards = f.trace.filter((e) => e.packet?.dst === f.to);
+  // A probe of several connections (FTP's control, then data) stops at the first that fails:
+  // its last. Where the firewalls passed that one, it is what the reason is about.
+  const last = f.flows.length > 1 ? f.flows.at(-1) : undefined;
+  const lastTrace = last ? f.trace.filter((e) => e.packet && ofFlow(last, e.packet)) : [];
+  const trace = lastTrace.some((e) => e.packet?.dst === f.to) ? lastTrace : f.trace;
+  const flow = trace === lastTrace ? last : f.flows[0];
+  const towards = trace.filter((e) => e.packet?.dst === f.to);
   const wentIn = towards.find((e) => e.passed === "delivered")?.node;
   const through = [...new Set(towards.filter((e) => e.passed === "forwarded").map((e) => e.node))];
   const stopped = f.trace.some((e) => e.verdict === "DROP");
   const passed = f.verdict !== "ok" && !stopped && (wentIn !== undefined || through.length > 0);
+  let described = f.described;
   let decided: string | undefined;
   let answered = "";
   if (passed) {
+    if (flow && flow !== f.flows[0])
+      described += `, and its connection to ${hostPort(flow.dst, flow.dport ?? "")}`;
     const path = wentIn ? `went in to ${wentIn} itself` : `passed through ${through.join(", ")}`;
     const rule =
-      tracedRule(f.trace, f.to, "through") ?? (f.alongside ? undefined : ruleOfKind(f.counters, "through"));
+      tracedRule(trace, f.to, "through") ?? (f.alongside ? undefined : ruleOfKind(f.counters, "through"));
     decided = rule ? `${path}, ${rule}` : path;
-    const flow = f.flows[0];
     if (f.verdict === "refused" && flow && flow.proto !== "icmp")
       answered = wentIn
         ? `; no rule refused it: ${wentIn}'s own kernel answered with ${ANSWER[flow.proto]} (nothing listens on ${flow.proto}/${flow.dport} there)`
@@ -77,8 +87,13 @@ export function probeFailureReason(f: FailedProbe): string {
   // What the node itself said: no route, refused by whom, the tool's error.
   const said =
     f.verdict === "error" || f.verdict === "unreachable" ? ` (${f.detail.split("\n").at(-1)})` : "";
-  return `expected ${f.expect}, observed ${f.verdict}: ${f.described}${decided ? ` ${decided}` : ""}${said}${answered}${tail}`;
+  return `expected ${f.expect}, observed ${f.verdict}: ${described}${decided ? ` ${decided}` : ""}${said}${answered}${tail}`;
 }
+
+/** Is the packet one of this flow's, either way? */
+const ofFlow = (flow: ProbeFlow, p: TracePacket): boolean =>
+  (p.dst === flow.dst && p.sport === flow.sport && p.dport === flow.dport) ||
+  (p.src === flow.dst && p.dport === flow.sport && p.sport === flow.dport);
 
 const outcomeOf = (verdict: string): Outcome | undefined =>
   verdict === "ok"

@@ -4,6 +4,12 @@ import type { Outcome } from "./explain.ts";
 /** The hooks where a packet is let in, through or out; nat's rules at the others accept too. */
 const FILTER_HOOKS = new Set(["INPUT", "FORWARD", "OUTPUT"]);
 
+const NOT_FILTERING = new Set(["nat", "mangle", "raw", "security"]);
+
+/** The last rule that accepted, else the last policy that did. */
+const lastAccept = (accepts: readonly TraceEvent[]): TraceEvent | undefined =>
+  [...accepts].reverse().find((e) => e.rule !== undefined) ?? accepts.at(-1);
+
 /** nft's words outside quoted strings (a log prefix may say "reject"). */
 const bare = (text: string): string => text.replace(/"(?:[^"\\]|\\.)*"/g, '""');
 
@@ -67,7 +73,11 @@ export function tracedRule(trace: readonly TraceEvent[], to: string, outcome: Ou
     const accepts = walk.filter(
       (e) => e.verdict === "ACCEPT" && e.hook !== undefined && FILTER_HOOKS.has(e.hook),
     );
-    const decided = [...accepts].reverse().find((e) => e.rule !== undefined) ?? accepts.at(-1);
+    // iptables' filter table decides; its nat, mangle and raw chains at the same hook only pass
+    // the packet on (nft names its tables as it likes: any of them may).
+    const decided =
+      lastAccept(accepts.filter((e) => e.table === "filter")) ??
+      lastAccept(accepts.filter((e) => !NOT_FILTERING.has(e.table)));
     if (decided) said.push(`${node} ${where(decided)}`);
   }
   return said.length > 0 ? `accepted by ${said.join(", then by ")}` : undefined;

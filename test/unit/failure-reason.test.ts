@@ -127,8 +127,12 @@ describe("probeFailureReason", () => {
         { packetId: "3", flags: ["ACK"] },
       ),
     ];
-    const second = line({ node: "fw2", hook: "FORWARD", ruleText: "policy ACCEPT" });
-    expect(failed({ expect: "timeout", verdict: "ok", trace: [...fw4, second], alongside: 1 })).toMatch(
+    // iptables' nat INPUT comes after filter INPUT: it filters nothing.
+    const second = [
+      line({ node: "fw2", hook: "FORWARD", ruleText: "policy ACCEPT" }),
+      line({ node: "fw2", hook: "FORWARD", table: "nat", ruleText: "policy ACCEPT" }),
+    ];
+    expect(failed({ expect: "timeout", verdict: "ok", trace: [...fw4, ...second], alongside: 1 })).toMatch(
       /22:22 accepted by fw fw4 accept_to_wan rule 2 \("wan"\), then by fw2 filter FORWARD policy ACCEPT$/,
     );
   });
@@ -140,6 +144,37 @@ describe("probeFailureReason", () => {
     expect(failed({ verdict: "refused", trace: [forwarded], counters })).toBe(
       "expected ok, observed refused: TCP 10.0.1.10:61001 -> 10.0.2.22:22 passed through fw, accepted by fw filter FORWARD rule 4; " +
         "no firewall refused it: 10.0.2.22 answered with a reset itself (nothing listens on tcp/22 there, or its own rules refuse it)",
+    );
+  });
+
+  it("a probe of several connections is explained by its last, the one that failed (FTP's data connection)", () => {
+    const wan = { src: "198.51.100.10", dst: "198.51.100.1" };
+    const control = line({ passed: "forwarded", ruleText: "forwarded" }, { ...wan, sport: 63008, dport: 21 });
+    const data = [
+      line(
+        { hook: "INPUT", chain: "INPUT", ruleText: "policy ACCEPT", packetId: "2" },
+        { ...wan, packetId: "2", sport: 63009, dport: 30007 },
+      ),
+      line(
+        { passed: "delivered", ruleText: "delivered", packetId: "2" },
+        { ...wan, packetId: "2", sport: 63009, dport: 30007 },
+      ),
+    ];
+    expect(
+      failed({
+        verdict: "refused",
+        described: "FTP passive -> 198.51.100.1:21",
+        to: "198.51.100.1",
+        from: ["198.51.100.10"],
+        trace: [control, ...data],
+        flows: [
+          { proto: "tcp", dst: "198.51.100.1", sport: 63008, dport: 21 },
+          { proto: "tcp", dst: "198.51.100.1", sport: 63009, dport: 30007 },
+        ],
+      }),
+    ).toBe(
+      "expected ok, observed refused: FTP passive -> 198.51.100.1:21, and its connection to 198.51.100.1:30007 went in to fw itself, " +
+        "accepted by fw filter INPUT policy ACCEPT; no rule refused it: fw's own kernel answered with a reset (nothing listens on tcp/30007 there)",
     );
   });
 
