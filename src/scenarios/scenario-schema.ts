@@ -125,7 +125,7 @@ export const loadStep = z.strictObject({
     .strictObject({ node: z.string(), ...rulesetKeys })
     .superRefine(oneRuleset)
     .transform(asFile),
-  expect: z.enum(["loads", "fails"]),
+  expect: z.enum(["loads", "fails"]).default("loads"),
   message: z.string().optional().describe("with fails: a substring of the error (e.g. line 17)"),
   why: z.string().optional(),
 });

@@ -38,15 +38,17 @@ describe("scenario files", () => {
     expect(() => findScenarios([one, "no-such-folder"])).toThrow(/no-such-folder: no such file/);
   });
 
-  it("reads what users write: an unquoted `technique: null` is the NULL scan, not YAML's empty value", () => {
+  it("reads what users write: an unquoted `technique: null` is the NULL scan, not YAML's empty value; a load loads", () => {
     const dir = mkdtempSync(join(tmpdir(), "fwlab-null-"));
     const f = join(dir, "s.scenario.yml");
     writeFileSync(
       f,
-      `name: scans\nlab: ${resolve("docker-compose.yml")}\nsteps:\n  - name: s\n    probe: scan\n    from: client\n    to: fw\n    technique: null\n    ports: { "22": "open|filtered" }\n`,
+      `name: scans\nlab: ${resolve("docker-compose.yml")}\nsteps:\n  - name: s\n    probe: scan\n    from: client\n    to: fw\n    technique: null\n    ports: { "22": "open|filtered" }\n  - { name: l, load: { node: fw, file: ${resolve("test/fixtures/rulesets/open.sh")} } }\n`,
     );
     try {
-      expect(readScenarioFile(f).scenario.steps[0]).toMatchObject({ technique: "null" });
+      const [scan, load] = readScenarioFile(f).scenario.steps;
+      expect(scan).toMatchObject({ technique: "null" });
+      expect(load).toMatchObject({ expect: "loads" });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
