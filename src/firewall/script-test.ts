@@ -41,6 +41,21 @@ const STRINGS: Record<string, (a: string, b: string) => boolean> = {
   "!=": (a, b) => a !== b,
 };
 
+/** Where a firewall node has its tools: /usr/sbin, but for these. */
+const IN_USR_BIN = new Set(["ss", "logger", "sh"]);
+const BUILTINS = new Set(["echo", "printf"]);
+
+/**
+ * What `$(command -v NAME)` or `$(which NAME)` gives in a firewall node: the tool's path, a
+ * builtin's name, nothing for a tool it lacks. Scripts write `IPT=$(which iptables)`.
+ */
+export function toolPath(name: string, asked: "command -v" | "which"): string {
+  const bare = name.replace(/^(?:\/usr)?\/s?bin\//, "");
+  if (!hasTool(bare)) return "";
+  if (BUILTINS.has(bare)) return asked === "which" ? `/usr/bin/${bare}` : bare;
+  return `${IN_USR_BIN.has(bare) ? "/usr/bin" : "/usr/sbin"}/${bare}`;
+}
+
 /** `command -v NAME`, `which NAME`, `type NAME`: is it a tool the node has? */
 export function hasTool(name: string): boolean {
   return NODE_TOOLS.has(name.replace(/^(?:\/usr)?\/s?bin\//, ""));

@@ -1,5 +1,6 @@
 import { parse as parseShell } from "shell-quote";
 import { ScriptError } from "./script-error.ts";
+import { toolPath } from "./script-test.ts";
 
 /**
  * The words of a rules script as a shell reads them, without running anything: its lists cut
@@ -154,7 +155,12 @@ export function scan(
       continue;
     }
     if (quote === '"') {
-      if (c === "`" || (c === "$" && text[i + 1] === "(")) throw substitution(line, c);
+      if (c === "`" || (c === "$" && text[i + 1] === "(")) {
+        const sub = substituted(text, i, line);
+        word += sub.value;
+        i = sub.end;
+        continue;
+      }
       word += c;
       if (c === '"') quote = undefined;
       continue;
@@ -170,7 +176,13 @@ export function scan(
       inWord = true;
       continue;
     }
-    if (c === "`" || (c === "$" && text[i + 1] === "(")) throw substitution(line, c);
+    if (c === "`" || (c === "$" && text[i + 1] === "(")) {
+      const sub = substituted(text, i, line);
+      word += sub.value;
+      inWord = true;
+      i = sub.end;
+      continue;
+    }
     if (/\s/.test(c)) {
       end();
       continue;
@@ -214,11 +226,23 @@ function pipeline(rest: string, line: number): string[] {
   });
 }
 
-function substitution(line: number, c: string): ScriptError {
-  return new ScriptError(
-    line,
-    `command substitution ${c === "`" ? "`...`" : "$(...)"} is not supported in a rules script (it is played, never run): write the value itself`,
-  );
+/**
+ * A command substitution starting at `text[at]` (`$(` or a backquote): only a tool's path is
+ * played (`IPT=$(which iptables)`, `` `command -v ip6tables` ``), answered as a firewall node
+ * would; anything else would run a command, and is refused. Returns its value and where it ends.
+ */
+function substituted(text: string, at: number, line: number): { value: string; end: number } {
+  const backquote = text[at] === "`";
+  const start = at + (backquote ? 1 : 2);
+  const end = text.indexOf(backquote ? "`" : ")", start);
+  const inner = end < 0 ? "" : text.slice(start, end);
+  const m = /^\s*(which|command\s+-v)\s+([\w./+-]+)\s*$/.exec(inner);
+  if (!m)
+    throw new ScriptError(
+      line,
+      `command substitution ${backquote ? "`...`" : "$(...)"} is not supported in a rules script (it is played, never run; only a tool's path, $(which iptables) or $(command -v nft), is): write the value itself`,
+    );
+  return { value: toolPath(m[2]!, m[1] === "which" ? "which" : "command -v"), end };
 }
 
 /** A command's words as the shell would hand them to it: variables expanded, quotes removed. */

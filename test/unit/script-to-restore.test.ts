@@ -522,6 +522,17 @@ iptables -t nat -A POSTROUTING -o wan -j MASQUERADE
       ).toMatchObject({
         message: expect.stringContaining("command substitution $(...)"),
       });
+      // A tool's path is what the node would answer: scripts find iptables so.
+      expect(
+        lines(
+          scriptToRestore(
+            'IPT=$(which iptables)\nIP6T="`command -v ip6tables`"\nUFW=$(which ufw)\n$IPT -P INPUT DROP\n[ -z "$UFW" ] && $IPT -A INPUT -i lo -j ACCEPT\n[ "$IP6T" = /usr/sbin/ip6tables ] && $IPT -A INPUT -p tcp --dport 22 -j ACCEPT',
+          ).text,
+        ).filter((l) => l.startsWith("-A") || l.startsWith(":INPUT")),
+      ).toEqual([":INPUT DROP [0:0]", "-A INPUT -i lo -j ACCEPT", "-A INPUT -p tcp --dport 22 -j ACCEPT"]);
+      expect(fail("IPT=$(which iptables | head -1)")).toMatchObject({
+        message: expect.stringContaining("only a tool's path, $(which iptables) or $(command -v nft), is"),
+      });
       expect(fail("for p in 22 80; do iptables -A INPUT -p tcp --dport $p -j ACCEPT")).toMatchObject({
         line: 1,
         message: expect.stringContaining('without its "done"'),
