@@ -5,10 +5,12 @@ import type { Origin } from "./events.ts";
 import type { PacketFields } from "./packet-fields.ts";
 
 /** What the book keys by: a node's name and its addresses by network (a LabNode has them). */
-export type AddressHolder = Pick<LabNode, "name" | "addresses"> & Partial<Pick<LabNode, "addresses6">>;
+export type AddressHolder = Pick<LabNode, "name" | "addresses"> &
+  Partial<Pick<LabNode, "addresses6" | "ifnames">>;
 
 interface Owner extends Origin {
-  readonly network: string;
+  /** The interface the node has on that network, as a LOG line's IN= and OUT= name it. */
+  readonly iface: string;
 }
 
 /**
@@ -26,13 +28,14 @@ export class AddressBook {
   constructor(labs: ReadonlyMap<string, readonly AddressHolder[]>) {
     for (const [lab, nodes] of labs) {
       for (const n of nodes) {
+        const iface = (network: string) => n.ifnames?.[network] ?? network;
         for (const [network, ip] of Object.entries(n.addresses)) {
-          const owner = { lab, node: n.name, network };
+          const owner = { lab, node: n.name, iface: iface(network) };
           this.byIp.set(ip, owner);
           this.byMac.set(macFor(ip), owner);
         }
         for (const [network, ip] of Object.entries(n.addresses6 ?? {}))
-          this.byIp.set(compressIpv6(ip), { lab, node: n.name, network });
+          this.byIp.set(compressIpv6(ip), { lab, node: n.name, iface: iface(network) });
       }
     }
   }
@@ -49,7 +52,7 @@ export class AddressBook {
     if (f.mac && f.in) {
       const dstMac = f.mac.slice(0, 17).toLowerCase();
       const byMac = this.byMac.get(dstMac);
-      if (byMac && byMac.network === f.in) return { lab: byMac.lab, node: byMac.node };
+      if (byMac && byMac.iface === f.in) return { lab: byMac.lab, node: byMac.node };
     }
     if (!f.in && f.out && f.src) {
       const bySrc = this.owner(f.src);
@@ -59,7 +62,7 @@ export class AddressBook {
     // the IN network that owns the destination address.
     if (f.in && f.dst) {
       const byDst = this.owner(f.dst);
-      if (byDst && byDst.network === f.in) return { lab: byDst.lab, node: byDst.node };
+      if (byDst && byDst.iface === f.in) return { lab: byDst.lab, node: byDst.node };
     }
     return undefined;
   }

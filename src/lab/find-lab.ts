@@ -64,6 +64,7 @@ export function nodesOf(containers: readonly ContainerInfo[], host = ""): LabNod
       host: c.labels[LABEL.host] ?? host,
       addresses: parseAddresses(c.labels[LABEL.addresses] ?? ""),
       addresses6: parseAddresses(c.labels[LABEL.addresses6] ?? ""),
+      ...(c.labels[LABEL.ifnames] ? { ifnames: parseAddresses(c.labels[LABEL.ifnames] ?? "") } : {}),
       created: c.created,
       readyBy: c.created + Number(c.labels[LABEL.readyTimeout] ?? 120) + 10,
     }))

@@ -17,6 +17,8 @@ export interface LabNode {
   readonly addresses: Readonly<Record<string, string>>;
   /** network name → IPv6 address, on the dual-stack networks it is on */
   readonly addresses6: Readonly<Record<string, string>>;
+  /** network name → interface name, where the lab file names it otherwise (`interfaces: { wan: eth0 }`) */
+  readonly ifnames?: Readonly<Record<string, string>>;
   /** When its container was created, and by when its services answer (seconds since the epoch). */
   readonly created: number;
   readonly readyBy: number;

@@ -74,6 +74,15 @@ export function nodeContainer(
             ),
           }
         : {}),
+      ...(node.interfaces.some((i) => i.ifname !== i.network)
+        ? {
+            [LABEL.ifnames]: formatAddresses(
+              Object.fromEntries(
+                node.interfaces.filter((i) => i.ifname !== i.network).map((i) => [i.network, i.ifname]),
+              ),
+            ),
+          }
+        : {}),
       ...(lab.hosts && node.host ? { [LABEL.host]: node.host, [LABEL.hosts]: lab.hosts.join(",") } : {}),
     },
     dockerNetworks: viaDocker.map((i) => ({ name: overlays.get(i.network)!, address: i.address })),

@@ -8,6 +8,8 @@ export const LABEL = {
   addresses: "fwlab.addresses",
   /** "lan=2001:db8:1::1,dmz=2001:db8:2::1": its IPv6 addresses, on dual-stack networks. */
   addresses6: "fwlab.addresses6",
+  /** "outside=eth0": a node's interface names where the lab file renames them (default: the network's). */
+  ifnames: "fwlab.ifnames",
   firewall: "fwlab.firewall",
   backend: "fwlab.backend",
   /** Seconds the node's services may take to answer: its "fwlab-ready" line comes before then. */

@@ -87,6 +87,14 @@ describe("fwlab run", () => {
     }
   });
 
+  it("a lab whose firewall names its interfaces eth0-eth2, as classic scripts expect: its LOG lines are its own", async () => {
+    const [r] = await runScenarios(["test/fixtures/scenarios/classic-eth.scenario.yml"], {
+      bundleDir: "test-results/bundles",
+    });
+    expect(r!.steps.filter((s) => !s.passed).map((s) => `${s.name}: ${s.reason}`)).toEqual([]);
+    expect(r!.error).toBeUndefined();
+  });
+
   it("exits 1 on a wrong expectation, says why in one line, and leaves a failure bundle", async () => {
     rmSync("test-results/wrong", { recursive: true, force: true });
     const r = await fwlab(

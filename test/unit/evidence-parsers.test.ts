@@ -203,6 +203,8 @@ describe("AddressBook", () => {
         ],
       ],
       ["b", [{ name: "fw", addresses: { inside: "10.50.1.1" } }]],
+      // A lab file that names its interfaces as a classic script expects them.
+      ["c", [{ name: "gw", addresses: { outside: "203.0.113.2" }, ifnames: { outside: "eth0" } }]],
     ]),
   );
   it("attributes a received packet by the MAC it was sent to, and a sent one by its source", () => {
@@ -223,6 +225,18 @@ describe("AddressBook", () => {
     ).toEqual({ lab: "b", node: "fw" });
     expect(
       book.attribute({ in: "eth0", mac: "02:42:ac:11:00:02:02:42:ac:11:00:01:08:00", src: "172.17.0.1" }),
+    ).toBeUndefined();
+  });
+
+  it("knows a node's interfaces by the names the lab file gives them", () => {
+    const syn = { src: "203.0.113.10", dst: "203.0.113.2" };
+    expect(book.attribute({ in: "eth0", mac: "02:42:cb:00:71:02:02:42:cb:00:71:0a:08:00", ...syn })).toEqual({
+      lab: "c",
+      node: "gw",
+    });
+    expect(book.attribute({ in: "eth0", ...syn })).toEqual({ lab: "c", node: "gw" });
+    expect(
+      book.attribute({ in: "outside", mac: "02:42:cb:00:71:02:02:42:cb:00:71:0a:08:00", ...syn }),
     ).toBeUndefined();
   });
 });
