@@ -9,7 +9,8 @@ export type AddressHolder = Pick<LabNode, "name" | "addresses"> &
   Partial<Pick<LabNode, "addresses6" | "ifnames">>;
 
 interface Owner extends Origin {
-  /** The interface the node has on that network, as a LOG line's IN= and OUT= name it. */
+  readonly network: string;
+  /** The node's interface on that network, as a LOG line's IN= and OUT= name it. */
   readonly iface: string;
 }
 
@@ -30,12 +31,12 @@ export class AddressBook {
       for (const n of nodes) {
         const iface = (network: string) => n.ifnames?.[network] ?? network;
         for (const [network, ip] of Object.entries(n.addresses)) {
-          const owner = { lab, node: n.name, iface: iface(network) };
+          const owner = { lab, node: n.name, network, iface: iface(network) };
           this.byIp.set(ip, owner);
           this.byMac.set(macFor(ip), owner);
         }
         for (const [network, ip] of Object.entries(n.addresses6 ?? {}))
-          this.byIp.set(compressIpv6(ip), { lab, node: n.name, iface: iface(network) });
+          this.byIp.set(compressIpv6(ip), { lab, node: n.name, network, iface: iface(network) });
       }
     }
   }

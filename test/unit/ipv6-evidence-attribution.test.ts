@@ -31,11 +31,12 @@ const book = new AddressBook(
 
 describe("AddressBook: IPv6", () => {
   it("knows IPv6 addresses in whatever form they are asked for", () => {
-    expect(book.owner("2001:db8:1::1")).toEqual({ lab: "a", node: "fw", network: "lan" });
+    expect(book.owner("2001:db8:1::1")).toEqual({ lab: "a", node: "fw", network: "lan", iface: "lan" });
     expect(book.owner("2001:0db8:0001:0000:0000:0000:0000:0010")).toEqual({
       lab: "a",
       node: "client",
       network: "lan",
+      iface: "lan",
     });
     expect(book.owner("10.50.1.1")).toMatchObject({ lab: "b" });
   });
