@@ -63,7 +63,7 @@ export function parseLogLine(text: string): LogLine | undefined {
       family: kv.TTL !== undefined || (src && /^\d+\.\d+\.\d+\.\d+$/.test(src)) ? 4 : undefined,
       in: str("IN"),
       out: str("OUT"),
-      mac: str("MAC"),
+      mac: macOf(str),
       src,
       dst,
       len: num("LEN"),
@@ -80,6 +80,21 @@ export function parseLogLine(text: string): LogLine | undefined {
       icmpSeq: icmp ? num("SEQ") : undefined,
     },
   };
+}
+
+/**
+ * The MAC field as LOG prints it by default ("dst:src:type"); `--log-macdecode` prints it in
+ * three (`MACSRC=02:42:0a:00:01:0a MACDST=02:42:0a:00:01:01 MACPROTO=0800`), put back together
+ * here: the receiving interface's MAC is how a line is told to its node.
+ */
+function macOf(str: (k: string) => string | undefined): string | undefined {
+  const dst = str("MACDST");
+  const src = str("MACSRC");
+  const type = str("MACPROTO");
+  return (
+    str("MAC") ??
+    (dst && src ? `${dst}:${src}${type ? `:${type.slice(0, 2)}:${type.slice(2, 4)}` : ""}` : undefined)
+  );
 }
 
 /**
@@ -102,7 +117,7 @@ function ipv6Fields(
     family: 6,
     in: str("IN"),
     out: str("OUT"),
-    mac: str("MAC"),
+    mac: macOf(str),
     src: addr("SRC"),
     dst: addr("DST"),
     len: num("LEN"),

@@ -58,7 +58,15 @@ const counterExpectation = z.strictObject({
 const evidence = z.strictObject({
   log: z.array(logExpectation).optional(),
   logOrder: z
-    .strictObject({ node: z.string(), prefixes: z.array(z.string()).min(2) })
+    .strictObject({
+      node: z.string(),
+      prefixes: z
+        .array(z.string())
+        .min(2)
+        .refine((p) => new Set(p.map((x) => x.trim())).size === p.length, {
+          message: "each prefix once: the order is that of each prefix's first line",
+        }),
+    })
     .optional()
     .describe("these prefixes' first lines appear in this order (the path through the chains)"),
   conntrackTable: z

@@ -30,6 +30,18 @@ describe("parseLogLine", () => {
       tcpFlags: ["SYN"],
     });
   });
+  it("reads --log-macdecode's MAC in three fields, sequence numbers and TCP options as the default line", () => {
+    const l = parseLogLine(
+      "web-in IN=lan OUT=dmz MACSRC=02:42:0a:00:01:0a MACDST=02:42:0a:00:01:01 MACPROTO=0800 SRC=10.0.1.10 DST=10.0.2.80 LEN=52 TOS=0x00 PREC=0x00 TTL=63 ID=30202 DF PROTO=TCP SPT=61064 DPT=80 SEQ=1318945070 ACK=3681233277 WINDOW=63 RES=0x00 ACK URGP=0 OPT (0101080ABADEEBA645536E07) UID=0 GID=0 ",
+    )!;
+    expect(l.prefix).toBe("web-in");
+    expect(l.fields).toMatchObject({
+      mac: "02:42:0a:00:01:01:02:42:0a:00:01:0a:08:00",
+      src: "10.0.1.10",
+      dpt: 80,
+      tcpFlags: ["ACK"],
+    });
+  });
   it("keeps the IP id of an ICMP echo (its echo id comes later under the same name)", () => {
     const l = parseLogLine(
       "fwd-icmp IN=lan OUT=dmz MAC=02:42:0a:00:01:01:02:42:0a:00:01:0a:08:00 SRC=10.0.1.10 DST=10.0.2.80 LEN=84 TOS=0x00 PREC=0x00 TTL=63 ID=38297 DF PROTO=ICMP TYPE=8 CODE=0 ID=65426 SEQ=1 ",

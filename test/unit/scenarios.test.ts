@@ -54,6 +54,20 @@ describe("scenario files", () => {
     }
   });
 
+  it("a log order names each prefix once", () => {
+    const dir = mkdtempSync(join(tmpdir(), "fwlab-order-"));
+    const f = join(dir, "s.scenario.yml");
+    writeFileSync(
+      f,
+      `name: order\nlab: ${resolve("docker-compose.yml")}\nsteps:\n  - name: s\n    probe: ping\n    from: client\n    to: web\n    expect: ok\n    evidence: { logOrder: { node: fw, prefixes: ["in ", in] } }\n`,
+    );
+    try {
+      expect(() => readScenarioFile(f)).toThrow(/prefixes: each prefix once/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it("a host name where a node goes: which node it is, or what a name is for", () => {
     const dir = mkdtempSync(join(tmpdir(), "fwlab-names-"));
     const step = (to: string) => {
