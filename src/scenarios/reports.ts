@@ -8,17 +8,18 @@ export interface RunSummary {
   readonly passed: number;
   readonly failed: number;
   readonly skipped: number;
+  /** The run's own time when given (labs started, scenarios side by side with --jobs), else its scenarios' added up. */
   readonly durationMs: number;
 }
 
-export function summarize(results: readonly ScenarioResult[]): RunSummary {
+export function summarize(results: readonly ScenarioResult[], wallMs?: number): RunSummary {
   const steps = results.flatMap((r) => r.steps);
   return {
     scenarios: results.length,
     passed: steps.filter((s) => s.passed).length,
     failed: steps.filter((s) => !s.passed).length + results.filter((r) => r.error).length,
     skipped: results.filter((r) => r.skipped).length,
-    durationMs: results.reduce((t, r) => t + r.durationMs, 0),
+    durationMs: wallMs ?? results.reduce((t, r) => t + r.durationMs, 0),
   };
 }
 
@@ -30,7 +31,7 @@ function evidenceCell(s: StepResult): string {
 }
 
 /** The terminal report: a table per scenario (step, expected, observed, evidence, time) and a summary. */
-export function tableReport(results: readonly ScenarioResult[]): string {
+export function tableReport(results: readonly ScenarioResult[], wallMs?: number): string {
   const out: string[] = [];
   for (const r of results) {
     const head = `${r.skipped ? "SKIP" : r.passed ? "PASS" : "FAIL"} ${r.name} (${relative(projectRoot(), r.file)}, lab ${r.lab}) ${ms(r.durationMs)}`;
@@ -56,7 +57,7 @@ export function tableReport(results: readonly ScenarioResult[]): string {
     if (r.error) out.push(`  scenario stopped: ${r.error}`);
     for (const i of r.incidents ?? []) out.push(`  ! ${i}`);
   }
-  const sum = summarize(results);
+  const sum = summarize(results, wallMs);
   out.push(
     `${sum.passed} passed, ${sum.failed} failed${sum.skipped ? `, ${sum.skipped} skipped` : ""} (${sum.scenarios} scenarios, ${ms(sum.durationMs)})`,
   );
@@ -64,8 +65,8 @@ export function tableReport(results: readonly ScenarioResult[]): string {
 }
 
 /** Every step's expected and observed verdict and its evidence, for machines. */
-export function jsonReport(results: readonly ScenarioResult[]): string {
-  return JSON.stringify({ summary: summarize(results), scenarios: results }, null, 2);
+export function jsonReport(results: readonly ScenarioResult[], wallMs?: number): string {
+  return JSON.stringify({ summary: summarize(results, wallMs), scenarios: results }, null, 2);
 }
 
 const xml = (s: string) =>
@@ -77,8 +78,8 @@ const xml = (s: string) =>
     .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/g, "");
 
 /** JUnit XML: a testsuite per scenario, a testcase per step; a failure's message is its one-line reason. */
-export function junitReport(results: readonly ScenarioResult[]): string {
-  const sum = summarize(results);
+export function junitReport(results: readonly ScenarioResult[], wallMs?: number): string {
+  const sum = summarize(results, wallMs);
   const suites = results.map((r) => {
     const cases = r.steps.map((s) => {
       const body = s.passed

@@ -288,6 +288,8 @@ describe("reports", () => {
   ];
   it("counts passed and failed steps", () => {
     expect(summarize(results)).toMatchObject({ passed: 1, failed: 1, scenarios: 1 });
+    // The run's own time when known (labs side by side with --jobs), not its scenarios' sum.
+    expect(summarize(results, 1234).durationMs).toBe(1234);
   });
   it("writes JUnit XML with escaped names and the one-line reason as the failure message", () => {
     const xml = junitReport(results);

@@ -49,6 +49,7 @@ export function runCommand(program: Command): void {
         const files = findScenarios(paths);
         const signal = interruptSignal();
         let tagged = false;
+        const startedAt = performance.now();
         const results = await runScenarios(files, {
           engine: await commandEngine(),
           labName: opts.name,
@@ -68,8 +69,12 @@ export function runCommand(program: Command): void {
               `  ${tagged ? `[${s.lab.name}] ` : ""}${r.passed ? "✓" : "✗"} ${r.name} (expected ${r.expected}, observed ${r.observed})`,
             ),
         });
-        process.stdout.write(`${opts.report === "json" ? jsonReport(results) : tableReport(results)}\n`);
-        if (opts.junit) await writeFile(opts.junit, junitReport(results));
+        // The run's own time: labs started, and scenarios side by side with --jobs.
+        const wallMs = performance.now() - startedAt;
+        process.stdout.write(
+          `${opts.report === "json" ? jsonReport(results, wallMs) : tableReport(results, wallMs)}\n`,
+        );
+        if (opts.junit) await writeFile(opts.junit, junitReport(results, wallMs));
         const sum = summarize(results);
         process.exitCode = signal.aborted ? 130 : sum.failed > 0 ? 1 : 0;
       },
