@@ -37,12 +37,12 @@ const ANSWER = { tcp: "a reset", udp: "ICMP port unreachable" } as const;
 /**
  * The one line a failed probe step says why in. A verdict other than the expected one names the
  * rule that decided, from the firewalls' trace of the probe's own packets (traced-rule.ts), else
- * from the counters (explain.ts). But when the trace shows that no
- * firewall stopped the probe's own packets, a refusal came from the far end's own kernel and a
- * silence from beyond the firewalls; the counters that moved for a drop were other packets'. The
- * reason then says where the packet went, the rule that let it (if the counters name one), and
- * what answered. When a firewall dropped the server's own question to a third host (a DNS server
- * that forwards), that is said too.
+ * from the counters (explain.ts). But when the trace shows that no firewall stopped the probe's
+ * own packets, a refusal came from the far end's own kernel and a silence from beyond the
+ * firewalls; the counters that moved for a drop were other packets'. The reason then says where
+ * the packet went (for a probe of several connections, the one that failed), the rule that let
+ * it, and what answered. When a firewall dropped the server's own question to a third host (a
+ * DNS server that forwards), that is said too.
  */
 export function probeFailureReason(f: FailedProbe): string {
   // Another host's packets, not the probe's own (its answers too, to a masqueraded client).
