@@ -1,9 +1,8 @@
 import type { CounterDelta } from "../evidence/counters.ts";
 import type { TraceEvent } from "../evidence/events.ts";
-import type { TracePacket } from "../evidence/parse-trace.ts";
 import { hostPort } from "../probes/params.ts";
-import type { ProbeFlow } from "../probes/probe-agent.ts";
 import { decidingRule, type Outcome, ruleOfKind } from "./explain.ts";
+import { packetOf, type WatchedFlow } from "./flow-verdicts.ts";
 import { onwardDrops, onwardDropsClause } from "./onward-drops.ts";
 import type { Check } from "./step-result.ts";
 import { tracedRule } from "./traced-rule.ts";
@@ -29,7 +28,7 @@ export interface FailedProbe {
   /** The target's address, the probing node's addresses, and the probe's flows. */
   readonly to: string;
   readonly from: readonly string[];
-  readonly flows: readonly ProbeFlow[];
+  readonly flows: readonly WatchedFlow[];
 }
 
 const ANSWER = { tcp: "a reset", udp: "ICMP port unreachable" } as const;
@@ -54,7 +53,7 @@ export function probeFailureReason(f: FailedProbe): string {
   // A probe of several connections (FTP's control, then data) stops at the first that fails:
   // its last. Where the firewalls passed that one, it is what the reason is about.
   const last = f.flows.length > 1 ? f.flows.at(-1) : undefined;
-  const lastTrace = last ? f.trace.filter((e) => e.packet && ofFlow(last, e.packet)) : [];
+  const lastTrace = last ? f.trace.filter((e) => e.packet && packetOf(last, e.packet, true)) : [];
   const trace = lastTrace.some((e) => e.packet?.dst === f.to) ? lastTrace : f.trace;
   const flow = trace === lastTrace ? last : f.flows[0];
   const towards = trace.filter((e) => e.packet?.dst === f.to);
@@ -89,11 +88,6 @@ export function probeFailureReason(f: FailedProbe): string {
     f.verdict === "error" || f.verdict === "unreachable" ? ` (${f.detail.split("\n").at(-1)})` : "";
   return `expected ${f.expect}, observed ${f.verdict}: ${described}${decided ? ` ${decided}` : ""}${said}${answered}${tail}`;
 }
-
-/** Is the packet one of this flow's, either way? */
-const ofFlow = (flow: ProbeFlow, p: TracePacket): boolean =>
-  (p.dst === flow.dst && p.sport === flow.sport && p.dport === flow.dport) ||
-  (p.src === flow.dst && p.dport === flow.sport && p.sport === flow.dport);
 
 const outcomeOf = (verdict: string): Outcome | undefined =>
   verdict === "ok"

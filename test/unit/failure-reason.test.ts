@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
 import type { TraceEvent } from "../../src/evidence/events.ts";
+import type { ProbeFlow } from "../../src/probes/probe-agent.ts";
 import { type FailedProbe, probeFailureReason } from "../../src/scenarios/failure-reason.ts";
+import type { WatchedFlow } from "../../src/scenarios/flow-verdicts.ts";
 import { movedCounter } from "../support/moved-counter.ts";
 import { traceLine } from "../support/trace-line.ts";
 
@@ -11,6 +13,8 @@ const line = traceLine;
 const forwarded = line({ passed: "forwarded", ruleText: "forwarded" });
 const delivered = line({ passed: "delivered", ruleText: "delivered" }, { dst: "10.0.1.1" });
 const counter = (chain: string, spec: string, rule?: number) => movedCounter(chain, rule, spec);
+/** A probe's flow from the client, as the runner watches it. */
+const flow = (f: ProbeFlow, src = [CLIENT]): WatchedFlow => ({ lab: "l", fromNode: "client", src, ...f });
 const failed = (over: Partial<FailedProbe>): string =>
   probeFailureReason({
     expect: "ok",
@@ -25,7 +29,7 @@ const failed = (over: Partial<FailedProbe>): string =>
     traced: [],
     to: "10.0.2.22",
     from: [CLIENT],
-    flows: [{ proto: "tcp", dst: "10.0.2.22", sport: 61001, dport: 22 }],
+    flows: [flow({ proto: "tcp", dst: "10.0.2.22", sport: 61001, dport: 22 })],
     ...over,
   });
 
@@ -168,8 +172,8 @@ describe("probeFailureReason", () => {
         from: ["198.51.100.10"],
         trace: [control, ...data],
         flows: [
-          { proto: "tcp", dst: "198.51.100.1", sport: 63008, dport: 21 },
-          { proto: "tcp", dst: "198.51.100.1", sport: 63009, dport: 30007 },
+          flow({ proto: "tcp", dst: "198.51.100.1", sport: 63008, dport: 21 }, ["198.51.100.10"]),
+          flow({ proto: "tcp", dst: "198.51.100.1", sport: 63009, dport: 30007 }, ["198.51.100.10"]),
         ],
       }),
     ).toBe(
@@ -185,7 +189,7 @@ describe("probeFailureReason", () => {
         verdict: "refused",
         to: "10.0.1.1",
         trace: [delivered],
-        flows: [{ proto: "udp", dst: "10.0.1.1", sport: 61001, dport: 53 }],
+        flows: [flow({ proto: "udp", dst: "10.0.1.1", sport: 61001, dport: 53 })],
         alongside: 1,
       }),
     ).toMatch(

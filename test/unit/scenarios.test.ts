@@ -17,6 +17,14 @@ import { movedCounter } from "../support/moved-counter.ts";
 import { scratchDir } from "../support/scratch-dir.ts";
 import { traceLine } from "../support/trace-line.ts";
 
+/** A scenario of the default lab with these steps (YAML lines under `steps:`), read as `fwlab run` reads it. */
+const stepsDir = scratchDir("steps");
+const readSteps = (steps: string) => {
+  const f = join(stepsDir, "s.scenario.yml");
+  writeFileSync(f, `name: s\nlab: ${resolve("docker-compose.yml")}\nsteps:\n${steps}`);
+  return readScenarioFile(f);
+};
+
 describe("scenario files", () => {
   const dir = scratchDir("scenario-files");
   it("the published JSON Schema is the one the runner validates with (npm run schema)", () => {
@@ -39,56 +47,31 @@ describe("scenario files", () => {
   });
 
   it("reads what users write: an unquoted `technique: null` is the NULL scan, not YAML's empty value; a load loads", () => {
-    const dir = mkdtempSync(join(tmpdir(), "fwlab-null-"));
-    const f = join(dir, "s.scenario.yml");
-    writeFileSync(
-      f,
-      `name: scans\nlab: ${resolve("docker-compose.yml")}\nsteps:\n  - name: s\n    probe: scan\n    from: client\n    to: fw\n    technique: null\n    ports: { "22": "open|filtered" }\n  - { name: l, load: { node: fw, file: ${resolve("test/fixtures/rulesets/open.sh")} } }\n`,
-    );
-    try {
-      const [scan, load] = readScenarioFile(f).scenario.steps;
-      expect(scan).toMatchObject({ technique: "null" });
-      expect(load).toMatchObject({ expect: "loads" });
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    const [scan, load] = readSteps(
+      `  - name: s\n    probe: scan\n    from: client\n    to: fw\n    technique: null\n    ports: { "22": "open|filtered" }\n  - { name: l, load: { node: fw, file: ${resolve("test/fixtures/rulesets/open.sh")} } }\n`,
+    ).scenario.steps;
+    expect(scan).toMatchObject({ technique: "null" });
+    expect(load).toMatchObject({ expect: "loads" });
   });
 
   it("a log order names each prefix once", () => {
-    const dir = mkdtempSync(join(tmpdir(), "fwlab-order-"));
-    const f = join(dir, "s.scenario.yml");
-    writeFileSync(
-      f,
-      `name: order\nlab: ${resolve("docker-compose.yml")}\nsteps:\n  - name: s\n    probe: ping\n    from: client\n    to: web\n    expect: ok\n    evidence: { logOrder: { node: fw, prefixes: ["in ", in] } }\n`,
-    );
-    try {
-      expect(() => readScenarioFile(f)).toThrow(/prefixes: each prefix once/);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    expect(() =>
+      readSteps(
+        `  - name: s\n    probe: ping\n    from: client\n    to: web\n    expect: ok\n    evidence: { logOrder: { node: fw, prefixes: ["in ", in] } }\n`,
+      ),
+    ).toThrow(/prefixes: each prefix once/);
   });
 
   it("a host name where a node goes: which node it is, or what a name is for", () => {
-    const dir = mkdtempSync(join(tmpdir(), "fwlab-names-"));
-    const step = (to: string) => {
-      const f = join(dir, "s.scenario.yml");
-      writeFileSync(
-        f,
-        `name: names\nlab: ${resolve("docker-compose.yml")}\nsteps:\n  - { name: s, probe: tcp, from: client, to: ${to}, port: 80, expect: ok }\n`,
-      );
-      return () => readScenarioFile(f);
-    };
-    try {
-      expect(step("web.lab")).toThrow(
-        /"web\.lab" is a host name; a step names the node \("web"\) or an address/,
-      );
-      expect(step("www.example.com")).toThrow(
-        /unknown node "www\.example\.com".*a name is what a dns step asks for\)/,
-      );
-      expect(step("web")).not.toThrow();
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    const step = (to: string) => () =>
+      readSteps(`  - { name: s, probe: tcp, from: client, to: ${to}, port: 80, expect: ok }\n`);
+    expect(step("web.lab")).toThrow(
+      /"web\.lab" is a host name; a step names the node \("web"\) or an address/,
+    );
+    expect(step("www.example.com")).toThrow(
+      /unknown node "www\.example\.com".*a name is what a dns step asks for\)/,
+    );
+    expect(step("web")).not.toThrow();
   });
 
   it("an exec step's command: its words, or one line for sh -c (as Compose's command: takes either)", () => {
