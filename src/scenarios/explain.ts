@@ -16,7 +16,7 @@ const IPTABLES: Syntax = {
 };
 
 /** nft's words outside quoted strings (a log prefix may say "drop"). */
-const bare = (spec: string): string => spec.replace(/"(?:[^"\\]|\\.)*"/g, '""');
+export const bare = (spec: string): string => spec.replace(/"(?:[^"\\]|\\.)*"/g, '""');
 const NFT: Syntax = {
   final: (spec) => /(?:^|\s)(accept|drop|reject)(?:\s|$)/.exec(bare(spec))?.[1]?.toUpperCase(),
   jump: (spec) => /(?:^|\s)(?:jump|goto) (\S+)/.exec(bare(spec))?.[1],

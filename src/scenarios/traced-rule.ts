@@ -1,5 +1,5 @@
 import type { TraceEvent } from "../evidence/events.ts";
-import type { Outcome } from "./explain.ts";
+import { bare, type Outcome } from "./explain.ts";
 
 /** The hooks where a packet is let in, through or out; nat's rules at the others accept too. */
 const FILTER_HOOKS = new Set(["INPUT", "FORWARD", "OUTPUT"]);
@@ -9,9 +9,6 @@ const NOT_FILTERING = new Set(["nat", "mangle", "raw", "security"]);
 /** The last rule that accepted, else the last policy that did. */
 const lastAccept = (accepts: readonly TraceEvent[]): TraceEvent | undefined =>
   [...accepts].reverse().find((e) => e.rule !== undefined) ?? accepts.at(-1);
-
-/** nft's words outside quoted strings (a log prefix may say "reject"). */
-const bare = (text: string): string => text.replace(/"(?:[^"\\]|\\.)*"/g, '""');
 
 /** A rule's comment, as iptables-save (`-m comment --comment "x"`) or nft (`comment "x"`) writes it. */
 function commentOf(text: string): string | undefined {
